@@ -1,0 +1,59 @@
+# port-server — every target installs what it needs, so a fresh clone just works.
+BUN := node_modules/.bin/bun
+PREFIX ?= /usr/local
+# `make install PREFIX=~/.local` may reach make with the ~ unexpanded; expand it here.
+BINDIR = $(patsubst ~/%,$(HOME)/%,$(PREFIX))/bin
+# all, host, or a comma-separated list such as bun-linux-x64,bun-darwin-arm64
+TARGETS ?= all
+
+.PHONY: all install-deps build test check start stop clean bench install install-skill release
+
+all: build
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install-deps: node_modules/.installed
+
+build: install-deps
+	$(BUN) scripts/build.ts
+
+test: install-deps
+	$(BUN) run typecheck
+	$(BUN) run lint
+	$(BUN) scripts/build.ts
+	$(BUN) test
+
+check: install-deps
+	$(BUN) run check
+
+start: build
+	./bin/portctl start
+	./bin/portctl status
+
+stop:
+	./bin/portctl stop
+
+# Cross-compiles every platform into dist/: archives, SHA256SUMS, port-server.rb.
+release: install-deps
+	$(BUN) scripts/release.ts --targets $(TARGETS)
+
+# One binary under two names; remove first so a running daemon's file is never rewritten.
+install: build
+	mkdir -p "$(BINDIR)"
+	rm -f "$(BINDIR)/portctl" "$(BINDIR)/port-server"
+	cp bin/portctl "$(BINDIR)/portctl"
+	chmod 755 "$(BINDIR)/portctl"
+	ln "$(BINDIR)/portctl" "$(BINDIR)/port-server" 2>/dev/null || \
+		cp "$(BINDIR)/portctl" "$(BINDIR)/port-server"
+	@echo "installed portctl and port-server into $(BINDIR)"
+
+install-skill: build
+	./bin/portctl skill install --global
+
+bench: build
+	$(BUN) bench/run.ts
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,147 @@
+// Cross-compiles port-server for every shipped platform and packs one archive per platform,
+// plus SHA256SUMS and a Homebrew formula that points at the archives.
+//
+//   bun scripts/release.ts [--targets all|host|bun-linux-x64,bun-darwin-arm64,...] [--outdir DIR]
+//
+// Each dist/port-server-<version>-<os>-<arch>.tar.gz holds one folder of the same name with
+// portctl, port-server (a hard link, kept as one in the archive), README.md and LICENSE.
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  type BuildInfo,
+  build,
+  buildInfo,
+  hostTarget,
+  isTarget,
+  ROOT,
+  TARGETS,
+  type Target,
+} from "./build.ts";
+import { renderFormula } from "./formula.ts";
+
+export const EXTRA_FILES = ["README.md", "LICENSE"] as const;
+export const DEFAULT_HOMEPAGE = "https://github.com/n3r/port-registry";
+
+export interface Archive {
+  target: Target;
+  os: "linux" | "darwin";
+  arch: "x64" | "arm64";
+  file: string;
+  sha256: string;
+}
+
+/** `all`, `host`, or a comma-separated list of targets. */
+export function parseTargets(value: string): Target[] {
+  if (value === "all") return [...TARGETS];
+  const targets = value.split(",").map((t) => (t.trim() === "host" ? hostTarget() : t.trim()));
+  for (const t of targets) {
+    if (!isTarget(t))
+      throw new Error(`unknown target ${t} (expected all, host or ${TARGETS.join(", ")})`);
+  }
+  return [...new Set(targets as Target[])];
+}
+
+/** `v1.2.3` → `1.2.3`: archives and the formula use the bare version, as Homebrew expects. */
+export function releaseVersion(info: BuildInfo): string {
+  return info.version.replace(/^v(?=\d)/, "");
+}
+
+/** Builds and packs one target into `outdir`, staging under `outdir/.stage`. */
+export async function packTarget(
+  target: Target,
+  info: BuildInfo,
+  outdir: string,
+): Promise<Archive> {
+  const [, os, arch] = target.split("-") as [string, Archive["os"], Archive["arch"]];
+  const name = `port-server-${releaseVersion(info)}-${os}-${arch}`;
+  const stage = join(outdir, ".stage");
+  const folder = join(stage, name);
+  rmSync(folder, { recursive: true, force: true });
+  await build({ outdir: folder, info, target });
+  for (const extra of EXTRA_FILES) copyFileSync(join(ROOT, extra), join(folder, extra));
+  const file = join(outdir, `${name}.tar.gz`);
+  await tar(file, stage, name);
+  rmSync(folder, { recursive: true, force: true });
+  return { target, os, arch, file, sha256: await sha256(file) };
+}
+
+/** `<hex>  <file>` lines, the format `sha256sum -c` reads. */
+export function renderChecksums(archives: Archive[]): string {
+  return archives.map((a) => `${a.sha256}  ${basename(a.file)}\n`).join("");
+}
+
+export async function release(opts: {
+  targets: Target[];
+  outdir: string;
+  info: BuildInfo;
+  homepage: string;
+}): Promise<Archive[]> {
+  const missing = EXTRA_FILES.filter((f) => !existsSync(join(ROOT, f)));
+  if (missing.length > 0) throw new Error(`missing ${missing.join(", ")} in ${ROOT}`);
+  mkdirSync(opts.outdir, { recursive: true });
+  const archives: Archive[] = [];
+  try {
+    for (const target of opts.targets) {
+      const archive = await packTarget(target, opts.info, opts.outdir);
+      console.log(`${basename(archive.file)}  ${archive.sha256}`);
+      archives.push(archive);
+    }
+  } finally {
+    rmSync(join(opts.outdir, ".stage"), { recursive: true, force: true });
+  }
+  writeFileSync(join(opts.outdir, "SHA256SUMS"), renderChecksums(archives));
+  const formula = renderFormula({
+    version: releaseVersion(opts.info),
+    tag: opts.info.version,
+    homepage: opts.homepage,
+    archives: archives.map((a) => ({ ...a, file: basename(a.file) })),
+  });
+  writeFileSync(join(opts.outdir, "port-server.rb"), formula);
+  return archives;
+}
+
+// --- internal ---
+
+async function tar(file: string, cwd: string, folder: string): Promise<void> {
+  rmSync(file, { force: true });
+  // The system tar keeps the portctl/port-server hard link as a link entry, so the binary
+  // is stored once and extracts as one file with two names.
+  const proc = Bun.spawn(["tar", "-czf", file, folder], { cwd, stdout: "ignore", stderr: "pipe" });
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  if (code !== 0) throw new Error(`tar failed for ${basename(file)}: ${stderr.trim()}`);
+}
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of Bun.file(file).stream()) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      targets: { type: "string", default: "all" },
+      outdir: { type: "string", default: join(ROOT, "dist") },
+    },
+    strict: true,
+  });
+  await release({
+    targets: parseTargets(values.targets),
+    outdir: resolve(values.outdir),
+    info: buildInfo(),
+    homepage: process.env.PORT_SERVER_HOMEPAGE || DEFAULT_HOMEPAGE,
+  });
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    process.exitCode = await main(Bun.argv.slice(2));
+  } catch (error) {
+    console.error(`release: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,3 @@
+export async function cliMain(argv: string[]): Promise<void> {
+  console.log("todo", argv);
+}

@@ -1,0 +1,114 @@
+// Every default and environment variable of port-server lives here, and only here.
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export const DEFAULT_PORT = 51234;
+export const DEFAULT_HOST = "127.0.0.1";
+export const DEFAULT_RANGE: PortRange = { lo: 3000, hi: 32767 };
+export const STATE_DIR_NAME = ".port_server";
+export const DB_FILE = "ports.db";
+export const PID_FILE = "port-server.pid";
+export const LOG_FILE = "port-server.log";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+export const MAX_NAME_LENGTH = 128;
+export const BUSY_TIMEOUT_MS = 5000;
+/** How long `portctl` waits for a TCP connect before calling the daemon unreachable. */
+export const CONNECT_TIMEOUT_MS = 1000;
+/** How long one API request may take before `portctl` gives up. */
+export const REQUEST_TIMEOUT_MS = 15000;
+/** How long `portctl start` waits for /healthz, and `portctl stop` for the exit. */
+export const START_TIMEOUT_MS = 5000;
+export const STOP_TIMEOUT_MS = 5000;
+
+export const ENV = {
+  home: "PORT_SERVER_HOME",
+  addr: "PORT_SERVER_ADDR",
+  range: "PORT_SERVER_RANGE",
+  exclude: "PORT_SERVER_EXCLUDE",
+} as const;
+
+export type Env = Record<string, string | undefined>;
+
+export interface PortRange {
+  lo: number;
+  hi: number;
+}
+
+/** The state directory: `$PORT_SERVER_HOME`, else `~/.port_server`. */
+export function stateDir(env: Env = process.env, home: string = homedir()): string {
+  const fromEnv = env[ENV.home]?.trim();
+  return fromEnv ? fromEnv : join(env.HOME?.trim() || home, STATE_DIR_NAME);
+}
+
+export function statePaths(env: Env = process.env) {
+  const dir = stateDir(env);
+  return {
+    dir,
+    db: join(dir, DB_FILE),
+    pid: join(dir, PID_FILE),
+    log: join(dir, LOG_FILE),
+  };
+}
+
+export interface ServerAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Parses `PORT_SERVER_ADDR` (`host:port`, `:port` or a bare port). Only loopback hosts are
+ * accepted: the daemon has no authentication, so it must never be reached over a network.
+ */
+export function parseAddress(value: string | undefined): ServerAddress {
+  const raw = value?.trim();
+  if (!raw) return { host: DEFAULT_HOST, port: DEFAULT_PORT };
+  const m = /^(?:(\[[^\]]+\]|[^:]*):)?(\d+)$/.exec(raw);
+  const port = m?.[2] ? Number(m[2]) : Number.NaN;
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`${ENV.addr} must look like 127.0.0.1:${DEFAULT_PORT} (got "${raw}")`);
+  }
+  const host = m[1] ? m[1] : DEFAULT_HOST;
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(host)) {
+    throw new Error(
+      `${ENV.addr} must name a loopback host (127.0.0.1, localhost or [::1]), got "${host}"`,
+    );
+  }
+  return { host: host === "localhost" ? DEFAULT_HOST : host, port };
+}
+
+/** Parses `LO-HI`; both ends 1–65535 and LO ≤ HI. */
+export function parseRange(value: string): PortRange {
+  const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(value);
+  const lo = Number(m?.[1]);
+  const hi = Number(m?.[2]);
+  if (!m || !isPort(lo) || !isPort(hi)) {
+    throw new Error(
+      `invalid port range "${value}": expected LO-HI with ports 1-65535, e.g. 3000-32767`,
+    );
+  }
+  if (lo > hi) throw new Error(`invalid port range "${value}": ${lo} is above ${hi}`);
+  return { lo, hi };
+}
+
+/** Parses a comma-separated list of ports and ranges (`5432,6000-6100`). */
+export function parseExclusions(value: string | undefined): PortRange[] {
+  if (!value?.trim()) return [];
+  return value.split(",").map((part) => {
+    const item = part.trim();
+    if (/^\d+$/.test(item)) {
+      const port = Number(item);
+      if (!isPort(port)) throw new Error(`invalid excluded port "${item}": expected 1-65535`);
+      return { lo: port, hi: port };
+    }
+    return parseRange(item);
+  });
+}
+
+export function isPort(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 65535;
+}
+
+export function formatRange(r: PortRange): string {
+  return `${r.lo}-${r.hi}`;
+}

@@ -1,0 +1,108 @@
+// The shapes that cross a boundary (HTTP bodies and queries, CLI flags), as zod schemas with
+// their inferred types. The server validates with these; the CLI imports the types only.
+import { z } from "zod";
+import { MAX_NAME_LENGTH } from "./config.ts";
+import { PortError } from "./errors.ts";
+
+export interface Allocation {
+  id: number;
+  app: string;
+  instance: string;
+  service: string;
+  port: number;
+  created_at: string;
+}
+
+export interface SystemUse {
+  in_use: boolean;
+  pid?: number;
+  process?: string;
+}
+
+export interface PortStatus {
+  port: number;
+  available: boolean;
+  holder?: Allocation;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const nameSchema = z
+  .string({ error: "must be a string" })
+  .trim()
+  .min(1, { error: "must not be empty" })
+  .max(MAX_NAME_LENGTH, { error: `must be at most ${MAX_NAME_LENGTH} characters` })
+  .refine((s) => !CONTROL.test(s), { error: "must not contain control characters" });
+
+export const portSchema = z
+  .number({ error: "must be an integer between 1 and 65535" })
+  .int({ error: "must be an integer between 1 and 65535" })
+  .min(1, { error: "must be an integer between 1 and 65535" })
+  .max(65535, { error: "must be an integer between 1 and 65535" });
+
+/** `port` 0 or omitted means "pick one for me". */
+export const allocateRequestSchema = z.object({
+  app: nameSchema,
+  instance: nameSchema,
+  service: nameSchema,
+  port: z
+    .union([z.literal(0), portSchema], { error: "must be an integer between 1 and 65535" })
+    .optional(),
+});
+export type AllocateRequest = z.infer<typeof allocateRequestSchema>;
+
+export const filterSchema = z
+  .object({
+    app: nameSchema.optional(),
+    instance: nameSchema.optional(),
+    service: nameSchema.optional(),
+    port: portSchema.optional(),
+  })
+  .refine((f) => Object.values(f).some((v) => v !== undefined), {
+    error: "at least one of app, instance, service, port is required",
+  });
+export type Filter = z.infer<typeof filterSchema>;
+
+export const listQuerySchema = z.object({
+  app: nameSchema.optional(),
+  instance: nameSchema.optional(),
+  service: nameSchema.optional(),
+});
+export type ListQuery = z.infer<typeof listQuerySchema>;
+
+/** A decimal path parameter: digits only, no sign, no exponent, no leading "+". */
+export const idParamSchema = z
+  .string()
+  .regex(/^\d{1,15}$/, { error: "must be a positive integer" })
+  .transform(Number)
+  .refine((n) => n >= 1, { error: "must be a positive integer" });
+
+export const portParamSchema = z
+  .string()
+  .regex(/^\d{1,5}$/, { error: "must be an integer between 1 and 65535" })
+  .transform(Number)
+  .pipe(portSchema);
+
+/** Parses with a schema, turning the first problem into a one-line `bad_request` error. */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what?: string,
+): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new PortError("bad_request", describeIssue(result.error, what));
+}
+
+// --- internal ---
+
+function describeIssue(error: z.ZodError, what?: string): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid request";
+  const path = issue.path.map(String).join(".");
+  const subject = path || what;
+  if (issue.code === "invalid_type" && issue.input === undefined && path)
+    return `${path} is required`;
+  return subject ? `${subject} ${issue.message}` : issue.message;
+}

@@ -1,0 +1,139 @@
+// Is a TCP port bound on this machine, and by whom? On Linux the kernel's socket tables are read
+// (no side effects); elsewhere a short bind test on each address Docker and dev servers use.
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import type { SystemUse } from "./model.ts";
+
+export interface Probe {
+  /** A snapshot of the machine's listening ports, taken once per allocation. */
+  listening(): (port: number) => boolean;
+  /** Whether one port is bound, with the owning process where the OS lets us see it. */
+  who(port: number): SystemUse;
+}
+
+export function systemProbe(platform: NodeJS.Platform = process.platform): Probe {
+  return platform === "linux" ? procProbe("/proc") : bindProbe();
+}
+
+/** A probe that reads `/proc/net/tcp{,6}` and `/proc/<pid>/fd` under `root`. */
+export function procProbe(root: string): Probe {
+  return {
+    listening() {
+      const ports = new Set(readListeners(root).map((l) => l.port));
+      return (port) => ports.has(port);
+    },
+    who(port) {
+      const inodes = new Set(
+        readListeners(root)
+          .filter((l) => l.port === port)
+          .map((l) => l.inode),
+      );
+      if (inodes.size === 0) return { in_use: false };
+      return { in_use: true, ...findOwner(root, inodes) };
+    },
+  };
+}
+
+/** A probe that tries to bind each address; used where `/proc` is not available. */
+export function bindProbe(): Probe {
+  const bound = (port: number) => BIND_HOSTS.some((hostname) => !canBind(hostname, port));
+  return {
+    listening: () => bound,
+    who(port) {
+      if (!bound(port)) return { in_use: false };
+      return { in_use: true, ...lsofOwner(port) };
+    },
+  };
+}
+
+// --- internal ---
+
+const BIND_HOSTS = ["127.0.0.1", "0.0.0.0", "::"];
+const TCP_LISTEN = "0A";
+
+interface Listener {
+  port: number;
+  inode: string;
+}
+
+function readListeners(root: string): Listener[] {
+  const out: Listener[] = [];
+  for (const file of ["net/tcp", "net/tcp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(`${root}/${file}`, "latin1");
+    } catch {
+      continue; // no IPv6 in this kernel or namespace
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] !== TCP_LISTEN) continue;
+      const local = cols[1] ?? "";
+      const port = Number.parseInt(local.slice(local.lastIndexOf(":") + 1), 16);
+      if (port > 0) out.push({ port, inode: cols[9] ?? "" });
+    }
+  }
+  return out;
+}
+
+function findOwner(root: string, inodes: Set<string>): { pid?: number; process?: string } {
+  const targets = new Set([...inodes].map((i) => `socket:[${i}]`));
+  let pids: string[];
+  try {
+    pids = readdirSync(root).filter((d) => /^\d+$/.test(d));
+  } catch {
+    return {};
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`${root}/${pid}/fd`);
+    } catch {
+      continue; // another user's process, or it just exited
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`${root}/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (targets.has(link)) return { pid: Number(pid), ...processName(root, pid) };
+    }
+  }
+  return {};
+}
+
+function processName(root: string, pid: string): { process?: string } {
+  try {
+    const name = readFileSync(`${root}/${pid}/comm`, "utf8").trim();
+    return name ? { process: name } : {};
+  } catch {
+    return {};
+  }
+}
+
+function canBind(hostname: string, port: number): boolean {
+  try {
+    const listener = Bun.listen({ hostname, port, socket: { data() {} } });
+    listener.stop(true);
+    return true;
+  } catch (err) {
+    // An address family the machine lacks (no IPv6) says nothing about the port.
+    return (err as { code?: string }).code !== "EADDRINUSE";
+  }
+}
+
+function lsofOwner(port: number): { pid?: number; process?: string } {
+  try {
+    const res = Bun.spawnSync(["lsof", "-nP", `-iTCP:${port}`, "-sTCP:LISTEN", "-Fpc"], {
+      stdout: "pipe",
+      stderr: "ignore",
+    });
+    const fields = res.stdout.toString().split("\n");
+    const pid = fields.find((f) => f.startsWith("p"))?.slice(1);
+    const name = fields.find((f) => f.startsWith("c"))?.slice(1);
+    return { ...(pid ? { pid: Number(pid) } : {}), ...(name ? { process: name } : {}) };
+  } catch {
+    return {};
+  }
+}

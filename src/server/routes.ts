@@ -1,0 +1,103 @@
+// The API routes of SPEC §4. Each handler validates with the zod schemas of core/model.ts and
+// calls the store or the allocator; errors are PortErrors, rendered by app.ts.
+import type { Context, Hono } from "hono";
+import type { Allocator } from "../core/allocator.ts";
+import { PortError } from "../core/errors.ts";
+import {
+  allocateRequestSchema,
+  filterSchema,
+  idParamSchema,
+  listQuerySchema,
+  type PortStatus,
+  parseOrThrow,
+  portParamSchema,
+} from "../core/model.ts";
+import type { Probe } from "../core/probe.ts";
+import type { Store } from "../core/store.ts";
+import { readJson } from "./guards.ts";
+
+export interface RouteDeps {
+  store: Store;
+  allocator: Allocator;
+  probe: Probe;
+  pid: number;
+  version: string;
+}
+
+export function registerRoutes(app: Hono, deps: RouteDeps): void {
+  const { store, allocator, probe } = deps;
+
+  app.get("/healthz", (c) => {
+    try {
+      store.ping();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return c.json(
+        { status: "unavailable", error: `database unusable: ${message}`, pid: deps.pid },
+        503,
+      );
+    }
+    return c.json({ status: "ok", pid: deps.pid, version: deps.version });
+  });
+
+  app.post("/v1/allocations", async (c) => {
+    const req = parseOrThrow(allocateRequestSchema, await readJson(c.req.raw));
+    const reuse = parseReuse(c.req.query("reuse"));
+    try {
+      const { allocation, created } = allocator.allocate(req, { reuse });
+      return c.json(allocation, created ? 201 : 200);
+    } catch (err) {
+      throw withSystemUse(err, req.port, probe);
+    }
+  });
+
+  app.get("/v1/allocations", (c) => {
+    const q = parseOrThrow(listQuerySchema, nonEmpty(c.req.query()));
+    return c.json(store.list(q));
+  });
+
+  app.delete("/v1/allocations/:id", (c) => {
+    const id = parseOrThrow(idParamSchema, c.req.param("id"), "id");
+    if (!store.deleteById(id)) throw new PortError("not_found", "allocation not found");
+    return c.json({ status: "deleted" });
+  });
+
+  app.delete("/v1/allocations", async (c) => {
+    const filter = parseOrThrow(filterSchema, await readJson(c.req.raw));
+    return c.json({ deleted: store.deleteWhere(filter).length });
+  });
+
+  app.get("/v1/ports/:port", (c) => portStatus(c, store));
+
+  for (const path of ["/healthz", "/v1/allocations", "/v1/allocations/:id", "/v1/ports/:port"]) {
+    app.all(path, () => {
+      throw new PortError("method_not_allowed", "method not allowed");
+    });
+  }
+}
+
+// --- internal ---
+
+function portStatus(c: Context, store: Store) {
+  const port = parseOrThrow(portParamSchema, c.req.param("port"), "port");
+  const holder = store.byPort(port);
+  const body: PortStatus = holder ? { port, available: false, holder } : { port, available: true };
+  return c.json(body);
+}
+
+function parseReuse(value: string | undefined): boolean {
+  if (value === undefined || value === "" || value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true;
+  throw new PortError("bad_request", "reuse must be true or false");
+}
+
+/** Query strings: an empty value (`?app=`) means "no filter", not "empty name". */
+function nonEmpty(q: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(q).filter(([, v]) => v !== ""));
+}
+
+/** A port refused because a process holds it: say which process, where the OS lets us see. */
+function withSystemUse(err: unknown, port: number | undefined, probe: Probe): unknown {
+  if (!(err instanceof PortError) || err.code !== "port_in_use" || !port) return err;
+  return new PortError(err.code, err.message, undefined, { port, system: probe.who(port) });
+}

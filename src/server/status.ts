@@ -1,0 +1,20 @@
+// Error code → HTTP status, in one table. `satisfies` makes a new code fail to compile here
+// until someone decides its status.
+import type { ErrorCode } from "../core/errors.ts";
+
+export const HTTP_STATUS = {
+  bad_request: 400,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  port_allocated: 409,
+  service_allocated: 409,
+  port_in_use: 409,
+  range_exhausted: 409,
+  storage: 503,
+  unreachable: 502,
+  daemon: 500,
+  internal: 500,
+} as const satisfies Record<ErrorCode, number>;
