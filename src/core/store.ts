@@ -25,9 +25,10 @@ export class Store {
     if (path !== ":memory:") prepareFile(path);
     try {
       this.db = new Database(path, { create: true, strict: true });
+      // busy_timeout first: switching to WAL needs a lock another daemon may briefly hold.
+      this.db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       this.db.run("PRAGMA journal_mode = WAL");
       this.db.run("PRAGMA synchronous = FULL");
-      this.db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       migrate(this.db);
     } catch (err) {
       throw asStorageError(err, path);
@@ -184,7 +185,12 @@ function migrate(db: Database): void {
 /** Creates a missing database file with mode 0600; refuses an existing file that is not SQLite. */
 function prepareFile(path: string): void {
   if (!existsSync(path)) {
-    writeFileSync(path, "", { mode: 0o600, flag: "wx" });
+    try {
+      writeFileSync(path, "", { mode: 0o600, flag: "wx" });
+    } catch (err) {
+      // Another daemon starting at the same moment created it first: fine.
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
     return;
   }
   if (statSync(path).size === 0) return;

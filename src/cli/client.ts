@@ -1,0 +1,131 @@
+// A typed client of the port-server HTTP API. It talks to 127.0.0.1 (or [::1]) explicitly and
+// turns every failure into a PortError, so commands never see a raw network exception.
+import {
+  CONNECT_TIMEOUT_MS,
+  ENV,
+  type Env,
+  parseAddress,
+  REQUEST_TIMEOUT_MS,
+} from "../core/config.ts";
+import { isErrorCode, PortError } from "../core/errors.ts";
+import type { AllocateRequest, Allocation, Filter, ListQuery, PortStatus } from "../core/model.ts";
+
+export interface Health {
+  status: string;
+  pid: number;
+  version?: string;
+  [key: string]: unknown;
+}
+
+export const NOT_RUNNING = "port-server is not running — start it with: portctl start";
+
+export class Client {
+  readonly base: string;
+
+  constructor(env: Env) {
+    let addr: ReturnType<typeof parseAddress>;
+    try {
+      addr = parseAddress(env[ENV.addr]);
+    } catch (err) {
+      throw new PortError("bad_request", (err as Error).message);
+    }
+    this.base = `http://${addr.host}:${addr.port}`;
+  }
+
+  health(timeoutMs = CONNECT_TIMEOUT_MS): Promise<Health> {
+    return this.#call("GET", "/healthz", undefined, timeoutMs);
+  }
+
+  allocate(
+    req: AllocateRequest,
+    reuse = false,
+  ): Promise<{ allocation: Allocation; created: boolean }> {
+    const path = reuse ? "/v1/allocations?reuse=true" : "/v1/allocations";
+    return this.#request("POST", path, req).then(async (res) => ({
+      allocation: (await res.json()) as Allocation,
+      created: res.status === 201,
+    }));
+  }
+
+  list(q: ListQuery = {}): Promise<Allocation[]> {
+    const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined));
+    const qs = params.size ? `?${params}` : "";
+    return this.#call("GET", `/v1/allocations${qs}`);
+  }
+
+  port(port: number): Promise<PortStatus> {
+    return this.#call("GET", `/v1/ports/${port}`);
+  }
+
+  release(id: number): Promise<{ status: string }> {
+    return this.#call("DELETE", `/v1/allocations/${id}`);
+  }
+
+  releaseWhere(filter: Filter): Promise<{ deleted: number }> {
+    return this.#call("DELETE", "/v1/allocations", filter);
+  }
+
+  // --- internal ---
+
+  async #call<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+    const res = await this.#request(method, path, body, timeoutMs);
+    return (await res.json()) as T;
+  }
+
+  async #request(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: body === undefined ? {} : { "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      if ((err as Error).name === "TimeoutError") {
+        throw new PortError(
+          "unreachable",
+          `port-server at ${this.base} did not answer within ${timeoutMs} ms`,
+        );
+      }
+      throw new PortError("unreachable", NOT_RUNNING);
+    }
+    if (res.ok) return res;
+    throw await toError(res);
+  }
+}
+
+// --- internal ---
+
+async function toError(res: Response): Promise<PortError> {
+  let body: Record<string, unknown> = {};
+  try {
+    body = (await res.json()) as Record<string, unknown>;
+  } catch {
+    // not JSON: something else is listening on our port
+    return new PortError(
+      "daemon",
+      `unexpected answer from the server (HTTP ${res.status}); is it port-server?`,
+    );
+  }
+  const { error, code, holder, ...details } = body;
+  const message = typeof error === "string" ? error : `HTTP ${res.status}`;
+  return new PortError(
+    isErrorCode(code) ? code : codeForStatus(res.status),
+    message,
+    holder as Allocation | undefined,
+    details,
+  );
+}
+
+function codeForStatus(status: number) {
+  if (status === 404) return "not_found" as const;
+  if (status === 403) return "forbidden" as const;
+  if (status >= 500) return "storage" as const;
+  return "bad_request" as const;
+}

@@ -1,0 +1,33 @@
+import { Client } from "../client.ts";
+import { detectApp, detectInstance } from "../detect.ts";
+import type { Io } from "../io.ts";
+import { colors, owner, printJson } from "../output.ts";
+
+export interface AllocateOptions {
+  app?: string;
+  instance?: string;
+  service: string;
+  /** 0 or undefined: the server picks the first free port of its range. */
+  port?: number;
+  reuse?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
+  const req = {
+    app: opts.app ?? detectApp(io.cwd),
+    instance: opts.instance ?? detectInstance(io.cwd),
+    service: opts.service,
+    port: opts.port ?? 0,
+  };
+  const { allocation: a, created } = await new Client(io.env).allocate(req, opts.reuse);
+  if (opts.json) printJson(io, a);
+  else if (opts.quiet) io.out(String(a.port));
+  else {
+    const c = colors(io);
+    const verb = created ? "allocated" : "reusing";
+    io.out(`${verb} port ${c.bold(c.green(String(a.port)))} (id=${a.id}) for ${owner(a)}`);
+  }
+  return 0;
+}

@@ -1,0 +1,76 @@
+import { statePaths } from "../../core/config.ts";
+import { Client } from "../client.ts";
+import { inspect, removeStale, startDaemon, stopDaemon } from "../daemon.ts";
+import type { Io } from "../io.ts";
+import { colors, printJson } from "../output.ts";
+
+/** Exit 0 when this call started the daemon; 1 when one was already running or it failed. */
+export async function start(_opts: unknown, io: Io): Promise<number> {
+  const started = await startDaemon(io);
+  if (!started.ours) {
+    io.err(`port-server is already running (pid ${started.pid})`);
+    return 1;
+  }
+  io.out(`port-server started (pid ${started.pid})`);
+  return 0;
+}
+
+export async function stop(_opts: unknown, io: Io): Promise<number> {
+  const state = await inspect(io);
+  if (removeStale(state)) {
+    io.err(`port-server is not running (removed stale PID file naming pid ${state.filePid})`);
+    return 1;
+  }
+  if (!state.health && state.filePid === undefined) {
+    io.err("port-server is not running");
+    return 1;
+  }
+  const pid = await stopDaemon(io, state);
+  io.out(`port-server stopped (pid ${pid})`);
+  return 0;
+}
+
+/** Stop (when running) then start. */
+export async function restart(_opts: unknown, io: Io): Promise<number> {
+  const state = await inspect(io);
+  removeStale(state);
+  if (state.health || (state.filePid !== undefined && !state.stale)) {
+    const pid = await stopDaemon(io, state);
+    io.out(`port-server stopped (pid ${pid})`);
+  }
+  return start({}, io);
+}
+
+/** Always exit 0: reports, and cleans a stale PID file. */
+export async function status(opts: { json?: boolean }, io: Io): Promise<number> {
+  const state = await inspect(io);
+  const cleaned = removeStale(state);
+  const paths = statePaths(io.env);
+  const address = new Client(io.env).base;
+  if (opts.json) {
+    printJson(io, {
+      running: Boolean(state.health),
+      ...(state.health ? { pid: state.health.pid, health: state.health } : {}),
+      address,
+      state_dir: paths.dir,
+      log: paths.log,
+      ...(cleaned ? { removed_stale_pid: state.filePid } : {}),
+    });
+    return 0;
+  }
+  const c = colors(io);
+  if (cleaned) io.out(`removed stale PID file (pid ${state.filePid} is not port-server)`);
+  if (state.health) {
+    const h = state.health;
+    io.out(
+      `port-server is ${c.green("running")} (pid ${h.pid}, version ${h.version ?? "unknown"}) at ${address}`,
+    );
+  } else if (state.filePid !== undefined && !state.stale) {
+    io.out(`port-server (pid ${state.filePid}) is ${c.yellow("not answering")} at ${address}`);
+  } else {
+    io.out(`port-server is ${c.red("not running")} (start it with: portctl start)`);
+  }
+  io.out(`  state: ${paths.dir}`);
+  io.out(`  log:   ${paths.log}`);
+  return 0;
+}

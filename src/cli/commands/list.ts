@@ -1,0 +1,37 @@
+import type { ListQuery } from "../../core/model.ts";
+import { Client } from "../client.ts";
+import { detectApp } from "../detect.ts";
+import type { Io } from "../io.ts";
+import { ALLOCATION_COLUMNS, colors, printJson, table } from "../output.ts";
+
+export interface ListOptions {
+  app?: string;
+  instance?: string;
+  service?: string;
+  /** Every app, not just the current one. */
+  all?: boolean;
+  json?: boolean;
+}
+
+export async function list(opts: ListOptions, io: Io): Promise<number> {
+  const q: ListQuery = {};
+  const app = opts.app ?? (opts.all ? undefined : detectApp(io.cwd));
+  if (app !== undefined) q.app = app;
+  if (opts.instance !== undefined) q.instance = opts.instance;
+  if (opts.service !== undefined) q.service = opts.service;
+  const rows = await new Client(io.env).list(q);
+  if (opts.json) {
+    printJson(io, rows);
+    return 0;
+  }
+  if (rows.length === 0) {
+    io.out(
+      app && !opts.app
+        ? `no allocations for ${app} (portctl list --all shows every app)`
+        : "no allocations",
+    );
+    return 0;
+  }
+  for (const line of table(rows, ALLOCATION_COLUMNS, colors(io))) io.out(line);
+  return 0;
+}

@@ -1,0 +1,58 @@
+import { PortError } from "../../core/errors.ts";
+import type { Filter } from "../../core/model.ts";
+import { Client } from "../client.ts";
+import { detectApp } from "../detect.ts";
+import type { Io } from "../io.ts";
+import { printJson } from "../output.ts";
+
+export interface ReleaseOptions {
+  id?: number;
+  app?: string;
+  instance?: string;
+  service?: string;
+  port?: number;
+  json?: boolean;
+}
+
+/** By id, or by a filter (fields AND-ed). Without --id or --port, the app defaults to the detected one. */
+export async function release(opts: ReleaseOptions, io: Io): Promise<number> {
+  const client = new Client(io.env);
+  if (opts.id !== undefined) {
+    if (opts.app ?? opts.instance ?? opts.service ?? opts.port) {
+      throw new PortError(
+        "bad_request",
+        "--id cannot be combined with --app, --instance, --service or --port",
+      );
+    }
+    const res = await client.release(opts.id);
+    if (opts.json) printJson(io, res);
+    else io.out(`released allocation ${opts.id}`);
+    return 0;
+  }
+  const filter = buildFilter(opts, io.cwd);
+  const res = await client.releaseWhere(filter);
+  if (opts.json) printJson(io, res);
+  else
+    io.out(
+      `released ${res.deleted} allocation${res.deleted === 1 ? "" : "s"} (${describe(filter)})`,
+    );
+  return 0;
+}
+
+// --- internal ---
+
+function buildFilter(opts: ReleaseOptions, cwd: string): Filter {
+  const filter: Filter = {};
+  if (opts.port !== undefined) filter.port = opts.port;
+  const app = opts.app ?? (opts.port === undefined ? detectApp(cwd) : undefined);
+  if (app !== undefined) filter.app = app;
+  if (opts.instance !== undefined) filter.instance = opts.instance;
+  if (opts.service !== undefined) filter.service = opts.service;
+  return filter;
+}
+
+function describe(f: Filter): string {
+  return Object.entries(f)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+}

@@ -1,0 +1,192 @@
+// Daemon lifecycle for `portctl start|stop|restart|status`. The listening port is the lock:
+// of several daemons started at once only one can bind it, the others exit, and every
+// `start` reports what really happened. A PID is signalled only once it is known to be ours.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import {
+  ENV,
+  parseAddress,
+  START_TIMEOUT_MS,
+  STOP_TIMEOUT_MS,
+  statePaths,
+} from "../core/config.ts";
+import { PortError } from "../core/errors.ts";
+import { Client, type Health } from "./client.ts";
+import type { Io } from "./io.ts";
+
+export interface DaemonState {
+  pidFile: string;
+  /** The PID the file names, if any. */
+  filePid?: number;
+  /** The daemon answering on PORT_SERVER_ADDR, if any. */
+  health?: Health;
+  /** A PID file naming a process that is not our daemon (removed by the caller). */
+  stale: boolean;
+}
+
+/** What is running: the PID file, cross-checked with /healthz and the process table. */
+export async function inspect(io: Io): Promise<DaemonState> {
+  const pidFile = statePaths(io.env).pid;
+  const filePid = readPid(pidFile);
+  const health = await new Client(io.env).health().catch(() => undefined);
+  const stale = filePid !== undefined && health?.pid !== filePid && !isOurDaemon(filePid);
+  return {
+    pidFile,
+    ...(filePid !== undefined ? { filePid } : {}),
+    ...(health ? { health } : {}),
+    stale,
+  };
+}
+
+export interface Started {
+  pid: number;
+  /** false when another daemon was already running (or won a concurrent start). */
+  ours: boolean;
+}
+
+/** Starts the daemon detached and waits for /healthz; throws when it does not come up. */
+export async function startDaemon(io: Io): Promise<Started> {
+  const client = new Client(io.env);
+  const running = await client.health().catch(() => undefined);
+  if (running) return { pid: running.pid, ours: false };
+
+  const paths = statePaths(io.env);
+  const { port } = parseAddress(io.env[ENV.addr]);
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  const log = openSync(paths.log, "a", 0o600);
+  const [cmd, args, argv0] = serverCommand();
+  const child = spawn(cmd, [...args, "--port", String(port)], {
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: { ...io.env, [ENV.home]: paths.dir },
+    cwd: paths.dir,
+    argv0,
+  });
+  child.unref();
+  return waitUntilUp(child, client, paths.log);
+}
+
+/** SIGTERM to our daemon and wait for it to exit. Returns the PID stopped. */
+export async function stopDaemon(io: Io, state: DaemonState): Promise<number> {
+  const pid = state.health?.pid ?? (state.stale ? undefined : state.filePid);
+  if (pid === undefined) throw new PortError("daemon", "port-server is not running");
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    // exited between our look and the signal
+  }
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) {
+      throw new PortError(
+        "daemon",
+        `port-server (pid ${pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s`,
+      );
+    }
+    await Bun.sleep(20);
+  }
+  removeIfNames(state.pidFile, pid);
+  return pid;
+}
+
+/** Removes a PID file that names a process which is not our daemon; returns whether it did. */
+export function removeStale(state: DaemonState): boolean {
+  if (!state.stale || state.filePid === undefined) return false;
+  removeIfNames(state.pidFile, state.filePid);
+  return true;
+}
+
+// --- internal ---
+
+const HEALTH_POLL_MS = 20;
+
+async function waitUntilUp(child: ChildProcess, client: Client, log: string): Promise<Started> {
+  let exited = false;
+  child.once("exit", () => {
+    exited = true;
+  });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const h = await client.health(250).catch(() => undefined);
+    if (h) return { pid: h.pid, ours: h.pid === child.pid };
+    if (exited) {
+      // Lost a start race to another daemon, or failed: the other daemon answers, or the log says why.
+      const other = await client.health(250).catch(() => undefined);
+      if (other) return { pid: other.pid, ours: false };
+      throw new PortError("daemon", `port-server failed to start: ${lastLine(log)} (log: ${log})`);
+    }
+    await Bun.sleep(HEALTH_POLL_MS);
+  }
+  throw new PortError(
+    "daemon",
+    `port-server did not become healthy within ${START_TIMEOUT_MS / 1000} s (log: ${log})`,
+  );
+}
+
+/**
+ * How to run the daemon: the `port-server` next to this executable; else this same executable
+ * under the name `port-server` (one binary, two names); from source, bun on src/server/main.ts.
+ */
+function serverCommand(): [string, string[], string | undefined] {
+  const source = join(import.meta.dir, "..", "server", "main.ts");
+  if (!isCompiled() && existsSync(source)) return [process.execPath, [source], undefined];
+  const sibling = join(dirname(process.execPath), "port-server");
+  if (existsSync(sibling)) return [sibling, [], undefined];
+  return [process.execPath, [], "port-server"];
+}
+
+function isCompiled(): boolean {
+  return import.meta.url.includes("$bunfs") || import.meta.url.includes("~BUN");
+}
+
+function readPid(path: string): number | undefined {
+  try {
+    const text = readFileSync(path, "utf8").trim();
+    return /^\d+$/.test(text) && Number(text) > 1 ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function removeIfNames(path: string, pid: number): void {
+  if (readPid(path) === pid) rmSync(path, { force: true });
+}
+
+/** Alive and not a zombie (an orphan nobody reaped still answers kill 0). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  const stat = readText(`/proc/${pid}/stat`);
+  return !stat || !/^\d+ \(.*\) Z/.test(stat);
+}
+
+/** Is `pid` a port-server process? Judged by its command line, never by the PID alone. */
+function isOurDaemon(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  const cmdline = readText(`/proc/${pid}/cmdline`)?.split("\0") ?? psCommand(pid);
+  return cmdline.some(
+    (arg) => basename(arg) === "port-server" || arg.endsWith(join("server", "main.ts")),
+  );
+}
+
+function psCommand(pid: number): string[] {
+  const res = Bun.spawnSync(["ps", "-o", "command=", "-p", String(pid)], { stderr: "ignore" });
+  return res.stdout.toString().trim().split(/\s+/);
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function lastLine(path: string): string {
+  const lines = (readText(path) ?? "").trim().split("\n");
+  return lines[lines.length - 1]?.replace(/^port-server: /, "") || "no output";
+}

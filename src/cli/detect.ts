@@ -1,0 +1,84 @@
+// Default app and instance names from the git checkout around the current folder. Read from
+// the files git keeps (.git, gitdir, commondir, HEAD) rather than by running git: no
+// dependency on a git binary, and no process start on every command.
+import { readFileSync, statSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+
+export interface Checkout {
+  /** The main repository's folder name, even inside a linked worktree. */
+  repo: string;
+  /** The linked worktree's folder name, when inside one. */
+  worktree?: string;
+  /** The checked-out branch, unless HEAD is detached. */
+  branch?: string;
+}
+
+export const DEFAULT_INSTANCE = "default";
+
+/** `--app` default: the git repository's name, else the folder's name. */
+export function detectApp(cwd: string): string {
+  return findCheckout(cwd)?.repo ?? basename(resolve(cwd));
+}
+
+/** `--instance` default: the linked worktree's folder, else the branch, else `default`. */
+export function detectInstance(cwd: string): string {
+  const c = findCheckout(cwd);
+  return c?.worktree ?? c?.branch ?? DEFAULT_INSTANCE;
+}
+
+export function findCheckout(cwd: string): Checkout | null {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const dotGit = join(dir, ".git");
+    const kind = entryKind(dotGit);
+    if (kind === "dir") return { repo: basename(dir), ...branchOf(dotGit) };
+    if (kind === "file") return fromGitFile(dir, dotGit);
+    if (dirname(dir) === dir) return null;
+  }
+}
+
+// --- internal ---
+
+/** A `.git` file points at the real git dir: a linked worktree (has `commondir`) or a submodule. */
+function fromGitFile(top: string, dotGit: string): Checkout {
+  const gitDir = readPointer(dotGit, top);
+  const common = gitDir ? readText(join(gitDir, "commondir")) : null;
+  if (!gitDir || common === null)
+    return { repo: basename(top), ...(gitDir ? branchOf(gitDir) : {}) };
+  const commonDir = resolve(gitDir, common);
+  return { repo: repoName(commonDir), worktree: basename(top), ...branchOf(gitDir) };
+}
+
+/** `/src/shop/.git` → `shop`; a bare `/src/shop.git` → `shop`. */
+function repoName(commonDir: string): string {
+  const name = basename(commonDir);
+  return name === ".git" ? basename(dirname(commonDir)) : name.replace(/\.git$/, "");
+}
+
+function branchOf(gitDir: string): { branch?: string } {
+  const head = readText(join(gitDir, "HEAD"));
+  const m = head ? /^ref: refs\/heads\/(.+)$/.exec(head) : null;
+  return m?.[1] ? { branch: m[1] } : {};
+}
+
+function readPointer(file: string, base: string): string | null {
+  const m = /^gitdir:\s*(.+)$/.exec(readText(file) ?? "");
+  if (!m?.[1]) return null;
+  return isAbsolute(m[1]) ? m[1] : resolve(base, m[1]);
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return null;
+  }
+}
+
+function entryKind(path: string): "dir" | "file" | null {
+  try {
+    const st = statSync(path);
+    return st.isDirectory() ? "dir" : st.isFile() ? "file" : null;
+  } catch {
+    return null;
+  }
+}

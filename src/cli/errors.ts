@@ -1,0 +1,51 @@
+// Error code → exit code and the one line a person reads, in one table. `satisfies` makes a
+// new code fail to compile here until someone decides how the CLI reports it.
+import type { ErrorCode, PortError } from "../core/errors.ts";
+import type { SystemUse } from "../core/model.ts";
+import { holderText } from "./output.ts";
+
+type Describe = (e: PortError) => string;
+
+const asIs: Describe = (e) => e.message;
+
+export const CLI_ERRORS = {
+  bad_request: { exit: 1, line: asIs },
+  forbidden: { exit: 1, line: (e) => `the server refused the request: ${e.message}` },
+  not_found: { exit: 1, line: asIs },
+  method_not_allowed: { exit: 1, line: asIs },
+  payload_too_large: { exit: 1, line: asIs },
+  unsupported_media_type: { exit: 1, line: asIs },
+  port_allocated: {
+    exit: 1,
+    line: (e) =>
+      e.holder
+        ? `port ${e.holder.port} is already allocated to ${holderText(e.holder)}`
+        : e.message,
+  },
+  service_allocated: {
+    exit: 1,
+    line: (e) =>
+      e.holder
+        ? `${holderText(e.holder)} already has port ${e.holder.port}; pass --reuse to get it back, or release it first`
+        : e.message,
+  },
+  port_in_use: { exit: 1, line: (e) => inUseLine(e) },
+  range_exhausted: { exit: 1, line: asIs },
+  storage: { exit: 1, line: (e) => `port-server could not use its database: ${e.message}` },
+  unreachable: { exit: 1, line: asIs },
+  daemon: { exit: 1, line: asIs },
+  internal: { exit: 1, line: (e) => `port-server failed: ${e.message} (see its log)` },
+} as const satisfies Record<ErrorCode, { exit: number; line: Describe }>;
+
+// --- internal ---
+
+function inUseLine(e: PortError): string {
+  const port = e.details?.port;
+  const sys = e.details?.system as SystemUse | undefined;
+  const by = sys?.process
+    ? ` by ${sys.process}${sys.pid ? ` (pid ${sys.pid})` : ""}`
+    : sys?.pid
+      ? ` by pid ${sys.pid}`
+      : "";
+  return port ? `port ${port} is in use on this machine${by}, not registered` : e.message;
+}

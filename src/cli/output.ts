@@ -1,0 +1,83 @@
+// Everything the CLI prints for people: colours, the allocation table, one-line messages.
+// `--json` output bypasses this and prints what the API returned.
+import pc from "picocolors";
+import type { Allocation } from "../core/model.ts";
+import type { Io } from "./io.ts";
+
+export type Colors = ReturnType<typeof pc.createColors>;
+
+/** Colour only on a terminal, and never when NO_COLOR is set (any value, per no-color.org). */
+export function colors(io: Io): Colors {
+  return pc.createColors(io.isTTY && io.env.NO_COLOR === undefined && io.env.TERM !== "dumb");
+}
+
+export function printJson(io: Io, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
+}
+
+/** `myapp/dev/postgres` */
+export function owner(a: Pick<Allocation, "app" | "instance" | "service">): string {
+  return `${a.app}/${a.instance}/${a.service}`;
+}
+
+/** `myapp/dev/postgres (id=1)` */
+export function holderText(a: Allocation): string {
+  return `${owner(a)} (id=${a.id})`;
+}
+
+/** RFC 3339 UTC → local `2025-02-08 15:04:05`. */
+export function localTime(rfc3339: string): string {
+  const d = new Date(rfc3339);
+  if (Number.isNaN(d.getTime())) return rfc3339;
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+export interface Column<T> {
+  header: string;
+  value: (row: T) => string;
+  /** Styles the padded cell; padding is computed on the plain text. */
+  style?: (text: string, row: T) => string;
+  align?: "left" | "right";
+}
+
+/** An aligned table, two spaces between columns, no trailing spaces. */
+export function table<T>(rows: T[], columns: Column<T>[], c: Colors): string[] {
+  const cells = rows.map((r) => columns.map((col) => col.value(r)));
+  const widths = columns.map((col, i) =>
+    Math.max(col.header.length, ...cells.map((row) => row[i]?.length ?? 0)),
+  );
+  const render = (texts: string[], style: (text: string, i: number) => string) =>
+    texts
+      .map((t, i) => {
+        const last = i === texts.length - 1;
+        const w = widths[i] ?? 0;
+        const padded = columns[i]?.align === "right" ? t.padStart(w) : last ? t : t.padEnd(w);
+        return style(padded, i);
+      })
+      .join("  ")
+      .trimEnd();
+  const header = render(
+    columns.map((col) => col.header),
+    (t) => c.bold(t),
+  );
+  return [
+    header,
+    ...cells.map((row, r) =>
+      render(row, (t, i) => {
+        const style = columns[i]?.style;
+        const data = rows[r];
+        return style && data !== undefined ? style(t, data) : t;
+      }),
+    ),
+  ];
+}
+
+export const ALLOCATION_COLUMNS: Column<Allocation>[] = [
+  { header: "ID", value: (a) => String(a.id) },
+  { header: "APP", value: (a) => a.app },
+  { header: "INSTANCE", value: (a) => a.instance },
+  { header: "SERVICE", value: (a) => a.service },
+  { header: "PORT", value: (a) => String(a.port) },
+  { header: "CREATED", value: (a) => localTime(a.created_at) },
+];

@@ -1,0 +1,191 @@
+// argv → command functions. The parser only converts and checks flags; every decision lives
+// in the command functions, which tests call directly.
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_RANGE, ENV, formatRange } from "../core/config.ts";
+import { PortError } from "../core/errors.ts";
+import { nameSchema, parseOrThrow } from "../core/model.ts";
+import { versionLine } from "../core/version.ts";
+import { allocate } from "./commands/allocate.ts";
+import { check } from "./commands/check.ts";
+import { restart, start, status, stop } from "./commands/daemon.ts";
+import { health, version } from "./commands/health.ts";
+import { list } from "./commands/list.ts";
+import { release } from "./commands/release.ts";
+import { skillInstall } from "./commands/skill.ts";
+import { CLI_ERRORS } from "./errors.ts";
+import type { Io } from "./io.ts";
+import { colors } from "./output.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: each command has its own option type
+type CommandFn = (opts: any, io: Io) => Promise<number>;
+/** How an action is carried out; the skill drift test swaps in one that runs nothing. */
+export type Runner = (fn: CommandFn, opts: Record<string, unknown>) => Promise<number>;
+
+/** Runs the CLI and returns the exit code; never exits and never throws. */
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, async (fn, opts) => {
+    code = await fn(opts, io);
+    return code;
+  });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (err) {
+    return report(err, io);
+  }
+}
+
+export function buildProgram(io: Io, run: Runner): Command {
+  const write = (fn: (line: string) => void) => (s: string) => fn(s.replace(/\n$/, ""));
+  const program = new Command("portctl")
+    .description("Ask the local port registry for ports instead of guessing numbers.")
+    .version(versionLine("portctl"), "-V, --version", "print version, commit and build date")
+    .configureOutput({ writeOut: write(io.out), writeErr: write(io.err) })
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .allowExcessArguments(false);
+  const action = (fn: CommandFn) => async (opts: Record<string, unknown>) =>
+    void (await run(fn, opts));
+  const names = {
+    app: () =>
+      new Option("--app <name>", "application name (default: git repo or folder name)").argParser(
+        parseName,
+      ),
+    instance: () =>
+      new Option(
+        "--instance <name>",
+        "instance name (default: worktree folder, else git branch, else 'default')",
+      ).argParser(parseName),
+    service: (required: boolean) =>
+      new Option(
+        "--service <name>",
+        required ? "service name (required)" : "service name",
+      ).argParser(parseName),
+  };
+  const json = () => new Option("--json", "print the API's JSON instead of text");
+
+  sub(program, "start", "start the port-server daemon in the background").action(action(start));
+  sub(program, "stop", "stop the running daemon").action(action(stop));
+  sub(program, "restart", "stop (if running) and start the daemon").action(action(restart));
+  sub(program, "status", "show whether the daemon is running (always exits 0)")
+    .addOption(json())
+    .action(action(status));
+
+  sub(program, "allocate", "allocate a port for a service")
+    .addOption(names.app())
+    .addOption(names.instance())
+    .addOption(names.service(true).makeOptionMandatory())
+    .addOption(
+      new Option(
+        "--port <number>",
+        `a specific port; 0 = auto-assign from the server's range (${formatRange(DEFAULT_RANGE)})`,
+      )
+        .argParser(portParser(true))
+        .default(0),
+    )
+    .option("--reuse", "return the existing allocation of this service instead of failing")
+    .option("-q, --quiet", "print only the port number")
+    .addOption(json())
+    .action(action(allocate));
+
+  sub(program, "release", "release allocations by id, or by filter (AND-ed)")
+    .addOption(new Option("--id <number>", "release one allocation by id").argParser(parseId))
+    .addOption(names.app())
+    .addOption(names.instance())
+    .addOption(names.service(false))
+    .addOption(
+      new Option("--port <number>", "release the allocation of this port").argParser(
+        portParser(false),
+      ),
+    )
+    .addOption(json())
+    .action(action(release));
+
+  sub(program, "list", "list allocations of the current app (--all: every app)")
+    .addOption(names.app())
+    .addOption(new Option("--instance <name>", "filter by instance").argParser(parseName))
+    .addOption(names.service(false))
+    .option("--all", "every app, not just the current one")
+    .addOption(json())
+    .action(action(list));
+
+  sub(program, "check", "exit 0 if a port is free, 1 if it is taken")
+    .addOption(
+      new Option("--port <number>", "port to check (required)")
+        .argParser(portParser(false))
+        .makeOptionMandatory(),
+    )
+    .addOption(json())
+    .action(action(check));
+
+  sub(program, "health", "exit 0 if the server answers, 1 otherwise")
+    .addOption(json())
+    .action(action(health));
+  sub(program, "version", "print version, commit and build date").action(action(version));
+
+  const skill = sub(program, "skill", "the port-manager agent skill");
+  sub(
+    skill,
+    "install",
+    "install the skill into .claude/skills/ (or --global: ~/.claude, ~/.codex, ~/.agents)",
+  )
+    .option("--global", "install for every agent platform found in your home folder")
+    .action(action(skillInstall));
+
+  program.addHelpText(
+    "after",
+    `\nEnvironment:\n  ${ENV.addr}  server address (default 127.0.0.1:51234)\n  ${ENV.home}  state folder (default ~/.port_server)\n  NO_COLOR          disable colour`,
+  );
+  return program;
+}
+
+// --- internal ---
+
+function sub(parent: Command, name: string, description: string): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .showHelpAfterError(
+      `(run 'portctl ${parent.name() === "portctl" ? "" : `${parent.name()} `}${name} --help' for usage)`,
+    )
+    .allowExcessArguments(false);
+}
+
+function parseName(value: string): string {
+  try {
+    return parseOrThrow(nameSchema, value);
+  } catch (err) {
+    throw new InvalidArgumentError(`${(err as Error).message}.`);
+  }
+}
+
+function portParser(allowZero: boolean) {
+  return (value: string): number => {
+    const n = /^\d{1,5}$/.test(value.trim()) ? Number(value) : Number.NaN;
+    if ((allowZero && n === 0) || (n >= 1 && n <= 65535)) return n;
+    throw new InvalidArgumentError(`must be an integer between ${allowZero ? 0 : 1} and 65535.`);
+  };
+}
+
+function parseId(value: string): number {
+  const n = /^\d{1,15}$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (n >= 1) return n;
+  throw new InvalidArgumentError("must be a positive integer.");
+}
+
+/** Turns any failure into one line on stderr and an exit code. */
+function report(err: unknown, io: Io): number {
+  if (err instanceof CommanderError) {
+    // Commander already printed its message (and help, for --help / --version).
+    return err.exitCode === 0 ? 0 : 1;
+  }
+  const c = colors(io);
+  if (err instanceof PortError) {
+    const entry = CLI_ERRORS[err.code];
+    io.err(`${c.red("error:")} ${entry.line(err)}`);
+    return entry.exit;
+  }
+  io.err(`${c.red("error:")} ${err instanceof Error ? err.message : String(err)}`);
+  return 1;
+}
