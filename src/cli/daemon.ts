@@ -68,7 +68,7 @@ export async function startDaemon(io: Io): Promise<Started> {
 }
 
 /** SIGTERM to our daemon and wait for it to exit. Returns the PID stopped. */
-export async function stopDaemon(io: Io, state: DaemonState): Promise<number> {
+export async function stopDaemon(state: DaemonState): Promise<number> {
   const pid = state.health?.pid ?? (state.stale ? undefined : state.filePid);
   if (pid === undefined) throw new PortError("daemon", "port-server is not running");
   try {

@@ -25,7 +25,7 @@ export async function stop(_opts: unknown, io: Io): Promise<number> {
     io.err("port-server is not running");
     return 1;
   }
-  const pid = await stopDaemon(io, state);
+  const pid = await stopDaemon(state);
   io.out(`port-server stopped (pid ${pid})`);
   return 0;
 }
@@ -35,7 +35,7 @@ export async function restart(_opts: unknown, io: Io): Promise<number> {
   const state = await inspect(io);
   removeStale(state);
   if (state.health || (state.filePid !== undefined && !state.stale)) {
-    const pid = await stopDaemon(io, state);
+    const pid = await stopDaemon(state);
     io.out(`port-server stopped (pid ${pid})`);
   }
   return start({}, io);
