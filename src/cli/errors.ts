@@ -2,7 +2,7 @@
 // new code fail to compile here until someone decides how the CLI reports it.
 import type { ErrorCode, PortError } from "../core/errors.ts";
 import type { SystemUse } from "../core/model.ts";
-import { holderText } from "./output.ts";
+import { holderText, processText } from "./output.ts";
 
 type Describe = (e: PortError) => string;
 
@@ -42,10 +42,7 @@ export const CLI_ERRORS = {
 function inUseLine(e: PortError): string {
   const port = e.details?.port;
   const sys = e.details?.system as SystemUse | undefined;
-  const by = sys?.process
-    ? ` by ${sys.process}${sys.pid ? ` (pid ${sys.pid})` : ""}`
-    : sys?.pid
-      ? ` by pid ${sys.pid}`
-      : "";
-  return port ? `port ${port} is in use on this machine${by}, not registered` : e.message;
+  return port
+    ? `port ${port} is in use on this machine${processText(sys)}, not registered`
+    : e.message;
 }

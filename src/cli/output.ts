@@ -1,7 +1,7 @@
 // Everything the CLI prints for people: colours, the allocation table, one-line messages.
 // `--json` output bypasses this and prints what the API returned.
 import pc from "picocolors";
-import type { Allocation } from "../core/model.ts";
+import type { Allocation, SystemUse } from "../core/model.ts";
 import type { Io } from "./io.ts";
 
 export type Colors = ReturnType<typeof pc.createColors>;
@@ -23,6 +23,12 @@ export function owner(a: Pick<Allocation, "app" | "instance" | "service">): stri
 /** `myapp/dev/postgres (id=1)` */
 export function holderText(a: Allocation): string {
   return `${owner(a)} (id=${a.id})`;
+}
+
+/** ` by postgres (pid 812)`, ` by pid 812`, or nothing when the OS would not say. */
+export function processText(sys: SystemUse | undefined): string {
+  if (sys?.process) return ` by ${sys.process}${sys.pid ? ` (pid ${sys.pid})` : ""}`;
+  return sys?.pid ? ` by pid ${sys.pid}` : "";
 }
 
 /** RFC 3339 UTC → local `2025-02-08 15:04:05`. */

@@ -15,6 +15,16 @@ export interface AllocatorOptions {
   now?: () => Date;
 }
 
+export interface AllocateOptions {
+  /** Return the existing allocation of the same app/instance/service instead of a conflict. */
+  reuse?: boolean;
+  /**
+   * Record an explicit port even though a process listens on it: registering a stack that is
+   * already running. Auto-assign never hands out a bound port, adopt or not.
+   */
+  adopt?: boolean;
+}
+
 export interface AllocateResult {
   allocation: Allocation;
   /** false when `reuse` returned an allocation that already existed. */
@@ -36,10 +46,10 @@ export class Allocator {
     this.#now = opts.now ?? (() => new Date());
   }
 
-  allocate(req: AllocateRequest, opts: { reuse?: boolean } = {}): AllocateResult {
+  allocate(req: AllocateRequest, opts: AllocateOptions = {}): AllocateResult {
     const wanted = req.port || undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const result = this.#store.write(() => this.#attempt(req, wanted, opts.reuse ?? false));
+      const result = this.#store.write(() => this.#attempt(req, wanted, opts));
       if (result) return result;
     }
     throw new PortError("storage", "could not allocate a port: too much contention, try again");
@@ -51,16 +61,17 @@ export class Allocator {
   #attempt(
     req: AllocateRequest,
     wanted: number | undefined,
-    reuse: boolean,
+    opts: AllocateOptions,
   ): AllocateResult | null {
     const existing = this.#store.byService(req.app, req.instance, req.service);
     if (existing) {
-      if (reuse && (wanted === undefined || wanted === existing.port)) {
+      if (opts.reuse && (wanted === undefined || wanted === existing.port)) {
         return { allocation: existing, created: false };
       }
       throw new PortError("service_allocated", "service already allocated", existing);
     }
-    const port = wanted === undefined ? this.#pickFree() : this.#checkWanted(wanted);
+    const port =
+      wanted === undefined ? this.#pickFree() : this.#checkWanted(wanted, opts.adopt ?? false);
     try {
       const allocation = this.#store.insert({ ...req, port, created_at: rfc3339(this.#now()) });
       return { allocation, created: true };
@@ -76,10 +87,11 @@ export class Allocator {
     }
   }
 
-  #checkWanted(port: number): number {
+  #checkWanted(port: number, adopt: boolean): number {
     const holder = this.#store.byPort(port);
     if (holder) throw new PortError("port_allocated", CONFLICT_MESSAGES.port_allocated, holder);
-    if (this.#probe.listening()(port)) throw new PortError("port_in_use", "port in use on system");
+    if (!adopt && this.#probe.listening()(port))
+      throw new PortError("port_in_use", "port in use on system");
     return port;
   }
 

@@ -4,27 +4,6 @@ import { z } from "zod";
 import { MAX_NAME_LENGTH } from "./config.ts";
 import { PortError } from "./errors.ts";
 
-export interface Allocation {
-  id: number;
-  app: string;
-  instance: string;
-  service: string;
-  port: number;
-  created_at: string;
-}
-
-export interface SystemUse {
-  in_use: boolean;
-  pid?: number;
-  process?: string;
-}
-
-export interface PortStatus {
-  port: number;
-  available: boolean;
-  holder?: Allocation;
-}
-
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -40,6 +19,38 @@ export const portSchema = z
   .int({ error: "must be an integer between 1 and 65535" })
   .min(1, { error: "must be an integer between 1 and 65535" })
   .max(65535, { error: "must be an integer between 1 and 65535" });
+
+export const allocationSchema = z.object({
+  id: z.number().int().positive(),
+  app: z.string(),
+  instance: z.string(),
+  service: z.string(),
+  port: z.number().int().min(1).max(65535),
+  created_at: z.string().describe("RFC 3339 UTC, e.g. 2025-02-08T15:04:05Z"),
+});
+export type Allocation = z.infer<typeof allocationSchema>;
+
+/** Whether a process on this machine listens on a port, and which, where the OS lets us see. */
+export const systemUseSchema = z.object({
+  in_use: z.boolean(),
+  pid: z.number().int().optional(),
+  process: z.string().optional(),
+});
+export type SystemUse = z.infer<typeof systemUseSchema>;
+
+export const portStatusSchema = z.object({
+  port: z.number().int(),
+  available: z.boolean().describe("false when allocated or bound by a process"),
+  holder: allocationSchema.optional(),
+  system: systemUseSchema,
+});
+export type PortStatus = z.infer<typeof portStatusSchema>;
+
+export const errorSchema = z.object({
+  error: z.string(),
+  code: z.string(),
+  holder: allocationSchema.optional(),
+});
 
 /** `port` 0 or omitted means "pick one for me". */
 export const allocateRequestSchema = z.object({

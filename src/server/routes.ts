@@ -2,6 +2,7 @@
 // calls the store or the allocator; errors are PortErrors, rendered by app.ts.
 import type { Context, Hono } from "hono";
 import type { Allocator } from "../core/allocator.ts";
+import { formatRange } from "../core/config.ts";
 import { PortError } from "../core/errors.ts";
 import {
   allocateRequestSchema,
@@ -37,14 +38,21 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
         503,
       );
     }
-    return c.json({ status: "ok", pid: deps.pid, version: deps.version });
+    return c.json({
+      status: "ok",
+      pid: deps.pid,
+      version: deps.version,
+      range: formatRange(allocator.range),
+      exclude: allocator.exclude.map(formatRange),
+    });
   });
 
   app.post("/v1/allocations", async (c) => {
     const req = parseOrThrow(allocateRequestSchema, await readJson(c.req.raw));
-    const reuse = parseReuse(c.req.query("reuse"));
+    const reuse = parseFlag(c.req.query("reuse"), "reuse");
+    const adopt = parseFlag(c.req.query("adopt"), "adopt");
     try {
-      const { allocation, created } = allocator.allocate(req, { reuse });
+      const { allocation, created } = allocator.allocate(req, { reuse, adopt });
       return c.json(allocation, created ? 201 : 200);
     } catch (err) {
       throw withSystemUse(err, req.port, probe);
@@ -67,7 +75,7 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
     return c.json({ deleted: store.deleteWhere(filter).length });
   });
 
-  app.get("/v1/ports/:port", (c) => portStatus(c, store));
+  app.get("/v1/ports/:port", (c) => portStatus(c, store, probe));
 
   for (const path of ["/healthz", "/v1/allocations", "/v1/allocations/:id", "/v1/ports/:port"]) {
     app.all(path, () => {
@@ -78,17 +86,24 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
 
 // --- internal ---
 
-function portStatus(c: Context, store: Store) {
+/** Registry and machine together: a port is available only if neither claims it. */
+function portStatus(c: Context, store: Store, probe: Probe) {
   const port = parseOrThrow(portParamSchema, c.req.param("port"), "port");
   const holder = store.byPort(port);
-  const body: PortStatus = holder ? { port, available: false, holder } : { port, available: true };
+  const system = probe.who(port);
+  const body: PortStatus = {
+    port,
+    available: !holder && !system.in_use,
+    ...(holder ? { holder } : {}),
+    system,
+  };
   return c.json(body);
 }
 
-function parseReuse(value: string | undefined): boolean {
+function parseFlag(value: string | undefined, name: string): boolean {
   if (value === undefined || value === "" || value === "false" || value === "0") return false;
   if (value === "true" || value === "1") return true;
-  throw new PortError("bad_request", "reuse must be true or false");
+  throw new PortError("bad_request", `${name} must be true or false`);
 }
 
 /** Query strings: an empty value (`?app=`) means "no filter", not "empty name". */

@@ -1,23 +1,30 @@
+import type { PortStatus } from "../../core/model.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
-import { colors, holderText, printJson } from "../output.ts";
+import { type Colors, colors, holderText, printJson, processText } from "../output.ts";
 
 export interface CheckOptions {
   port: number;
   json?: boolean;
 }
 
-/** Exit 0 when the port is free, 1 when it is taken. */
+/** Exit 0 when the port is free (neither registered nor listening), 1 when it is taken. */
 export async function check(opts: CheckOptions, io: Io): Promise<number> {
   const status = await new Client(io.env).port(opts.port);
   if (opts.json) printJson(io, status);
-  else {
-    const c = colors(io);
-    io.out(
-      status.holder
-        ? `port ${opts.port} is ${c.yellow("allocated")} to ${holderText(status.holder)}`
-        : `port ${opts.port} is ${c.green("available")}`,
-    );
-  }
+  else io.out(describe(status, colors(io)));
   return status.available ? 0 : 1;
+}
+
+// --- internal ---
+
+function describe(s: PortStatus, c: Colors): string {
+  const inUse = s.system?.in_use ?? false;
+  if (s.holder) {
+    return `port ${s.port} is ${c.yellow("allocated")} to ${holderText(s.holder)}${inUse ? ", listening" : ""}`;
+  }
+  if (inUse) {
+    return `port ${s.port} is ${c.yellow("in use")} on this machine${processText(s.system)}, not registered`;
+  }
+  return `port ${s.port} is ${c.green("available")}`;
 }

@@ -65,12 +65,14 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
     io.out(
       `port-server is ${c.green("running")} (pid ${h.pid}, version ${h.version ?? "unknown"}) at ${address}`,
     );
+    if (typeof h.range === "string") io.out(`  range:   ${h.range} (auto-assign)`);
+    if (Array.isArray(h.exclude) && h.exclude.length) io.out(`  exclude: ${h.exclude.join(", ")}`);
   } else if (state.filePid !== undefined && !state.stale) {
     io.out(`port-server (pid ${state.filePid}) is ${c.yellow("not answering")} at ${address}`);
   } else {
     io.out(`port-server is ${c.red("not running")} (start it with: portctl start)`);
   }
-  io.out(`  state: ${paths.dir}`);
-  io.out(`  log:   ${paths.log}`);
+  io.out(`  state:   ${paths.dir}`);
+  io.out(`  log:     ${paths.log}`);
   return 0;
 }

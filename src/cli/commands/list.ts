@@ -1,8 +1,16 @@
-import type { ListQuery } from "../../core/model.ts";
+import type { Allocation, ListQuery } from "../../core/model.ts";
+import { systemProbe } from "../../core/probe.ts";
 import { Client } from "../client.ts";
 import { detectApp } from "../detect.ts";
 import type { Io } from "../io.ts";
-import { ALLOCATION_COLUMNS, colors, printJson, table } from "../output.ts";
+import {
+  ALLOCATION_COLUMNS,
+  type Colors,
+  type Column,
+  colors,
+  printJson,
+  table,
+} from "../output.ts";
 
 export interface ListOptions {
   app?: string;
@@ -32,6 +40,19 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
     );
     return 0;
   }
-  for (const line of table(rows, ALLOCATION_COLUMNS, colors(io))) io.out(line);
+  const c = colors(io);
+  for (const line of table(rows, [...ALLOCATION_COLUMNS, listeningColumn(c)], c)) io.out(line);
   return 0;
+}
+
+// --- internal ---
+
+/** Whether each port has a listener right now, seen from this machine (one snapshot). */
+function listeningColumn(c: Colors): Column<Allocation> {
+  const listening = systemProbe().listening();
+  return {
+    header: "LISTENING",
+    value: (a) => (listening(a.port) ? "yes" : "no"),
+    style: (text) => (text.startsWith("yes") ? c.green(text) : c.dim(text)),
+  };
 }
