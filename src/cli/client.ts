@@ -38,9 +38,10 @@ export class Client {
 
   allocate(
     req: AllocateRequest,
-    reuse = false,
+    opts: { reuse?: boolean; adopt?: boolean } = {},
   ): Promise<{ allocation: Allocation; created: boolean }> {
-    const path = reuse ? "/v1/allocations?reuse=true" : "/v1/allocations";
+    const flags = Object.entries(opts).filter(([, on]) => on);
+    const path = `/v1/allocations${flags.length ? `?${flags.map(([k]) => `${k}=true`).join("&")}` : ""}`;
     return this.#request("POST", path, req).then(async (res) => ({
       allocation: (await res.json()) as Allocation,
       created: res.status === 201,

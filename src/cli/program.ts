@@ -8,9 +8,11 @@ import { versionLine } from "../core/version.ts";
 import { allocate } from "./commands/allocate.ts";
 import { check } from "./commands/check.ts";
 import { restart, start, status, stop } from "./commands/daemon.ts";
+import { ENV_FORMATS, env } from "./commands/env.ts";
 import { health, version } from "./commands/health.ts";
 import { list } from "./commands/list.ts";
 import { release } from "./commands/release.ts";
+import { scan } from "./commands/scan.ts";
 import { skillInstall } from "./commands/skill.ts";
 import { CLI_ERRORS } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -118,6 +120,35 @@ export function buildProgram(io: Io, run: Runner): Command {
     )
     .addOption(json())
     .action(action(check));
+
+  sub(program, "env", "print the current app/instance's ports as SERVICE_PORT=N lines")
+    .addOption(names.app())
+    .addOption(names.instance())
+    .addOption(
+      new Option("--format <format>", "output format").choices(ENV_FORMATS).default("dotenv"),
+    )
+    .addOption(
+      new Option("--write <file>", "update these keys in a .env file, keeping every other line"),
+    )
+    .action(action(env));
+
+  sub(
+    program,
+    "scan",
+    "find host-bound ports in Compose files, .env files and package.json scripts",
+  )
+    .argument("[dir]", "project folder", ".")
+    .option(
+      "--register",
+      "allocate each port found for the current app/instance (reusing existing ones)",
+    )
+    .addOption(names.app())
+    .addOption(names.instance())
+    .addOption(json())
+    .action(
+      async (dir: string, opts: Record<string, unknown>) =>
+        void (await run(scan, { ...opts, dir })),
+    );
 
   sub(program, "health", "exit 0 if the server answers, 1 otherwise")
     .addOption(json())

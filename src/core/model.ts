@@ -101,7 +101,9 @@ export function parseOrThrow<S extends z.ZodType>(
   value: unknown,
   what?: string,
 ): z.infer<S> {
-  const result = schema.safeParse(value);
+  // zod 4 leaves `issue.input` out unless asked; describeIssue needs it to tell "missing" from
+  // "wrong type" (`{"port": "80"}` is not "port is required").
+  const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   throw new PortError("bad_request", describeIssue(result.error, what));
 }

@@ -24,7 +24,9 @@ export async function serverMain(argv: string[]): Promise<void> {
   try {
     opts = parseFlags(argv);
   } catch (err) {
-    fail(`${(err as Error).message} (see port-server --help)`, 2);
+    // node:util's parseArgs errors span several lines; the daemon's log wants one.
+    const message = (err as Error).message.replace(/\s*\n\s*/g, " ");
+    fail(`${message} (see port-server --help)`, 2);
   }
   if (opts.help) return void console.log(HELP);
   if (opts.version) return void console.log(versionLine("port-server"));

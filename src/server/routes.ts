@@ -16,6 +16,7 @@ import {
 import type { Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
 import { readJson } from "./guards.ts";
+import { openApiDocument } from "./openapi.ts";
 
 export interface RouteDeps {
   store: Store;
@@ -76,6 +77,9 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
   });
 
   app.get("/v1/ports/:port", (c) => portStatus(c, store, probe));
+
+  const openapi = openApiDocument(deps.version);
+  app.get("/v1/openapi.json", (c) => c.json(openapi));
 
   for (const path of ["/healthz", "/v1/allocations", "/v1/allocations/:id", "/v1/ports/:port"]) {
     app.all(path, () => {

@@ -21,7 +21,9 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
     service: opts.service,
     port: opts.port ?? 0,
   };
-  const { allocation: a, created } = await new Client(io.env).allocate(req, opts.reuse);
+  const { allocation: a, created } = await new Client(io.env).allocate(req, {
+    reuse: opts.reuse ?? false,
+  });
   if (opts.json) printJson(io, a);
   else if (opts.quiet) io.out(String(a.port));
   else {

@@ -1,0 +1,99 @@
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { PortError } from "../../core/errors.ts";
+import type { Allocation } from "../../core/model.ts";
+import { type Finding, scanProject, uniqueByPort } from "../../core/scan/index.ts";
+import { Client } from "../client.ts";
+import { detectApp, detectInstance } from "../detect.ts";
+import { CLI_ERRORS } from "../errors.ts";
+import type { Io } from "../io.ts";
+import { type Column, colors, holderText, owner, printJson, table } from "../output.ts";
+
+export interface ScanOptions {
+  dir?: string;
+  register?: boolean;
+  app?: string;
+  instance?: string;
+  json?: boolean;
+}
+
+export interface Registration extends Finding {
+  result: "registered" | "exists" | "conflict";
+  allocation?: Allocation;
+  holder?: Allocation;
+  error?: string;
+}
+
+/** Exit 1 when a file could not be parsed or a port could not be registered; 0 otherwise. */
+export async function scan(opts: ScanOptions, io: Io): Promise<number> {
+  const root = resolve(io.cwd, opts.dir ?? ".");
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    throw new PortError("bad_request", `no such folder: ${root}`);
+  const { findings, problems } = scanProject(root, io.env);
+  const c = colors(io);
+  for (const p of problems)
+    io.err(
+      `${p.severity === "error" ? c.red("error:") : c.yellow("warning:")} ${p.source}: ${p.message}`,
+    );
+  const failed = problems.some((p) => p.severity === "error");
+  if (!opts.register) {
+    if (opts.json) printJson(io, findings);
+    else if (findings.length === 0) io.out(`no host-bound ports found in ${root}`);
+    else for (const line of table(findings, FINDING_COLUMNS, c)) io.out(line);
+    return failed ? 1 : 0;
+  }
+  const app = opts.app ?? detectApp(io.cwd);
+  const instance = opts.instance ?? detectInstance(io.cwd);
+  const results = await register(uniqueByPort(findings), app, instance, new Client(io.env));
+  if (opts.json) printJson(io, results);
+  else for (const r of results) io.out(describe(r, app, instance));
+  return failed || results.some((r) => r.result === "conflict") ? 1 : 0;
+}
+
+// --- internal ---
+
+const FINDING_COLUMNS: Column<Finding>[] = [
+  { header: "PORT", value: (f) => String(f.port) },
+  { header: "SERVICE", value: (f) => f.service },
+  { header: "PROTOCOL", value: (f) => f.protocol },
+  { header: "SOURCE", value: (f) => f.source },
+];
+
+/** One request per port, in order; conflicts are collected, not fatal. An unreachable server is. */
+async function register(
+  findings: Finding[],
+  app: string,
+  instance: string,
+  client: Client,
+): Promise<Registration[]> {
+  const out: Registration[] = [];
+  for (const f of findings) {
+    try {
+      // adopt: the project's own stack may be running and listening on these ports right now.
+      const { allocation, created } = await client.allocate(
+        { app, instance, service: f.service, port: f.port },
+        { reuse: true, adopt: true },
+      );
+      out.push({ ...f, result: created ? "registered" : "exists", allocation });
+    } catch (err) {
+      if (!(err instanceof PortError) || err.code === "unreachable") throw err;
+      out.push({
+        ...f,
+        result: "conflict",
+        ...(err.holder ? { holder: err.holder } : {}),
+        error: CLI_ERRORS[err.code].line(err),
+      });
+    }
+  }
+  return out;
+}
+
+function describe(r: Registration, app: string, instance: string): string {
+  const name = owner({ app, instance, service: r.service });
+  if (r.result === "registered")
+    return `registered port ${r.port} (id=${r.allocation?.id}) for ${name}  [${r.source}]`;
+  if (r.result === "exists")
+    return `already registered: port ${r.port} (id=${r.allocation?.id}) for ${name}  [${r.source}]`;
+  const who = r.holder ? `: held by ${holderText(r.holder)}` : "";
+  return `conflict: port ${r.port} for ${name}  [${r.source}]${who}${r.holder ? "" : ` (${r.error})`}`;
+}

@@ -1,0 +1,44 @@
+// Allocations as environment variables (`POSTGRES_PORT=3000`), and merging them into an
+// existing .env file without disturbing any line that is not ours.
+import type { Allocation } from "../core/model.ts";
+
+export type EnvEntry = [key: string, port: number];
+
+/** `postgres` → `POSTGRES_PORT`, `web-api` → `WEB_API_PORT`, `3d` → `_3D_PORT`. */
+export function envKey(service: string): string {
+  const key = `${service.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_PORT`;
+  return /^[0-9]/.test(key) ? `_${key}` : key;
+}
+
+export function envEntries(rows: Allocation[]): EnvEntry[] {
+  return rows.map((a) => [envKey(a.service), a.port]);
+}
+
+export function renderDotenv(entries: EnvEntry[]): string[] {
+  return entries.map(([k, v]) => `${k}=${v}`);
+}
+
+export function renderExport(entries: EnvEntry[]): string[] {
+  return entries.map(([k, v]) => `export ${k}=${v}`);
+}
+
+/**
+ * Sets each key in `text` (a .env file): an existing `KEY=` or `export KEY=` line gets the new
+ * value, keeping its `export`; missing keys are appended. Every other line, comment and blank
+ * line stays exactly as it was.
+ */
+export function mergeDotenv(text: string, entries: EnvEntry[]): string {
+  const lines = text === "" ? [] : text.replace(/\r?\n$/, "").split(/\r?\n/);
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
+  const wanted = new Map(entries);
+  const pending = new Map(entries);
+  const merged = lines.map((line) => {
+    const m = /^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)(\s*=)/.exec(line);
+    const key = m?.[2];
+    if (!m || key === undefined || !wanted.has(key)) return line;
+    pending.delete(key);
+    return `${m[1]}${key}${m[3]}${wanted.get(key)}`;
+  });
+  for (const [k, v] of pending) merged.push(`${k}=${v}`);
+  return merged.length ? `${merged.join(eol)}${eol}` : "";
+}

@@ -1,0 +1,52 @@
+// Ports fixed in package.json scripts: `--port N`, `--port=N`, `-p N` (also docker's
+// `-p 8080:80`, host side) and `PORT=N`.
+import { locate } from "./json.ts";
+import { at, type Finding, type ScanResult } from "./types.ts";
+
+export function scanPackageJson(text: string, file: string): ScanResult {
+  let pkg: unknown;
+  try {
+    pkg = JSON.parse(text);
+  } catch {
+    const { line, column, message } = locate(text);
+    return {
+      findings: [],
+      problems: [{ source: at(file, line, column), message, severity: "error" }],
+    };
+  }
+  const scripts = (pkg as { scripts?: unknown })?.scripts;
+  if (!scripts || typeof scripts !== "object") return { findings: [], problems: [] };
+  const findings: Finding[] = [];
+  const lines = text.split(/\r?\n/);
+  const scriptsLine = lines.findIndex((l) => /"scripts"\s*:/.test(l));
+  for (const [name, command] of Object.entries(scripts as Record<string, unknown>)) {
+    if (typeof command !== "string") continue;
+    const ports = portsIn(command);
+    const index = lines.findIndex((l, i) => i >= scriptsLine && l.includes(JSON.stringify(name)));
+    ports.forEach((port, i) => {
+      findings.push({
+        port,
+        service: i === 0 ? name : `${name}-${i + 1}`,
+        source: at(file, index >= 0 ? index + 1 : undefined),
+        protocol: "tcp",
+        kind: "script",
+      });
+    });
+  }
+  return { findings, problems: [] };
+}
+
+/** Distinct fixed ports in a shell command line, in order of appearance. */
+export function portsIn(command: string): number[] {
+  const found: number[] = [];
+  for (const m of command.matchAll(PATTERN)) {
+    const port = Number(m[1] ?? m[2] ?? m[3]);
+    if (port >= 1 && port <= 65535 && !found.includes(port)) found.push(port);
+  }
+  return found;
+}
+
+// --- internal ---
+
+const PATTERN =
+  /(?:^|[\s;&|(])(?:--port[=\s]\s*(\d{1,5})|-p\s+(\d{1,5})(?=[\s:;&|)]|$)|PORT=(\d{1,5}))(?=[\s;&|):]|$)/g;
