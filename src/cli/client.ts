@@ -43,13 +43,17 @@ export class Client {
     const flags = Object.entries(opts).filter(([, on]) => on);
     const path = `/v1/allocations${flags.length ? `?${flags.map(([k]) => `${k}=true`).join("&")}` : ""}`;
     return this.#request("POST", path, req).then(async (res) => ({
-      allocation: (await res.json()) as Allocation,
+      allocation: await readJson<Allocation>(res),
       created: res.status === 201,
     }));
   }
 
   list(q: ListQuery = {}): Promise<Allocation[]> {
-    const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined));
+    const params = new URLSearchParams(
+      Object.entries(q).flatMap(([k, v]): [string, string][] =>
+        v === undefined ? [] : [[k, String(v)]],
+      ),
+    );
     const qs = params.size ? `?${params}` : "";
     return this.#call("GET", `/v1/allocations${qs}`);
   }
@@ -70,7 +74,7 @@ export class Client {
 
   async #call<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
     const res = await this.#request(method, path, body, timeoutMs);
-    return (await res.json()) as T;
+    return readJson<T>(res);
   }
 
   async #request(
@@ -103,16 +107,24 @@ export class Client {
 
 // --- internal ---
 
-async function toError(res: Response): Promise<PortError> {
-  let body: Record<string, unknown> = {};
+/** The body as JSON; anything else means something other than port-server holds our port. */
+async function readJson<T>(res: Response): Promise<T> {
   try {
-    body = (await res.json()) as Record<string, unknown>;
+    return (await res.json()) as T;
   } catch {
-    // not JSON: something else is listening on our port
-    return new PortError(
+    throw new PortError(
       "daemon",
       `unexpected answer from the server (HTTP ${res.status}); is it port-server?`,
     );
+  }
+}
+
+async function toError(res: Response): Promise<PortError> {
+  let body: Record<string, unknown>;
+  try {
+    body = await readJson<Record<string, unknown>>(res);
+  } catch (err) {
+    return err as PortError;
   }
   const { error, code, holder, ...details } = body;
   const message = typeof error === "string" ? error : `HTTP ${res.status}`;

@@ -20,6 +20,11 @@ export const portSchema = z
   .min(1, { error: "must be an integer between 1 and 65535" })
   .max(65535, { error: "must be an integer between 1 and 65535" });
 
+function unknownKeys(issue: { code?: string; keys?: string[] }): string | undefined {
+  if (issue.code !== "unrecognized_keys" || !issue.keys) return undefined;
+  return `unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}`;
+}
+
 export const allocationSchema = z.object({
   id: z.number().int().positive(),
   app: z.string(),
@@ -53,33 +58,49 @@ export const errorSchema = z.object({
 });
 
 /** `port` 0 or omitted means "pick one for me". */
-export const allocateRequestSchema = z.object({
-  app: nameSchema,
-  instance: nameSchema,
-  service: nameSchema,
-  port: z
-    .union([z.literal(0), portSchema], { error: "must be an integer between 1 and 65535" })
-    .optional(),
-});
+export const allocateRequestSchema = z.strictObject(
+  {
+    app: nameSchema,
+    instance: nameSchema,
+    service: nameSchema,
+    port: z
+      .union([z.literal(0), portSchema], { error: "must be an integer between 1 and 65535" })
+      .optional(),
+  },
+  { error: unknownKeys },
+);
 export type AllocateRequest = z.infer<typeof allocateRequestSchema>;
 
+/** Strict: a misspelt field (`"instanc"`) must not widen a delete to the whole app. */
 export const filterSchema = z
-  .object({
-    app: nameSchema.optional(),
-    instance: nameSchema.optional(),
-    service: nameSchema.optional(),
-    port: portSchema.optional(),
-  })
+  .strictObject(
+    {
+      app: nameSchema.optional(),
+      instance: nameSchema.optional(),
+      service: nameSchema.optional(),
+      port: portSchema.optional(),
+    },
+    { error: unknownKeys },
+  )
   .refine((f) => Object.values(f).some((v) => v !== undefined), {
     error: "at least one of app, instance, service, port is required",
   });
 export type Filter = z.infer<typeof filterSchema>;
 
-export const listQuerySchema = z.object({
-  app: nameSchema.optional(),
-  instance: nameSchema.optional(),
-  service: nameSchema.optional(),
-});
+export const listQuerySchema = z.strictObject(
+  {
+    app: nameSchema.optional(),
+    instance: nameSchema.optional(),
+    service: nameSchema.optional(),
+    port: z
+      .string()
+      .regex(/^\d{1,5}$/, { error: "must be an integer between 1 and 65535" })
+      .transform(Number)
+      .pipe(portSchema)
+      .optional(),
+  },
+  { error: unknownKeys },
+);
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
 /** A decimal path parameter: digits only, no sign, no exponent, no leading "+". */

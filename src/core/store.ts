@@ -23,16 +23,21 @@ export class Store {
   /** Opens (creating if needed, mode 0600) the database at `path`, or `:memory:`. */
   constructor(path: string) {
     if (path !== ":memory:") prepareFile(path);
+    let db: Database | undefined;
     try {
-      this.db = new Database(path, { create: true, strict: true });
+      db = new Database(path, { create: true, strict: true });
       // busy_timeout first: switching to WAL needs a lock another daemon may briefly hold.
-      this.db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      this.db.run("PRAGMA journal_mode = WAL");
-      this.db.run("PRAGMA synchronous = FULL");
-      migrate(this.db);
+      db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // Refuse a newer schema before anything (WAL files included) is written.
+      checkVersion(db);
+      db.run("PRAGMA journal_mode = WAL");
+      db.run("PRAGMA synchronous = FULL");
+      migrate(db);
     } catch (err) {
+      db?.close(false);
       throw asStorageError(err, path);
     }
+    this.db = db;
   }
 
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE); the port cache is reset on failure. */
@@ -167,16 +172,24 @@ const MIGRATIONS: string[] = [
    )`,
 ];
 
+function schemaVersion(db: Database): number {
+  return db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+}
+
+function checkVersion(db: Database): number {
+  const current = schemaVersion(db);
+  if (current > MIGRATIONS.length) {
+    throw new PortError(
+      "storage",
+      `database schema version ${current} is newer than this port-server understands (${MIGRATIONS.length}); upgrade port-server`,
+    );
+  }
+  return current;
+}
+
 function migrate(db: Database): void {
   db.transaction(() => {
-    const current =
-      db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
-    if (current > MIGRATIONS.length) {
-      throw new PortError(
-        "storage",
-        `database schema version ${current} is newer than this port-server understands (${MIGRATIONS.length}); upgrade port-server`,
-      );
-    }
+    const current = checkVersion(db);
     for (let v = current; v < MIGRATIONS.length; v++) db.run(MIGRATIONS[v] as string);
     if (current < MIGRATIONS.length) db.run(`PRAGMA user_version = ${MIGRATIONS.length}`);
   }).immediate();

@@ -42,7 +42,10 @@ export const originGuard: MiddlewareHandler = async (c, next) => {
       if (site !== "same-origin" && site !== "none") {
         throw new PortError("forbidden", `cross-site request refused (Sec-Fetch-Site: ${site})`);
       }
-    } else if (origin !== undefined && origin !== `http://${requestHost(c.req.raw)}`) {
+    } else if (
+      origin !== undefined &&
+      origin !== `http://${requestHost(c.req.raw)?.toLowerCase()}`
+    ) {
       throw new PortError("forbidden", `cross-origin request refused (Origin: ${origin})`);
     }
   }

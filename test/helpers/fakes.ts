@@ -1,0 +1,37 @@
+// Test doubles for what core lets callers inject: the port probe and the clock.
+import type { SystemUse } from "../../src/core/model.ts";
+import type { Probe } from "../../src/core/probe.ts";
+
+/** A probe whose "bound on the machine" ports are a mutable set the test controls. */
+export interface FakeProbe extends Probe {
+  readonly bound: Set<number>;
+  /** How many snapshots `listening()` has handed out. */
+  readonly snapshots: number;
+}
+
+/** The process a fake probe reports as owning every bound port. */
+export const FAKE_OWNER = { pid: 4321, process: "postgres" } as const;
+
+export function fakeProbe(bound: Iterable<number> = []): FakeProbe {
+  const ports = new Set(bound);
+  let snapshots = 0;
+  return {
+    bound: ports,
+    get snapshots() {
+      return snapshots;
+    },
+    listening() {
+      snapshots++;
+      const snapshot = new Set(ports);
+      return (port) => snapshot.has(port);
+    },
+    who(port): SystemUse {
+      return ports.has(port) ? { in_use: true, ...FAKE_OWNER } : { in_use: false };
+    },
+  };
+}
+
+/** A fixed instant with milliseconds, and how it must appear in `created_at`. */
+export const CLOCK = new Date("2025-02-08T15:04:05.678Z");
+export const CREATED_AT = "2025-02-08T15:04:05Z";
+export const fixedClock = () => new Date(CLOCK);
