@@ -4,9 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parse } from "yaml";
-import type { Io } from "../../src/cli/io.ts";
-import { buildProgram } from "../../src/cli/program.ts";
 import { SKILL_FILES, SKILL_NAME } from "../../src/skill/files.ts";
+import { parseCli } from "../helpers/parse.ts";
 
 const SKILL_DIR = join(import.meta.dir, "../../src/skill/port-manager");
 const skillMd = readFileSync(join(SKILL_DIR, "SKILL.md"), "utf8");
@@ -137,31 +136,4 @@ function portctlInvocations(markdown: string): string[][] {
     for (const m of line.matchAll(/\$\(portctl ([^)]*)\)/g)) out.push((m[1] ?? "").split(/\s+/));
   }
   return out;
-}
-
-/**
- * Parses argv with the real portctl parser (commander, the same flag converters) and a runner
- * that executes nothing: "ok" when a command would run, else the parser's error.
- */
-async function parseCli(argv: string[]): Promise<string> {
-  const errors: string[] = [];
-  const io: Io = {
-    out: () => {},
-    err: (l) => errors.push(l),
-    env: {},
-    cwd: "/",
-    home: "/",
-    isTTY: false,
-  };
-  let ran = false;
-  const program = buildProgram(io, async () => {
-    ran = true;
-    return 0;
-  });
-  try {
-    await program.parseAsync(argv, { from: "user" });
-  } catch (err) {
-    return errors[0] ?? String(err);
-  }
-  return ran ? "ok" : "no command ran";
 }
