@@ -93,8 +93,17 @@ export function buildProgram(io: Io, run: Runner): Command {
 
   sub(program, "release", "release allocations by id, or by filter (AND-ed)")
     .addOption(new Option("--id <number>", "release one allocation by id").argParser(parseId))
-    .addOption(names.app())
-    .addOption(names.instance())
+    .addOption(
+      new Option(
+        "--app <name>",
+        "filter by application (default: git repo or folder name, unless --port)",
+      ).argParser(parseName),
+    )
+    .addOption(
+      new Option("--instance <name>", "filter by instance (default: every instance)").argParser(
+        parseName,
+      ),
+    )
     .addOption(names.service(false))
     .addOption(
       new Option("--port <number>", "release the allocation of this port").argParser(
