@@ -1,0 +1,125 @@
+// `portctl allocate` against a real daemon: the seed's lines, -q, --json, --reuse, conflicts.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { allocate } from "../../src/cli/commands/allocate.ts";
+import type { Allocation } from "../../src/core/model.ts";
+import { type CliFixture, cliFixture, firstBindablePort } from "../helpers/cli.ts";
+import { stopAllDaemons } from "../helpers/daemon.ts";
+
+let f: CliFixture;
+let first = 0;
+beforeEach(async () => {
+  f = await cliFixture("myapp");
+  first = firstBindablePort(3000);
+});
+afterEach(async () => {
+  await f.close();
+  await stopAllDaemons();
+});
+
+test("prints the seed's line; --app defaults to the folder name", async () => {
+  const io = f.io();
+  expect(await allocate({ instance: "dev", service: "postgres" }, io)).toBe(0);
+  expect(io.stdout).toEqual([`allocated port ${first} (id=1) for myapp/dev/postgres`]);
+  expect(io.stderr).toEqual([]);
+
+  const web = f.io();
+  expect(await allocate({ instance: "dev", service: "web", port: 8080 }, web)).toBe(0);
+  expect(web.stdout).toEqual(["allocated port 8080 (id=2) for myapp/dev/web"]);
+
+  const rows = await f.allocations();
+  expect(rows.map((a) => [a.id, a.app, a.instance, a.service, a.port])).toEqual([
+    [1, "myapp", "dev", "postgres", first],
+    [2, "myapp", "dev", "web", 8080],
+  ]);
+});
+
+test("through the parser: flags reach the API, the instance defaults to 'default' outside git", async () => {
+  const run = await f.run(["allocate", "--service", "redis", "--app", "  shop  "]);
+  expect(run).toEqual({
+    code: 0,
+    out: [`allocated port ${first} (id=1) for shop/default/redis`],
+    err: [],
+  });
+  expect((await f.allocations())[0]).toMatchObject({ app: "shop", instance: "default" });
+});
+
+test("-q prints the port number alone", async () => {
+  const run = await f.run(["allocate", "-q", "--instance", "dev", "--service", "web"]);
+  expect(run).toEqual({ code: 0, out: [String(first)], err: [] });
+  const quiet = await f.run(["allocate", "--quiet", "--service", "db", "--port", "8081"]);
+  expect(quiet.out).toEqual(["8081"]);
+  expect((await f.allocations()).map((a) => a.port)).toEqual([first, 8081]);
+});
+
+test("--json prints exactly the allocation the API holds", async () => {
+  const run = await f.run(["allocate", "--json", "--instance", "dev", "--service", "postgres"]);
+  expect(run.code).toBe(0);
+  expect(run.err).toEqual([]);
+  const printed = JSON.parse(run.out.join("\n")) as Allocation;
+  const [stored] = await f.api<Allocation[]>("/v1/allocations?service=postgres");
+  expect(printed).toEqual(stored as Allocation);
+  expect(Object.keys(printed).sort()).toEqual(
+    ["app", "created_at", "id", "instance", "port", "service"].sort(),
+  );
+  expect(printed.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+});
+
+test("--reuse twice gives the same port and one allocation", async () => {
+  const argv = ["allocate", "--reuse", "--instance", "dev", "--service", "postgres"];
+  const a = await f.run(argv);
+  const b = await f.run(argv);
+  expect(a.out).toEqual([`allocated port ${first} (id=1) for myapp/dev/postgres`]);
+  expect(b).toEqual({
+    code: 0,
+    out: [`reusing port ${first} (id=1) for myapp/dev/postgres`],
+    err: [],
+  });
+  const q = await f.run([...argv, "-q"]);
+  expect(q.out).toEqual([String(first)]);
+  expect(await f.allocations()).toHaveLength(1);
+});
+
+test("the same service twice without --reuse: exit 1 and a hint, nothing added", async () => {
+  const argv = ["allocate", "--instance", "dev", "--service", "postgres"];
+  await f.run(argv);
+  const before = await f.allocations();
+  const again = await f.run(argv);
+  expect(again).toEqual({
+    code: 1,
+    out: [],
+    err: [
+      `error: myapp/dev/postgres (id=1) already has port ${first}; pass --reuse to get it back, or release it first`,
+    ],
+  });
+  expect(await f.allocations()).toEqual(before);
+});
+
+test("a port held by another service: exit 1 naming the holder", async () => {
+  await f.run(["allocate", "--instance", "dev", "--service", "web", "--port", "8080"]);
+  const before = await f.allocations();
+  const clash = await f.run(["allocate", "--app", "other", "--service", "api", "--port", "8080"]);
+  expect(clash).toEqual({
+    code: 1,
+    out: [],
+    err: ["error: port 8080 is already allocated to myapp/dev/web (id=1)"],
+  });
+  expect(await f.allocations()).toEqual(before);
+});
+
+test("a port some process listens on: exit 1, said plainly, nothing registered", async () => {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  try {
+    const run = await f.run(["allocate", "--service", "web", "--port", String(listener.port)]);
+    expect(run.code).toBe(1);
+    expect(run.out).toEqual([]);
+    expect(run.err).toHaveLength(1);
+    expect(run.err[0]).toMatch(
+      new RegExp(
+        `^error: port ${listener.port} is in use on this machine( by .+)?, not registered$`,
+      ),
+    );
+    expect(await f.allocations()).toEqual([]);
+  } finally {
+    listener.stop(true);
+  }
+});

@@ -1,0 +1,325 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Compose `${VAR}` syntax, not templates
+// `portctl scan`, `env` and `allocate --reuse` against a real daemon in a temp home: exit codes,
+// exact lines, --json shapes, registering twice, and `env --write` keeping the user's file.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { mergeDotenv } from "../../src/cli/envfile.ts";
+import type { Allocation } from "../../src/core/model.ts";
+import { scanProject } from "../../src/core/scan/index.ts";
+import { type CliFixture, cliFixture } from "../helpers/cli.ts";
+import { stopAllDaemons } from "../helpers/daemon.ts";
+
+const FIXTURES = join(import.meta.dir, "../fixtures");
+
+let f: CliFixture;
+beforeEach(async () => {
+  f = await cliFixture("myapp");
+});
+afterEach(async () => {
+  await f.close();
+  await stopAllDaemons();
+});
+
+async function alloc(...argv: string[]): Promise<Allocation> {
+  const run = await f.run(["allocate", "--json", ...argv]);
+  expect(run.err).toEqual([]);
+  return JSON.parse(run.out.join("\n")) as Allocation;
+}
+
+describe("scan", () => {
+  test("a clean project: a table of what it found, exit 0, nothing registered", async () => {
+    expect(await f.run(["scan", join(FIXTURES, "scripts")])).toEqual({
+      code: 0,
+      out: [
+        "PORT  SERVICE    PROTOCOL  SOURCE",
+        "5173  dev        tcp       package.json:6",
+        "6006  storybook  tcp       package.json:7",
+        "4200  ng         tcp       package.json:8",
+        "3001  api        tcp       package.json:9",
+        "8081  db         tcp       package.json:10",
+        "5174  both       tcp       package.json:11",
+        "3002  both-2     tcp       package.json:11",
+      ],
+      err: [],
+    });
+    expect(await f.allocations()).toEqual([]);
+  });
+
+  test("broken files: the others' findings still printed, file:line:col on stderr, exit 1", async () => {
+    expect(await f.run(["scan", join(FIXTURES, "broken")])).toEqual({
+      code: 1,
+      out: [
+        "PORT   SERVICE  PROTOCOL  SOURCE",
+        "11211  cache    tcp       nested/compose.yaml:4",
+        "6379   redis    tcp       .env:2",
+      ],
+      err: [
+        "error: docker-compose.yml:6:3: Flow sequence in block collection must be sufficiently indented and end with a ]",
+        'error: package.json:5:31: invalid JSON: unexpected "o"',
+      ],
+    });
+  });
+
+  test("--json: the findings, each with port, service, source file:line and protocol", async () => {
+    const dir = join(FIXTURES, "compose-forms");
+    const run = await f.run(["scan", "--json", dir]);
+    expect(run.code).toBe(0); // warnings do not fail the scan
+    const printed = JSON.parse(run.out.join("\n")) as Record<string, unknown>[];
+    expect(printed).toEqual(JSON.parse(JSON.stringify(scanProject(dir, f.env).findings)));
+    expect(printed).toHaveLength(20);
+    for (const finding of printed) {
+      expect(finding).toMatchObject({
+        port: expect.any(Number),
+        service: expect.any(String),
+        source: expect.stringMatching(/^[\w./-]+:\d+$/),
+        protocol: expect.stringMatching(/^(tcp|udp)$/),
+      });
+    }
+    expect(run.err).toEqual([
+      'warning: docker-compose.yml:12: short: "8000-9000:80": a host range for one container port lets Docker pick; register the port it uses',
+      'warning: docker-compose.yml:44: vars: "${UNSET_PORT}:4200": UNSET_PORT not set and no default',
+      'warning: docker-compose.yml:45: vars: "$${HOME}:4300": "${HOME}" is not a port or port range',
+    ]);
+  });
+
+  test("a folder with nothing in it, and one that does not exist", async () => {
+    expect(await f.run(["scan"])).toEqual({
+      code: 0,
+      out: [`no host-bound ports found in ${f.cwd}`],
+      err: [],
+    });
+    expect(await f.run(["scan", "nope"])).toEqual({
+      code: 1,
+      out: [],
+      err: [`error: no such folder: ${join(f.cwd, "nope")}`],
+    });
+  });
+});
+
+describe("scan --register", () => {
+  /** A project in the fixture's cwd: db and web in Compose, web again and redis in .env. */
+  beforeEach(() => {
+    writeFileSync(
+      join(f.cwd, "docker-compose.yml"),
+      'services:\n  db:\n    ports:\n      - "5432:5432"\n  web:\n    ports:\n      - "${WEB_PORT:-8080}:80"\n',
+    );
+    writeFileSync(join(f.cwd, ".env"), "WEB_PORT=8080\nREDIS_PORT=6379\n");
+  });
+
+  test("twice: registers each port once, then reports them as existing", async () => {
+    expect(await f.run(["scan", "--register"])).toEqual({
+      code: 0,
+      out: [
+        "registered port 5432 (id=1) for myapp/default/db  [docker-compose.yml:4]",
+        "registered port 8080 (id=2) for myapp/default/web  [docker-compose.yml:7]",
+        "registered port 6379 (id=3) for myapp/default/redis  [.env:2]",
+      ],
+      err: [],
+    });
+    const registered = await f.allocations();
+    expect(registered.map((a) => [a.id, a.app, a.instance, a.service, a.port])).toEqual([
+      [1, "myapp", "default", "db", 5432],
+      [2, "myapp", "default", "web", 8080],
+      [3, "myapp", "default", "redis", 6379],
+    ]);
+
+    const again = await f.run(["scan", "--register", "--json"]);
+    expect(again.code).toBe(0);
+    const results = JSON.parse(again.out.join("\n")) as Record<string, unknown>[];
+    expect(results.map((r) => [r.port, r.result, r.allocation])).toEqual([
+      [5432, "exists", registered[0]],
+      [8080, "exists", registered[1]],
+      [6379, "exists", registered[2]],
+    ]);
+    expect(await f.allocations()).toEqual(registered);
+  });
+
+  test("a port another app holds: reported with its holder, the rest registered, exit 1", async () => {
+    const holder = await alloc("--app", "other", "--service", "cache", "--port", "6379");
+    const run = await f.run(["scan", "--register", "--instance", "dev"]);
+    expect(run).toEqual({
+      code: 1,
+      out: [
+        "registered port 5432 (id=2) for myapp/dev/db  [docker-compose.yml:4]",
+        "registered port 8080 (id=3) for myapp/dev/web  [docker-compose.yml:7]",
+        "conflict: port 6379 for myapp/dev/redis  [.env:2]: held by other/default/cache (id=1)",
+      ],
+      err: [],
+    });
+    const rows = await f.allocations();
+    expect(rows.map((a) => `${a.app}/${a.instance}/${a.service}:${a.port}`)).toEqual([
+      "other/default/cache:6379",
+      "myapp/dev/db:5432",
+      "myapp/dev/web:8080",
+    ]);
+    expect(rows[0]).toEqual(holder);
+  });
+});
+
+describe("env", () => {
+  let pg: Allocation;
+  let api: Allocation;
+  beforeEach(async () => {
+    pg = await alloc("--instance", "dev", "--service", "postgres");
+    api = await alloc("--instance", "dev", "--service", "web-api");
+    await alloc("--instance", "ci", "--service", "postgres");
+    await alloc("--app", "other", "--instance", "dev", "--service", "redis");
+  });
+
+  test("dotenv (the default), export and json: this app/instance only", async () => {
+    const lines = [`POSTGRES_PORT=${pg.port}`, `WEB_API_PORT=${api.port}`];
+    const ok = (out: string[]) => ({ code: 0, out, err: [] });
+    expect(await f.run(["env", "--instance", "dev"])).toEqual(ok(lines));
+    expect(await f.run(["env", "--instance", "dev", "--format", "dotenv"])).toEqual(ok(lines));
+    expect(await f.run(["env", "--instance", "dev", "--format", "export"])).toEqual(
+      ok(lines.map((l) => `export ${l}`)),
+    );
+    const json = await f.run(["env", "--instance", "dev", "--format", "json"]);
+    expect(json).toEqual(
+      ok([JSON.stringify({ POSTGRES_PORT: pg.port, WEB_API_PORT: api.port }, null, 2)]),
+    );
+  });
+
+  test("no allocations: says so on stderr, prints nothing, exit 0", async () => {
+    expect(await f.run(["env", "--instance", "nothing"])).toEqual({
+      code: 0,
+      out: [],
+      err: ["no allocations for myapp/nothing"],
+    });
+  });
+
+  test("an unknown format is refused by the parser", async () => {
+    const run = await f.run(["env", "--format", "yaml"]);
+    expect(run.code).toBe(1);
+    expect(run.err[0]).toContain("Allowed choices are dotenv, export, json");
+  });
+
+  test("--write updates our keys and keeps every other line, comment and the mode", async () => {
+    const path = join(f.cwd, ".env");
+    const before = [
+      "# Local settings — keep me",
+      "export POSTGRES_PORT=1111   # main database",
+      "",
+      "DATABASE_URL=postgres://localhost:1111/app",
+      "# WEB_API_PORT=1 is a comment, not a key",
+      "  UNRELATED = yes",
+      "",
+    ].join("\n");
+    writeFileSync(path, before);
+    chmodSync(path, 0o666); // wider than the umask allows a new file
+    const run = await f.run(["env", "--instance", "dev", "--write", ".env"]);
+    expect(run).toEqual({ code: 0, out: ["wrote 2 ports of myapp/dev to .env"], err: [] });
+    const after = [
+      "# Local settings — keep me",
+      `export POSTGRES_PORT=${pg.port}   # main database`,
+      "",
+      "DATABASE_URL=postgres://localhost:1111/app",
+      "# WEB_API_PORT=1 is a comment, not a key",
+      "  UNRELATED = yes",
+      `WEB_API_PORT=${api.port}`,
+      "",
+    ].join("\n");
+    expect(readFileSync(path, "utf8")).toBe(after);
+    expect(statSync(path).mode & 0o777).toBe(0o666);
+
+    await f.run(["env", "--instance", "dev", "--write", ".env"]);
+    expect(readFileSync(path, "utf8")).toBe(after);
+    expect(readdirSync(f.cwd)).toEqual([".env"]);
+  });
+
+  test("--write to a file that does not exist yet creates it", async () => {
+    const run = await f.run(["env", "--instance", "dev", "--write", "ports.env"]);
+    expect(run.code).toBe(0);
+    expect(readFileSync(join(f.cwd, "ports.env"), "utf8")).toBe(
+      `POSTGRES_PORT=${pg.port}\nWEB_API_PORT=${api.port}\n`,
+    );
+  });
+
+  test("--write into a missing folder: one line, exit 1, nothing created", async () => {
+    const run = await f.run(["env", "--instance", "dev", "--write", "missing/.env"]);
+    expect(run).toEqual({
+      code: 1,
+      out: [],
+      err: [`error: cannot write ${join(f.cwd, "missing/.env")}: no such folder`],
+    });
+    expect(readdirSync(f.cwd)).toEqual([]);
+  });
+
+  test("--write onto a folder: one line, exit 1, the folder untouched", async () => {
+    mkdirSync(join(f.cwd, "conf"));
+    writeFileSync(join(f.cwd, "conf", "keep"), "x");
+    const run = await f.run(["env", "--instance", "dev", "--write", "conf"]);
+    expect(run).toEqual({
+      code: 1,
+      out: [],
+      err: [`error: cannot write ${join(f.cwd, "conf")}: it is a folder`],
+    });
+    expect(readdirSync(f.cwd)).toEqual(["conf"]);
+    expect(readdirSync(join(f.cwd, "conf"))).toEqual(["keep"]);
+  });
+
+  // root writes through file modes, so only another user can see this refusal
+  test.skipIf(process.getuid?.() === 0)("--write to a read-only file: untouched", async () => {
+    const path = join(f.cwd, ".env");
+    writeFileSync(path, "# mine\n");
+    chmodSync(path, 0o444);
+    const run = await f.run(["env", "--instance", "dev", "--write", ".env"]);
+    expect(run).toEqual({
+      code: 1,
+      out: [],
+      err: [`error: cannot write ${path}: permission denied`],
+    });
+    expect(readFileSync(path, "utf8")).toBe("# mine\n");
+    expect(readdirSync(f.cwd)).toEqual([".env"]);
+  });
+});
+
+describe("mergeDotenv", () => {
+  test.each<[string, string, string]>([
+    ["empty file", "", "A_PORT=1\n"],
+    ["no final newline", "X=1", "X=1\nA_PORT=1\n"],
+    ["CRLF kept", "X=1\r\nA_PORT=9\r\n", "X=1\r\nA_PORT=1\r\n"],
+    ["quoted value with comment", 'A_PORT="9" # db\n', "A_PORT=1 # db\n"],
+    ["spaces around =", "A_PORT = 9\n", "A_PORT = 1\n"],
+    ["comment right after =", "A_PORT=#todo\n", "A_PORT=1 #todo\n"],
+    ["defined twice: both", "A_PORT=8\nA_PORT=9\n", "A_PORT=1\nA_PORT=1\n"],
+    ["a longer key is another key", "A_PORT_X=9\n", "A_PORT_X=9\nA_PORT=1\n"],
+  ])("%s", (_, text, merged) => {
+    expect(mergeDotenv(text, [["A_PORT", 1]])).toBe(merged);
+  });
+});
+
+describe("allocate --reuse", () => {
+  test("twice: the same allocation, exit 0 both times", async () => {
+    const argv = ["allocate", "--reuse", "--json", "--instance", "dev", "--service", "pg"];
+    const first = await f.run(argv);
+    const second = await f.run(argv);
+    expect(first.code).toBe(0);
+    expect(second).toEqual({ code: 0, out: first.out, err: [] });
+    expect(await f.allocations()).toEqual([JSON.parse(first.out.join("\n"))]);
+  });
+
+  test("with --port of another port: exit 1 naming the holder, nothing changed", async () => {
+    const pg = await alloc("--instance", "dev", "--service", "pg");
+    const other = String(pg.port + 1);
+    const run = await f.run([
+      "allocate",
+      "--reuse",
+      "--instance",
+      "dev",
+      "--service",
+      "pg",
+      "--port",
+      other,
+    ]);
+    expect(run).toEqual({
+      code: 1,
+      out: [],
+      err: [
+        `error: myapp/dev/pg (id=1) already has port ${pg.port}, not ${other}; release it first to move it`,
+      ],
+    });
+    expect(await f.allocations()).toEqual([pg]);
+  });
+});
