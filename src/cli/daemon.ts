@@ -97,6 +97,14 @@ export function removeStale(state: DaemonState): boolean {
   return true;
 }
 
+/** Why a PID file was stale: its process is gone, or it is some other program. */
+export function staleReason(state: DaemonState): string {
+  const pid = state.filePid;
+  return pid !== undefined && isAlive(pid)
+    ? `pid ${pid} is not port-server`
+    : `pid ${pid} is not running`;
+}
+
 // --- internal ---
 
 const HEALTH_POLL_MS = 20;

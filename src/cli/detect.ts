@@ -20,10 +20,14 @@ export function detectApp(cwd: string): string {
   return findCheckout(cwd)?.repo ?? basename(resolve(cwd));
 }
 
-/** `--instance` default: the linked worktree's folder, else the branch, else `default`. */
+/**
+ * `--instance` default: the linked worktree's folder, else the branch, else `default`. A `/` in
+ * a branch becomes `-` (`feature/login` → `feature-login`), so `app/instance/service` stays
+ * unambiguous.
+ */
 export function detectInstance(cwd: string): string {
   const c = findCheckout(cwd);
-  return c?.worktree ?? c?.branch ?? DEFAULT_INSTANCE;
+  return c?.worktree ?? c?.branch?.replaceAll("/", "-") ?? DEFAULT_INSTANCE;
 }
 
 export function findCheckout(cwd: string): Checkout | null {

@@ -24,8 +24,8 @@ export function renderExport(entries: EnvEntry[]): string[] {
 
 /**
  * Sets each key in `text` (a .env file): an existing `KEY=` or `export KEY=` line gets the new
- * value, keeping its `export`; missing keys are appended. Every other line, comment and blank
- * line stays exactly as it was.
+ * value, keeping its `export` and inline comment; missing keys are appended. Every other line,
+ * comment and blank line stays exactly as it was.
  */
 export function mergeDotenv(text: string, entries: EnvEntry[]): string {
   const lines = text === "" ? [] : text.replace(/\r?\n$/, "").split(/\r?\n/);
@@ -33,12 +33,19 @@ export function mergeDotenv(text: string, entries: EnvEntry[]): string {
   const wanted = new Map(entries);
   const pending = new Map(entries);
   const merged = lines.map((line) => {
-    const m = /^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)(\s*=)/.exec(line);
+    const m = /^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)(\s*=[ \t]*)/.exec(line);
     const key = m?.[2];
     if (!m || key === undefined || !wanted.has(key)) return line;
     pending.delete(key);
-    return `${m[1]}${key}${m[3]}${wanted.get(key)}`;
+    // An inline `# comment` after the old value is the user's: keep it.
+    const comment = INLINE_COMMENT.exec(line.slice(m[0].length))?.[1]?.replace(/^#/, " #") ?? "";
+    return `${m[1]}${key}${m[3]}${wanted.get(key)}${comment}`;
   });
   for (const [k, v] of pending) merged.push(`${k}=${v}`);
   return merged.length ? `${merged.join(eol)}${eol}` : "";
 }
+
+// --- internal ---
+
+/** A value (quoted or bare) followed by a comment; group 1 is the comment with its spacing. */
+const INLINE_COMMENT = /^(?:"[^"]*"|'[^']*'|[^\s#"']*)(\s*#.*)$/;

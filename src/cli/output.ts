@@ -6,9 +6,9 @@ import type { Io } from "./io.ts";
 
 export type Colors = ReturnType<typeof pc.createColors>;
 
-/** Colour only on a terminal, and never when NO_COLOR is set (any value, per no-color.org). */
+/** Colour only on a terminal, and never when NO_COLOR is set to anything but "" (no-color.org). */
 export function colors(io: Io): Colors {
-  return pc.createColors(io.isTTY && io.env.NO_COLOR === undefined && io.env.TERM !== "dumb");
+  return pc.createColors(io.isTTY && !io.env.NO_COLOR && io.env.TERM !== "dumb");
 }
 
 export function printJson(io: Io, value: unknown): void {

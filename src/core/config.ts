@@ -109,6 +109,7 @@ export function isPort(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && n <= 65535;
 }
 
+/** `3000-32767`, or `5432` for a single port. */
 export function formatRange(r: PortRange): string {
-  return `${r.lo}-${r.hi}`;
+  return r.lo === r.hi ? String(r.lo) : `${r.lo}-${r.hi}`;
 }

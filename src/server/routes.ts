@@ -81,7 +81,13 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
   const openapi = openApiDocument(deps.version);
   app.get("/v1/openapi.json", (c) => c.json(openapi));
 
-  for (const path of ["/healthz", "/v1/allocations", "/v1/allocations/:id", "/v1/ports/:port"]) {
+  for (const path of [
+    "/healthz",
+    "/v1/allocations",
+    "/v1/allocations/:id",
+    "/v1/ports/:port",
+    "/v1/openapi.json",
+  ]) {
     app.all(path, () => {
       throw new PortError("method_not_allowed", "method not allowed");
     });

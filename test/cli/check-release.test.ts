@@ -117,9 +117,9 @@ describe("release", () => {
     expect(await f.allocations()).toEqual([pg, other]);
     const none = await f.run(["release", "--instance", "ci"]);
     expect(none).toEqual({
-      code: 0,
-      out: ["released 0 allocations (app=myapp instance=ci)"],
-      err: [],
+      code: 1,
+      out: [],
+      err: ["no allocations match app=myapp instance=ci"],
     });
     expect(await f.allocations()).toEqual([pg, other]);
   });

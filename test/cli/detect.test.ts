@@ -46,7 +46,8 @@ describe("in a git repository with a linked worktree", () => {
 
   test("a branch switch in the main checkout changes the instance", () => {
     git(repo.main, "switch", "-q", "-c", "release/1.2");
-    expect(detect(repo.main)).toEqual({ app: "shop", instance: "release/1.2" });
+    // A "/" would make app/instance/service ambiguous: it becomes "-".
+    expect(detect(repo.main)).toEqual({ app: "shop", instance: "release-1.2" });
   });
 
   test("a detached HEAD falls back to 'default'", () => {

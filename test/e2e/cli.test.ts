@@ -270,7 +270,7 @@ describe("daemon lifecycle", () => {
       expect(status.code).toBe(0);
       expect(status.stderr).toBe("");
       expect(lines(status.stdout).slice(0, 2)).toEqual([
-        `removed stale PID file (pid ${pid} is not port-server)`,
+        `removed stale PID file (pid ${pid} is not running)`,
         "port-server is not running (start it with: portctl start)",
       ]);
       expect(existsSync(sb.pidFile)).toBe(false);
@@ -300,7 +300,7 @@ describe("daemon lifecycle", () => {
         expect(await portctl(sb, ["stop"])).toEqual({
           code: 1,
           stdout: "",
-          stderr: `port-server is not running (removed stale PID file naming pid ${sleeper.pid})\n`,
+          stderr: `port-server is not running (removed stale PID file: pid ${sleeper.pid} is not port-server)\n`,
         });
         expect(isAlive(sleeper.pid)).toBe(true);
         expect(existsSync(sb.pidFile)).toBe(false);

@@ -1,10 +1,11 @@
-// The compiled binaries, built once per test run into a temp folder (every test file of the run
-// shares the one build), removed when the process exits.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+// The compiled binaries, built once per test run and shared by every test file of the run.
+// `bun test` fires no exit hook to clean up after, so builds go under node_modules/.cache, one
+// folder per test process, and each run first removes the folders of runs that have ended.
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "../..");
+const CACHE = join(ROOT, "node_modules/.cache/port-server-test-bin");
 let built: Promise<string> | undefined;
 
 /** The folder holding `portctl` and `port-server` (one executable, hard-linked). */
@@ -16,8 +17,9 @@ export function builtBinaries(): Promise<string> {
 // --- internal ---
 
 async function build(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "port-server-bin-"));
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  removeEndedRuns();
+  const dir = join(CACHE, String(process.pid));
+  mkdirSync(dir, { recursive: true });
   const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), "--outdir", dir], {
     cwd: ROOT,
     stdout: "pipe",
@@ -26,4 +28,27 @@ async function build(): Promise<string> {
   if ((await proc.exited) !== 0)
     throw new Error(`build failed: ${await new Response(proc.stderr).text()}`);
   return dir;
+}
+
+function removeEndedRuns(): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(CACHE);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    if (name !== String(process.pid) && !running(Number(name))) {
+      rmSync(join(CACHE, name), { recursive: true, force: true });
+    }
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,7 +1,8 @@
+import { PortError } from "../../core/errors.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectInstance } from "../detect.ts";
 import type { Io } from "../io.ts";
-import { colors, owner, printJson } from "../output.ts";
+import { colors, holderText, owner, printJson } from "../output.ts";
 
 export interface AllocateOptions {
   app?: string;
@@ -21,9 +22,11 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
     service: opts.service,
     port: opts.port ?? 0,
   };
-  const { allocation: a, created } = await new Client(io.env).allocate(req, {
-    reuse: opts.reuse ?? false,
-  });
+  const { allocation: a, created } = await new Client(io.env)
+    .allocate(req, { reuse: opts.reuse ?? false })
+    .catch((err: unknown) => {
+      throw opts.reuse ? movedService(err, req.port) : err;
+    });
   if (opts.json) printJson(io, a);
   else if (opts.quiet) io.out(String(a.port));
   else {
@@ -32,4 +35,19 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
     io.out(`${verb} port ${c.bold(c.green(String(a.port)))} (id=${a.id}) for ${owner(a)}`);
   }
   return 0;
+}
+
+// --- internal ---
+
+/**
+ * `--reuse --port N` for a service that holds another port. The usual hint, "pass --reuse",
+ * would go round in circles; without a holder, the CLI prints this message as it is.
+ */
+function movedService(err: unknown, port: number): unknown {
+  if (!(err instanceof PortError) || err.code !== "service_allocated" || !err.holder) return err;
+  const h = err.holder;
+  return new PortError(
+    "service_allocated",
+    `${holderText(h)} already has port ${h.port}, not ${port}; release it first to move it`,
+  );
 }

@@ -1,6 +1,6 @@
 import { statePaths } from "../../core/config.ts";
 import { Client } from "../client.ts";
-import { inspect, removeStale, startDaemon, stopDaemon } from "../daemon.ts";
+import { inspect, removeStale, staleReason, startDaemon, stopDaemon } from "../daemon.ts";
 import type { Io } from "../io.ts";
 import { colors, printJson } from "../output.ts";
 
@@ -18,7 +18,7 @@ export async function start(_opts: unknown, io: Io): Promise<number> {
 export async function stop(_opts: unknown, io: Io): Promise<number> {
   const state = await inspect(io);
   if (removeStale(state)) {
-    io.err(`port-server is not running (removed stale PID file naming pid ${state.filePid})`);
+    io.err(`port-server is not running (removed stale PID file: ${staleReason(state)})`);
     return 1;
   }
   if (!state.health && state.filePid === undefined) {
@@ -59,7 +59,7 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
     return 0;
   }
   const c = colors(io);
-  if (cleaned) io.out(`removed stale PID file (pid ${state.filePid} is not port-server)`);
+  if (cleaned) io.out(`removed stale PID file (${staleReason(state)})`);
   if (state.health) {
     const h = state.health;
     io.out(

@@ -1,8 +1,10 @@
 import {
   accessSync,
+  chmodSync,
   constants,
   existsSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
@@ -51,24 +53,33 @@ export async function env(opts: EnvOptions, io: Io): Promise<number> {
 // --- internal ---
 
 /** All or nothing: the new text goes to a temp file beside the target, then is renamed over it. */
-function writeMerged(path: string, entries: ReturnType<typeof envEntries>): void {
-  const exists = existsSync(path);
+function writeMerged(target: string, entries: ReturnType<typeof envEntries>): void {
+  const exists = existsSync(target);
+  // Through a symlinked .env to the file it names, so the link survives.
+  const path = exists ? realpathSync(target) : target;
   const tmp = `${path}.portctl-${process.pid}.tmp`;
   try {
     if (exists) accessSync(path, constants.R_OK | constants.W_OK);
     const before = exists ? readFileSync(path, "utf8") : "";
     const mode = exists ? statSync(path).mode & 0o777 : 0o644;
     writeFileSync(tmp, mergeDotenv(before, entries), { mode });
+    // The umask applies to `mode` above; an existing file keeps exactly the mode it had.
+    if (exists) chmodSync(tmp, mode);
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === "EACCES" || code === "EPERM"
-        ? "permission denied"
-        : code === "ENOENT"
-          ? "no such folder"
-          : (err as Error).message;
-    throw new PortError("bad_request", `cannot write ${path}: ${why}`);
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    throw new PortError(
+      "bad_request",
+      `cannot write ${path}: ${WHY[code] ?? (err as Error).message}`,
+    );
   }
 }
+
+const WHY: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ENOENT: "no such folder",
+  ENOTDIR: "no such folder",
+  EISDIR: "it is a folder",
+};

@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
-import { type Finding, scanProject, uniqueByPort } from "../../core/scan/index.ts";
+import { type Finding, planRegistration, scanProject } from "../../core/scan/index.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectInstance } from "../detect.ts";
 import { CLI_ERRORS } from "../errors.ts";
@@ -18,9 +18,10 @@ export interface ScanOptions {
 }
 
 export interface Registration extends Finding {
-  result: "registered" | "exists" | "conflict";
+  result: "registered" | "exists" | "conflict" | "skipped";
   allocation?: Allocation;
   holder?: Allocation;
+  /** Why it was not registered (conflict or skipped). */
   error?: string;
 }
 
@@ -44,7 +45,10 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   }
   const app = opts.app ?? detectApp(io.cwd);
   const instance = opts.instance ?? detectInstance(io.cwd);
-  const results = await register(uniqueByPort(findings), app, instance, new Client(io.env));
+  const plan = planRegistration(findings);
+  const results = await register(plan.register, app, instance, new Client(io.env));
+  for (const { finding, reason } of plan.skipped)
+    results.push({ ...finding, result: "skipped", error: reason });
   if (opts.json) printJson(io, results);
   else for (const r of results) io.out(describe(r, app, instance));
   return failed || results.some((r) => r.result === "conflict") ? 1 : 0;
@@ -94,6 +98,8 @@ function describe(r: Registration, app: string, instance: string): string {
     return `registered port ${r.port} (id=${r.allocation?.id}) for ${name}  [${r.source}]`;
   if (r.result === "exists")
     return `already registered: port ${r.port} (id=${r.allocation?.id}) for ${name}  [${r.source}]`;
+  if (r.result === "skipped")
+    return `skipped: port ${r.port} for ${name}  [${r.source}]: ${r.error}`;
   const who = r.holder ? `: held by ${holderText(r.holder)}` : "";
   return `conflict: port ${r.port} for ${name}  [${r.source}]${who}${r.holder ? "" : ` (${r.error})`}`;
 }

@@ -16,7 +16,9 @@ export function scanEnvFile(text: string, file: string): ScanResult {
     if (!/(^|_)PORT$/i.test(key) || !/^\d{1,5}$/.test(value.trim())) continue;
     const port = Number(value);
     if (port < 1 || port > 65535) continue;
-    const index = lines.findIndex((l) => new RegExp(`^\\s*(export\\s+)?${key}\\s*=`).test(l));
+    // dotenv keeps the last definition, so point at that line (`KEY: value` is dotenv too).
+    const defines = new RegExp(`^\\s*(export\\s+)?${key.replace(/[.-]/g, "\\$&")}\\s*[=:]`);
+    const index = lines.findLastIndex((l) => defines.test(l));
     findings.push({
       port,
       service: serviceFromKey(key),

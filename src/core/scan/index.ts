@@ -38,10 +38,37 @@ export function scanProject(root: string, env: Vars = {}): ScanResult {
   return { findings, problems };
 }
 
-/** One finding per host port (the registry knows ports, not protocols); the first one wins. */
-export function uniqueByPort(findings: Finding[]): Finding[] {
-  const seen = new Set<number>();
-  return findings.filter((f) => !seen.has(f.port) && seen.add(f.port));
+export interface Skipped {
+  finding: Finding;
+  reason: string;
+}
+
+/**
+ * What `scan --register` sends: one finding per host port (the registry knows ports, not
+ * protocols), and one port per service name. The first finding wins (Compose, then .env files,
+ * then scripts); a later one naming the same service with another port (`POSTGRES_PORT` in
+ * both `.env` and `.env.local`) is skipped with the reason, not reported as a conflict.
+ */
+export function planRegistration(findings: Finding[]): { register: Finding[]; skipped: Skipped[] } {
+  const ports = new Set<number>();
+  const services = new Map<string, Finding>();
+  const register: Finding[] = [];
+  const skipped: Skipped[] = [];
+  for (const f of findings) {
+    if (ports.has(f.port)) continue;
+    const first = services.get(f.service);
+    if (first) {
+      skipped.push({
+        finding: f,
+        reason: `${f.service} is registered from ${first.source} with port ${first.port}`,
+      });
+      continue;
+    }
+    ports.add(f.port);
+    services.set(f.service, f);
+    register.push(f);
+  }
+  return { register, skipped };
 }
 
 // --- internal ---

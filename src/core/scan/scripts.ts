@@ -1,5 +1,5 @@
 // Ports fixed in package.json scripts: `--port N`, `--port=N`, `-p N` (also docker's
-// `-p 8080:80`, host side) and `PORT=N`.
+// `-p [IP:]8080:80`, host side; never its container-only `-p 80`) and `PORT=N`.
 import { locate } from "./json.ts";
 import { at, type Finding, type ScanResult } from "./types.ts";
 
@@ -39,14 +39,20 @@ export function scanPackageJson(text: string, file: string): ScanResult {
 /** Distinct fixed ports in a shell command line, in order of appearance. */
 export function portsIn(command: string): number[] {
   const found: number[] = [];
-  for (const m of command.matchAll(PATTERN)) {
-    const port = Number(m[1] ?? m[2] ?? m[3]);
-    if (port >= 1 && port <= 65535 && !found.includes(port)) found.push(port);
+  for (const segment of command.split(/[;&|]/)) {
+    const docker = /\b(docker|podman)\b/.test(segment);
+    for (const m of segment.matchAll(PATTERN)) {
+      // `docker run -p 80` publishes container port 80 on a host port Docker picks: not ours.
+      if (m[2] && docker && !m[3]) continue;
+      const port = Number(m[1] ?? m[2] ?? m[4]);
+      if (port >= 1 && port <= 65535 && !found.includes(port)) found.push(port);
+    }
   }
   return found;
 }
 
 // --- internal ---
 
+/** Groups: 1 `--port N`, 2 `-p [IP:]N`, 3 the `:` of docker's HOST:CONTAINER, 4 `PORT=N`. */
 const PATTERN =
-  /(?:^|[\s;&|(])(?:--port[=\s]\s*(\d{1,5})|-p\s+(\d{1,5})(?=[\s:;&|)]|$)|PORT=(\d{1,5}))(?=[\s;&|):]|$)/g;
+  /(?:^|[\s(])(?:--port[=\s]\s*(\d{1,5})|-p\s+(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[\dA-Fa-f:]+\]):)?(\d{1,5})(?=(:?))(?=[\s:)]|$)|PORT=(\d{1,5}))(?=[\s):]|$)/g;
