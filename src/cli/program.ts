@@ -196,7 +196,7 @@ function parseName(value: string): string {
   try {
     return parseOrThrow(nameSchema, value);
   } catch (err) {
-    throw new InvalidArgumentError(`${(err as Error).message}.`);
+    throw invalid((err as Error).message);
   }
 }
 
@@ -204,14 +204,19 @@ function portParser(allowZero: boolean) {
   return (value: string): number => {
     const n = /^\d{1,5}$/.test(value.trim()) ? Number(value) : Number.NaN;
     if ((allowZero && n === 0) || (n >= 1 && n <= 65535)) return n;
-    throw new InvalidArgumentError(`must be an integer between ${allowZero ? 0 : 1} and 65535.`);
+    throw invalid(`must be an integer between ${allowZero ? 0 : 1} and 65535`);
   };
 }
 
 function parseId(value: string): number {
   const n = /^\d{1,15}$/.test(value.trim()) ? Number(value) : Number.NaN;
   if (n >= 1) return n;
-  throw new InvalidArgumentError("must be a positive integer.");
+  throw invalid("must be a positive integer");
+}
+
+/** Commander prints "argument 'x' is invalid." before this: a sentence of its own. */
+function invalid(reason: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${reason.charAt(0).toUpperCase()}${reason.slice(1)}.`);
 }
 
 /** Turns any failure into one line on stderr and an exit code. */
