@@ -62,6 +62,9 @@ export async function compile(outfile: string, info: BuildInfo, target?: Target)
     await Bun.build({
       entrypoints: [join(ROOT, "src/main.ts")],
       minify: true,
+      // Precompiled bytecode: the CLI starts in about a third of the time (bench/cli-latency).
+      bytecode: true,
+      format: "esm",
       define: {
         PORT_SERVER_VERSION: JSON.stringify(info.version),
         PORT_SERVER_COMMIT: JSON.stringify(info.commit),

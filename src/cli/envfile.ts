@@ -2,6 +2,8 @@
 // existing .env file without disturbing any line that is not ours.
 import type { Allocation } from "../core/model.ts";
 
+export const ENV_FORMATS = ["dotenv", "export", "json"] as const;
+
 export type EnvEntry = [key: string, port: number];
 
 /** `postgres` → `POSTGRES_PORT`, `web-api` → `WEB_API_PORT`, `3d` → `_3D_PORT`. */

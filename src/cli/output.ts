@@ -1,14 +1,19 @@
 // Everything the CLI prints for people: colours, the allocation table, one-line messages.
 // `--json` output bypasses this and prints what the API returned.
-import pc from "picocolors";
 import type { Allocation, SystemUse } from "../core/model.ts";
 import type { Io } from "./io.ts";
 
-export type Colors = ReturnType<typeof pc.createColors>;
+export type Colors = Record<"bold" | "dim" | "green" | "yellow" | "red", (text: string) => string>;
+
+const PLAIN: Colors = { bold: same, dim: same, green: same, yellow: same, red: same };
 
 /** Colour only on a terminal, and never when NO_COLOR is set to anything but "" (no-color.org). */
 export function colors(io: Io): Colors {
-  return pc.createColors(io.isTTY && !io.env.NO_COLOR && io.env.TERM !== "dumb");
+  if (!io.isTTY || io.env.NO_COLOR || io.env.TERM === "dumb") return PLAIN;
+  // Loaded only for a terminal: picocolors inspects process.stdout as it loads, which costs a
+  // compiled binary about 10 ms that a script piping our output should not pay.
+  const pc = (require("picocolors") as typeof import("picocolors")).createColors(true);
+  return { bold: pc.bold, dim: pc.dim, green: pc.green, yellow: pc.yellow, red: pc.red };
 }
 
 export function printJson(io: Io, value: unknown): void {
@@ -87,3 +92,9 @@ export const ALLOCATION_COLUMNS: Column<Allocation>[] = [
   { header: "PORT", value: (a) => String(a.port) },
   { header: "CREATED", value: (a) => localTime(a.created_at) },
 ];
+
+// --- internal ---
+
+function same(text: string): string {
+  return text;
+}

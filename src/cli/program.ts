@@ -3,17 +3,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_RANGE, ENV, formatRange } from "../core/config.ts";
 import { PortError } from "../core/errors.ts";
-import { nameSchema, parseOrThrow } from "../core/model.ts";
 import { versionLine } from "../core/version.ts";
-import { allocate } from "./commands/allocate.ts";
-import { check } from "./commands/check.ts";
-import { restart, start, status, stop } from "./commands/daemon.ts";
-import { ENV_FORMATS, env } from "./commands/env.ts";
-import { health, version } from "./commands/health.ts";
-import { list } from "./commands/list.ts";
-import { release } from "./commands/release.ts";
-import { scan } from "./commands/scan.ts";
-import { skillInstall } from "./commands/skill.ts";
+import { ENV_FORMATS } from "./envfile.ts";
 import { CLI_ERRORS } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { colors } from "./output.ts";
@@ -47,8 +38,10 @@ export function buildProgram(io: Io, run: Runner): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .allowExcessArguments(false);
-  const action = (fn: CommandFn) => async (opts: Record<string, unknown>) =>
-    void (await run(fn, opts));
+  // Each command's module (and what it needs: zod, yaml, the scanner…) loads only when that
+  // command runs: `portctl check` should not pay for `portctl scan`.
+  const action = (load: () => Promise<CommandFn>) => async (opts: Record<string, unknown>) =>
+    void (await run(await load(), opts));
   const names = {
     app: () =>
       new Option("--app <name>", "application name (default: git repo or folder name)").argParser(
@@ -67,12 +60,18 @@ export function buildProgram(io: Io, run: Runner): Command {
   };
   const json = () => new Option("--json", "print the API's JSON instead of text");
 
-  sub(program, "start", "start the port-server daemon in the background").action(action(start));
-  sub(program, "stop", "stop the running daemon").action(action(stop));
-  sub(program, "restart", "stop (if running) and start the daemon").action(action(restart));
+  sub(program, "start", "start the port-server daemon in the background").action(
+    action(() => import("./commands/daemon.ts").then((m) => m.start)),
+  );
+  sub(program, "stop", "stop the running daemon").action(
+    action(() => import("./commands/daemon.ts").then((m) => m.stop)),
+  );
+  sub(program, "restart", "stop (if running) and start the daemon").action(
+    action(() => import("./commands/daemon.ts").then((m) => m.restart)),
+  );
   sub(program, "status", "show whether the daemon is running (always exits 0)")
     .addOption(json())
-    .action(action(status));
+    .action(action(() => import("./commands/daemon.ts").then((m) => m.status)));
 
   sub(program, "allocate", "allocate a port for a service")
     .addOption(names.app())
@@ -89,7 +88,7 @@ export function buildProgram(io: Io, run: Runner): Command {
     .option("--reuse", "return the existing allocation of this service instead of failing")
     .option("-q, --quiet", "print only the port number")
     .addOption(json())
-    .action(action(allocate));
+    .action(action(() => import("./commands/allocate.ts").then((m) => m.allocate)));
 
   sub(program, "release", "release allocations by id, or by filter (AND-ed)")
     .addOption(new Option("--id <number>", "release one allocation by id").argParser(parseId))
@@ -111,7 +110,7 @@ export function buildProgram(io: Io, run: Runner): Command {
       ),
     )
     .addOption(json())
-    .action(action(release));
+    .action(action(() => import("./commands/release.ts").then((m) => m.release)));
 
   sub(program, "list", "list allocations of the current app (--all: every app)")
     .addOption(names.app())
@@ -119,7 +118,7 @@ export function buildProgram(io: Io, run: Runner): Command {
     .addOption(names.service(false))
     .option("--all", "every app, not just the current one")
     .addOption(json())
-    .action(action(list));
+    .action(action(() => import("./commands/list.ts").then((m) => m.list)));
 
   sub(program, "check", "exit 0 if a port is free, 1 if it is taken")
     .addOption(
@@ -128,7 +127,7 @@ export function buildProgram(io: Io, run: Runner): Command {
         .makeOptionMandatory(),
     )
     .addOption(json())
-    .action(action(check));
+    .action(action(() => import("./commands/check.ts").then((m) => m.check)));
 
   sub(program, "env", "print the current app/instance's ports as SERVICE_PORT=N lines")
     .addOption(names.app())
@@ -139,7 +138,7 @@ export function buildProgram(io: Io, run: Runner): Command {
     .addOption(
       new Option("--write <file>", "update these keys in a .env file, keeping every other line"),
     )
-    .action(action(env));
+    .action(action(() => import("./commands/env.ts").then((m) => m.env)));
 
   sub(
     program,
@@ -154,15 +153,17 @@ export function buildProgram(io: Io, run: Runner): Command {
     .addOption(names.app())
     .addOption(names.instance())
     .addOption(json())
-    .action(
-      async (dir: string, opts: Record<string, unknown>) =>
-        void (await run(scan, { ...opts, dir })),
-    );
+    .action(async (dir: string, opts: Record<string, unknown>) => {
+      const { scan } = await import("./commands/scan.ts");
+      await run(scan, { ...opts, dir });
+    });
 
   sub(program, "health", "exit 0 if the server answers, 1 otherwise")
     .addOption(json())
-    .action(action(health));
-  sub(program, "version", "print version, commit and build date").action(action(version));
+    .action(action(() => import("./commands/health.ts").then((m) => m.health)));
+  sub(program, "version", "print version, commit and build date").action(
+    action(() => import("./commands/health.ts").then((m) => m.version)),
+  );
 
   const skill = sub(program, "skill", "the port-manager agent skill");
   sub(
@@ -171,7 +172,7 @@ export function buildProgram(io: Io, run: Runner): Command {
     "install the skill into .claude/skills/ (or --global: ~/.claude, ~/.codex, ~/.agents)",
   )
     .option("--global", "install for every agent platform found in your home folder")
-    .action(action(skillInstall));
+    .action(action(() => import("./commands/skill.ts").then((m) => m.skillInstall)));
 
   program.addHelpText(
     "after",
@@ -193,6 +194,9 @@ function sub(parent: Command, name: string, description: string): Command {
 }
 
 function parseName(value: string): string {
+  // zod loads only when a name flag is given (see `action` above for why).
+  const { nameSchema, parseOrThrow } =
+    require("../core/model.ts") as typeof import("../core/model.ts");
   try {
     return parseOrThrow(nameSchema, value);
   } catch (err) {

@@ -90,7 +90,7 @@ export class Allocator {
   #checkWanted(port: number, adopt: boolean): number {
     const holder = this.#store.byPort(port);
     if (holder) throw new PortError("port_allocated", CONFLICT_MESSAGES.port_allocated, holder);
-    if (!adopt && this.#probe.listening()(port))
+    if (!adopt && this.#probe.isBound(port))
       throw new PortError("port_in_use", "port in use on system");
     return port;
   }
@@ -99,7 +99,9 @@ export class Allocator {
     const allocated = this.#store.allocatedPorts();
     const bound = this.#probe.listening();
     for (let port = this.range.lo; port <= this.range.hi; port++) {
-      if (allocated[port] || this.#excluded(port) || bound(port)) continue;
+      // The snapshot skips known listeners cheaply; the bind test confirms the one we hand out.
+      if (allocated[port] || this.#excluded(port) || bound(port) || this.#probe.isBound(port))
+        continue;
       return port;
     }
     throw new PortError(

@@ -12,7 +12,9 @@ export const nameSchema = z
   .trim()
   .min(1, { error: "must not be empty" })
   .max(MAX_NAME_LENGTH, { error: `must be at most ${MAX_NAME_LENGTH} characters` })
-  .refine((s) => !CONTROL.test(s), { error: "must not contain control characters" });
+  .refine((s) => !CONTROL.test(s), { error: "must not contain control characters" })
+  // A lone surrogate ("\ud800" in JSON) would be stored as U+FFFD: a different name.
+  .refine((s) => s.isWellFormed(), { error: "must be valid Unicode" });
 
 export const portSchema = z
   .number({ error: "must be an integer between 1 and 65535" })

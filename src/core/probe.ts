@@ -4,23 +4,41 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import type { SystemUse } from "./model.ts";
 
 export interface Probe {
-  /** A snapshot of the machine's listening ports, taken once per allocation. */
+  /**
+   * Listening ports as of a recent snapshot (at most SNAPSHOT_TTL_MS old): cheap, for scanning a
+   * range and for answering reads. Never the last word before a port is handed out.
+   */
   listening(): (port: number) => boolean;
+  /** Is the port bound right now: the authoritative check before a port is handed out. */
+  isBound(port: number): boolean;
   /** Whether one port is bound, with the owning process where the OS lets us see it. */
   who(port: number): SystemUse;
 }
+
+/** How long a snapshot of the machine's listening sockets is reused. */
+export const SNAPSHOT_TTL_MS = 250;
 
 export function systemProbe(platform: NodeJS.Platform = process.platform): Probe {
   return platform === "linux" ? procProbe("/proc") : bindProbe();
 }
 
-/** A probe that reads `/proc/net/tcp{,6}` and `/proc/<pid>/fd` under `root`. */
-export function procProbe(root: string): Probe {
+/**
+ * Linux: listening sockets from `/proc/net/tcp{,6}` (and their owners from `/proc/<pid>/fd`).
+ * Reading those files walks the kernel's whole TCP hash table (milliseconds on a large machine),
+ * so the snapshot is cached briefly and a candidate port is confirmed with a bind test.
+ */
+export function procProbe(root: string, now: () => number = Date.now): Probe {
+  let snapshot: { at: number; ports: Set<number> } | undefined;
   return {
     listening() {
-      const ports = new Set(readListeners(root).map((l) => l.port));
+      const t = now();
+      if (!snapshot || t - snapshot.at >= SNAPSHOT_TTL_MS || t < snapshot.at) {
+        snapshot = { at: t, ports: new Set(readListeners(root).map((l) => l.port)) };
+      }
+      const { ports } = snapshot;
       return (port) => ports.has(port);
     },
+    isBound,
     who(port) {
       const inodes = new Set(
         readListeners(root)
@@ -35,14 +53,22 @@ export function procProbe(root: string): Probe {
 
 /** A probe that tries to bind each address; used where `/proc` is not available. */
 export function bindProbe(): Probe {
-  const bound = (port: number) => BIND_HOSTS.some((hostname) => !canBind(hostname, port));
   return {
-    listening: () => bound,
+    listening: () => isBound,
+    isBound,
     who(port) {
-      if (!bound(port)) return { in_use: false };
+      if (!isBound(port)) return { in_use: false };
       return { in_use: true, ...lsofOwner(port) };
     },
   };
+}
+
+/**
+ * Tries to bind the port on each address Docker and dev servers use. A listener on any of them
+ * (or, on Linux, on any other local address of the port) makes one of these fail.
+ */
+export function isBound(port: number): boolean {
+  return BIND_HOSTS.some((hostname) => !canBind(hostname, port));
 }
 
 // --- internal ---

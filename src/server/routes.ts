@@ -100,7 +100,10 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
 function portStatus(c: Context, store: Store, probe: Probe) {
   const port = parseOrThrow(portParamSchema, c.req.param("port"), "port");
   const holder = store.byPort(port);
-  const system = probe.who(port);
+  // "Is it free?" gets a fresh answer (someone may have started a server a moment ago); for an
+  // allocated port a recent snapshot says whether it listens. The owner is looked up only then.
+  const listening = holder ? probe.listening()(port) : probe.isBound(port);
+  const system = listening ? probe.who(port) : { in_use: false };
   const body: PortStatus = {
     port,
     available: !holder && !system.in_use,

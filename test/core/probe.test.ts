@@ -12,7 +12,7 @@ import {
   stateDir,
   statePaths,
 } from "../../src/core/config.ts";
-import { bindProbe, procProbe } from "../../src/core/probe.ts";
+import { bindProbe, isBound, procProbe, SNAPSHOT_TTL_MS } from "../../src/core/probe.ts";
 
 /** A socket listening on 127.0.0.1 on a port the kernel picks. */
 function listen() {
@@ -194,5 +194,40 @@ describe("config: state paths", () => {
       pid: "/s/port-server.pid",
       log: "/s/port-server.log",
     });
+  });
+});
+
+describe("snapshot cache and the fresh check", () => {
+  test.if(process.platform === "linux")(
+    "listening() is reused briefly; isBound() always looks now",
+    () => {
+      let clock = 1_000;
+      const probe = procProbe("/proc", () => clock);
+      const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+      const port = listener.port;
+      try {
+        expect(probe.listening()(port)).toBe(true);
+        listener.stop(true);
+        // Within the TTL the old snapshot still answers, but the fresh check does not trust it.
+        clock += SNAPSHOT_TTL_MS - 1;
+        expect(probe.listening()(port)).toBe(true);
+        expect(probe.isBound(port)).toBe(false);
+        clock += 1;
+        expect(probe.listening()(port)).toBe(false);
+      } finally {
+        listener.stop(true);
+      }
+    },
+  );
+
+  test("isBound sees a listener on 127.0.0.1 and on 0.0.0.0", () => {
+    for (const hostname of ["127.0.0.1", "0.0.0.0"]) {
+      const listener = Bun.listen({ hostname, port: 0, socket: { data() {} } });
+      try {
+        expect(isBound(listener.port)).toBe(true);
+      } finally {
+        listener.stop(true);
+      }
+    }
   });
 });

@@ -25,6 +25,7 @@ export function fakeProbe(bound: Iterable<number> = []): FakeProbe {
       const snapshot = new Set(ports);
       return (port) => snapshot.has(port);
     },
+    isBound: (port) => ports.has(port),
     who(port): SystemUse {
       return ports.has(port) ? { in_use: true, ...FAKE_OWNER } : { in_use: false };
     },

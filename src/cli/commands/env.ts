@@ -14,11 +14,15 @@ import { resolve } from "node:path";
 import { PortError } from "../../core/errors.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectInstance } from "../detect.ts";
-import { envEntries, mergeDotenv, renderDotenv, renderExport } from "../envfile.ts";
+import {
+  type ENV_FORMATS,
+  envEntries,
+  mergeDotenv,
+  renderDotenv,
+  renderExport,
+} from "../envfile.ts";
 import type { Io } from "../io.ts";
 import { printJson } from "../output.ts";
-
-export const ENV_FORMATS = ["dotenv", "export", "json"] as const;
 
 export interface EnvOptions {
   app?: string;
