@@ -11,6 +11,8 @@ export const PID_FILE = "port-server.pid";
 export const LOG_FILE = "port-server.log";
 
 export const MAX_BODY_BYTES = 64 * 1024;
+/** What Bun itself buffers at most before refusing a body (the API's own limit is lower). */
+export const MAX_BUFFERED_BODY_BYTES = 1024 * 1024;
 export const MAX_NAME_LENGTH = 128;
 export const BUSY_TIMEOUT_MS = 5000;
 /** How long `portctl` waits for a TCP connect before calling the daemon unreachable. */

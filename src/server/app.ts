@@ -6,7 +6,7 @@ import { PortError } from "../core/errors.ts";
 import type { Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
 import { VERSION } from "../core/version.ts";
-import { bodyGuard, hostGuard, originGuard, securityHeaders } from "./guards.ts";
+import { guard } from "./guards.ts";
 import { registerRoutes } from "./routes.ts";
 import { HTTP_STATUS } from "./status.ts";
 
@@ -22,7 +22,7 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
-  app.use(securityHeaders, hostGuard(deps.port), originGuard, bodyGuard);
+  app.use(guard(deps.port));
   registerRoutes(app, { ...deps, pid: deps.pid ?? process.pid, version: deps.version ?? VERSION });
   app.notFound((c) => c.json({ error: "not found", code: "not_found" }, 404));
   app.onError((err, c) => {

@@ -1,73 +1,50 @@
 // Request guards for a daemon that every web page the user opens can reach: DNS rebinding
 // (Host), cross-site writes (Sec-Fetch-Site / Origin), simple-request smuggling
-// (Content-Type), and oversized bodies.
+// (Content-Type), and oversized bodies. One synchronous middleware: it runs on every request.
 import type { MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { MAX_BODY_BYTES } from "../core/config.ts";
 import { PortError } from "../core/errors.ts";
 
-/** Headers every response carries, errors included. */
-export const securityHeaders: MiddlewareHandler = async (c, next) => {
-  await next();
-  c.res.headers.set("X-Content-Type-Options", "nosniff");
-  c.res.headers.set("Cross-Origin-Resource-Policy", "same-origin");
-};
-
-/** Only `127.0.0.1:<port>`, `localhost:<port>` and `[::1]:<port>` may name this server. */
-export function hostGuard(port: () => number): MiddlewareHandler {
-  return async (c, next) => {
-    const host = requestHost(c.req.raw);
+/**
+ * Sets the security headers (so every response carries them, errors included), then refuses:
+ * a Host other than `127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>` (403); a write that
+ * is cross-site by `Sec-Fetch-Site` or, without it, by `Origin` (403), in the manner of Go's
+ * `http.CrossOriginProtection` (requests with neither header, like curl and portctl, are not from
+ * a browser); a body that is not JSON (415) or is declared larger than 64 KiB (413).
+ * `port` is a function because a server on port 0 learns its port after binding.
+ */
+export function guard(port: () => number): MiddlewareHandler {
+  let allowedFor = -1;
+  let allowed = new Set<string>();
+  return (c, next) => {
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("Cross-Origin-Resource-Policy", "same-origin");
+    const headers = c.req.raw.headers;
     const p = port();
-    const allowed = [`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`];
-    if (!host || !allowed.includes(host.toLowerCase())) {
+    if (p !== allowedFor) {
+      allowed = new Set([`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`]);
+      allowedFor = p;
+    }
+    const host = headers.get("host")?.toLowerCase();
+    if (!host || !allowed.has(host)) {
       throw new PortError(
         "forbidden",
         `host not allowed: ${host ? JSON.stringify(host) : "missing"}`,
       );
     }
-    await next();
+    if (!SAFE_METHODS.has(c.req.method)) crossOrigin(headers, host);
+    if (hasBody(c.req.raw)) bodyShape(headers);
+    return next();
   };
 }
 
-/**
- * Cross-origin protection in the manner of Go's `http.CrossOriginProtection`: safe methods
- * pass; otherwise `Sec-Fetch-Site` must be same-origin or none, or, without it, `Origin` must be
- * exactly our own origin. Requests with neither header (curl, portctl) are not from a browser.
- */
-export const originGuard: MiddlewareHandler = async (c, next) => {
-  if (!SAFE_METHODS.has(c.req.method)) {
-    const site = c.req.header("sec-fetch-site");
-    const origin = c.req.header("origin");
-    if (site !== undefined) {
-      if (site !== "same-origin" && site !== "none") {
-        throw new PortError("forbidden", `cross-site request refused (Sec-Fetch-Site: ${site})`);
-      }
-    } else if (
-      origin !== undefined &&
-      origin !== `http://${requestHost(c.req.raw)?.toLowerCase()}`
-    ) {
-      throw new PortError("forbidden", `cross-origin request refused (Origin: ${origin})`);
-    }
-  }
-  await next();
-};
-
-/** Bodies must be JSON and at most 64 KiB. Bodiless requests (no length, not chunked) pass. */
-export const bodyGuard: MiddlewareHandler = async (c, next) => {
-  if (!hasBody(c.req.raw)) return next();
-  const type = c.req.header("content-type") ?? "";
-  if (type.split(";")[0]?.trim().toLowerCase() !== "application/json") {
-    throw new PortError("unsupported_media_type", "Content-Type must be application/json");
-  }
-  return limit(c, next);
-};
-
-/** Reads the body as strict UTF-8 JSON. */
+/** Reads the body as strict UTF-8 JSON of at most 64 KiB (a chunked body declares no size). */
 export async function readJson(req: Request): Promise<unknown> {
   const bytes = await req.arrayBuffer();
+  if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     throw new PortError("bad_request", "request body is not valid UTF-8");
   }
@@ -81,21 +58,39 @@ export async function readJson(req: Request): Promise<unknown> {
 // --- internal ---
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-const limit = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: () => {
-    throw new PortError(
-      "payload_too_large",
-      `request body is larger than ${MAX_BODY_BYTES / 1024} KiB`,
-    );
-  },
-});
-
-function requestHost(req: Request): string | undefined {
-  return req.headers.get("host") ?? undefined;
+function crossOrigin(headers: Headers, host: string): void {
+  const site = headers.get("sec-fetch-site");
+  if (site !== null) {
+    if (site !== "same-origin" && site !== "none") {
+      throw new PortError("forbidden", `cross-site request refused (Sec-Fetch-Site: ${site})`);
+    }
+    return;
+  }
+  const origin = headers.get("origin");
+  // Compared exactly, never by prefix: http://127.0.0.1:51234.evil.com is not us.
+  if (origin !== null && origin !== `http://${host}`) {
+    throw new PortError("forbidden", `cross-origin request refused (Origin: ${origin})`);
+  }
 }
 
+function bodyShape(headers: Headers): void {
+  const type = headers.get("content-type") ?? "";
+  if (type.split(";")[0]?.trim().toLowerCase() !== "application/json") {
+    throw new PortError("unsupported_media_type", "Content-Type must be application/json");
+  }
+  if (Number(headers.get("content-length")) > MAX_BODY_BYTES) throw tooLarge();
+}
+
+function tooLarge(): PortError {
+  return new PortError(
+    "payload_too_large",
+    `request body is larger than ${MAX_BODY_BYTES / 1024} KiB`,
+  );
+}
+
+/** Bodiless requests (no length, not chunked) need no Content-Type. */
 function hasBody(req: Request): boolean {
   const length = req.headers.get("content-length");
   if (length !== null) return length.trim() !== "0";

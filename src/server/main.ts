@@ -10,6 +10,7 @@ import {
   DEFAULT_RANGE,
   ENV,
   formatRange,
+  MAX_BUFFERED_BODY_BYTES,
   parseExclusions,
   parseRange,
   statePaths,
@@ -96,6 +97,8 @@ async function run(opts: ServerOptions): Promise<void> {
       port: opts.port,
       fetch: app.fetch,
       reusePort: false,
+      // A hard cap on what Bun buffers; the API's own 64 KiB limit answers with a JSON 413.
+      maxRequestBodySize: MAX_BUFFERED_BODY_BYTES,
     });
   } catch (err) {
     store.close();
