@@ -2,13 +2,12 @@
 // everything that varies injected, so tests drive it in-process with `app.request()`.
 import { Hono } from "hono";
 import type { Allocator } from "../core/allocator.ts";
-import { PortError } from "../core/errors.ts";
 import type { Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
 import { VERSION } from "../core/version.ts";
-import { guard } from "./guards.ts";
+import { checkRequest } from "./guards.ts";
+import { errorResponse, json } from "./respond.ts";
 import { registerRoutes } from "./routes.ts";
-import { HTTP_STATUS } from "./status.ts";
 
 export interface AppDeps {
   store: Store;
@@ -22,26 +21,19 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
-  app.use(guard(deps.port));
   registerRoutes(app, { ...deps, pid: deps.pid ?? process.pid, version: deps.version ?? VERSION });
-  app.notFound((c) => c.json({ error: "not found", code: "not_found" }, 404));
-  app.onError((err, c) => {
-    const e = err instanceof PortError ? err : internal(err);
-    const body = {
-      error: e.message,
-      code: e.code,
-      ...(e.holder ? { holder: e.holder } : {}),
-      ...e.details,
-    };
-    return c.json(body, HTTP_STATUS[e.code]);
-  });
+  app.notFound(() => json({ error: "not found", code: "not_found" }, 404));
+  app.onError((err) => errorResponse(err));
+  // The guards run before Hono routes anything. `app.request()` (the tests) goes through
+  // `app.fetch` too, so there is no unguarded way in.
+  const route = app.fetch;
+  app.fetch = (req, ...rest) => {
+    try {
+      checkRequest(req, deps.port());
+    } catch (err) {
+      return errorResponse(err);
+    }
+    return route(req, ...rest);
+  };
   return app;
-}
-
-// --- internal ---
-
-function internal(err: unknown): PortError {
-  // Never leak a stack trace to the client; the log gets the details.
-  console.error("internal error:", err);
-  return new PortError("internal", "internal server error");
 }

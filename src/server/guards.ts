@@ -1,41 +1,34 @@
 // Request guards for a daemon that every web page the user opens can reach: DNS rebinding
 // (Host), cross-site writes (Sec-Fetch-Site / Origin), simple-request smuggling
-// (Content-Type), and oversized bodies. One synchronous middleware: it runs on every request.
-import type { MiddlewareHandler } from "hono";
+// (Content-Type), and oversized bodies.
 import { MAX_BODY_BYTES } from "../core/config.ts";
 import { PortError } from "../core/errors.ts";
 
+/** Headers every response carries, errors included. */
+export const SECURITY_HEADERS = {
+  "X-Content-Type-Options": "nosniff",
+  "Cross-Origin-Resource-Policy": "same-origin",
+} as const;
+
 /**
- * Sets the security headers (so every response carries them, errors included), then refuses:
- * a Host other than `127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>` (403); a write that
- * is cross-site by `Sec-Fetch-Site` or, without it, by `Origin` (403), in the manner of Go's
- * `http.CrossOriginProtection` (requests with neither header, like curl and portctl, are not from
- * a browser); a body that is not JSON (415) or is declared larger than 64 KiB (413).
- * `port` is a function because a server on port 0 learns its port after binding.
+ * Refuses, by throwing a PortError: a Host other than `127.0.0.1:<port>`, `localhost:<port>`
+ * or `[::1]:<port>` (403); a write that is cross-site by `Sec-Fetch-Site` or, without it, by
+ * `Origin` (403), in the manner of Go's `http.CrossOriginProtection` (requests with neither
+ * header, like curl and portctl, are not from a browser); a body that is not JSON (415) or is
+ * declared larger than 64 KiB (413). It runs before routing, on every request, so it is plain
+ * synchronous code rather than a middleware.
  */
-export function guard(port: () => number): MiddlewareHandler {
-  let allowedFor = -1;
-  let allowed = new Set<string>();
-  return (c, next) => {
-    c.header("X-Content-Type-Options", "nosniff");
-    c.header("Cross-Origin-Resource-Policy", "same-origin");
-    const headers = c.req.raw.headers;
-    const p = port();
-    if (p !== allowedFor) {
-      allowed = new Set([`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`]);
-      allowedFor = p;
-    }
-    const host = headers.get("host")?.toLowerCase();
-    if (!host || !allowed.has(host)) {
-      throw new PortError(
-        "forbidden",
-        `host not allowed: ${host ? JSON.stringify(host) : "missing"}`,
-      );
-    }
-    if (!SAFE_METHODS.has(c.req.method)) crossOrigin(headers, host);
-    if (hasBody(c.req.raw)) bodyShape(headers);
-    return next();
-  };
+export function checkRequest(req: Request, port: number): void {
+  const headers = req.headers;
+  const host = headers.get("host")?.toLowerCase();
+  if (!host || !allowedHosts(port).has(host)) {
+    throw new PortError(
+      "forbidden",
+      `host not allowed: ${host ? JSON.stringify(host) : "missing"}`,
+    );
+  }
+  if (!SAFE_METHODS.has(req.method)) crossOrigin(headers, host);
+  if (hasBody(req)) bodyShape(headers);
 }
 
 /** Reads the body as strict UTF-8 JSON of at most 64 KiB (a chunked body declares no size). */
@@ -56,6 +49,18 @@ export async function readJson(req: Request): Promise<unknown> {
 }
 
 // --- internal ---
+
+let hostsFor = -1;
+let hosts = new Set<string>();
+
+/** `port` changes only once (a server on port 0 learns it after binding): build the set once. */
+function allowedHosts(port: number): Set<string> {
+  if (port !== hostsFor) {
+    hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+    hostsFor = port;
+  }
+  return hosts;
+}
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const UTF8 = new TextDecoder("utf-8", { fatal: true });

@@ -17,6 +17,7 @@ import type { Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
 import { readJson } from "./guards.ts";
 import { openApiDocument } from "./openapi.ts";
+import { json } from "./respond.ts";
 
 export interface RouteDeps {
   store: Store;
@@ -29,17 +30,17 @@ export interface RouteDeps {
 export function registerRoutes(app: Hono, deps: RouteDeps): void {
   const { store, allocator, probe } = deps;
 
-  app.get("/healthz", (c) => {
+  app.get("/healthz", () => {
     try {
       store.ping();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      return c.json(
+      return json(
         { status: "unavailable", error: `database unusable: ${message}`, pid: deps.pid },
         503,
       );
     }
-    return c.json({
+    return json({
       status: "ok",
       pid: deps.pid,
       version: deps.version,
@@ -54,7 +55,7 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
     const adopt = parseFlag(c.req.query("adopt"), "adopt");
     try {
       const { allocation, created } = allocator.allocate(req, { reuse, adopt });
-      return c.json(allocation, created ? 201 : 200);
+      return json(allocation, created ? 201 : 200);
     } catch (err) {
       throw withSystemUse(err, req.port, probe);
     }
@@ -62,24 +63,24 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
 
   app.get("/v1/allocations", (c) => {
     const q = parseOrThrow(listQuerySchema, nonEmpty(c.req.query()));
-    return c.json(store.list(q));
+    return json(store.list(q));
   });
 
   app.delete("/v1/allocations/:id", (c) => {
     const id = parseOrThrow(idParamSchema, c.req.param("id"), "id");
     if (!store.deleteById(id)) throw new PortError("not_found", "allocation not found");
-    return c.json({ status: "deleted" });
+    return json({ status: "deleted" });
   });
 
   app.delete("/v1/allocations", async (c) => {
     const filter = parseOrThrow(filterSchema, await readJson(c.req.raw));
-    return c.json({ deleted: store.deleteWhere(filter).length });
+    return json({ deleted: store.deleteWhere(filter).length });
   });
 
   app.get("/v1/ports/:port", (c) => portStatus(c, store, probe));
 
   const openapi = openApiDocument(deps.version);
-  app.get("/v1/openapi.json", (c) => c.json(openapi));
+  app.get("/v1/openapi.json", () => json(openapi));
 
   for (const path of [
     "/healthz",
@@ -110,7 +111,7 @@ function portStatus(c: Context, store: Store, probe: Probe) {
     ...(holder ? { holder } : {}),
     system,
   };
-  return c.json(body);
+  return json(body);
 }
 
 function parseFlag(value: string | undefined, name: string): boolean {
