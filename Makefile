@@ -1,6 +1,8 @@
 # port-server — every target installs what it needs, so a fresh clone just works.
 BUN := node_modules/.bin/bun
 PREFIX ?= /usr/local
+# Where `make install` takes the binaries from (tests point it at their own build).
+BUILT ?= bin
 # `make install PREFIX=~/.local` may reach make with the ~ unexpanded; expand it here.
 BINDIR = $(patsubst ~/%,$(HOME)/%,$(PREFIX))/bin
 # all, host, or a comma-separated list such as bun-linux-x64,bun-darwin-arm64
@@ -43,7 +45,7 @@ release: install-deps
 install: build
 	mkdir -p "$(BINDIR)"
 	rm -f "$(BINDIR)/portctl" "$(BINDIR)/port-server"
-	cp bin/portctl "$(BINDIR)/portctl"
+	cp "$(BUILT)/portctl" "$(BINDIR)/portctl"
 	chmod 755 "$(BINDIR)/portctl"
 	ln "$(BINDIR)/portctl" "$(BINDIR)/port-server" 2>/dev/null || \
 		cp "$(BINDIR)/portctl" "$(BINDIR)/port-server"

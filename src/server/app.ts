@@ -2,12 +2,13 @@
 // everything that varies injected, so tests drive it in-process with `app.request()`.
 import { Hono } from "hono";
 import type { Allocator } from "../core/allocator.ts";
+import { PortError } from "../core/errors.ts";
 import type { Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
 import { VERSION } from "../core/version.ts";
 import { checkRequest } from "./guards.ts";
 import { errorResponse, json } from "./respond.ts";
-import { registerRoutes } from "./routes.ts";
+import { isKnownPath, registerRoutes } from "./routes.ts";
 
 export interface AppDeps {
   store: Store;
@@ -22,7 +23,11 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   registerRoutes(app, { ...deps, pid: deps.pid ?? process.pid, version: deps.version ?? VERSION });
-  app.notFound(() => json({ error: "not found", code: "not_found" }, 404));
+  app.notFound((c) =>
+    isKnownPath(c.req.path)
+      ? errorResponse(new PortError("method_not_allowed", "method not allowed"))
+      : json({ error: "not found", code: "not_found" }, 404),
+  );
   app.onError((err) => errorResponse(err));
   // The guards run before Hono routes anything. `app.request()` (the tests) goes through
   // `app.fetch` too, so there is no unguarded way in.

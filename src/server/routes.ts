@@ -27,6 +27,15 @@ export interface RouteDeps {
   version: string;
 }
 
+/**
+ * Whether some method is served at `path`: an unmatched request there is 405, elsewhere 404.
+ * Answered from the not-found handler, so that each request matches exactly one route and
+ * takes Hono's fast path (a catch-all 405 route per path would match every request too).
+ */
+export function isKnownPath(path: string): boolean {
+  return KNOWN_PATHS.some((re) => re.test(path));
+}
+
 export function registerRoutes(app: Hono, deps: RouteDeps): void {
   const { store, allocator, probe } = deps;
 
@@ -81,21 +90,17 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
 
   const openapi = openApiDocument(deps.version);
   app.get("/v1/openapi.json", () => json(openapi));
-
-  for (const path of [
-    "/healthz",
-    "/v1/allocations",
-    "/v1/allocations/:id",
-    "/v1/ports/:port",
-    "/v1/openapi.json",
-  ]) {
-    app.all(path, () => {
-      throw new PortError("method_not_allowed", "method not allowed");
-    });
-  }
 }
 
 // --- internal ---
+
+const KNOWN_PATHS = [
+  /^\/healthz$/,
+  /^\/v1\/allocations$/,
+  /^\/v1\/allocations\/[^/]+$/,
+  /^\/v1\/ports\/[^/]+$/,
+  /^\/v1\/openapi\.json$/,
+];
 
 /** Registry and machine together: a port is available only if neither claims it. */
 function portStatus(c: Context, store: Store, probe: Probe) {
