@@ -5,8 +5,9 @@ import type { SystemUse } from "./model.ts";
 
 export interface Probe {
   /**
-   * Listening ports as of a recent snapshot (at most SNAPSHOT_TTL_MS old): cheap, for scanning a
-   * range and for answering reads. Never the last word before a port is handed out.
+   * Listening ports as of a recent snapshot (about SNAPSHOT_TTL_MS old at most, while the
+   * daemon is busy): cheap, for answering reads about allocated ports and for `portctl list`.
+   * Never the last word before a port is handed out: that is `isBound`.
    */
   listening(): (port: number) => boolean;
   /** Is the port bound right now: the authoritative check before a port is handed out. */
@@ -15,8 +16,8 @@ export interface Probe {
   who(port: number): SystemUse;
 }
 
-/** How long a snapshot of the machine's listening sockets is reused. */
-export const SNAPSHOT_TTL_MS = 250;
+/** How long a snapshot of the machine's listening sockets is used before it is refreshed. */
+export const SNAPSHOT_TTL_MS = 1000;
 
 export function systemProbe(platform: NodeJS.Platform = process.platform): Probe {
   return platform === "linux" ? procProbe("/proc") : bindProbe();
@@ -24,17 +25,34 @@ export function systemProbe(platform: NodeJS.Platform = process.platform): Probe
 
 /**
  * Linux: listening sockets from `/proc/net/tcp{,6}` (and their owners from `/proc/<pid>/fd`).
- * Reading those files walks the kernel's whole TCP hash table (milliseconds on a large machine),
- * so the snapshot is cached briefly and a candidate port is confirmed with a bind test.
+ * Reading those files walks the kernel's whole TCP hash table (milliseconds on a large machine,
+ * more with many TIME_WAIT sockets), so the first snapshot is read at once and later ones are
+ * refreshed in the background once the TTL has passed, the old one answering meanwhile.
  */
 export function procProbe(root: string, now: () => number = Date.now): Probe {
   let snapshot: { at: number; ports: Set<number> } | undefined;
+  let refreshing = false;
+  const refresh = async () => {
+    refreshing = true;
+    try {
+      const texts = await Promise.all(
+        TCP_TABLES.map((f) =>
+          Bun.file(`${root}/${f}`)
+            .text()
+            .catch(() => ""),
+        ),
+      );
+      snapshot = { at: now(), ports: new Set(texts.flatMap(parseListeners).map((l) => l.port)) };
+    } finally {
+      refreshing = false;
+    }
+  };
   return {
     listening() {
-      const t = now();
-      if (!snapshot || t - snapshot.at >= SNAPSHOT_TTL_MS || t < snapshot.at) {
-        snapshot = { at: t, ports: new Set(readListeners(root).map((l) => l.port)) };
-      }
+      if (!snapshot)
+        snapshot = { at: now(), ports: new Set(readListeners(root).map((l) => l.port)) };
+      const age = now() - snapshot.at;
+      if ((age >= SNAPSHOT_TTL_MS || age < 0) && !refreshing) void refresh();
       const { ports } = snapshot;
       return (port) => ports.has(port);
     },
@@ -86,22 +104,26 @@ interface Listener {
   inode: string;
 }
 
+const TCP_TABLES = ["net/tcp", "net/tcp6"];
+
 function readListeners(root: string): Listener[] {
-  const out: Listener[] = [];
-  for (const file of ["net/tcp", "net/tcp6"]) {
-    let text: string;
+  return TCP_TABLES.flatMap((file) => {
     try {
-      text = readFileSync(`${root}/${file}`, "latin1");
+      return parseListeners(readFileSync(`${root}/${file}`, "latin1"));
     } catch {
-      continue; // no IPv6 in this kernel or namespace
+      return []; // no IPv6 in this kernel or namespace
     }
-    for (const line of text.split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] !== TCP_LISTEN) continue;
-      const local = cols[1] ?? "";
-      const port = Number.parseInt(local.slice(local.lastIndexOf(":") + 1), 16);
-      if (port > 0) out.push({ port, inode: cols[9] ?? "" });
-    }
+  });
+}
+
+function parseListeners(text: string): Listener[] {
+  const out: Listener[] = [];
+  for (const line of text.split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[3] !== TCP_LISTEN) continue;
+    const local = cols[1] ?? "";
+    const port = Number.parseInt(local.slice(local.lastIndexOf(":") + 1), 16);
+    if (port > 0) out.push({ port, inode: cols[9] ?? "" });
   }
   return out;
 }

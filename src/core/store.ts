@@ -18,6 +18,8 @@ export interface NewAllocation {
 export class Store {
   readonly db: Database;
   #ports: Uint8Array | null = null;
+  /** The statements on every request's path, prepared once. */
+  readonly #q: ReturnType<typeof prepareHot>;
   #dataVersion = -1;
 
   /** Opens (creating if needed, mode 0600) the database at `path`, or `:memory:`. */
@@ -38,6 +40,7 @@ export class Store {
       throw asStorageError(err, path);
     }
     this.db = db;
+    this.#q = prepareHot(db);
   }
 
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE); the port cache is reset on failure. */
@@ -51,29 +54,18 @@ export class Store {
   }
 
   insert(a: NewAllocation): Allocation {
-    const row = this.db
-      .query<Allocation, [string, string, string, number, string]>(
-        `INSERT INTO allocations (app, instance, service, port, created_at)
-         VALUES (?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
-      )
-      .get(a.app, a.instance, a.service, a.port, a.created_at);
+    const row = this.#q.insert.get(a.app, a.instance, a.service, a.port, a.created_at);
     if (!row) throw new PortError("storage", "insert returned no row");
     this.#ports?.fill(1, row.port, row.port + 1);
     return row;
   }
 
   byPort(port: number): Allocation | null {
-    return this.db
-      .query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE port = ?`)
-      .get(port);
+    return this.#q.byPort.get(port);
   }
 
   byService(app: string, instance: string, service: string): Allocation | null {
-    return this.db
-      .query<Allocation, [string, string, string]>(
-        `SELECT ${COLUMNS} FROM allocations WHERE app = ? AND instance = ? AND service = ?`,
-      )
-      .get(app, instance, service);
+    return this.#q.byService.get(app, instance, service);
   }
 
   list(q: ListQuery = {}): Allocation[] {
@@ -171,6 +163,19 @@ const MIGRATIONS: string[] = [
      UNIQUE (app, instance, service)
    )`,
 ];
+
+function prepareHot(db: Database) {
+  return {
+    insert: db.query<Allocation, [string, string, string, number, string]>(
+      `INSERT INTO allocations (app, instance, service, port, created_at)
+       VALUES (?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    ),
+    byPort: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE port = ?`),
+    byService: db.query<Allocation, [string, string, string]>(
+      `SELECT ${COLUMNS} FROM allocations WHERE app = ? AND instance = ? AND service = ?`,
+    ),
+  };
+}
 
 function schemaVersion(db: Database): number {
   return db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;

@@ -99,6 +99,7 @@ async function run(opts: ServerOptions): Promise<void> {
       reusePort: false,
       // A hard cap on what Bun buffers; the API's own 64 KiB limit answers with a JSON 413.
       maxRequestBodySize: MAX_BUFFERED_BODY_BYTES,
+      development: false,
     });
   } catch (err) {
     store.close();

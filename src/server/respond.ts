@@ -21,7 +21,8 @@ export function errorResponse(err: unknown): Response {
 
 // --- internal ---
 
-const JSON_HEADERS = { "Content-Type": "application/json", ...SECURITY_HEADERS };
+// One Headers object, built once: Response copies it, so sharing it is safe.
+const JSON_HEADERS = new Headers({ "Content-Type": "application/json", ...SECURITY_HEADERS });
 
 function internal(err: unknown): PortError {
   // Never leak a stack trace to the client; the log gets the details.
