@@ -17,10 +17,14 @@ export type Runner = (fn: CommandFn, opts: Record<string, unknown>) => Promise<n
 /** Runs the CLI and returns the exit code; never exits and never throws. */
 export async function runCli(argv: string[], io: Io): Promise<number> {
   let code = 0;
-  const program = buildProgram(io, async (fn, opts) => {
-    code = await fn(opts, io);
-    return code;
-  });
+  const program = buildProgram(
+    io,
+    async (fn, opts) => {
+      code = await fn(opts, io);
+      return code;
+    },
+    argv[0],
+  );
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;
@@ -29,7 +33,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   }
 }
 
-export function buildProgram(io: Io, run: Runner): Command {
+/** `invoked`: the command argv names, if any, so that only it is built. */
+export function buildProgram(io: Io, run: Runner, invoked?: string): Command {
   const write = (fn: (line: string) => void) => (s: string) => fn(s.replace(/\n$/, ""));
   const program = new Command("portctl")
     .description("Ask the local port registry for ports instead of guessing numbers.")
@@ -60,119 +65,172 @@ export function buildProgram(io: Io, run: Runner): Command {
   };
   const json = () => new Option("--json", "print the API's JSON instead of text");
 
-  sub(program, "start", "start the port-server daemon in the background").action(
-    action(() => import("./commands/daemon.ts").then((m) => m.start)),
-  );
-  sub(program, "stop", "stop the running daemon").action(
-    action(() => import("./commands/daemon.ts").then((m) => m.stop)),
-  );
-  sub(program, "restart", "stop (if running) and start the daemon").action(
-    action(() => import("./commands/daemon.ts").then((m) => m.restart)),
-  );
-  sub(program, "status", "show whether the daemon is running (always exits 0)")
-    .addOption(json())
-    .action(action(() => import("./commands/daemon.ts").then((m) => m.status)));
-
-  sub(program, "allocate", "allocate a port for a service")
-    .addOption(names.app())
-    .addOption(names.instance())
-    .addOption(names.service(true).makeOptionMandatory())
-    .addOption(
-      new Option(
-        "--port <number>",
-        `a specific port; 0 = auto-assign from the server's range (${formatRange(DEFAULT_RANGE)})`,
-      )
-        .argParser(portParser(true))
-        .default(0),
-    )
-    .option("--reuse", "return the existing allocation of this service instead of failing")
-    .option("-q, --quiet", "print only the port number")
-    .addOption(json())
-    .action(action(() => import("./commands/allocate.ts").then((m) => m.allocate)));
-
-  sub(program, "release", "release allocations by id, or by filter (AND-ed)")
-    .addOption(new Option("--id <number>", "release one allocation by id").argParser(parseId))
-    .addOption(
-      new Option(
-        "--app <name>",
-        "filter by application (default: git repo or folder name, unless --port)",
-      ).argParser(parseName),
-    )
-    .addOption(
-      new Option("--instance <name>", "filter by instance (default: every instance)").argParser(
-        parseName,
-      ),
-    )
-    .addOption(names.service(false))
-    .addOption(
-      new Option("--port <number>", "release the allocation of this port").argParser(
-        portParser(false),
-      ),
-    )
-    .addOption(json())
-    .action(action(() => import("./commands/release.ts").then((m) => m.release)));
-
-  sub(program, "list", "list allocations of the current app (--all: every app)")
-    .addOption(names.app())
-    .addOption(new Option("--instance <name>", "filter by instance").argParser(parseName))
-    .addOption(names.service(false))
-    .option("--all", "every app, not just the current one")
-    .addOption(json())
-    .action(action(() => import("./commands/list.ts").then((m) => m.list)));
-
-  sub(program, "check", "exit 0 if a port is free, 1 if it is taken")
-    .addOption(
-      new Option("--port <number>", "port to check (required)")
-        .argParser(portParser(false))
-        .makeOptionMandatory(),
-    )
-    .addOption(json())
-    .action(action(() => import("./commands/check.ts").then((m) => m.check)));
-
-  sub(program, "env", "print the current app/instance's ports as SERVICE_PORT=N lines")
-    .addOption(names.app())
-    .addOption(names.instance())
-    .addOption(
-      new Option("--format <format>", "output format").choices(ENV_FORMATS).default("dotenv"),
-    )
-    .addOption(
-      new Option("--write <file>", "update these keys in a .env file, keeping every other line"),
-    )
-    .action(action(() => import("./commands/env.ts").then((m) => m.env)));
-
-  sub(
-    program,
-    "scan",
-    "find host-bound ports in Compose files, .env files and package.json scripts",
-  )
-    .argument("[dir]", "project folder", ".")
-    .option(
-      "--register",
-      "allocate each port found for the current app/instance (reusing existing ones)",
-    )
-    .addOption(names.app())
-    .addOption(names.instance())
-    .addOption(json())
-    .action(async (dir: string, opts: Record<string, unknown>) => {
-      const { scan } = await import("./commands/scan.ts");
-      await run(scan, { ...opts, dir });
-    });
-
-  sub(program, "health", "exit 0 if the server answers, 1 otherwise")
-    .addOption(json())
-    .action(action(() => import("./commands/health.ts").then((m) => m.health)));
-  sub(program, "version", "print version, commit and build date").action(
-    action(() => import("./commands/health.ts").then((m) => m.version)),
-  );
-
-  const skill = sub(program, "skill", "the port-manager agent skill");
-  sub(
-    skill,
-    "install",
-    "install the skill into .claude/skills/ (or --global: ~/.claude, ~/.codex, ~/.agents)",
-  )
-    .option("--global", "install for every agent platform found in your home folder")
-    .action(action(() => import("./commands/skill.ts").then((m) => m.skillInstall)));
+  // name, description, and how to fill in its options: built only when needed (see below).
+  const commands: [string, string, (cmd: Command) => unknown][] = [
+    [
+      "start",
+      "start the port-server daemon in the background",
+      (c) => c.action(action(() => import("./commands/daemon.ts").then((m) => m.start))),
+    ],
+    [
+      "stop",
+      "stop the running daemon",
+      (c) => c.action(action(() => import("./commands/daemon.ts").then((m) => m.stop))),
+    ],
+    [
+      "restart",
+      "stop (if running) and start the daemon",
+      (c) => c.action(action(() => import("./commands/daemon.ts").then((m) => m.restart))),
+    ],
+    [
+      "status",
+      "show whether the daemon is running (always exits 0)",
+      (c) =>
+        c
+          .addOption(json())
+          .action(action(() => import("./commands/daemon.ts").then((m) => m.status))),
+    ],
+    [
+      "allocate",
+      "allocate a port for a service",
+      (c) =>
+        c
+          .addOption(names.app())
+          .addOption(names.instance())
+          .addOption(names.service(true).makeOptionMandatory())
+          .addOption(
+            new Option(
+              "--port <number>",
+              `a specific port; 0 = auto-assign from the server's range (${formatRange(DEFAULT_RANGE)})`,
+            )
+              .argParser(portParser(true))
+              .default(0),
+          )
+          .option("--reuse", "return the existing allocation of this service instead of failing")
+          .option("-q, --quiet", "print only the port number")
+          .addOption(json())
+          .action(action(() => import("./commands/allocate.ts").then((m) => m.allocate))),
+    ],
+    [
+      "release",
+      "release allocations by id, or by filter (AND-ed)",
+      (c) =>
+        c
+          .addOption(new Option("--id <number>", "release one allocation by id").argParser(parseId))
+          .addOption(
+            new Option(
+              "--app <name>",
+              "filter by application (default: git repo or folder name, unless --port)",
+            ).argParser(parseName),
+          )
+          .addOption(
+            new Option(
+              "--instance <name>",
+              "filter by instance (default: every instance)",
+            ).argParser(parseName),
+          )
+          .addOption(names.service(false))
+          .addOption(
+            new Option("--port <number>", "release the allocation of this port").argParser(
+              portParser(false),
+            ),
+          )
+          .addOption(json())
+          .action(action(() => import("./commands/release.ts").then((m) => m.release))),
+    ],
+    [
+      "list",
+      "list allocations of the current app (--all: every app)",
+      (c) =>
+        c
+          .addOption(names.app())
+          .addOption(new Option("--instance <name>", "filter by instance").argParser(parseName))
+          .addOption(names.service(false))
+          .option("--all", "every app, not just the current one")
+          .addOption(json())
+          .action(action(() => import("./commands/list.ts").then((m) => m.list))),
+    ],
+    [
+      "check",
+      "exit 0 if a port is free, 1 if it is taken",
+      (c) =>
+        c
+          .addOption(
+            new Option("--port <number>", "port to check (required)")
+              .argParser(portParser(false))
+              .makeOptionMandatory(),
+          )
+          .addOption(json())
+          .action(action(() => import("./commands/check.ts").then((m) => m.check))),
+    ],
+    [
+      "env",
+      "print the current app/instance's ports as SERVICE_PORT=N lines",
+      (c) =>
+        c
+          .addOption(names.app())
+          .addOption(names.instance())
+          .addOption(
+            new Option("--format <format>", "output format").choices(ENV_FORMATS).default("dotenv"),
+          )
+          .addOption(
+            new Option(
+              "--write <file>",
+              "update these keys in a .env file, keeping every other line",
+            ),
+          )
+          .action(action(() => import("./commands/env.ts").then((m) => m.env))),
+    ],
+    [
+      "scan",
+      "find host-bound ports in Compose files, .env files and package.json scripts",
+      (c) =>
+        c
+          .argument("[dir]", "project folder", ".")
+          .option(
+            "--register",
+            "allocate each port found for the current app/instance (reusing existing ones)",
+          )
+          .addOption(names.app())
+          .addOption(names.instance())
+          .addOption(json())
+          .action(async (dir: string, opts: Record<string, unknown>) => {
+            await run(await import("./commands/scan.ts").then((m) => m.scan), { ...opts, dir });
+          }),
+    ],
+    [
+      "health",
+      "exit 0 if the server answers, 1 otherwise",
+      (c) =>
+        c
+          .addOption(json())
+          .action(action(() => import("./commands/health.ts").then((m) => m.health))),
+    ],
+    [
+      "version",
+      "print version, commit and build date",
+      (c) => c.action(action(() => import("./commands/health.ts").then((m) => m.version))),
+    ],
+    [
+      "skill",
+      "the port-manager agent skill",
+      (c) =>
+        sub(
+          c,
+          "install",
+          "install the skill into .claude/skills/ (or --global: ~/.claude, ~/.codex, ~/.agents)",
+        )
+          .option("--global", "install for every agent platform found in your home folder")
+          .action(action(() => import("./commands/skill.ts").then((m) => m.skillInstall))),
+    ],
+  ];
+  // Building every command costs a cold process about 2 ms, most of `portctl check`'s own time;
+  // when argv names a command, only that one is built. Help, unknown commands and the rest get
+  // them all (for the listing and the "did you mean" suggestions).
+  const only = commands.some(([name]) => name === invoked) ? invoked : undefined;
+  for (const [name, description, define] of commands) {
+    if (!only || name === only) define(sub(program, name, description));
+  }
 
   program.addHelpText(
     "after",
