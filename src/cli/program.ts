@@ -120,13 +120,13 @@ export function buildProgram(io: Io, run: Runner, invoked?: string): Command {
           .addOption(
             new Option(
               "--app <name>",
-              "filter by application (default: git repo or folder name, unless --port)",
+              "filter by application (default: this checkout's app and instance, unless --port)",
             ).argParser(parseName),
           )
           .addOption(
             new Option(
               "--instance <name>",
-              "filter by instance (default: every instance)",
+              "filter by instance (default: this checkout's, unless --app or --port)",
             ).argParser(parseName),
           )
           .addOption(names.service(false))

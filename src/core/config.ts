@@ -76,7 +76,8 @@ export function parseAddress(value: string | undefined): ServerAddress {
       `${ENV.addr} must name a loopback host (127.0.0.1, localhost or [::1]), got "${host}"`,
     );
   }
-  return { host: host === "localhost" ? DEFAULT_HOST : host, port };
+  // The daemon listens on 127.0.0.1 only; every loopback name reaches it there.
+  return { host: DEFAULT_HOST, port };
 }
 
 /** Parses `LO-HI`; both ends 1–65535 and LO ≤ HI. */

@@ -26,8 +26,9 @@ export function systemProbe(platform: NodeJS.Platform = process.platform): Probe
 /**
  * Linux: listening sockets from `/proc/net/tcp{,6}` (and their owners from `/proc/<pid>/fd`).
  * Reading those files walks the kernel's whole TCP hash table (milliseconds on a large machine,
- * more with many TIME_WAIT sockets), so the first snapshot is read at once and later ones are
- * refreshed in the background once the TTL has passed, the old one answering meanwhile.
+ * more with many TIME_WAIT sockets). A snapshot serves for SNAPSHOT_TTL_MS; from half that age
+ * a fresh one is read in the background, so a busy daemon never waits for one, and an older
+ * snapshot (after an idle spell) is never used: it is read again on the spot.
  */
 export function procProbe(root: string, now: () => number = Date.now): Probe {
   let snapshot: { at: number; ports: Set<number> } | undefined;
@@ -49,10 +50,12 @@ export function procProbe(root: string, now: () => number = Date.now): Probe {
   };
   return {
     listening() {
-      if (!snapshot)
-        snapshot = { at: now(), ports: new Set(readListeners(root).map((l) => l.port)) };
-      const age = now() - snapshot.at;
-      if ((age >= SNAPSHOT_TTL_MS || age < 0) && !refreshing) void refresh();
+      const t = now();
+      if (!snapshot || t - snapshot.at >= SNAPSHOT_TTL_MS || t < snapshot.at) {
+        snapshot = { at: t, ports: new Set(readListeners(root).map((l) => l.port)) };
+      } else if (t - snapshot.at >= SNAPSHOT_TTL_MS / 2 && !refreshing) {
+        void refresh();
+      }
       const { ports } = snapshot;
       return (port) => ports.has(port);
     },

@@ -102,18 +102,25 @@ describe("release", () => {
     expect(await f.allocations()).toEqual([pg]);
   });
 
-  test("no --id, --app or --port: the detected app's allocations, no other app's", async () => {
+  test("no --id, --app or --port: this checkout's app and instance only", async () => {
+    // The fixture's folder is no git checkout: instance "default", where nothing is allocated.
     expect(await f.run(["release"])).toEqual({
+      code: 1,
+      out: [],
+      err: ["no allocations match app=myapp instance=default"],
+    });
+    expect(await f.allocations()).toEqual([pg, web, other]);
+    expect(await f.run(["release", "--instance", "dev"])).toEqual({
       code: 0,
-      out: ["released 2 allocations (app=myapp)"],
+      out: ["released 2 allocations (app=myapp instance=dev)"],
       err: [],
     });
     expect(await f.allocations()).toEqual([other]);
   });
 
   test("filters are AND-ed with the detected app", async () => {
-    const run = await f.run(["release", "--service", "web"]);
-    expect(run.out).toEqual(["released 1 allocation (app=myapp service=web)"]);
+    const run = await f.run(["release", "--instance", "dev", "--service", "web"]);
+    expect(run.out).toEqual(["released 1 allocation (app=myapp instance=dev service=web)"]);
     expect(await f.allocations()).toEqual([pg, other]);
     const none = await f.run(["release", "--instance", "ci"]);
     expect(none).toEqual({

@@ -1,7 +1,7 @@
 import { PortError } from "../../core/errors.ts";
 import type { Filter } from "../../core/model.ts";
 import { Client } from "../client.ts";
-import { detectApp } from "../detect.ts";
+import { detectApp, detectInstance } from "../detect.ts";
 import type { Io } from "../io.ts";
 import { printJson } from "../output.ts";
 
@@ -14,7 +14,7 @@ export interface ReleaseOptions {
   json?: boolean;
 }
 
-/** By id, or by a filter (fields AND-ed). Without --id or --port, the app defaults to the detected one. */
+/** By id, or by a filter (fields AND-ed); without --app or --port, this checkout's app and instance. */
 export async function release(opts: ReleaseOptions, io: Io): Promise<number> {
   const client = new Client(io.env);
   if (opts.id !== undefined) {
@@ -47,12 +47,19 @@ export async function release(opts: ReleaseOptions, io: Io): Promise<number> {
 
 // --- internal ---
 
+/**
+ * Without --app or --port the filter is this checkout: the detected app *and* instance, so a
+ * bare `portctl release` in one worktree never touches another's ports. An explicit --app means
+ * every instance of it unless --instance narrows it.
+ */
 function buildFilter(opts: ReleaseOptions, cwd: string): Filter {
   const filter: Filter = {};
   if (opts.port !== undefined) filter.port = opts.port;
-  const app = opts.app ?? (opts.port === undefined ? detectApp(cwd) : undefined);
+  const here = opts.app === undefined && opts.port === undefined;
+  const app = here ? detectApp(cwd) : opts.app;
+  const instance = opts.instance ?? (here ? detectInstance(cwd) : undefined);
   if (app !== undefined) filter.app = app;
-  if (opts.instance !== undefined) filter.instance = opts.instance;
+  if (instance !== undefined) filter.instance = instance;
   if (opts.service !== undefined) filter.service = opts.service;
   return filter;
 }
