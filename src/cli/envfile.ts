@@ -1,5 +1,6 @@
 // Allocations as environment variables (`POSTGRES_PORT=3000`), and merging them into an
 // existing .env file without disturbing any line that is not ours.
+import { PortError } from "../core/errors.ts";
 import type { Allocation } from "../core/model.ts";
 
 export const ENV_FORMATS = ["dotenv", "export", "json"] as const;
@@ -12,8 +13,24 @@ export function envKey(service: string): string {
   return /^[0-9]/.test(key) ? `_${key}` : key;
 }
 
+/**
+ * One `KEY=port` per allocation. Two services whose names map to one key (`web-api`, `web_api`)
+ * would lose a port silently, so that is an error naming both.
+ */
 export function envEntries(rows: Allocation[]): EnvEntry[] {
-  return rows.map((a) => [envKey(a.service), a.port]);
+  const owners = new Map<string, string>();
+  return rows.map((a) => {
+    const key = envKey(a.service);
+    const first = owners.get(key);
+    if (first !== undefined) {
+      throw new PortError(
+        "bad_request",
+        `services ${first} and ${a.service} both map to ${key}; rename one`,
+      );
+    }
+    owners.set(key, a.service);
+    return [key, a.port];
+  });
 }
 
 export function renderDotenv(entries: EnvEntry[]): string[] {

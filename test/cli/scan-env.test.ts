@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { mergeDotenv } from "../../src/cli/envfile.ts";
+import { envEntries, mergeDotenv } from "../../src/cli/envfile.ts";
 import type { Allocation } from "../../src/core/model.ts";
 import { scanProject } from "../../src/core/scan/index.ts";
 import { type CliFixture, cliFixture } from "../helpers/cli.ts";
@@ -287,6 +287,52 @@ describe("mergeDotenv", () => {
     ["a longer key is another key", "A_PORT_X=9\n", "A_PORT_X=9\nA_PORT=1\n"],
   ])("%s", (_, text, merged) => {
     expect(mergeDotenv(text, [["A_PORT", 1]])).toBe(merged);
+  });
+});
+
+describe("scan --register and listeners", () => {
+  test("a port registered while something listens on it says who", async () => {
+    const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const port = listener.port;
+      const project = join(f.cwd, "live");
+      mkdirSync(project);
+      writeFileSync(join(project, "package.json"), `{"scripts": {"dev": "vite --port ${port}"}}\n`);
+      const run = await f.run(["scan", "--register", project]);
+      expect(run.code).toBe(0);
+      expect(run.out).toHaveLength(1);
+      expect(run.out[0]).toMatch(
+        new RegExp(
+          `^registered port ${port} \\(id=\\d+\\) for myapp/default/dev  \\[package.json:1\\]; listening now by .+ \\(pid ${process.pid}\\)$`,
+        ),
+      );
+    } finally {
+      listener.stop(true);
+    }
+  });
+});
+
+describe("envEntries", () => {
+  const a = (id: number, service: string, port: number) => ({
+    id,
+    app: "a",
+    instance: "i",
+    service,
+    port,
+    created_at: "2025-02-08T15:04:05Z",
+  });
+
+  test("service names become keys", () => {
+    expect(envEntries([a(1, "postgres", 3000), a(2, "web-api", 3001)])).toEqual([
+      ["POSTGRES_PORT", 3000],
+      ["WEB_API_PORT", 3001],
+    ]);
+  });
+
+  test("two services that map to one key are an error, not a lost port", () => {
+    expect(() => envEntries([a(1, "web-api", 3003), a(2, "web_api", 3006)])).toThrow(
+      "services web-api and web_api both map to WEB_API_PORT; rename one",
+    );
   });
 });
 

@@ -1,13 +1,21 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { PortError } from "../../core/errors.ts";
-import type { Allocation } from "../../core/model.ts";
+import type { Allocation, SystemUse } from "../../core/model.ts";
 import { type Finding, planRegistration, scanProject } from "../../core/scan/index.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectInstance } from "../detect.ts";
 import { CLI_ERRORS } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { type Column, colors, holderText, owner, printJson, table } from "../output.ts";
+import {
+  type Column,
+  colors,
+  holderText,
+  owner,
+  printJson,
+  processText,
+  table,
+} from "../output.ts";
 
 export interface ScanOptions {
   dir?: string;
@@ -21,6 +29,8 @@ export interface Registration extends Finding {
   result: "registered" | "exists" | "conflict" | "skipped";
   allocation?: Allocation;
   holder?: Allocation;
+  /** A process listening on a port just registered (it may be the project's own stack, or not). */
+  listening?: SystemUse;
   /** Why it was not registered (conflict or skipped). */
   error?: string;
 }
@@ -78,7 +88,14 @@ async function register(
         { app, instance, service: f.service, port: f.port },
         { reuse: true, adopt: true },
       );
-      out.push({ ...f, result: created ? "registered" : "exists", allocation });
+      // A newly recorded port somebody listens on: say who, so a stranger's process is noticed.
+      const system = created ? (await client.port(f.port)).system : undefined;
+      out.push({
+        ...f,
+        result: created ? "registered" : "exists",
+        allocation,
+        ...(system?.in_use ? { listening: system } : {}),
+      });
     } catch (err) {
       if (!(err instanceof PortError) || err.code === "unreachable") throw err;
       out.push({
@@ -94,8 +111,10 @@ async function register(
 
 function describe(r: Registration, app: string, instance: string): string {
   const name = owner({ app, instance, service: r.service });
-  if (r.result === "registered")
-    return `registered port ${r.port} (id=${r.allocation?.id}) for ${name}  [${r.source}]`;
+  if (r.result === "registered") {
+    const listening = r.listening ? `; listening now${processText(r.listening)}` : "";
+    return `registered port ${r.port} (id=${r.allocation?.id}) for ${name}  [${r.source}]${listening}`;
+  }
   if (r.result === "exists")
     return `already registered: port ${r.port} (id=${r.allocation?.id}) for ${name}  [${r.source}]`;
   if (r.result === "skipped")
