@@ -29,7 +29,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return code;
   } catch (err) {
-    return report(err, io);
+    return report(err, io, argv.includes("--json"));
   }
 }
 
@@ -282,7 +282,7 @@ function invalid(reason: string): InvalidArgumentError {
 }
 
 /** Turns any failure into one line on stderr and an exit code. */
-function report(err: unknown, io: Io): number {
+function report(err: unknown, io: Io, json: boolean): number {
   if (err instanceof CommanderError) {
     // Commander already printed its message (and help, for --help / --version).
     return err.exitCode === 0 ? 0 : 1;
@@ -290,6 +290,16 @@ function report(err: unknown, io: Io): number {
   const c = colors(io);
   if (err instanceof PortError) {
     const entry = CLI_ERRORS[err.code];
+    // With --json a script reads stdout: it gets the error as the API shapes it, too.
+    if (json) {
+      const body = {
+        error: err.message,
+        code: err.code,
+        ...(err.holder ? { holder: err.holder } : {}),
+        ...err.details,
+      };
+      io.out(JSON.stringify(body, null, 2));
+    }
     io.err(`${c.red("error:")} ${entry.line(err)}`);
     return entry.exit;
   }

@@ -368,4 +368,20 @@ describe("allocate --reuse", () => {
     });
     expect(await f.allocations()).toEqual([pg]);
   });
+
+  test("without --reuse, --json: the API's error object on stdout, the line on stderr", async () => {
+    const pg = await alloc("--instance", "dev", "--service", "pg");
+    const run = await f.run(["allocate", "--json", "--instance", "dev", "--service", "pg"]);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.out.join("\n"))).toEqual({
+      error: "service already allocated",
+      code: "service_allocated",
+      holder: pg,
+    });
+    expect(run.err).toEqual([
+      "error: myapp/dev/pg (id=1) already has port " +
+        `${pg.port}; pass --reuse to get it back, or release it first`,
+    ]);
+    expect(await f.allocations()).toEqual([pg]);
+  });
 });

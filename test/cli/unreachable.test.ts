@@ -34,7 +34,17 @@ const CLIENT_COMMANDS: [string, string[]][] = [
 describe("nothing listening on PORT_SERVER_ADDR", () => {
   test.each(CLIENT_COMMANDS)("%s: the not-running line and exit 1", async (_, argv) => {
     const run = await runWith(argv, init(`127.0.0.1:${freePort()}`));
-    expect(run).toEqual({ code: 1, out: [], err: [NOT_RUNNING_LINE] });
+    // With --json the error also goes to stdout, shaped like the API's errors.
+    const out = argv.includes("--json")
+      ? [
+          JSON.stringify(
+            { error: NOT_RUNNING_LINE.replace(/^error: /, ""), code: "unreachable" },
+            null,
+            2,
+          ),
+        ]
+      : [];
+    expect(run).toEqual({ code: 1, out, err: [NOT_RUNNING_LINE] });
   });
 
   test("status exits 0 and says how to start it", async () => {
@@ -71,7 +81,11 @@ describe("another program on the daemon's port", () => {
   test.each(CLIENT_COMMANDS)("%s: one line asking whether it is port-server", async (_, argv) => {
     const run = await runWith(argv, init(`127.0.0.1:${server.port}`));
     expect(run.code).toBe(1);
-    expect(run.out).toEqual([]);
+    if (argv.includes("--json")) {
+      expect(JSON.parse(run.out.join("\n"))).toMatchObject({ code: "daemon" });
+    } else {
+      expect(run.out).toEqual([]);
+    }
     expect(run.err).toHaveLength(1);
     expect(run.err[0]).toMatch(
       /^error: unexpected answer from the server \(HTTP (200|404)\); is it port-server\?$/,

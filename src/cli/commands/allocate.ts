@@ -25,7 +25,7 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
   const { allocation: a, created } = await new Client(io.env)
     .allocate(req, { reuse: opts.reuse ?? false })
     .catch((err: unknown) => {
-      throw opts.reuse ? movedService(err, req.port) : err;
+      throw movedService(err, req.port);
     });
   if (opts.json) printJson(io, a);
   else if (opts.quiet) io.out(String(a.port));
@@ -40,11 +40,13 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
 // --- internal ---
 
 /**
- * `--reuse --port N` for a service that holds another port. The usual hint, "pass --reuse",
- * would go round in circles; without a holder, the CLI prints this message as it is.
+ * `--port N` for a service that holds another port. The usual hint, "pass --reuse", cannot help
+ * there (it returns the other port only when no --port is asked for); without a holder, the CLI
+ * prints this message as it is.
  */
 function movedService(err: unknown, port: number): unknown {
   if (!(err instanceof PortError) || err.code !== "service_allocated" || !err.holder) return err;
+  if (!port || port === err.holder.port) return err;
   const h = err.holder;
   return new PortError(
     "service_allocated",
