@@ -53,8 +53,7 @@ export async function startDaemon(io: Io): Promise<Started> {
 
   const paths = statePaths(io.env);
   const { port } = parseAddress(io.env[ENV.addr]);
-  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  const log = openSync(paths.log, "a", 0o600);
+  const log = openLog(paths.dir, paths.log);
   const [cmd, args, argv0] = serverCommand();
   const child = spawn(cmd, [...args, "--port", String(port)], {
     detached: true,
@@ -106,6 +105,24 @@ export function staleReason(state: DaemonState): string {
 }
 
 // --- internal ---
+
+/** The state folder and the daemon's log, or one line saying why they cannot be written. */
+function openLog(dir: string, log: string): number {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return openSync(log, "a", 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "EACCES" || code === "EPERM" || code === "EROFS"
+        ? "permission denied"
+        : (err as Error).message;
+    throw new PortError(
+      "daemon",
+      `cannot write the log ${log}: ${why} (set ${ENV.home} to a writable folder)`,
+    );
+  }
+}
 
 const HEALTH_POLL_MS = 20;
 

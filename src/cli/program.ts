@@ -179,6 +179,7 @@ export function buildProgram(io: Io, run: Runner, invoked?: string): Command {
               "update these keys in a .env file, keeping every other line",
             ),
           )
+          .addOption(new Option("--json", "the same as --format json").implies({ format: "json" }))
           .action(action(() => import("./commands/env.ts").then((m) => m.env))),
     ],
     [

@@ -68,8 +68,10 @@ export function parseFlags(argv: string[], env = process.env): ServerOptions {
     port,
     db: values.db ?? paths.db,
     pidfile: values.pidfile ?? paths.pid,
-    range: rangeText ? parseRange(rangeText) : DEFAULT_RANGE,
-    exclude: parseExclusions(env[ENV.exclude]),
+    range: rangeText
+      ? named(values.range ? "--range" : ENV.range, () => parseRange(rangeText))
+      : DEFAULT_RANGE,
+    exclude: named(ENV.exclude, () => parseExclusions(env[ENV.exclude])),
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -145,6 +147,15 @@ function removePidFile(path: string): void {
     if (readFileSync(path, "utf8").trim() === String(process.pid)) rmSync(path);
   } catch {
     // already gone
+  }
+}
+
+/** Prefixes a setting's parse error with where the value came from. */
+function named<T>(source: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new Error(`${source}: ${(err as Error).message}`);
   }
 }
 

@@ -108,6 +108,8 @@ describe("POST /v1/allocations", () => {
     ["newline inside", named("we\nb"), "service must not contain control characters"],
     ["DEL", named("web\u007f"), "service must not contain control characters"],
     ["C1 control", named("web\u0085x"), "service must not contain control characters"],
+    ["RTL override", named("s\u202ex"), "service must not contain control characters"],
+    ["bidi isolate", named("s\u2066x"), "service must not contain control characters"],
     ["missing app", { instance: "main", service: "web" }, "app is required"],
     ["numeric name", named("web", { app: 5 }), "app must be a string"],
     ['port "80"', named("web", { port: "80" }), PORT_MSG],

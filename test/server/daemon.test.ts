@@ -175,9 +175,9 @@ describe("refusing to start", () => {
   test.each<[string[], RegExp]>([
     [
       ["--port", "0", "--range", "9000-8000"],
-      /^port-server: invalid port range "9000-8000": 9000 is above 8000/,
+      /^port-server: --range: invalid port range "9000-8000": 9000 is above 8000/,
     ],
-    [["--port", "0", "--range", "abc"], /^port-server: invalid port range "abc"/],
+    [["--port", "0", "--range", "abc"], /^port-server: --range: invalid port range "abc"/],
     [["--port", "70000"], /^port-server: invalid --port "70000"/],
     [["--port", "-1"], /^port-server: Option '--port' argument is ambiguous\. .*--help\)$/],
     [["--port", "0", "--bogus"], /^port-server: .*'--bogus'/],
@@ -190,7 +190,7 @@ describe("refusing to start", () => {
 
   test("PORT_SERVER_RANGE that makes no sense is refused the same way", async () => {
     const run = await runServer(["--port", "0"], { home, env: { PORT_SERVER_RANGE: "0-10" } });
-    expectRefused(run, /^port-server: invalid port range "0-10"/);
+    expectRefused(run, /^port-server: PORT_SERVER_RANGE: invalid port range "0-10"/);
   });
 });
 

@@ -191,7 +191,7 @@ describe("range and exclusions", () => {
       expect(run.exitCode).toBe(2);
       expect(run.stdout).toBe("");
       expect(run.stderr.trimEnd().split("\n")).toEqual([
-        'port-server: invalid port range "abc": expected LO-HI with ports 1-65535, e.g. 3000-32767 (see port-server --help)',
+        'port-server: PORT_SERVER_EXCLUDE: invalid port range "abc": expected LO-HI with ports 1-65535, e.g. 3000-32767 (see port-server --help)',
       ]);
     } finally {
       home.cleanup();

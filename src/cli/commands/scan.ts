@@ -38,8 +38,10 @@ export interface Registration extends Finding {
 /** Exit 1 when a file could not be parsed or a port could not be registered; 0 otherwise. */
 export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   const root = resolve(io.cwd, opts.dir ?? ".");
-  if (!existsSync(root) || !statSync(root).isDirectory())
-    throw new PortError("bad_request", `no such folder: ${root}`);
+  if (!existsSync(root)) throw new PortError("bad_request", `no such folder: ${root}`);
+  if (!statSync(root).isDirectory()) {
+    throw new PortError("bad_request", `${root} is a file; scan takes the project's folder`);
+  }
   const { findings, problems } = scanProject(root, io.env);
   const c = colors(io);
   for (const p of problems)

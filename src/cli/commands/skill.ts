@@ -7,7 +7,7 @@ export async function skillInstall(opts: { global?: boolean }, io: Io): Promise<
   const results = opts.global ? installGlobal(io.home) : [installLocal(io.cwd)];
   const c = colors(io);
   for (const r of results) report(r, io, c);
-  if (opts.global && !results.some((r) => r.status === "installed")) {
+  if (opts.global && results.every((r) => r.status === "skipped")) {
     io.err("no agent platform found (~/.claude, ~/.codex, ~/.agents); nothing installed");
   }
   return results.some((r) => r.status === "failed") ? 1 : 0;
