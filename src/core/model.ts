@@ -4,9 +4,9 @@ import { z } from "zod";
 import { MAX_NAME_LENGTH } from "./config.ts";
 import { PortError } from "./errors.ts";
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 // C0/C1 controls, and the bidirectional overrides and isolates (U+200E/F, U+202A–E,
 // U+2066–9) that would make a name print as something else in a terminal.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 export const nameSchema = z
