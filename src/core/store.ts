@@ -17,6 +17,8 @@ export interface NewAllocation {
 
 export class Store {
   readonly db: Database;
+  /** The file (or `:memory:`), as given. */
+  readonly path: string;
   #ports: Uint8Array | null = null;
   /** The statements on every request's path, prepared once. */
   readonly #q: ReturnType<typeof prepareHot>;
@@ -40,6 +42,7 @@ export class Store {
       throw asStorageError(err, path);
     }
     this.db = db;
+    this.path = path;
     this.#q = prepareHot(db);
   }
 

@@ -55,6 +55,7 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
       version: deps.version,
       range: formatRange(allocator.range),
       exclude: allocator.exclude.map(formatRange),
+      db: store.path,
     });
   });
 

@@ -36,12 +36,19 @@ const named = (service: string, extra: Record<string, unknown> = {}) => ({
 });
 
 describe("GET /healthz", () => {
-  test("200 with status, pid and version", async () => {
+  test("200 with status, pid, version, range, exclusions and the database", async () => {
     const res = await t.get("/healthz");
     expectSecurityHeaders(res);
     expect(await json(res)).toEqual({
       status: 200,
-      body: { status: "ok", pid: 777, version: "test", range: "3000-3009", exclude: [] },
+      body: {
+        status: "ok",
+        pid: 777,
+        version: "test",
+        range: "3000-3009",
+        exclude: [],
+        db: ":memory:",
+      },
     });
   });
 

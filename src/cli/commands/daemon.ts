@@ -67,6 +67,8 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
     );
     if (typeof h.range === "string") io.out(`  range:   ${h.range} (auto-assign)`);
     if (Array.isArray(h.exclude) && h.exclude.length) io.out(`  exclude: ${h.exclude.join(", ")}`);
+    // The daemon's own database: it may have been started with another PORT_SERVER_HOME.
+    if (typeof h.db === "string") io.out(`  db:      ${h.db}`);
   } else if (state.filePid !== undefined && !state.stale) {
     io.out(`port-server (pid ${state.filePid}) is ${c.yellow("not answering")} at ${address}`);
   } else {
