@@ -1,11 +1,12 @@
 // argv → command functions. The parser only converts and checks flags; every decision lives
 // in the command functions, which tests call directly.
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { DEFAULT_RANGE, ENV, formatRange } from "../core/config.ts";
-import { PortError } from "../core/errors.ts";
+import { errorBody, PortError } from "../core/errors.ts";
 import { versionLine } from "../core/version.ts";
 import { ENV_FORMATS } from "./envfile.ts";
 import { CLI_ERRORS } from "./errors.ts";
+import { parseId, parseName, portParser } from "./flags.ts";
 import type { Io } from "./io.ts";
 import { colors } from "./output.ts";
 
@@ -252,36 +253,6 @@ function sub(parent: Command, name: string, description: string): Command {
     .allowExcessArguments(false);
 }
 
-function parseName(value: string): string {
-  // zod loads only when a name flag is given (see `action` above for why).
-  const { nameSchema, parseOrThrow } =
-    require("../core/model.ts") as typeof import("../core/model.ts");
-  try {
-    return parseOrThrow(nameSchema, value);
-  } catch (err) {
-    throw invalid((err as Error).message);
-  }
-}
-
-function portParser(allowZero: boolean) {
-  return (value: string): number => {
-    const n = /^\d{1,5}$/.test(value.trim()) ? Number(value) : Number.NaN;
-    if ((allowZero && n === 0) || (n >= 1 && n <= 65535)) return n;
-    throw invalid(`must be an integer between ${allowZero ? 0 : 1} and 65535`);
-  };
-}
-
-function parseId(value: string): number {
-  const n = /^\d{1,15}$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (n >= 1) return n;
-  throw invalid("must be a positive integer");
-}
-
-/** Commander prints "argument 'x' is invalid." before this: a sentence of its own. */
-function invalid(reason: string): InvalidArgumentError {
-  return new InvalidArgumentError(`${reason.charAt(0).toUpperCase()}${reason.slice(1)}.`);
-}
-
 /** Turns any failure into one line on stderr and an exit code. */
 function report(err: unknown, io: Io, json: boolean): number {
   if (err instanceof CommanderError) {
@@ -292,15 +263,7 @@ function report(err: unknown, io: Io, json: boolean): number {
   if (err instanceof PortError) {
     const entry = CLI_ERRORS[err.code];
     // With --json a script reads stdout: it gets the error as the API shapes it, too.
-    if (json) {
-      const body = {
-        error: err.message,
-        code: err.code,
-        ...(err.holder ? { holder: err.holder } : {}),
-        ...err.details,
-      };
-      io.out(JSON.stringify(body, null, 2));
-    }
+    if (json) io.out(JSON.stringify(errorBody(err), null, 2));
     io.err(`${c.red("error:")} ${entry.line(err)}`);
     return entry.exit;
   }

@@ -38,3 +38,13 @@ export class PortError extends Error {
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
 }
+
+/** The JSON body of an error, as the API sends it and `portctl --json` prints it. */
+export function errorBody(e: PortError): Record<string, unknown> {
+  return {
+    error: e.message,
+    code: e.code,
+    ...(e.holder ? { holder: e.holder } : {}),
+    ...e.details,
+  };
+}

@@ -1,6 +1,6 @@
 // Every response the API sends: JSON with the security headers, errors as
 // `{"error", "code", "holder"?, …details}` with the status of the code's row in status.ts.
-import { PortError } from "../core/errors.ts";
+import { errorBody, PortError } from "../core/errors.ts";
 import { SECURITY_HEADERS } from "./guards.ts";
 import { HTTP_STATUS } from "./status.ts";
 
@@ -10,13 +10,7 @@ export function json(body: unknown, status = 200): Response {
 
 export function errorResponse(err: unknown): Response {
   const e = err instanceof PortError ? err : internal(err);
-  const body = {
-    error: e.message,
-    code: e.code,
-    ...(e.holder ? { holder: e.holder } : {}),
-    ...e.details,
-  };
-  return json(body, HTTP_STATUS[e.code]);
+  return json(errorBody(e), HTTP_STATUS[e.code]);
 }
 
 // --- internal ---
