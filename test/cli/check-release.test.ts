@@ -13,21 +13,15 @@ let web: Allocation;
 let other: Allocation;
 beforeEach(async () => {
   f = await cliFixture("myapp");
-  pg = await alloc("--instance", "dev", "--service", "postgres");
+  pg = await f.alloc("--instance", "dev", "--service", "postgres");
   const webPort = String(firstBindablePort(8080));
-  web = await alloc("--instance", "dev", "--service", "web", "--port", webPort);
-  other = await alloc("--app", "other", "--instance", "ci", "--service", "db");
+  web = await f.alloc("--instance", "dev", "--service", "web", "--port", webPort);
+  other = await f.alloc("--app", "other", "--instance", "ci", "--service", "db");
 });
 afterEach(async () => {
   await f.close();
   await stopAllDaemons();
 });
-
-async function alloc(...argv: string[]): Promise<Allocation> {
-  const run = await f.run(["allocate", "--json", ...argv]);
-  expect(run.err).toEqual([]);
-  return JSON.parse(run.out.join("\n")) as Allocation;
-}
 
 describe("check", () => {
   test("an allocated port: the holder line and exit 1", async () => {

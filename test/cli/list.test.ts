@@ -14,13 +14,6 @@ afterEach(async () => {
   await stopAllDaemons();
 });
 
-/** Allocates through the CLI (so failures show its message) and returns what it printed. */
-async function alloc(...argv: string[]): Promise<Allocation> {
-  const run = await f.run(["allocate", "--json", ...argv]);
-  expect(run.err).toEqual([]);
-  return JSON.parse(run.out.join("\n")) as Allocation;
-}
-
 /** Runs `fn` with the process in another time zone (Bun applies TZ changes at once). */
 async function inTimeZone<T>(tz: string, fn: () => Promise<T>): Promise<T> {
   const saved = process.env.TZ;
@@ -36,8 +29,8 @@ async function inTimeZone<T>(tz: string, fn: () => Promise<T>): Promise<T> {
 test("the seed's table: aligned columns, local time, whether each port is listening", async () => {
   const pgPort = firstBindablePort(3000);
   const webPort = firstBindablePort(8080);
-  const pg = await alloc("--instance", "dev", "--service", "postgres", "--port", String(pgPort));
-  const web = await alloc("--instance", "dev", "--service", "web", "--port", String(webPort));
+  const pg = await f.alloc("--instance", "dev", "--service", "postgres", "--port", String(pgPort));
+  const web = await f.alloc("--instance", "dev", "--service", "web", "--port", String(webPort));
   const listener = Bun.listen({ hostname: "127.0.0.1", port: webPort, socket: { data() {} } });
   try {
     // India: +05:30 all year, so the expected local time is computed without the OS.
@@ -56,7 +49,7 @@ test("the seed's table: aligned columns, local time, whether each port is listen
 });
 
 test("the CREATED column follows the local time zone", async () => {
-  const pg = await alloc("--instance", "dev", "--service", "postgres");
+  const pg = await f.alloc("--instance", "dev", "--service", "postgres");
   const io = f.io();
   await inTimeZone("UTC", () => list({}, io));
   expect(io.stdout[1]).toContain(pg.created_at.replace("T", " ").replace("Z", ""));
@@ -66,8 +59,8 @@ test("the CREATED column follows the local time zone", async () => {
 });
 
 test("lists the detected app only; --all and --app widen or change it", async () => {
-  await alloc("--instance", "dev", "--service", "postgres");
-  await alloc("--app", "other", "--instance", "dev", "--service", "db");
+  await f.alloc("--instance", "dev", "--service", "postgres");
+  await f.alloc("--app", "other", "--instance", "dev", "--service", "db");
   const mine = await f.run(["list"]);
   expect(mine.code).toBe(0);
   expect(mine.out.slice(1).map((l) => l.split(/\s+/).slice(0, 4))).toEqual([
@@ -80,9 +73,9 @@ test("lists the detected app only; --all and --app widen or change it", async ()
 });
 
 test("--instance and --service filter within the app", async () => {
-  await alloc("--instance", "dev", "--service", "postgres");
-  await alloc("--instance", "dev", "--service", "web");
-  await alloc("--instance", "ci", "--service", "web");
+  await f.alloc("--instance", "dev", "--service", "postgres");
+  await f.alloc("--instance", "dev", "--service", "web");
+  await f.alloc("--instance", "ci", "--service", "web");
   const ci = await f.run(["list", "--instance", "ci"]);
   expect(ci.out.slice(1).map((l) => l.split(/\s+/).slice(2, 4))).toEqual([["ci", "web"]]);
   const web = await f.run(["list", "--service", "web"]);
@@ -93,8 +86,8 @@ test("--instance and --service filter within the app", async () => {
 });
 
 test("--json prints exactly what the API returns for the same query", async () => {
-  await alloc("--instance", "dev", "--service", "postgres");
-  await alloc("--app", "other", "--instance", "dev", "--service", "db");
+  await f.alloc("--instance", "dev", "--service", "postgres");
+  await f.alloc("--app", "other", "--instance", "dev", "--service", "db");
   const mine = await f.run(["list", "--json"]);
   expect(mine.code).toBe(0);
   expect(JSON.parse(mine.out.join("\n"))).toEqual(await f.api("/v1/allocations?app=myapp"));
@@ -105,7 +98,7 @@ test("--json prints exactly what the API returns for the same query", async () =
 });
 
 test("nothing allocated: a sentence, not an empty table; --json prints []", async () => {
-  await alloc("--app", "other", "--service", "db");
+  await f.alloc("--app", "other", "--service", "db");
   expect(await f.run(["list"])).toEqual({
     code: 0,
     out: ["no allocations for myapp (portctl list --all shows every app)"],

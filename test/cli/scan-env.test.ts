@@ -21,12 +21,6 @@ afterEach(async () => {
   await stopAllDaemons();
 });
 
-async function alloc(...argv: string[]): Promise<Allocation> {
-  const run = await f.run(["allocate", "--json", ...argv]);
-  expect(run.err).toEqual([]);
-  return JSON.parse(run.out.join("\n")) as Allocation;
-}
-
 describe("scan", () => {
   test("a clean project: a table of what it found, exit 0, nothing registered", async () => {
     expect(await f.run(["scan", join(FIXTURES, "scripts")])).toEqual({
@@ -136,7 +130,7 @@ describe("scan --register", () => {
   });
 
   test("a port another app holds: reported with its holder, the rest registered, exit 1", async () => {
-    const holder = await alloc("--app", "other", "--service", "cache", "--port", "6379");
+    const holder = await f.alloc("--app", "other", "--service", "cache", "--port", "6379");
     const run = await f.run(["scan", "--register", "--instance", "dev"]);
     expect(run).toEqual({
       code: 1,
@@ -161,10 +155,10 @@ describe("env", () => {
   let pg: Allocation;
   let api: Allocation;
   beforeEach(async () => {
-    pg = await alloc("--instance", "dev", "--service", "postgres");
-    api = await alloc("--instance", "dev", "--service", "web-api");
-    await alloc("--instance", "ci", "--service", "postgres");
-    await alloc("--app", "other", "--instance", "dev", "--service", "redis");
+    pg = await f.alloc("--instance", "dev", "--service", "postgres");
+    api = await f.alloc("--instance", "dev", "--service", "web-api");
+    await f.alloc("--instance", "ci", "--service", "postgres");
+    await f.alloc("--app", "other", "--instance", "dev", "--service", "redis");
   });
 
   test("dotenv (the default), export and json: this app/instance only", async () => {
@@ -347,7 +341,7 @@ describe("allocate --reuse", () => {
   });
 
   test("with --port of another port: exit 1 naming the holder, nothing changed", async () => {
-    const pg = await alloc("--instance", "dev", "--service", "pg");
+    const pg = await f.alloc("--instance", "dev", "--service", "pg");
     const other = String(pg.port + 1);
     const run = await f.run([
       "allocate",
@@ -370,7 +364,7 @@ describe("allocate --reuse", () => {
   });
 
   test("without --reuse, --json: the API's error object on stdout, the line on stderr", async () => {
-    const pg = await alloc("--instance", "dev", "--service", "pg");
+    const pg = await f.alloc("--instance", "dev", "--service", "pg");
     const run = await f.run(["allocate", "--json", "--instance", "dev", "--service", "pg"]);
     expect(run.code).toBe(1);
     expect(JSON.parse(run.out.join("\n"))).toEqual({

@@ -66,6 +66,8 @@ export interface CliFixture {
   /** GET on the daemon, parsed: what `--json` must print. */
   api<T = unknown>(path: string): Promise<T>;
   allocations(): Promise<Allocation[]>;
+  /** Allocates through the CLI (`allocate --json …`) and returns what it printed. */
+  alloc(...argv: string[]): Promise<Allocation>;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,12 @@ export async function cliFixture(app = "myapp"): Promise<CliFixture> {
     run: (argv, over) => runWith(argv, init(over)),
     api,
     allocations: () => api<Allocation[]>("/v1/allocations"),
+    async alloc(...argv) {
+      const run = await runWith(["allocate", "--json", ...argv], init());
+      if (run.code !== 0 || run.err.length)
+        throw new Error(`allocate ${argv.join(" ")}: ${run.err.join(" ")}`);
+      return JSON.parse(run.out.join("\n")) as Allocation;
+    },
     async close() {
       await daemon.stop();
       home.cleanup();
