@@ -101,9 +101,14 @@ test("nothing allocated: a sentence, not an empty table; --json prints []", asyn
   await f.alloc("--app", "other", "--service", "db");
   expect(await f.run(["list"])).toEqual({
     code: 0,
-    out: ["no allocations for myapp (portctl list --all shows every app)"],
+    out: ["no allocations match app=myapp (portctl list --all shows every app)"],
     err: [],
   });
-  expect((await f.run(["list", "--app", "nobody"])).out).toEqual(["no allocations"]);
+  expect((await f.run(["list", "--app", "nobody"])).out).toEqual([
+    "no allocations match app=nobody",
+  ]);
+  expect((await f.run(["list", "--instance", "nope"])).out).toEqual([
+    "no allocations match app=myapp instance=nope (portctl list --all shows every app)",
+  ]);
   expect((await f.run(["list", "--json"])).out).toEqual(["[]"]);
 });

@@ -33,11 +33,10 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
     return 0;
   }
   if (rows.length === 0) {
-    io.out(
-      app && !opts.app
-        ? `no allocations for ${app} (portctl list --all shows every app)`
-        : "no allocations",
-    );
+    const filters = Object.entries(q).map(([k, v]) => `${k}=${v}`);
+    const match = filters.length ? ` match ${filters.join(" ")}` : "";
+    const hint = app && !opts.app ? " (portctl list --all shows every app)" : "";
+    io.out(`no allocations${match}${hint}`);
     return 0;
   }
   const c = colors(io);
