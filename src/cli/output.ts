@@ -1,5 +1,6 @@
 // Everything the CLI prints for people: colours, the allocation table, one-line messages.
-// `--json` output bypasses this and prints what the API returned.
+// `--json` output bypasses this and prints what the API returned. Text from outside (names,
+// paths, file contents, server replies, process names) reaches a terminal only through `safe`.
 import type { Allocation, SystemUse } from "../core/model.ts";
 import type { Io } from "./io.ts";
 
@@ -16,24 +17,37 @@ export function colors(io: Io): Colors {
   return { bold: pc.bold, dim: pc.dim, green: pc.green, yellow: pc.yellow, red: pc.red };
 }
 
+/**
+ * Untrusted text made harmless for a terminal, on one line: C0/C1 controls, DEL, bidi controls,
+ * line/paragraph separators and invisible format characters are shown as escapes (`\x1b`,
+ * `\u202e`, `\u{e0041}`), so `"web\e]0;PWNED\a"` cannot set the title or write the clipboard
+ * (OSC 52), and a name cannot hide a suffix or reverse itself. Everything else is kept as is; the
+ * result contains nothing left to escape, so escaping twice changes nothing.
+ */
+export function safe(text: string | number | undefined | null): string {
+  const s = String(text ?? "");
+  return s.replace(UNSAFE, escapeChar);
+}
+
 export function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
 }
 
-/** `myapp/dev/postgres` */
+/** `myapp/dev/postgres` (escaped: the names come from the server) */
 export function owner(a: Pick<Allocation, "app" | "instance" | "service">): string {
-  return `${a.app}/${a.instance}/${a.service}`;
+  return safe(`${a.app}/${a.instance}/${a.service}`);
 }
 
 /** `myapp/dev/postgres (id=1)` */
 export function holderText(a: Allocation): string {
-  return `${owner(a)} (id=${a.id})`;
+  return `${owner(a)} (id=${safe(a.id)})`;
 }
 
 /** ` by postgres (pid 812)`, ` by pid 812`, or nothing when the OS would not say. */
 export function processText(sys: SystemUse | undefined): string {
-  if (sys?.process) return ` by ${sys.process}${sys.pid ? ` (pid ${sys.pid})` : ""}`;
-  return sys?.pid ? ` by pid ${sys.pid}` : "";
+  // A process names itself (prctl, argv[0]): its name is untrusted text.
+  if (sys?.process) return ` by ${safe(sys.process)}${sys.pid ? ` (pid ${safe(sys.pid)})` : ""}`;
+  return sys?.pid ? ` by pid ${safe(sys.pid)}` : "";
 }
 
 /** RFC 3339 UTC → local `2025-02-08 15:04:05`. */
@@ -52,9 +66,9 @@ export interface Column<T> {
   align?: "left" | "right";
 }
 
-/** An aligned table, two spaces between columns, no trailing spaces. */
+/** An aligned table, two spaces between columns, no trailing spaces; every cell escaped. */
 export function table<T>(rows: T[], columns: Column<T>[], c: Colors): string[] {
-  const cells = rows.map((r) => columns.map((col) => col.value(r)));
+  const cells = rows.map((r) => columns.map((col) => safe(col.value(r))));
   const widths = columns.map((col, i) =>
     Math.max(col.header.length, ...cells.map((row) => row[i]?.length ?? 0)),
   );
@@ -97,4 +111,19 @@ export const ALLOCATION_COLUMNS: Column<Allocation>[] = [
 
 function same(text: string): string {
   return text;
+}
+
+// C0, DEL, C1; U+00AD; bidi (U+061C, U+200E/F, U+202A-E, U+2066-9); U+2028/9; invisible
+// format and filler characters (U+115F/60, U+180E, U+200B, U+2060-64, U+206A-F, U+3164,
+// U+FEFF, U+FFA0, U+FFF9-B, tags U+E0000-7F); lone surrogates. Not ZWJ/ZWNJ (U+200C/D): they
+// join visible characters (emoji, Persian) and hide nothing on their own.
+const UNSAFE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\u{e0000}-\u{e007f}\p{Cs}]/gu;
+
+function escapeChar(ch: string): string {
+  const cp = ch.codePointAt(0) ?? 0;
+  if (cp <= 0xff) return `\\x${cp.toString(16).padStart(2, "0")}`;
+  if (cp <= 0xffff) return `\\u${cp.toString(16).padStart(4, "0")}`;
+  return `\\u{${cp.toString(16)}}`;
 }

@@ -8,7 +8,7 @@ import { ENV_FORMATS } from "./envfile.ts";
 import { CLI_ERRORS } from "./errors.ts";
 import { parseId, parseName, portParser } from "./flags.ts";
 import type { Io } from "./io.ts";
-import { colors } from "./output.ts";
+import { colors, safe } from "./output.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: each command has its own option type
 type CommandFn = (opts: any, io: Io) => Promise<number>;
@@ -36,7 +36,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
 
 /** `invoked`: the command argv names, if any, so that only it is built. */
 export function buildProgram(io: Io, run: Runner, invoked?: string): Command {
-  const write = (fn: (line: string) => void) => (s: string) => fn(s.replace(/\n$/, ""));
+  // Commander echoes what was typed (`unknown option '…'`): escaped line by line.
+  const write = (fn: (line: string) => void) => (s: string) =>
+    fn(s.replace(/\n$/, "").split("\n").map(safe).join("\n"));
   const program = new Command("portctl")
     .description("Ask the local port registry for ports instead of guessing numbers.")
     .version(versionLine("portctl"), "-V, --version", "print version, commit and build date")
@@ -264,9 +266,10 @@ function report(err: unknown, io: Io, json: boolean): number {
     const entry = CLI_ERRORS[err.code];
     // With --json a script reads stdout: it gets the error as the API shapes it, too.
     if (json) io.out(JSON.stringify(errorBody(err), null, 2));
-    io.err(`${c.red("error:")} ${entry.line(err)}`);
+    // Messages carry server replies, paths and file contents: escaped as a whole.
+    io.err(`${c.red("error:")} ${safe(entry.line(err))}`);
     return entry.exit;
   }
-  io.err(`${c.red("error:")} ${err instanceof Error ? err.message : String(err)}`);
+  io.err(`${c.red("error:")} ${safe(err instanceof Error ? err.message : String(err))}`);
   return 1;
 }

@@ -2,7 +2,7 @@ import { PortError } from "../../core/errors.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectInstance } from "../detect.ts";
 import type { Io } from "../io.ts";
-import { colors, holderText, owner, printJson } from "../output.ts";
+import { colors, holderText, owner, printJson, safe } from "../output.ts";
 
 export interface AllocateOptions {
   app?: string;
@@ -28,11 +28,11 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
       throw movedService(err, req.port);
     });
   if (opts.json) printJson(io, a);
-  else if (opts.quiet) io.out(String(a.port));
+  else if (opts.quiet) io.out(safe(a.port));
   else {
     const c = colors(io);
     const verb = created ? "allocated" : "reusing";
-    io.out(`${verb} port ${c.bold(c.green(String(a.port)))} (id=${a.id}) for ${owner(a)}`);
+    io.out(`${verb} port ${c.bold(c.green(safe(a.port)))} (id=${safe(a.id)}) for ${owner(a)}`);
   }
   return 0;
 }

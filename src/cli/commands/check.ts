@@ -1,7 +1,7 @@
 import type { PortStatus } from "../../core/model.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
-import { type Colors, colors, holderText, printJson, processText } from "../output.ts";
+import { type Colors, colors, holderText, printJson, processText, safe } from "../output.ts";
 
 export interface CheckOptions {
   port: number;
@@ -18,7 +18,8 @@ export async function check(opts: CheckOptions, io: Io): Promise<number> {
 
 // --- internal ---
 
-function describe(s: PortStatus, c: Colors): string {
+function describe(reply: PortStatus, c: Colors): string {
+  const s = { ...reply, port: safe(reply.port) };
   const inUse = s.system?.in_use ?? false;
   if (s.holder) {
     return `port ${s.port} is ${c.yellow("allocated")} to ${holderText(s.holder)}${inUse ? ", listening" : ""}`;

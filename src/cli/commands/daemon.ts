@@ -2,16 +2,16 @@ import { statePaths } from "../../core/config.ts";
 import { Client } from "../client.ts";
 import { inspect, removeStale, staleReason, startDaemon, stopDaemon } from "../daemon.ts";
 import type { Io } from "../io.ts";
-import { colors, printJson } from "../output.ts";
+import { colors, printJson, safe } from "../output.ts";
 
 /** Exit 0 when this call started the daemon; 1 when one was already running or it failed. */
 export async function start(_opts: unknown, io: Io): Promise<number> {
   const started = await startDaemon(io);
   if (!started.ours) {
-    io.err(`port-server is already running (pid ${started.pid})`);
+    io.err(`port-server is already running (pid ${safe(started.pid)})`);
     return 1;
   }
-  io.out(`port-server started (pid ${started.pid})`);
+  io.out(`port-server started (pid ${safe(started.pid)})`);
   return 0;
 }
 
@@ -60,21 +60,23 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
   }
   const c = colors(io);
   if (cleaned) io.out(`removed stale PID file (${staleReason(state)})`);
+  // Every field of the reply is whatever answers on the address: escaped before it is shown.
   if (state.health) {
     const h = state.health;
     io.out(
-      `port-server is ${c.green("running")} (pid ${h.pid}, version ${h.version ?? "unknown"}) at ${address}`,
+      `port-server is ${c.green("running")} (pid ${safe(h.pid)}, version ${safe(h.version ?? "unknown")}) at ${address}`,
     );
-    if (typeof h.range === "string") io.out(`  range:   ${h.range} (auto-assign)`);
-    if (Array.isArray(h.exclude) && h.exclude.length) io.out(`  exclude: ${h.exclude.join(", ")}`);
+    if (typeof h.range === "string") io.out(`  range:   ${safe(h.range)} (auto-assign)`);
+    if (Array.isArray(h.exclude) && h.exclude.length)
+      io.out(`  exclude: ${safe(h.exclude.join(", "))}`);
     // The daemon's own database: it may have been started with another PORT_SERVER_HOME.
-    if (typeof h.db === "string") io.out(`  db:      ${h.db}`);
+    if (typeof h.db === "string") io.out(`  db:      ${safe(h.db)}`);
   } else if (state.filePid !== undefined && !state.stale) {
     io.out(`port-server (pid ${state.filePid}) is ${c.yellow("not answering")} at ${address}`);
   } else {
     io.out(`port-server is ${c.red("not running")} (start it with: portctl start)`);
   }
-  io.out(`  state:   ${paths.dir}`);
-  io.out(`  log:     ${paths.log}`);
+  io.out(`  state:   ${safe(paths.dir)}`);
+  io.out(`  log:     ${safe(paths.log)}`);
   return 0;
 }

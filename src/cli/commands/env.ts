@@ -22,7 +22,7 @@ import {
   renderExport,
 } from "../envfile.ts";
 import type { Io } from "../io.ts";
-import { printJson } from "../output.ts";
+import { printJson, safe } from "../output.ts";
 
 export interface EnvOptions {
   app?: string;
@@ -42,11 +42,13 @@ export async function env(opts: EnvOptions, io: Io): Promise<number> {
     const path = resolve(io.cwd, opts.write);
     writeMerged(path, entries);
     io.out(
-      `wrote ${entries.length} port${entries.length === 1 ? "" : "s"} of ${app}/${instance} to ${opts.write}`,
+      safe(
+        `wrote ${entries.length} port${entries.length === 1 ? "" : "s"} of ${app}/${instance} to ${opts.write}`,
+      ),
     );
     return 0;
   }
-  if (rows.length === 0) io.err(`no allocations for ${app}/${instance}`);
+  if (rows.length === 0) io.err(safe(`no allocations for ${app}/${instance}`));
   if (opts.format === "json") printJson(io, Object.fromEntries(entries));
   else
     for (const line of opts.format === "export" ? renderExport(entries) : renderDotenv(entries))

@@ -1,7 +1,7 @@
 import { versionLine } from "../../core/version.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
-import { printJson } from "../output.ts";
+import { printJson, safe } from "../output.ts";
 
 export async function health(opts: { json?: boolean }, io: Io): Promise<number> {
   const client = new Client(io.env);
@@ -9,7 +9,7 @@ export async function health(opts: { json?: boolean }, io: Io): Promise<number> 
   if (opts.json) printJson(io, h);
   else
     io.out(
-      `port-server is healthy (pid ${h.pid}, version ${h.version ?? "unknown"}) at ${client.base}`,
+      `port-server is healthy (pid ${safe(h.pid)}, version ${safe(h.version ?? "unknown")}) at ${client.base}`,
     );
   return 0;
 }

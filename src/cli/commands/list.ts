@@ -9,6 +9,7 @@ import {
   type Column,
   colors,
   printJson,
+  safe,
   table,
 } from "../output.ts";
 
@@ -36,7 +37,7 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
     const filters = Object.entries(q).map(([k, v]) => `${k}=${v}`);
     const match = filters.length ? ` match ${filters.join(" ")}` : "";
     const hint = app && !opts.app ? " (portctl list --all shows every app)" : "";
-    io.out(`no allocations${match}${hint}`);
+    io.out(safe(`no allocations${match}${hint}`));
     return 0;
   }
   const c = colors(io);

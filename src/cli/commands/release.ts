@@ -3,7 +3,7 @@ import type { Filter } from "../../core/model.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectInstance } from "../detect.ts";
 import type { Io } from "../io.ts";
-import { printJson } from "../output.ts";
+import { printJson, safe } from "../output.ts";
 
 export interface ReleaseOptions {
   id?: number;
@@ -65,7 +65,9 @@ function buildFilter(opts: ReleaseOptions, cwd: string): Filter {
 }
 
 function describe(f: Filter): string {
-  return Object.entries(f)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(" ");
+  return safe(
+    Object.entries(f)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" "),
+  );
 }

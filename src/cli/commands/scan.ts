@@ -14,6 +14,7 @@ import {
   owner,
   printJson,
   processText,
+  safe,
   table,
 } from "../output.ts";
 
@@ -44,14 +45,15 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   }
   const { findings, problems } = scanProject(root, io.env);
   const c = colors(io);
+  // A repository is untrusted: its file names, service names and values are escaped.
   for (const p of problems)
     io.err(
-      `${p.severity === "error" ? c.red("error:") : c.yellow("warning:")} ${p.source}: ${p.message}`,
+      `${p.severity === "error" ? c.red("error:") : c.yellow("warning:")} ${safe(`${p.source}: ${p.message}`)}`,
     );
   const failed = problems.some((p) => p.severity === "error");
   if (!opts.register) {
     if (opts.json) printJson(io, findings);
-    else if (findings.length === 0) io.out(`no host-bound ports found in ${root}`);
+    else if (findings.length === 0) io.out(safe(`no host-bound ports found in ${root}`));
     else for (const line of table(findings, FINDING_COLUMNS, c)) io.out(line);
     return failed ? 1 : 0;
   }
@@ -62,7 +64,7 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   for (const { finding, reason } of plan.skipped)
     results.push({ ...finding, result: "skipped", error: reason });
   if (opts.json) printJson(io, results);
-  else for (const r of results) io.out(describe(r, app, instance));
+  else for (const r of results) io.out(safe(describe(r, app, instance)));
   return failed || results.some((r) => r.result === "conflict") ? 1 : 0;
 }
 

@@ -1,6 +1,6 @@
 import { type InstallResult, installGlobal, installLocal } from "../../skill/install.ts";
 import type { Io } from "../io.ts";
-import { colors } from "../output.ts";
+import { colors, safe } from "../output.ts";
 
 /** Exit 0 when every attempted target was written; 1 when one failed (the others still are). */
 export async function skillInstall(opts: { global?: boolean }, io: Io): Promise<number> {
@@ -16,9 +16,10 @@ export async function skillInstall(opts: { global?: boolean }, io: Io): Promise<
 // --- internal ---
 
 function report(r: InstallResult, io: Io, c: ReturnType<typeof colors>): void {
+  // Paths come from the file system (a home or project folder can be named anything).
   if (r.status === "installed")
-    io.out(`${c.green("installed")} port-manager skill for ${r.platform} in ${r.dir}`);
+    io.out(`${c.green("installed")} port-manager skill for ${r.platform} in ${safe(r.dir)}`);
   else if (r.status === "skipped")
-    io.out(`${c.dim("skipped")} ${r.platform}: ${r.reason ?? "platform not found"}`);
-  else io.err(`${c.red("failed")} ${r.platform}: ${r.error ?? `cannot write ${r.dir}`}`);
+    io.out(`${c.dim("skipped")} ${r.platform}: ${safe(r.reason ?? "platform not found")}`);
+  else io.err(`${c.red("failed")} ${r.platform}: ${safe(r.error ?? `cannot write ${r.dir}`)}`);
 }
