@@ -2,7 +2,7 @@
 // their inferred types. The server validates with these; the CLI imports the types only.
 import { z } from "zod";
 import { MAX_NAME_LENGTH } from "./config.ts";
-import { PortError } from "./errors.ts";
+import { ERROR_CODES, type ErrorCode, PortError } from "./errors.ts";
 
 // C0/C1 controls, and the bidirectional overrides and isolates (U+200E/F, U+202A–E,
 // U+2066–9) that would make a name print as something else in a terminal.
@@ -55,11 +55,46 @@ export const portStatusSchema = z.object({
 });
 export type PortStatus = z.infer<typeof portStatusSchema>;
 
-export const errorSchema = z.object({
-  error: z.string(),
-  code: z.string(),
-  holder: allocationSchema.optional(),
-});
+/**
+ * The fields an error of each code carries besides `error` and `code`, one row per code, so
+ * the API's document, the server's bodies and `portctl --json` agree on them. `holder` is
+ * absent only when the conflicting allocation was released in the same instant.
+ */
+export const errorDetailShapes = {
+  bad_request: {},
+  forbidden: {},
+  not_found: {},
+  method_not_allowed: {},
+  payload_too_large: {},
+  unsupported_media_type: {},
+  port_allocated: { holder: allocationSchema.optional() },
+  service_allocated: { holder: allocationSchema.optional() },
+  port_in_use: { port: z.number().int().min(1).max(65535), system: systemUseSchema },
+  range_exhausted: {},
+  storage: {},
+  unreachable: {},
+  daemon: {},
+  internal: {},
+} as const satisfies Record<ErrorCode, z.ZodRawShape>;
+
+/** The JSON body of an error of one code: exactly these fields, nothing else. */
+export function errorSchemaOf<C extends ErrorCode>(code: C) {
+  return z.strictObject({
+    error: z.string().describe("one line for a person"),
+    code: z.literal(code),
+    ...errorDetailShapes[code],
+  });
+}
+
+/** Any error body, told apart by `code`. */
+export const errorSchema = z.discriminatedUnion(
+  "code",
+  ERROR_CODES.map((code) => errorSchemaOf(code)) as unknown as [
+    ReturnType<typeof errorSchemaOf>,
+    ...ReturnType<typeof errorSchemaOf>[],
+  ],
+);
+export type ErrorBody = z.infer<typeof errorSchema>;
 
 /** `port` 0 or omitted means "pick one for me". */
 export const allocateRequestSchema = z.strictObject(

@@ -8,7 +8,7 @@ import type { Store } from "../core/store.ts";
 import { VERSION } from "../core/version.ts";
 import { checkRequest } from "./guards.ts";
 import { errorResponse, json } from "./respond.ts";
-import { isKnownPath, registerRoutes } from "./routes.ts";
+import { allowedMethods, registerRoutes } from "./routes.ts";
 
 export interface AppDeps {
   store: Store;
@@ -23,11 +23,12 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   registerRoutes(app, { ...deps, pid: deps.pid ?? process.pid, version: deps.version ?? VERSION });
-  app.notFound((c) =>
-    isKnownPath(c.req.path)
-      ? errorResponse(new PortError("method_not_allowed", "method not allowed"))
-      : json({ error: "not found", code: "not_found" }, 404),
-  );
+  app.notFound((c) => {
+    const allow = allowedMethods(c.req.path);
+    return allow
+      ? errorResponse(new PortError("method_not_allowed", "method not allowed"), { Allow: allow })
+      : json({ error: "not found", code: "not_found" }, 404);
+  });
   app.onError((err) => errorResponse(err));
   // The guards run before Hono routes anything. `app.request()` (the tests) goes through
   // `app.fetch` too, so there is no unguarded way in.

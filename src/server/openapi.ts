@@ -1,100 +1,42 @@
 // The OpenAPI 3.1 description of the API, generated from the same zod schemas the routes
-// validate with, so the document cannot drift from what the server accepts.
+// validate with and from the one code → status table, so the document cannot drift from what
+// the server accepts and answers.
 import { z } from "zod";
+import { DEFAULT_HOST } from "../core/config.ts";
+import type { ErrorCode } from "../core/errors.ts";
 import {
   allocateRequestSchema,
   allocationSchema,
-  errorSchema,
+  errorSchemaOf,
   filterSchema,
   listQuerySchema,
   portStatusSchema,
 } from "../core/model.ts";
+import { API_CODES, HTTP_STATUS } from "./status.ts";
 
-export function openApiDocument(version: string): Record<string, unknown> {
+export function openApiDocument(version: string, port: number): Record<string, unknown> {
   return {
     openapi: "3.1.0",
-    info: {
-      title: "port-server",
-      version,
-      description: "A local port registry: which host port belongs to which app/instance/service.",
-    },
-    servers: [{ url: "http://127.0.0.1:51234" }],
+    info: { title: "port-server", version, description: DESCRIPTION },
+    servers: [{ url: `http://${DEFAULT_HOST}:${port}`, description: "this daemon" }],
+    // No authentication: the daemon listens on 127.0.0.1 only, and the Host, Origin and
+    // Sec-Fetch-Site guards (403) are what keeps web pages out.
+    security: [],
     components: {
       schemas: {
         Allocation: schema(allocationSchema, "output"),
-        Error: schema(errorSchema, "output"),
+        ...Object.fromEntries(API_CODES.map((c) => [errorName(c), errorComponent(c)])),
+        Error: {
+          description: "Any error of the API: `code` tells which, and which fields come with it",
+          oneOf: API_CODES.map((c) => ref(errorName(c))),
+          discriminator: {
+            propertyName: "code",
+            mapping: Object.fromEntries(API_CODES.map((c) => [c, refTo(errorName(c))])),
+          },
+        },
       },
     },
-    paths: {
-      "/healthz": {
-        get: op("Health check", {
-          200: json({ type: "object" }, "ok"),
-          503: error("database unusable"),
-        }),
-      },
-      "/v1/allocations": {
-        post: {
-          ...op("Allocate a port (omit port or send 0 to auto-assign)", {
-            201: json(ref("Allocation"), "allocated"),
-            200: json(ref("Allocation"), "existing allocation returned (reuse=true)"),
-            400: error("invalid request"),
-            409: error(
-              "port already allocated, service already allocated, or port in use on system",
-            ),
-            413: error("body over 64 KiB"),
-            415: error("Content-Type is not application/json"),
-          }),
-          parameters: [
-            flag("reuse", "return the existing allocation of this service"),
-            flag("adopt", "record an explicit port even if a process listens on it"),
-          ],
-          requestBody: body(allocateRequestSchema),
-        },
-        get: {
-          ...op("List allocations, ordered by id", {
-            200: json({ type: "array", items: ref("Allocation") }, "allocations"),
-            400: error("invalid filter"),
-          }),
-          parameters: queryParameters(listQuerySchema),
-        },
-        delete: {
-          ...op("Release every allocation matching the filter (at least one field)", {
-            200: json(
-              {
-                type: "object",
-                properties: { deleted: { type: "integer" } },
-                required: ["deleted"],
-              },
-              "released",
-            ),
-            400: error("no filter field, or invalid filter"),
-          }),
-          requestBody: body(filterSchema),
-        },
-      },
-      "/v1/allocations/{id}": {
-        delete: {
-          ...op("Release one allocation", {
-            200: json({ type: "object", properties: { status: { const: "deleted" } } }, "released"),
-            400: error("id is not a positive integer"),
-            404: error("allocation not found"),
-          }),
-          parameters: [pathParameter("id", { type: "integer", minimum: 1 })],
-        },
-      },
-      "/v1/ports/{port}": {
-        get: {
-          ...op("Whether a port is free: neither allocated nor bound by a process", {
-            200: json(schema(portStatusSchema, "output"), "status"),
-            400: error("port is not an integer 1-65535"),
-          }),
-          parameters: [pathParameter("port", { type: "integer", minimum: 1, maximum: 65535 })],
-        },
-      },
-      "/v1/openapi.json": {
-        get: op("This document", { 200: json({ type: "object" }, "OpenAPI 3.1") }),
-      },
-    },
+    paths: PATHS,
   };
 }
 
@@ -102,25 +44,141 @@ export function openApiDocument(version: string): Record<string, unknown> {
 
 type Json = Record<string, unknown>;
 
+const DESCRIPTION = [
+  "A local port registry: which host port belongs to which app/instance/service.",
+  "",
+  "There is no authentication (`security: []`): the daemon listens on 127.0.0.1 only, and",
+  "every request must carry a Host of `127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>`;",
+  "writes from a browser must be same-origin by `Sec-Fetch-Site` or, without it, by `Origin`.",
+  "Those guards answer 403 on every operation. Bodies must be `application/json` (415) of at",
+  "most 64 KiB (413). Every response carries `X-Content-Type-Options: nosniff` and",
+  "`Cross-Origin-Resource-Policy: same-origin`. HEAD is answered wherever GET is; another",
+  "method on a known path is 405 with `Allow`; an unknown path is 404. Both are `Error`s.",
+  "Any failure of the database is `storage` (503), on reads, writes and `/healthz` alike.",
+].join("\n");
+
+const COMMON: ErrorCode[] = ["forbidden", "storage", "internal"];
+const WITH_BODY: ErrorCode[] = ["payload_too_large", "unsupported_media_type"];
+
+const PATHS = {
+  "/healthz": {
+    get: op("health", "Health check: 200 while the database answers", {
+      200: json({ type: "object", properties: { status: { const: "ok" } } }, "ok"),
+      ...errors(COMMON),
+    }),
+  },
+  "/v1/allocations": {
+    post: {
+      ...op("allocate", "Allocate a port (omit port or send 0 to auto-assign)", {
+        201: json(ref("Allocation"), "allocated"),
+        200: json(ref("Allocation"), "existing allocation returned (reuse=true)"),
+        ...errors([
+          "bad_request",
+          "port_allocated",
+          "service_allocated",
+          "port_in_use",
+          "range_exhausted",
+          ...WITH_BODY,
+          ...COMMON,
+        ]),
+      }),
+      parameters: [
+        flag("reuse", "return the existing allocation of this service"),
+        flag("adopt", "record an explicit port even if a process listens on it"),
+      ],
+      requestBody: body(allocateRequestSchema),
+    },
+    get: {
+      ...op("listAllocations", "List allocations, ordered by id", {
+        200: json({ type: "array", items: ref("Allocation") }, "allocations"),
+        ...errors(["bad_request", ...COMMON]),
+      }),
+      parameters: queryParameters(listQuerySchema),
+    },
+    delete: {
+      ...op("releaseWhere", "Release every allocation matching the filter (at least one field)", {
+        200: json(
+          { type: "object", properties: { deleted: { type: "integer" } }, required: ["deleted"] },
+          "released",
+        ),
+        ...errors(["bad_request", ...WITH_BODY, ...COMMON]),
+      }),
+      requestBody: body(filterSchema),
+    },
+  },
+  "/v1/allocations/{id}": {
+    delete: {
+      ...op("release", "Release one allocation", {
+        200: json({ type: "object", properties: { status: { const: "deleted" } } }, "released"),
+        ...errors(["bad_request", "not_found", ...WITH_BODY, ...COMMON]),
+      }),
+      parameters: [pathParameter("id", { type: "integer", minimum: 1 })],
+    },
+  },
+  "/v1/ports/{port}": {
+    get: {
+      ...op("portStatus", "Whether a port is free: neither allocated nor bound by a process", {
+        200: json(schema(portStatusSchema, "output"), "status"),
+        ...errors(["bad_request", ...COMMON]),
+      }),
+      parameters: [pathParameter("port", { type: "integer", minimum: 1, maximum: 65535 })],
+    },
+  },
+  "/v1/openapi.json": {
+    get: op("openapi", "This document", {
+      200: json({ type: "object" }, "OpenAPI 3.1"),
+      ...errors(["forbidden", "internal"]),
+    }),
+  },
+};
+
 function schema(s: z.ZodType, io: "input" | "output" = "input"): Json {
   const { $schema: _, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Json;
   return rest;
 }
 
+function errorName(code: ErrorCode): string {
+  return `Error_${code}`;
+}
+
+function errorComponent(code: ErrorCode): Json {
+  return {
+    ...schema(errorSchemaOf(code), "output"),
+    description: `\`${code}\` (${HTTP_STATUS[code]})`,
+  };
+}
+
+/** The error responses of an operation: one per status, typed by the codes it can carry. */
+function errors(codes: ErrorCode[]): Record<number, Json> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const c of codes) byStatus.set(HTTP_STATUS[c], [...(byStatus.get(HTTP_STATUS[c]) ?? []), c]);
+  return Object.fromEntries(
+    [...byStatus].map(([status, cs]) => [
+      status,
+      json(
+        cs.length === 1
+          ? ref(errorName(cs[0] as ErrorCode))
+          : { oneOf: cs.map((c) => ref(errorName(c))) },
+        cs.map((c) => `\`${c}\``).join(", "),
+      ),
+    ]),
+  );
+}
+
+function refTo(name: string): string {
+  return `#/components/schemas/${name}`;
+}
+
 function ref(name: string): Json {
-  return { $ref: `#/components/schemas/${name}` };
+  return { $ref: refTo(name) };
 }
 
 function json(s: Json, description: string): Json {
   return { description, content: { "application/json": { schema: s } } };
 }
 
-function error(description: string): Json {
-  return json(ref("Error"), description);
-}
-
-function op(summary: string, responses: Record<number, Json>): Json {
-  return { summary, responses };
+function op(operationId: string, summary: string, responses: Record<number, Json>): Json {
+  return { operationId, summary, security: [], responses };
 }
 
 function body(s: z.ZodType): Json {

@@ -1,16 +1,25 @@
 // Every response the API sends: JSON with the security headers, errors as
 // `{"error", "code", "holder"?, …details}` with the status of the code's row in status.ts.
+import { SQLiteError } from "bun:sqlite";
 import { errorBody, PortError } from "../core/errors.ts";
 import { SECURITY_HEADERS } from "./guards.ts";
 import { HTTP_STATUS } from "./status.ts";
 
-export function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
+  const all = headers ? new Headers([...JSON_HEADERS, ...Object.entries(headers)]) : JSON_HEADERS;
+  return new Response(JSON.stringify(body), { status, headers: all });
 }
 
-export function errorResponse(err: unknown): Response {
-  const e = err instanceof PortError ? err : internal(err);
-  return json(errorBody(e), HTTP_STATUS[e.code]);
+export function errorResponse(err: unknown, headers?: Record<string, string>): Response {
+  const e = err instanceof PortError ? err : unexpected(err);
+  return json(errorBody(e), HTTP_STATUS[e.code], headers);
+}
+
+/** A database failure, whatever raised it, is the one `storage` error (503). */
+export function storageError(err: unknown): PortError {
+  if (err instanceof PortError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new PortError("storage", `database unusable: ${message}`);
 }
 
 // --- internal ---
@@ -18,8 +27,14 @@ export function errorResponse(err: unknown): Response {
 // One Headers object, built once: Response copies it, so sharing it is safe.
 const JSON_HEADERS = new Headers({ "Content-Type": "application/json", ...SECURITY_HEADERS });
 
-function internal(err: unknown): PortError {
+function unexpected(err: unknown): PortError {
+  // bun:sqlite throws SQLiteError, and plain errors on a closed database: all are storage.
+  if (err instanceof SQLiteError || isClosedDatabase(err)) return storageError(err);
   // Never leak a stack trace to the client; the log gets the details.
   console.error("internal error:", err);
   return new PortError("internal", "internal server error");
+}
+
+function isClosedDatabase(err: unknown): boolean {
+  return err instanceof Error && /closed database|database has closed/i.test(err.message);
 }

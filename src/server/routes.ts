@@ -17,7 +17,7 @@ import type { Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
 import { readJson } from "./guards.ts";
 import { openApiDocument } from "./openapi.ts";
-import { json } from "./respond.ts";
+import { json, storageError } from "./respond.ts";
 
 export interface RouteDeps {
   store: Store;
@@ -25,15 +25,17 @@ export interface RouteDeps {
   probe: Probe;
   pid: number;
   version: string;
+  /** The port the server listens on, for the document's `servers`. */
+  port: () => number;
 }
 
 /**
- * Whether some method is served at `path`: an unmatched request there is 405, elsewhere 404.
+ * The methods served at `path` (for a 405's `Allow`), or undefined where nothing is (404).
  * Answered from the not-found handler, so that each request matches exactly one route and
  * takes Hono's fast path (a catch-all 405 route per path would match every request too).
  */
-export function isKnownPath(path: string): boolean {
-  return KNOWN_PATHS.some((re) => re.test(path));
+export function allowedMethods(path: string): string | undefined {
+  return KNOWN_PATHS.find(([re]) => re.test(path))?.[1];
 }
 
 export function registerRoutes(app: Hono, deps: RouteDeps): void {
@@ -43,11 +45,7 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
     try {
       store.ping();
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      return json(
-        { status: "unavailable", error: `database unusable: ${message}`, pid: deps.pid },
-        503,
-      );
+      throw storageError(err);
     }
     return json({
       status: "ok",
@@ -89,18 +87,23 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
 
   app.get("/v1/ports/:port", (c) => portStatus(c, store, probe));
 
-  const openapi = openApiDocument(deps.version);
-  app.get("/v1/openapi.json", () => json(openapi));
+  // Built on first use: a server on port 0 learns its port after binding, and `servers` names it.
+  let openapi: Record<string, unknown> | undefined;
+  app.get("/v1/openapi.json", () => {
+    openapi ??= openApiDocument(deps.version, deps.port());
+    return json(openapi);
+  });
 }
 
 // --- internal ---
 
-const KNOWN_PATHS = [
-  /^\/healthz$/,
-  /^\/v1\/allocations$/,
-  /^\/v1\/allocations\/[^/]+$/,
-  /^\/v1\/ports\/[^/]+$/,
-  /^\/v1\/openapi\.json$/,
+/** Each served path and its methods; HEAD is answered wherever GET is (RFC 9110). */
+const KNOWN_PATHS: [RegExp, string][] = [
+  [/^\/healthz$/, "GET, HEAD"],
+  [/^\/v1\/allocations$/, "GET, HEAD, POST, DELETE"],
+  [/^\/v1\/allocations\/[^/]+$/, "DELETE"],
+  [/^\/v1\/ports\/[^/]+$/, "GET, HEAD"],
+  [/^\/v1\/openapi\.json$/, "GET, HEAD"],
 ];
 
 /** Registry and machine together: a port is available only if neither claims it. */

@@ -6,6 +6,7 @@ import { Allocator } from "../../src/core/allocator.ts";
 import type { PortRange } from "../../src/core/config.ts";
 import { Store } from "../../src/core/store.ts";
 import { createApp } from "../../src/server/app.ts";
+import { type Contract, contractOf, type OpenApiDoc } from "./contract.ts";
 import { type FakeProbe, fakeProbe, fixedClock } from "./fakes.ts";
 
 /** Never bound: the app runs in-process, this only names the server in Host and Origin. */
@@ -45,7 +46,14 @@ export function testApp(opts: { range?: PortRange; bound?: number[] } = {}): Tes
     pid: TEST_PID,
     version: "test",
   });
-  const send = (method: string, path: string, o: SendOptions = {}) => {
+  let contract: Contract | undefined;
+  /** Every response is checked against the document this app serves (helpers/contract.ts). */
+  const checked = async (method: string, path: string, res: Response): Promise<Response> => {
+    contract ??= await servedContract(app);
+    await contract.check(method, path, res);
+    return res;
+  };
+  const send = async (method: string, path: string, o: SendOptions = {}) => {
     const headers: Record<string, string | undefined> = { host: HOST };
     let body = o.body;
     if (o.json !== undefined) {
@@ -54,9 +62,8 @@ export function testApp(opts: { range?: PortRange; bound?: number[] } = {}): Tes
     }
     Object.assign(headers, o.headers);
     const defined = Object.entries(headers).filter((e): e is [string, string] => e[1] != null);
-    return Promise.resolve(
-      app.request(`http://${HOST}${path}`, { method, headers: defined, body }),
-    );
+    const res = await app.request(`http://${HOST}${path}`, { method, headers: defined, body });
+    return checked(method, path, res);
   };
   return {
     app,
@@ -67,6 +74,14 @@ export function testApp(opts: { range?: PortRange; bound?: number[] } = {}): Tes
     get: (path, o) => send("GET", path, o),
     post: (json, query = "") => send("POST", `/v1/allocations${query}`, { json }),
   };
+}
+
+/** The contract checker for the document an in-process app serves. */
+export async function servedContract(app: Hono): Promise<Contract> {
+  const res = await app.request(`http://${HOST}/v1/openapi.json`, { headers: { host: HOST } });
+  const contract = contractOf((await res.clone().json()) as OpenApiDoc);
+  await contract.check("GET", "/v1/openapi.json", res);
+  return contract;
 }
 
 /** What every response must carry, and must not. */

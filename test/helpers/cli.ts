@@ -7,6 +7,7 @@ import type { Io } from "../../src/cli/io.ts";
 import { runCli } from "../../src/cli/program.ts";
 import type { Env } from "../../src/core/config.ts";
 import type { Allocation } from "../../src/core/model.ts";
+import { checkedFetch } from "./contract.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "./daemon.ts";
 
 export const NOT_RUNNING_LINE = "error: port-server is not running — start it with: portctl start";
@@ -86,7 +87,7 @@ export async function cliFixture(app = "myapp"): Promise<CliFixture> {
   const env: Env = { ...home.env, PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}` };
   const init = (over: Partial<IoInit> = {}): IoInit => ({ env, cwd, home: home.root, ...over });
   const api = async <T>(path: string): Promise<T> => {
-    const res = await fetch(`${daemon.url}${path}`, { signal: AbortSignal.timeout(5000) });
+    const res = await checkedFetch(`${daemon.url}${path}`, { signal: AbortSignal.timeout(5000) });
     return (await res.json()) as T;
   };
   return {

@@ -4,6 +4,7 @@
 import { Database } from "bun:sqlite";
 import { connect } from "node:net";
 import type { Allocation } from "../../src/core/model.ts";
+import { checkedFetch } from "./contract.ts";
 
 export interface Names {
   app: string;
@@ -22,7 +23,7 @@ export function allocate(
   names: Names,
   timeoutMs = FETCH_TIMEOUT_MS,
 ): Promise<Response> {
-  return fetch(`${url}/v1/allocations`, {
+  return checkedFetch(`${url}/v1/allocations`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(names),
@@ -31,7 +32,7 @@ export function allocate(
 }
 
 export async function listAllocations(url: string): Promise<Allocation[]> {
-  const res = await fetch(`${url}/v1/allocations`, {
+  const res = await checkedFetch(`${url}/v1/allocations`, {
     signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
   });
   if (res.status !== 200) throw new Error(`GET /v1/allocations answered ${res.status}`);
@@ -39,7 +40,9 @@ export async function listAllocations(url: string): Promise<Allocation[]> {
 }
 
 export async function healthStatus(url: string): Promise<number> {
-  const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  const res = await checkedFetch(`${url}/healthz`, {
+    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+  });
   await res.arrayBuffer();
   return res.status;
 }

@@ -14,6 +14,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Allocation } from "../../src/core/model.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 import {
   type Daemon,
   runServer,
@@ -153,7 +154,7 @@ async function expectWritesRefused(daemon: Daemon, before: Allocation[], error: 
     expect({ status: res.status, code: body.code }).toEqual({ status: 503, code: "storage" });
     expect(body.error).toMatch(error);
   }
-  const release = await fetch(`${daemon.url}/v1/allocations/${before[0]?.id}`, {
+  const release = await checkedFetch(`${daemon.url}/v1/allocations/${before[0]?.id}`, {
     method: "DELETE",
   });
   expect(release.status).toBe(503);
@@ -161,7 +162,7 @@ async function expectWritesRefused(daemon: Daemon, before: Allocation[], error: 
   expect(daemon.proc.exitCode).toBeNull();
   expect(await healthStatus(daemon.url)).toBe(200);
   expect(await listAllocations(daemon.url)).toEqual(before);
-  expect((await fetch(`${daemon.url}/v1/ports/${before[0]?.port}`)).status).toBe(200);
+  expect((await checkedFetch(`${daemon.url}/v1/ports/${before[0]?.port}`)).status).toBe(200);
 }
 
 async function expectRecovered(daemon: Daemon, before: Allocation[]) {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Allocation } from "../../src/core/model.ts";
+import { contractFrom } from "../helpers/contract.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
 import {
   allocate,
@@ -214,7 +215,8 @@ describe("refused, nothing changed, still healthy", () => {
 
   test.each(CASES)("%s", async (_, request, want) => {
     const expected = typeof want === "function" ? want(c) : want;
-    const res = await rawRequest(c.port, request(c));
+    const bytes = request(c);
+    const res = await rawRequest(c.port, bytes);
 
     expect(res.closed).toBe(true);
     if (res.status === null) {
@@ -231,6 +233,8 @@ describe("refused, nothing changed, still healthy", () => {
       expect(typeof body.code).toBe("string");
       if (typeof expected.error === "string") expect(body.error).toBe(expected.error);
       else expect(body.error).toMatch(expected.error ?? /./);
+      const [method = "", target = ""] = Buffer.from(bytes).toString("latin1").split(" ", 2);
+      (await contractFrom(daemon.url)).checkParsed(method, target, { ...res, status: res.status });
     }
     expect(await listAllocations(daemon.url)).toEqual(seeded);
     expect(await healthStatus(daemon.url)).toBe(200);

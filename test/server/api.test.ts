@@ -56,8 +56,23 @@ describe("GET /healthz", () => {
     t.store.close();
     const { status, body } = await json(await t.get("/healthz"));
     expect(status).toBe(503);
-    expect(body).toMatchObject({ status: "unavailable", pid: 777 });
+    expect(body).toMatchObject({ code: "storage" });
     expect(body.error).toStartWith("database unusable: ");
+  });
+
+  test("reads and writes answer the same 503 storage as /healthz once the database is closed", async () => {
+    t.store.close();
+    for (const res of [
+      await t.get("/v1/allocations"),
+      await t.get("/v1/ports/3000"),
+      await t.post(named("web")),
+      await t.send("DELETE", "/v1/allocations/1"),
+      await t.send("DELETE", "/v1/allocations", { json: { app: "shop" } }),
+    ]) {
+      const { status, body } = await json(res);
+      expect({ status, code: body.code }).toEqual({ status: 503, code: "storage" });
+      expect(body.error).toMatch(/^database (unusable|error): .*closed/i);
+    }
   });
 
   test("503 once the table is gone", async () => {
@@ -377,15 +392,17 @@ describe("unknown routes and methods", () => {
   );
 
   test.each([
-    ["PUT", "/healthz"],
-    ["POST", "/healthz"],
-    ["PATCH", "/v1/allocations"],
-    ["PUT", "/v1/allocations/1"],
-    ["GET", "/v1/allocations/1"],
-    ["DELETE", "/v1/ports/3000"],
-    ["OPTIONS", "/v1/allocations"],
-  ])("405 JSON for %s %s", async (method, path) => {
+    ["PUT", "/healthz", "GET, HEAD"],
+    ["POST", "/healthz", "GET, HEAD"],
+    ["PATCH", "/v1/allocations", "GET, HEAD, POST, DELETE"],
+    ["PUT", "/v1/allocations/1", "DELETE"],
+    ["GET", "/v1/allocations/1", "DELETE"],
+    ["DELETE", "/v1/ports/3000", "GET, HEAD"],
+    ["OPTIONS", "/v1/allocations", "GET, HEAD, POST, DELETE"],
+    ["POST", "/v1/openapi.json", "GET, HEAD"],
+  ])("405 JSON for %s %s, with Allow: %s (RFC 9110)", async (method, path, allow) => {
     const body = await expectRejected(t, () => t.send(method, path), 405, "method not allowed");
     expect(body.code).toBe("method_not_allowed");
+    expect((await t.send(method, path)).headers.get("allow")).toBe(allow);
   });
 });

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Allocation } from "../../src/core/model.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 import {
   runServer,
   startDaemon,
@@ -25,7 +26,7 @@ afterEach(async () => {
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 const allocate = (url: string, body: unknown, init: RequestInit = {}) =>
-  fetch(`${url}/v1/allocations`, {
+  checkedFetch(`${url}/v1/allocations`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -38,7 +39,7 @@ describe("lifecycle", () => {
     expect(daemon.stdout()).toStartWith(`port-server ${daemon.pid} listening on ${daemon.url} `);
     expect(daemon.stdout()).toContain(`db ${join(home.state, "ports.db")}`);
 
-    const health = await fetch(`${daemon.url}/healthz`);
+    const health = await checkedFetch(`${daemon.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: "ok", pid: daemon.pid });
 
@@ -61,7 +62,7 @@ describe("lifecycle", () => {
 
     const again = await startDaemon({ home });
     expect(again.pid).not.toBe(daemon.pid);
-    const list = await fetch(`${again.url}/v1/allocations`);
+    const list = await checkedFetch(`${again.url}/v1/allocations`);
     expect(await list.json()).toEqual([allocation]);
     expect(readFileSync(pidFile, "utf8")).toBe(`${again.pid}\n`);
     expect(await again.stop()).toBe(0);
@@ -94,7 +95,7 @@ describe("lifecycle", () => {
     const daemon = await startDaemon({ home });
     try {
       const body = { app: "shop", instance: "main", service: "web" };
-      const rebound = await fetch(`${daemon.url}/healthz`, {
+      const rebound = await checkedFetch(`${daemon.url}/healthz`, {
         headers: { host: `evil.example:${daemon.port}` },
       });
       expect(rebound.status).toBe(403);
@@ -102,14 +103,14 @@ describe("lifecycle", () => {
         headers: { "content-type": "application/json", "sec-fetch-site": "cross-site" },
       });
       expect(crossSite.status).toBe(403);
-      const huge = await fetch(`${daemon.url}/v1/allocations`, {
+      const huge = await checkedFetch(`${daemon.url}/v1/allocations`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ ...body, pad: "x".repeat(100 * 1024) }),
       });
       expect(huge.status).toBe(413);
-      expect(await (await fetch(`${daemon.url}/v1/allocations`)).json()).toEqual([]);
-      expect((await fetch(`${daemon.url}/healthz`)).status).toBe(200);
+      expect(await (await checkedFetch(`${daemon.url}/v1/allocations`)).json()).toEqual([]);
+      expect((await checkedFetch(`${daemon.url}/healthz`)).status).toBe(200);
     } finally {
       expect(await daemon.stop()).toBe(0);
     }
@@ -131,7 +132,7 @@ describe("two daemons on one database", () => {
         responses.map(async (r) => ((await r.json()) as Allocation).port),
       );
       expect(new Set(ports).size).toBe(40);
-      const listed = await (await fetch(`${a.url}/v1/allocations`)).json();
+      const listed = await (await checkedFetch(`${a.url}/v1/allocations`)).json();
       expect(listed).toHaveLength(40);
     } finally {
       expect(await a.stop()).toBe(0);

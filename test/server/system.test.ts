@@ -17,8 +17,9 @@ import {
 import { systemProbe } from "../../src/core/probe.ts";
 import { Store } from "../../src/core/store.ts";
 import { createApp } from "../../src/server/app.ts";
-import { HOST, TEST_PORT } from "../helpers/app.ts";
+import { HOST, servedContract, TEST_PORT } from "../helpers/app.ts";
 import { cliFixture, firstBindablePort, freePort, runWith } from "../helpers/cli.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 import { runServer, startDaemon, stopAllDaemons, tempHome } from "../helpers/daemon.ts";
 
 const LINUX = process.platform === "linux";
@@ -45,6 +46,7 @@ function realApp(range: PortRange = { lo: 3000, hi: 3009 }) {
     if (json !== undefined) headers["content-type"] = "application/json";
     const body = json === undefined ? undefined : JSON.stringify(json);
     const res = await app.request(`http://${HOST}${path}`, { method, headers, body });
+    await (await servedContract(app)).check(method, path, res);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   return { app, store, send };
@@ -120,7 +122,7 @@ describe("portctl against a daemon that sees this socket", () => {
         new RegExp(`^port ${port} is in use on this machine${by}, not registered$`),
       );
 
-      const adopt = await fetch(`${f.daemon.url}/v1/allocations?adopt=true`, {
+      const adopt = await checkedFetch(`${f.daemon.url}/v1/allocations?adopt=true`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ ...db, port }),
