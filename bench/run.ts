@@ -22,11 +22,19 @@ import {
   writeJson,
 } from "./lib/report.ts";
 import { memoryBench } from "./memory.ts";
+import { npmInstall } from "./npm-install.ts";
 import { scaling } from "./scaling.ts";
 import { start } from "./start.ts";
 import { throughput } from "./throughput.ts";
 
-export const BENCHMARKS: Benchmark[] = [cliLatency, throughput, scaling, memoryBench, start];
+export const BENCHMARKS: Benchmark[] = [
+  cliLatency,
+  throughput,
+  scaling,
+  memoryBench,
+  start,
+  npmInstall,
+];
 /** A --quick smoke test never overwrites the figures of a full run. */
 export const RESULTS = join(ROOT, "bench", "results", "latest.json");
 export const QUICK_RESULTS = join(ROOT, "bench", "results", "latest-quick.json");

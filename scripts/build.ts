@@ -3,7 +3,7 @@
 // name it was started under). scripts/release.ts reuses these pieces for each platform.
 //
 //   bun scripts/build.ts [--target bun-<os>-<arch>] [--outdir DIR]
-import { copyFileSync, linkSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, linkSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -31,14 +31,33 @@ export const ROOT = resolve(import.meta.dir, "..");
 export const CLI_NAME = "portctl";
 export const SERVER_NAME = "port-server";
 
-/** Version metadata from git; outside a repository (or before the first commit) the fallbacks apply. */
+/**
+ * Version metadata. The version is package.json's, the one number the git tag `vX.Y.Z` and the
+ * npm packages also carry; the commit comes from git (`-dirty` when the tree has changes).
+ * Outside a repository (or before the first commit) the commit falls back to `unknown`.
+ */
 export function buildInfo(cwd: string = ROOT, now: Date = new Date()): BuildInfo {
+  const commit = git(["rev-parse", "--short", "HEAD"], cwd);
+  const dirty = commit !== undefined && git(["status", "--porcelain"], cwd) !== undefined;
   return {
-    version: git(["describe", "--tags", "--always", "--dirty"], cwd) ?? "dev",
-    commit: git(["rev-parse", "--short", "HEAD"], cwd) ?? "unknown",
+    version: packageVersion(cwd),
+    commit: commit === undefined ? "unknown" : dirty ? `${commit}-dirty` : commit,
     date: `${now.toISOString().slice(0, 19)}Z`,
   };
 }
+
+/** package.json's `version` in `dir` (the repository root), or `dev` when there is none. */
+export function packageVersion(dir: string = ROOT): string {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    const version = (parsed as { version?: unknown }).version;
+    return typeof version === "string" && SEMVER.test(version) ? version : "dev";
+  } catch {
+    return "dev";
+  }
+}
+
+const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 
 /** The target matching this machine, or an error on platforms we don't ship for. */
 export function hostTarget(): Target {

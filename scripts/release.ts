@@ -13,6 +13,7 @@ import {
   type BuildInfo,
   build,
   buildInfo,
+  CLI_NAME,
   hostTarget,
   isTarget,
   ROOT,
@@ -20,6 +21,7 @@ import {
   type Target,
 } from "./build.ts";
 import { renderFormula } from "./formula.ts";
+import { packMain, packPlatform } from "./npm.ts";
 
 export const EXTRA_FILES = ["README.md", "LICENSE"] as const;
 export const DEFAULT_HOMEPAGE = "https://github.com/n3r/port-registry";
@@ -43,9 +45,21 @@ export function parseTargets(value: string): Target[] {
   return [...new Set(targets as Target[])];
 }
 
-/** `v1.2.3` → `1.2.3`: archives and the formula use the bare version, as Homebrew expects. */
+/** Archives, the formula and the npm packages use the bare version, as Homebrew expects. */
 export function releaseVersion(info: BuildInfo): string {
   return info.version.replace(/^v(?=\d)/, "");
+}
+
+/**
+ * A release's tag must name package.json's version: `vX.Y.Z` everywhere, or the npm packages,
+ * the archives and `portctl version` would disagree. No tag (a local `make release`) is fine.
+ */
+export function checkTag(tag: string | undefined, version: string): void {
+  if (tag && tag !== `v${version}`) {
+    throw new Error(
+      `tag ${tag} does not match package.json's version ${version} (expected v${version})`,
+    );
+  }
 }
 
 /** Builds and packs one target into `outdir`, staging under `outdir/.stage`. */
@@ -53,6 +67,7 @@ export async function packTarget(
   target: Target,
   info: BuildInfo,
   outdir: string,
+  withBinary?: (binary: string) => Promise<void>,
 ): Promise<Archive> {
   const [, os, arch] = target.split("-") as [string, Archive["os"], Archive["arch"]];
   const name = `port-server-${releaseVersion(info)}-${os}-${arch}`;
@@ -63,6 +78,7 @@ export async function packTarget(
   for (const extra of EXTRA_FILES) copyFileSync(join(ROOT, extra), join(folder, extra));
   const file = join(outdir, `${name}.tar.gz`);
   await tar(file, stage, name);
+  await withBinary?.(join(folder, CLI_NAME));
   rmSync(folder, { recursive: true, force: true });
   return { target, os, arch, file, sha256: await sha256(file) };
 }
@@ -83,11 +99,15 @@ export async function release(opts: {
   mkdirSync(opts.outdir, { recursive: true });
   const archives: Archive[] = [];
   try {
+    const version = releaseVersion(opts.info);
     for (const target of opts.targets) {
-      const archive = await packTarget(target, opts.info, opts.outdir);
+      const archive = await packTarget(target, opts.info, opts.outdir, async (binary) => {
+        console.log(basename(await packPlatform(target, binary, version, opts.outdir)));
+      });
       console.log(`${basename(archive.file)}  ${archive.sha256}`);
       archives.push(archive);
     }
+    console.log(basename(await packMain(opts.targets, version, opts.outdir)));
   } finally {
     rmSync(join(opts.outdir, ".stage"), { recursive: true, force: true });
   }
@@ -128,10 +148,15 @@ async function main(argv: string[]): Promise<number> {
     },
     strict: true,
   });
+  const info = buildInfo();
+  checkTag(
+    process.env.GITHUB_REF_TYPE === "tag" ? process.env.GITHUB_REF_NAME : undefined,
+    info.version,
+  );
   await release({
     targets: parseTargets(values.targets),
     outdir: resolve(values.outdir),
-    info: buildInfo(),
+    info,
     homepage: process.env.PORT_SERVER_HOMEPAGE || DEFAULT_HOMEPAGE,
   });
   return 0;

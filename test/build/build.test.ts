@@ -1,10 +1,10 @@
 // scripts/build.ts: one compile into a temp outdir, then checks on what it wrote. The two
 // command names must be one file (a hard link), and the binary must carry the build metadata.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildInfo, linkOrCopy, parseTarget } from "../../scripts/build.ts";
+import { buildInfo, linkOrCopy, packageVersion, parseTarget } from "../../scripts/build.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const BUILD_DATE = /built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/;
@@ -65,6 +65,30 @@ describe("build helpers", () => {
   test("outside a git repository the version and commit fall back", () => {
     const info = buildInfo(dir, new Date("2026-03-04T05:06:07.890Z"));
     expect(info).toEqual({ version: "dev", commit: "unknown", date: "2026-03-04T05:06:07Z" });
+  });
+
+  test("the version is package.json's, the commit git's, with -dirty for a changed tree", () => {
+    const repo = join(dir, "repo");
+    mkdirSync(repo);
+    writeFileSync(join(repo, "package.json"), JSON.stringify({ version: "3.4.5" }));
+    const git = (...args: string[]) =>
+      Bun.spawnSync(["git", "-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: repo });
+    git("init", "-q");
+    git("add", ".");
+    git("commit", "-qm", "one");
+    const hash = git("rev-parse", "--short", "HEAD").stdout.toString().trim();
+    expect(buildInfo(repo).version).toBe("3.4.5");
+    expect(buildInfo(repo).commit).toBe(hash);
+    writeFileSync(join(repo, "package.json"), JSON.stringify({ version: "3.4.6" }));
+    expect(buildInfo(repo)).toMatchObject({ version: "3.4.6", commit: `${hash}-dirty` });
+    writeFileSync(join(repo, "package.json"), JSON.stringify({ version: "not a version" }));
+    expect(buildInfo(repo).version).toBe("dev");
+  });
+
+  test("the repository's own version is one number: package.json's", () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dir, "../../package.json"), "utf8"));
+    expect(packageVersion()).toBe(pkg.version);
+    expect(pkg.version).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   test("linkOrCopy replaces an unrelated file with a link and leaves the original alone", () => {

@@ -14,6 +14,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderFormula } from "../../scripts/formula.ts";
+import { checkTag } from "../../scripts/release.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const OS = process.platform === "darwin" ? "darwin" : "linux";
@@ -39,11 +40,20 @@ describe("scripts/release.ts --targets host", () => {
   );
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("writes exactly the host archive, SHA256SUMS and the formula", () => {
+  test("writes exactly the host archive, SHA256SUMS, the formula and the npm tarballs", () => {
     expect(run.stderr).toBe("");
     expect(run.exitCode).toBe(0);
     expect(archive).not.toBe("");
-    expect(listDir(outdir).sort()).toEqual([archive, "SHA256SUMS", "port-server.rb"].sort());
+    const version = archive.replace(ARCHIVE, "$1");
+    const npm = [`port-server-${OS}-${ARCH}-${version}.tgz`, `port-server-${version}.tgz`];
+    expect(listDir(outdir).sort()).toEqual(
+      [archive, "SHA256SUMS", "port-server.rb", ...npm].sort(),
+    );
+  });
+
+  test("the archives carry package.json's version", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    expect(archive).toBe(`port-server-${pkg.version}-${OS}-${ARCH}.tar.gz`);
   });
 
   test("the archive holds one folder with both binaries, README.md and LICENSE", () => {
@@ -163,3 +173,13 @@ function tar(args: string[]): string {
 function sha256(file: string): string {
   return createHash("sha256").update(readFileSync(file)).digest("hex");
 }
+
+describe("checkTag", () => {
+  test("a tag must name package.json's version; no tag is a local release", () => {
+    expect(() => checkTag("v0.2.0", "0.2.0")).not.toThrow();
+    expect(() => checkTag(undefined, "0.2.0")).not.toThrow();
+    expect(() => checkTag("v0.3.0", "0.2.0")).toThrow(
+      "tag v0.3.0 does not match package.json's version 0.2.0 (expected v0.2.0)",
+    );
+  });
+});

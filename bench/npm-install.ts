@@ -1,0 +1,74 @@
+// npm install: `portctl version` as `npm install -g port-server` installs it (offline, from the
+// `npm pack` tarballs of bin/portctl) against the release binary itself, interleaved. The
+// installed command must be the native binary behind npm's bin link, with no Node in front.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { hostTarget } from "../scripts/build.ts";
+import { packMain, packPlatform } from "../scripts/npm.ts";
+import { cleanEnv, PORTCTL, tempDir, timeRun } from "./lib/procs.ts";
+import type { Benchmark, Options, Row } from "./lib/report.ts";
+import { median, spread } from "./lib/stats.ts";
+
+export const npmInstall: Benchmark = {
+  name: "npm-install",
+  title: "npm-installed portctl vs the release binary",
+  async run(opts: Options): Promise<Row[]> {
+    const dir = tempDir("npm");
+    const version = (await timeRun([PORTCTL, "version"], cleanEnv({}))).stdout.split(" ")[1] ?? "";
+    const target = hostTarget();
+    const tarballs = [
+      await packPlatform(target, PORTCTL, version, join(dir, "dist")),
+      await packMain([target], version, join(dir, "dist")),
+    ];
+    const prefix = join(dir, "prefix");
+    mkdirSync(prefix);
+    const install = Bun.spawnSync(
+      [
+        "npm",
+        "install",
+        "-g",
+        "--prefix",
+        prefix,
+        "--offline",
+        "--cache",
+        join(dir, "cache"),
+      ].concat(tarballs),
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    if (install.exitCode !== 0) throw new Error(`npm install: ${install.stderr.toString()}`);
+
+    const env = cleanEnv({});
+    const commands = {
+      npm: [join(prefix, "bin", "portctl"), "version"],
+      release: [PORTCTL, "version"],
+    };
+    for (const cmd of Object.values(commands)) {
+      const t = await timeRun(cmd, env);
+      if (t.code !== 0 || !t.stdout.startsWith(`portctl ${version} `)) {
+        throw new Error(`${cmd[0]} version gave exit ${t.code}: ${t.stdout.trim()}`);
+      }
+    }
+    const runs = opts.quick ? 10 : 40;
+    const times = { npm: [] as number[], release: [] as number[] };
+    for (let i = -3; i < runs; i++) {
+      for (const name of i % 2 === 0
+        ? (["npm", "release"] as const)
+        : (["release", "npm"] as const)) {
+        const t = await timeRun(commands[name], env);
+        if (i >= 0) times[name].push(t.ms);
+      }
+    }
+    opts.log(`  npm-installed portctl version: ${spread(times.npm, "ms")}`);
+    opts.log(`  bin/portctl version:           ${spread(times.release, "ms")}`);
+    return [
+      {
+        benchmark: "npm-install",
+        figure: "npm-installed portctl version",
+        value: median(times.npm),
+        unit: "ms",
+        reference: { label: "release binary", value: median(times.release) },
+        target: { on: "ratio", op: "<=", limit: 1.2 },
+      },
+    ];
+  },
+};
