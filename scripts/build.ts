@@ -84,6 +84,10 @@ export async function compile(outfile: string, info: BuildInfo, target?: Target)
       // Precompiled bytecode: the CLI starts in about a third of the time (bench/cli-latency).
       bytecode: true,
       format: "esm",
+      // Each lazily imported module becomes its own chunk inside the executable, loaded only
+      // when imported: `portctl check` no longer loads zod, yaml or the server (about 3 ms of a
+      // cold start; bench/cli-latency).
+      splitting: true,
       define: {
         PORT_SERVER_VERSION: JSON.stringify(info.version),
         PORT_SERVER_COMMIT: JSON.stringify(info.commit),

@@ -1,35 +1,51 @@
-// Flag value converters for commander: each turns a string into the value a command gets, or
-// throws commander's InvalidArgumentError with one sentence (commander names the flag).
-import { InvalidArgumentError } from "commander";
+// Flag value converters: each turns the text of a flag into the value a command gets, or throws
+// an Error whose message says why (the parser names the flag and the text).
+// Shared flag rows live here too, so every command describes --app or --json the same way.
+import { DEFAULT_RANGE, formatRange, isPort } from "../core/config.ts";
+import type { Flag } from "./spec.ts";
 
 export function parseName(value: string): string {
   // zod loads only when a name flag is given: `portctl check` should not pay for it.
   const { nameSchema, parseOrThrow } =
     require("../core/model.ts") as typeof import("../core/model.ts");
-  try {
-    return parseOrThrow(nameSchema, value);
-  } catch (err) {
-    throw invalid((err as Error).message);
-  }
+  return parseOrThrow(nameSchema, value);
 }
 
 export function portParser(allowZero: boolean) {
   return (value: string): number => {
     const n = /^\d{1,5}$/.test(value.trim()) ? Number(value) : Number.NaN;
-    if ((allowZero && n === 0) || (n >= 1 && n <= 65535)) return n;
-    throw invalid(`must be an integer between ${allowZero ? 0 : 1} and 65535`);
+    if ((allowZero && n === 0) || isPort(n)) return n;
+    throw new Error(`must be an integer between ${allowZero ? 0 : 1} and 65535`);
   };
 }
 
 export function parseId(value: string): number {
   const n = /^\d{1,15}$/.test(value.trim()) ? Number(value) : Number.NaN;
   if (n >= 1) return n;
-  throw invalid("must be a positive integer");
+  throw new Error("must be a positive integer");
 }
 
-// --- internal ---
-
-/** Commander prints "argument 'x' is invalid." before this: a sentence of its own. */
-function invalid(reason: string): InvalidArgumentError {
-  return new InvalidArgumentError(`${reason.charAt(0).toUpperCase()}${reason.slice(1)}.`);
-}
+/** The flags several commands share, described once. */
+export const FLAGS = {
+  app: {
+    value: "<name>",
+    help: "application name (default: git repo or folder name)",
+    convert: parseName,
+  },
+  instance: {
+    value: "<name>",
+    help: "instance name (default: worktree folder, else git branch, else 'default')",
+    convert: parseName,
+  },
+  service: { value: "<name>", help: "service name", convert: parseName },
+  json: { help: "print the API's JSON instead of text (errors too)" },
+  /** `--port` of a command that asks about one given port. */
+  port: { value: "<number>", help: "port number", convert: portParser(false) },
+  /** `--port` where 0 means "the server picks". */
+  portOrAuto: {
+    value: "<number>",
+    help: `a specific port; 0 = auto-assign from the server's range (${formatRange(DEFAULT_RANGE)})`,
+    convert: portParser(true),
+    default: 0,
+  },
+} as const satisfies Record<string, Flag>;

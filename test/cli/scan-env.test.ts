@@ -186,7 +186,7 @@ describe("env", () => {
   test("an unknown format is refused by the parser", async () => {
     const run = await f.run(["env", "--format", "yaml"]);
     expect(run.code).toBe(1);
-    expect(run.err[0]).toContain("Allowed choices are dotenv, export, json");
+    expect(run.err[0]).toContain("choose one of dotenv, export, json");
   });
 
   test("--write updates our keys and keeps every other line, comment and the mode", async () => {

@@ -1,0 +1,137 @@
+// The table of portctl's commands. A command is one row here plus one handler file in this
+// folder (see ARCHITECTURE.md, "Adding a command"); the parser, help, typo suggestions,
+// `--json` errors and completions are all built from this table.
+import { ENV_FORMATS } from "../envfile.ts";
+import { FLAGS, parseId, parseName } from "../flags.ts";
+import type { CommandSpec } from "../spec.ts";
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: "start",
+    summary: "start the port-server daemon in the background",
+    load: () => import("./daemon.ts").then((m) => m.start),
+  },
+  {
+    name: "stop",
+    summary: "stop the running daemon",
+    load: () => import("./daemon.ts").then((m) => m.stop),
+  },
+  {
+    name: "restart",
+    summary: "stop (if running) and start the daemon",
+    load: () => import("./daemon.ts").then((m) => m.restart),
+  },
+  {
+    name: "status",
+    summary: "show whether the daemon is running (always exits 0)",
+    flags: { json: FLAGS.json },
+    load: () => import("./daemon.ts").then((m) => m.status),
+  },
+  {
+    name: "allocate",
+    summary: "allocate a port for a service",
+    flags: {
+      app: FLAGS.app,
+      instance: FLAGS.instance,
+      service: { ...FLAGS.service, help: "service name (required)", required: true },
+      port: FLAGS.portOrAuto,
+      reuse: { help: "return the existing allocation of this service instead of failing" },
+      quiet: { short: "q", help: "print only the port number" },
+      json: FLAGS.json,
+    },
+    load: () => import("./allocate.ts").then((m) => m.allocate),
+  },
+  {
+    name: "release",
+    summary: "release allocations by id, or by filter (AND-ed)",
+    flags: {
+      id: { value: "<number>", help: "release one allocation by id", convert: parseId },
+      app: {
+        ...FLAGS.app,
+        help: "filter by application (default: this checkout's app and instance, unless --port)",
+      },
+      instance: {
+        ...FLAGS.instance,
+        help: "filter by instance (default: this checkout's, unless --app or --port)",
+      },
+      service: FLAGS.service,
+      port: { ...FLAGS.port, help: "release the allocation of this port" },
+      json: FLAGS.json,
+    },
+    load: () => import("./release.ts").then((m) => m.release),
+  },
+  {
+    name: "list",
+    summary: "list allocations of the current app (--all: every app)",
+    flags: {
+      app: FLAGS.app,
+      instance: { value: "<name>", help: "filter by instance", convert: parseName },
+      service: FLAGS.service,
+      all: { help: "every app, not just the current one" },
+      json: FLAGS.json,
+    },
+    load: () => import("./list.ts").then((m) => m.list),
+  },
+  {
+    name: "check",
+    summary: "exit 0 if a port is free, 1 if it is taken",
+    flags: {
+      port: { ...FLAGS.port, help: "port to check (required)", required: true },
+      json: FLAGS.json,
+    },
+    load: () => import("./check.ts").then((m) => m.check),
+  },
+  {
+    name: "env",
+    summary: "print the current app/instance's ports as SERVICE_PORT=N lines",
+    flags: {
+      app: FLAGS.app,
+      instance: FLAGS.instance,
+      format: { value: "<format>", help: "output format", choices: ENV_FORMATS, default: "dotenv" },
+      write: {
+        value: "<file>",
+        help: "update these keys in a .env file, keeping every other line",
+      },
+      json: { help: "the same as --format json", implies: { format: "json" } },
+    },
+    load: () => import("./env.ts").then((m) => m.env),
+  },
+  {
+    name: "scan",
+    summary: "find host-bound ports in Compose files, .env files and package.json scripts",
+    args: [{ name: "dir", help: "project folder", default: "." }],
+    flags: {
+      register: {
+        help: "allocate each port found for the current app/instance (reusing existing ones)",
+      },
+      app: FLAGS.app,
+      instance: FLAGS.instance,
+      json: FLAGS.json,
+    },
+    load: () => import("./scan.ts").then((m) => m.scan),
+  },
+  {
+    name: "health",
+    summary: "exit 0 if the server answers, 1 otherwise",
+    flags: { json: FLAGS.json },
+    load: () => import("./health.ts").then((m) => m.health),
+  },
+  {
+    name: "version",
+    summary: "print version, commit and build date",
+    load: () => import("./health.ts").then((m) => m.version),
+  },
+  {
+    name: "skill",
+    summary: "the port-manager agent skill",
+    subcommands: [
+      {
+        name: "install",
+        summary:
+          "install the skill into .claude/skills/ (or --global: ~/.claude, ~/.codex, ~/.agents)",
+        flags: { global: { help: "install for every agent platform found in your home folder" } },
+        load: () => import("./skill.ts").then((m) => m.skillInstall),
+      },
+    ],
+  },
+];

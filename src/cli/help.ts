@@ -1,0 +1,95 @@
+// Help text, built from the command table: `portctl --help`, `portctl help <command>`,
+// `portctl <command> --help`. Loaded only when help is shown.
+import { DEFAULT_HOST, DEFAULT_PORT, ENV, STATE_DIR_NAME } from "../core/config.ts";
+import { ROOT_FLAGS } from "./parse.ts";
+import { type CommandSpec, type Flag, flagLabel } from "./spec.ts";
+
+const DESCRIPTION = "Ask the local port registry for ports instead of guessing numbers.";
+
+/** The help of `path` (empty: portctl itself), as lines. */
+export function helpLines(path: CommandSpec[], table: CommandSpec[]): string[] {
+  const command = path[path.length - 1];
+  if (!command) return rootHelp(table);
+  const full = ["portctl", ...path.map((c) => c.name)].join(" ");
+  if (command.subcommands) {
+    return [
+      `Usage: ${full} <command> [options]`,
+      "",
+      command.summary,
+      "",
+      "Commands:",
+      ...rows(command.subcommands.map((c) => [c.name, c.summary])),
+      "",
+      `Run '${full} <command> --help' for a command's options.`,
+    ];
+  }
+  const args = (command.args ?? []).map((a) => (a.default === undefined ? a.name : `[${a.name}]`));
+  const flagRows = Object.entries(command.flags ?? {}).map(([name, f]) => flagRow(name, f));
+  flagRows.push(["-h, --help", "show this help"]);
+  return [
+    `Usage: ${[full, "[options]", ...args].join(" ")}`,
+    "",
+    command.summary,
+    ...(command.args?.length
+      ? [
+          "",
+          "Arguments:",
+          ...rows(
+            command.args.map((a) => [
+              a.name,
+              a.default === undefined ? a.help : `${a.help} (default: "${a.default}")`,
+            ]),
+          ),
+        ]
+      : []),
+    "",
+    "Options:",
+    ...rows(flagRows),
+  ];
+}
+
+/** `(run 'portctl allocate --help' for usage)`: the line under a usage error. */
+export function usageHint(names: string[]): string {
+  return `(run '${["portctl", ...names, "--help"].join(" ")}' for usage)`;
+}
+
+// --- internal ---
+
+function rootHelp(table: CommandSpec[]): string[] {
+  return [
+    "Usage: portctl <command> [options]",
+    "",
+    DESCRIPTION,
+    "",
+    "Options:",
+    ...rows(Object.entries(ROOT_FLAGS).map(([name, f]) => flagRow(name, f))),
+    "",
+    "Commands:",
+    ...rows([
+      ...table.map((c): [string, string] => [c.name, c.summary]),
+      ["help [command]", "show help for a command"],
+    ]),
+    "",
+    "Environment:",
+    ...rows([
+      [ENV.addr, `server address (default ${DEFAULT_HOST}:${DEFAULT_PORT})`],
+      [ENV.home, `state folder (default ~/${STATE_DIR_NAME})`],
+      ["NO_COLOR", "disable colour"],
+    ]),
+  ];
+}
+
+function flagRow(name: string, flag: Flag): [string, string] {
+  const label = `${flag.short ? `-${flag.short}, ` : ""}${flagLabel(name, flag)}`;
+  const extras = [
+    flag.choices ? `choices: ${flag.choices.join(", ")}` : "",
+    flag.default !== undefined ? `default: ${JSON.stringify(flag.default)}` : "",
+  ].filter(Boolean);
+  return [label, extras.length ? `${flag.help} (${extras.join("; ")})` : flag.help];
+}
+
+/** Two columns, the second aligned; indented by two spaces. */
+function rows(items: [string, string][]): string[] {
+  const width = Math.max(...items.map(([left]) => left.length));
+  return items.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`);
+}

@@ -1,0 +1,234 @@
+// argv → which command and its converted options, from the table alone (no library: a cold
+// `portctl check` must not pay for one). Problems are reported in a fixed order, so the first
+// line names the real mistake: an unknown flag or a stray argument first, then a bad value,
+// then a missing required flag (`allocate --servce web` is a typo, not a missing --service).
+import { PortError } from "../core/errors.ts";
+import { safe } from "./output.ts";
+import { type CommandSpec, type Flag, flagLabel, optionKey } from "./spec.ts";
+import { closest, didYouMean } from "./suggest.ts";
+
+export type Parsed =
+  | { kind: "run"; path: CommandSpec[]; opts: Record<string, unknown> }
+  /** Help for `path` (empty: portctl itself); `error`: asked for nothing, so exit 1. */
+  | { kind: "help"; path: CommandSpec[]; error?: boolean }
+  | { kind: "version" };
+
+/** A mistake in argv. `path` is the command it concerns, for the usage hint. */
+export class UsageError extends PortError {
+  constructor(
+    message: string,
+    readonly path: string[],
+  ) {
+    super("bad_request", message);
+  }
+}
+
+/** The root's own flags (a command's --help is added to every command). */
+export const ROOT_FLAGS: Record<string, Flag> = {
+  version: { short: "V", help: "print version, commit and build date" },
+  help: { short: "h", help: "show help" },
+};
+
+export function parseArgv(argv: string[], table: CommandSpec[]): Parsed {
+  const path: CommandSpec[] = [];
+  let commands = table;
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] as string;
+    if (path.length === 0 && token === "help") return helpFor(argv.slice(i + 1), table);
+    if (isHelp(token)) return { kind: "help", path };
+    if (path.length === 0 && (token === "--version" || token === "-V")) return { kind: "version" };
+    if (token.startsWith("-")) throw unknownFlag(token, namesOf(path), ROOT_FLAGS);
+    const command = commands.find((c) => c.name === token);
+    if (!command) throw unknownCommand(token, commands, path);
+    path.push(command);
+    if (!command.subcommands) return parseCommand(argv.slice(i + 1), path);
+    commands = command.subcommands;
+  }
+  return { kind: "help", path, error: true };
+}
+
+/** `'text'`, escaped (output.ts `safe`) so that what was typed cannot drive the terminal. */
+export function quoted(text: string): string {
+  return `'${safe(text)}'`;
+}
+
+// --- internal ---
+
+function isHelp(token: string): boolean {
+  return token === "--help" || token === "-h";
+}
+
+/** `portctl help [command…]`: help for that command, or an unknown command named as such. */
+function helpFor(names: string[], table: CommandSpec[]): Parsed {
+  const path: CommandSpec[] = [];
+  let commands: CommandSpec[] | undefined = table;
+  for (const name of names) {
+    const command: CommandSpec | undefined = commands?.find((c) => c.name === name);
+    if (!command) throw unknownCommand(name, commands ?? [], path);
+    path.push(command);
+    commands = command.subcommands;
+  }
+  return { kind: "help", path };
+}
+
+/** The leaf command's flags and arguments, checked and converted. */
+function parseCommand(argv: string[], path: CommandSpec[]): Parsed {
+  const command = path[path.length - 1] as CommandSpec;
+  const names = namesOf(path);
+  const flags = command.flags ?? {};
+  const end = argv.indexOf("--");
+  if (argv.slice(0, end < 0 ? undefined : end).some(isHelp)) return { kind: "help", path };
+  const { given, positionals } = scan(argv, flags, names);
+  const args = command.args ?? [];
+  const stray = positionals[args.length];
+  if (stray !== undefined) throw strayArgument(stray, command, given, names);
+  const opts: Record<string, unknown> = {};
+  for (const [name, text] of given) opts[optionKey(name)] = convert(name, flags, text, names);
+  applyImplied(opts, given, flags, names);
+  for (const [name, flag] of Object.entries(flags)) {
+    const key = optionKey(name);
+    if (key in opts) continue;
+    if (flag.required)
+      throw new UsageError(`required option '${flagLabel(name, flag)}' not specified`, names);
+    if (flag.default !== undefined) opts[key] = flag.default;
+  }
+  for (const [i, arg] of args.entries()) {
+    const value = positionals[i] ?? arg.default;
+    if (value === undefined) throw new UsageError(`missing argument '${arg.name}'`, names);
+    opts[arg.name] = value;
+  }
+  return { kind: "run", path, opts };
+}
+
+/** Splits argv into flags (long name → text, `true` for a switch) and positionals. */
+function scan(argv: string[], flags: Record<string, Flag>, names: string[]) {
+  const given = new Map<string, string | true>();
+  const positionals: string[] = [];
+  const shorts = new Map<string, string>(
+    Object.entries(flags).flatMap(([n, f]): [string, string][] =>
+      f.short ? [[`-${f.short}`, n]] : [],
+    ),
+  );
+  const isFlag = (t: string | undefined) => t?.startsWith("--") || shorts.has(t ?? "");
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] as string;
+    if (token === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!token.startsWith("-") || token === "-") {
+      positionals.push(token);
+      continue;
+    }
+    const eq = token.startsWith("--") ? token.indexOf("=") : -1;
+    const written = eq < 0 ? token : token.slice(0, eq);
+    const name = written.startsWith("--") ? written.slice(2) : shorts.get(written);
+    const flag = name === undefined ? undefined : flags[name];
+    if (name === undefined || !flag) throw unknownFlag(written, names, flags);
+    if (!flag.value) {
+      if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`, names);
+      given.set(name, true);
+      continue;
+    }
+    const text = eq >= 0 ? token.slice(eq + 1) : argv[i + 1];
+    if (text === undefined || (eq < 0 && isFlag(text)))
+      throw new UsageError(`option '${flagLabel(name, flag)}' needs a value`, names);
+    if (eq < 0) i++;
+    given.set(name, text);
+  }
+  return { given, positionals };
+}
+
+function convert(
+  name: string,
+  flags: Record<string, Flag>,
+  text: string | true,
+  names: string[],
+): unknown {
+  const flag = flags[name] as Flag;
+  if (text === true) return true;
+  if (flag.choices && !flag.choices.includes(text)) {
+    const list = flag.choices.join(", ");
+    throw new UsageError(
+      `invalid value ${quoted(text)} for --${name}: choose one of ${list}`,
+      names,
+    );
+  }
+  if (!flag.convert) return text;
+  try {
+    return flag.convert(text);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new UsageError(`invalid value ${quoted(text)} for --${name}: ${why}`, names);
+  }
+}
+
+/** `--json` on `env` sets `format: json`; an explicit other `--format` contradicts it. */
+function applyImplied(
+  opts: Record<string, unknown>,
+  given: Map<string, string | true>,
+  flags: Record<string, Flag>,
+  names: string[],
+): void {
+  for (const name of given.keys()) {
+    for (const [other, value] of Object.entries(flags[name]?.implies ?? {})) {
+      const key = optionKey(other);
+      if (given.has(other) && opts[key] !== value) {
+        throw new UsageError(
+          `--${name} means --${other} ${String(value)}; it cannot be combined with --${other} ${String(opts[key])}`,
+          names,
+        );
+      }
+      opts[key] = value;
+    }
+  }
+}
+
+function unknownFlag(written: string, names: string[], flags: Record<string, Flag>) {
+  const longs = [...Object.keys(flags), "help"];
+  // `-s` for `--service`: the one long flag starting with that letter, if there is just one.
+  const guess = written.startsWith("--")
+    ? closest(written.slice(2), longs)
+    : onlyOne(longs.filter((n) => n.startsWith(written.slice(1, 2))));
+  const suggestion = guess === undefined ? undefined : `--${guess}`;
+  return new UsageError(`unknown option ${quoted(written)}${didYouMean(suggestion)}`, names);
+}
+
+function unknownCommand(name: string, commands: CommandSpec[], path: CommandSpec[]) {
+  const candidates = commands.map((c) => c.name);
+  if (path.length === 0) candidates.push("help");
+  return new UsageError(
+    `unknown command ${quoted(name)}${didYouMean(closest(name, candidates))}`,
+    namesOf(path),
+  );
+}
+
+function namesOf(path: CommandSpec[]): string[] {
+  return path.map((c) => c.name);
+}
+
+/** `allocate web`: most likely the value of the required flag that is still missing. */
+function strayArgument(
+  text: string,
+  command: CommandSpec,
+  given: Map<string, string | true>,
+  names: string[],
+): UsageError {
+  const missing = Object.entries(command.flags ?? {}).filter(
+    ([n, f]) => f.required && f.value && !given.has(n),
+  );
+  if (missing.length === 1) {
+    const hint = `--${missing[0]?.[0]} ${text}`;
+    return new UsageError(`unexpected argument ${quoted(text)}${didYouMean(hint)}`, names);
+  }
+  const max = command.args?.length ?? 0;
+  const takes = max === 0 ? "no arguments" : `at most ${max} argument${max === 1 ? "" : "s"}`;
+  return new UsageError(
+    `unexpected argument ${quoted(text)}: portctl ${names.join(" ")} takes ${takes}`,
+    names,
+  );
+}
+
+function onlyOne<T>(items: T[]): T | undefined {
+  return items.length === 1 ? items[0] : undefined;
+}
