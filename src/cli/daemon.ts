@@ -1,9 +1,10 @@
 // Daemon lifecycle for `portctl start|stop|restart|status`. The listening port is the lock:
 // of several daemons started at once only one can bind it, the others exit, and every
-// `start` reports what really happened. A PID is signalled only once it is known to be ours.
+// `start` reports what really happened. A PID is signalled only once identity.ts has proved it
+// is this registry's daemon.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   ENV,
   parseAddress,
@@ -13,29 +14,40 @@ import {
 } from "../core/config.ts";
 import { PortError } from "../core/errors.ts";
 import { Client, type Health } from "./client.ts";
+import { disprove, isAlive, isPid, pidText, portServerExecutable } from "./identity.ts";
 import type { Io } from "./io.ts";
 
 export interface DaemonState {
   pidFile: string;
   /** The PID the file names, if any. */
   filePid?: number;
-  /** The daemon answering on PORT_SERVER_ADDR, if any. */
+  /** Whatever answers /healthz on PORT_SERVER_ADDR, if anything does. */
   health?: Health;
-  /** A PID file naming a process that is not our daemon (removed by the caller). */
+  /** Why what answers is not this registry's daemon; undefined when it is (or nothing answers). */
+  foreign?: string;
+  /** A PID file naming a process that is not a port-server (removed by the caller). */
   stale: boolean;
+  /** This registry: its database and the address it is reached at. */
+  ours: { db: string; address: string };
 }
 
 /** What is running: the PID file, cross-checked with /healthz and the process table. */
 export async function inspect(io: Io): Promise<DaemonState> {
-  const pidFile = statePaths(io.env).pid;
-  const filePid = readPid(pidFile);
-  const health = await new Client(io.env).health().catch(() => undefined);
-  const stale = filePid !== undefined && health?.pid !== filePid && !isOurDaemon(filePid);
+  const paths = statePaths(io.env);
+  const client = new Client(io.env);
+  const ours = { db: paths.db, address: client.base };
+  const filePid = readPid(paths.pid);
+  const health = await client.health().catch(() => undefined);
+  const foreign = health ? disprove(health.pid, health, ours) : undefined;
+  const stale =
+    filePid !== undefined && !(isAlive(filePid) && portServerExecutable(filePid) === true);
   return {
-    pidFile,
+    pidFile: paths.pid,
     ...(filePid !== undefined ? { filePid } : {}),
     ...(health ? { health } : {}),
+    ...(foreign ? { foreign } : {}),
     stale,
+    ours,
   };
 }
 
@@ -48,8 +60,8 @@ export interface Started {
 /** Starts the daemon detached and waits for /healthz; throws when it does not come up. */
 export async function startDaemon(io: Io): Promise<Started> {
   const client = new Client(io.env);
-  const running = await client.health().catch(() => undefined);
-  if (running) return { pid: running.pid, ours: false };
+  const state = await inspect(io);
+  if (state.health) return { pid: alreadyRunning(state.health, state.ours), ours: false };
 
   const paths = statePaths(io.env);
   const { port } = parseAddress(io.env[ENV.addr]);
@@ -63,13 +75,20 @@ export async function startDaemon(io: Io): Promise<Started> {
     argv0,
   });
   child.unref();
-  return waitUntilUp(child, client, paths.log);
+  return waitUntilUp(child, client, paths.log, state.ours);
 }
 
-/** SIGTERM to our daemon and wait for it to exit. Returns the PID stopped. */
+/**
+ * SIGTERM to our daemon and wait for it to exit. Returns the PID stopped. A pid that is not
+ * proved to be this registry's daemon is refused with one line naming it and why.
+ */
 export async function stopDaemon(state: DaemonState): Promise<number> {
-  const pid = state.health?.pid ?? (state.stale ? undefined : state.filePid);
+  const pid = state.health ? state.health.pid : state.stale ? undefined : state.filePid;
   if (pid === undefined) throw new PortError("daemon", "port-server is not running");
+  const why = disprove(pid, state.health, state.ours);
+  if (why !== undefined || !isPid(pid)) {
+    throw new PortError("daemon", `refusing to stop pid ${pidText(pid)}: ${why}`);
+  }
   try {
     process.kill(pid, "SIGTERM");
   } catch {
@@ -126,7 +145,22 @@ function openLog(dir: string, log: string): number {
 
 const HEALTH_POLL_MS = 20;
 
-async function waitUntilUp(child: ChildProcess, client: Client, log: string): Promise<Started> {
+/** The pid of what answers on our address when it is our daemon; one line saying why not if not. */
+function alreadyRunning(health: Health, ours: DaemonState["ours"]): number {
+  const why = disprove(health.pid, health, ours);
+  if (why === undefined) return health.pid;
+  throw new PortError(
+    "daemon",
+    `${ours.address} is taken by pid ${pidText(health.pid)}, which is not this registry's daemon: ${why}`,
+  );
+}
+
+async function waitUntilUp(
+  child: ChildProcess,
+  client: Client,
+  log: string,
+  ours: DaemonState["ours"],
+): Promise<Started> {
   let exited = false;
   child.once("exit", () => {
     exited = true;
@@ -134,11 +168,12 @@ async function waitUntilUp(child: ChildProcess, client: Client, log: string): Pr
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const h = await client.health(250).catch(() => undefined);
-    if (h) return { pid: h.pid, ours: h.pid === child.pid };
+    if (h && h.pid === child.pid) return { pid: h.pid, ours: true };
+    if (h) return { pid: alreadyRunning(h, ours), ours: false };
     if (exited) {
       // Lost a start race to another daemon, or failed: the other daemon answers, or the log says why.
       const other = await client.health(250).catch(() => undefined);
-      if (other) return { pid: other.pid, ours: false };
+      if (other) return { pid: alreadyRunning(other, ours), ours: false };
       throw new PortError("daemon", `port-server failed to start: ${lastLine(log)} (log: ${log})`);
     }
     await Bun.sleep(HEALTH_POLL_MS);
@@ -176,31 +211,6 @@ function readPid(path: string): number | undefined {
 
 function removeIfNames(path: string, pid: number): void {
   if (readPid(path) === pid) rmSync(path, { force: true });
-}
-
-/** Alive and not a zombie (an orphan nobody reaped still answers kill 0). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-  const stat = readText(`/proc/${pid}/stat`);
-  return !stat || !/^\d+ \(.*\) Z/.test(stat);
-}
-
-/** Is `pid` a port-server process? Judged by its command line, never by the PID alone. */
-function isOurDaemon(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  const cmdline = readText(`/proc/${pid}/cmdline`)?.split("\0") ?? psCommand(pid);
-  return cmdline.some(
-    (arg) => basename(arg) === "port-server" || arg.endsWith(join("server", "main.ts")),
-  );
-}
-
-function psCommand(pid: number): string[] {
-  const res = Bun.spawnSync(["ps", "-o", "command=", "-p", String(pid)], { stderr: "ignore" });
-  return res.stdout.toString().trim().split(/\s+/);
 }
 
 function readText(path: string): string | undefined {

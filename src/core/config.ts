@@ -1,6 +1,6 @@
 // Every default and environment variable of port-server lives here, and only here.
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 export const DEFAULT_PORT = 51234;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -37,10 +37,13 @@ export interface PortRange {
   hi: number;
 }
 
-/** The state directory: `$PORT_SERVER_HOME`, else `~/.port_server`. */
+/**
+ * The state directory: `$PORT_SERVER_HOME`, else `~/.port_server`. Always absolute: the daemon
+ * runs in another folder, and its database path (from /healthz) is compared with ours.
+ */
 export function stateDir(env: Env = process.env, home: string = homedir()): string {
   const fromEnv = env[ENV.home]?.trim();
-  return fromEnv ? fromEnv : join(env.HOME?.trim() || home, STATE_DIR_NAME);
+  return resolve(fromEnv ? fromEnv : join(env.HOME?.trim() || home, STATE_DIR_NAME));
 }
 
 export function statePaths(env: Env = process.env) {

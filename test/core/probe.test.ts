@@ -188,6 +188,10 @@ describe("config: state paths", () => {
     expect(stateDir({ PORT_SERVER_HOME: "/s", HOME: "/h" }, "/os")).toBe("/s");
     expect(stateDir({ PORT_SERVER_HOME: " ", HOME: "/h" }, "/os")).toBe("/h/.port_server");
     expect(stateDir({}, "/os")).toBe("/os/.port_server");
+    // Relative: made absolute here, or the daemon (started in the state folder) would nest it.
+    expect(stateDir({ PORT_SERVER_HOME: "rel/state" }, "/os")).toBe(
+      join(process.cwd(), "rel/state"),
+    );
     expect(statePaths({ PORT_SERVER_HOME: "/s" })).toEqual({
       dir: "/s",
       db: "/s/ports.db",

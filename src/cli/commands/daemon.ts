@@ -47,10 +47,12 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
   const cleaned = removeStale(state);
   const paths = statePaths(io.env);
   const address = new Client(io.env).base;
+  const running = Boolean(state.health && !state.foreign);
   if (opts.json) {
     printJson(io, {
-      running: Boolean(state.health),
-      ...(state.health ? { pid: state.health.pid, health: state.health } : {}),
+      running,
+      ...(state.health ? { pid: state.health.pid, health: state.health, ours: running } : {}),
+      ...(state.foreign ? { not_ours: state.foreign } : {}),
       address,
       state_dir: paths.dir,
       log: paths.log,
@@ -64,7 +66,9 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
   if (state.health) {
     const h = state.health;
     io.out(
-      `port-server is ${c.green("running")} (pid ${safe(h.pid)}, version ${safe(h.version ?? "unknown")}) at ${address}`,
+      state.foreign
+        ? `port-server at ${address} is ${c.yellow("not this registry's daemon")} (pid ${safe(h.pid)}: ${state.foreign})`
+        : `port-server is ${c.green("running")} (pid ${safe(h.pid)}, version ${safe(h.version ?? "unknown")}) at ${address}`,
     );
     if (typeof h.range === "string") io.out(`  range:   ${safe(h.range)} (auto-assign)`);
     if (Array.isArray(h.exclude) && h.exclude.length)

@@ -1,0 +1,125 @@
+// Is a process this registry's daemon? Anything can listen on the configured port and answer
+// /healthz, and a PID file can name a pid the system has since reused, so a pid is trusted only
+// when three things agree: it is a plausible pid, its executable is a port-server binary, and
+// the daemon on our address reports that pid and our database.
+import { readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import type { Health } from "./client.ts";
+import { safe } from "./output.ts";
+
+/** Why `pid` cannot be taken for our daemon, or undefined when it is proved to be. */
+export function disprove(
+  pid: unknown,
+  health: Health | undefined,
+  ours: { db: string; address: string },
+): string | undefined {
+  if (!isPid(pid)) return "it is not a process id port-server could have";
+  if (!isAlive(pid)) return "it is not running";
+  const exe = portServerExecutable(pid);
+  if (exe !== true) return `it is not a port-server executable (${safe(exe)})`;
+  if (!health) return `nothing answers on ${ours.address} to confirm it is this registry's daemon`;
+  if (health.pid !== pid) return `the daemon on ${ours.address} is pid ${pidText(health.pid)}`;
+  if (typeof health.db !== "string" || !samePath(health.db, ours.db)) {
+    return `it serves ${typeof health.db === "string" ? safe(health.db) : "an unnamed database"}, not this registry's ${ours.db}`;
+  }
+  return undefined;
+}
+
+/** A pid as a reply gave it, for a message: `812`, `-1`, `"812"`, `null` (escaped). */
+export function pidText(pid: unknown): string {
+  return safe(typeof pid === "number" ? String(pid) : (JSON.stringify(pid) ?? String(pid)));
+}
+
+/** An integer > 1: never 0 (our process group), -1 (every process we may signal) or init. */
+export function isPid(pid: unknown): pid is number {
+  return typeof pid === "number" && Number.isSafeInteger(pid) && pid > 1;
+}
+
+/** Alive and not a zombie (an orphan nobody reaped still answers kill 0). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  const stat = readText(`/proc/${pid}/stat`);
+  return !stat || !/^\d+ \(.*\) Z/.test(stat);
+}
+
+/**
+ * true when `pid` runs a port-server binary, else the executable it runs. Judged by the
+ * executable the kernel reports, never by arguments (`tail -f src/server/main.ts` is not it):
+ * a file named `port-server`; this very executable started under that name (one binary, two
+ * names); or, from source, this bun running this checkout's `src/server/main.ts`.
+ */
+export function portServerExecutable(pid: number): true | string {
+  const proc = describeProcess(pid);
+  if (!proc) return "unknown";
+  if (basename(proc.exe) === "port-server") return true;
+  if (!sameFile(proc.exe, process.execPath)) return proc.exe;
+  if (basename(proc.argv[0] ?? "") === "port-server") return true;
+  const script = proc.argv[1];
+  return script !== undefined && sameFile(resolve(proc.cwd, script), SOURCE_MAIN)
+    ? true
+    : `${proc.exe}${script ? ` ${script}` : ""}`;
+}
+
+// --- internal ---
+
+const SOURCE_MAIN = join(import.meta.dir, "..", "server", "main.ts");
+
+interface ProcessInfo {
+  exe: string;
+  argv: string[];
+  cwd: string;
+}
+
+/** The executable, arguments and folder of a process: /proc on Linux, `ps` elsewhere. */
+function describeProcess(pid: number): ProcessInfo | undefined {
+  try {
+    // " (deleted)": the binary was replaced (an upgrade) while it ran; the name still counts.
+    const exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return { exe, argv, cwd: readlinkSync(`/proc/${pid}/cwd`) };
+  } catch {
+    if (process.platform === "linux") return undefined;
+  }
+  // macOS: `comm` is the executable's path; `args` is split on spaces (enough for the argv[0]
+  // and script checks, which only ever compare whole paths without spaces to ours).
+  const ps = (field: string) =>
+    Bun.spawnSync(["ps", "-o", `${field}=`, "-p", String(pid)], { stderr: "ignore" })
+      .stdout.toString()
+      .trim();
+  const exe = ps("comm");
+  return exe ? { exe, argv: ps("args").split(/\s+/), cwd: "/" } : undefined;
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Two spellings of one path (relative, through a symlinked folder) are the same database. */
+function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
