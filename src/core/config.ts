@@ -11,8 +11,12 @@ export const PID_FILE = "port-server.pid";
 export const LOG_FILE = "port-server.log";
 
 export const MAX_BODY_BYTES = 64 * 1024;
-/** What Bun itself buffers at most before refusing a body (the API's own limit is lower). */
-export const MAX_BUFFERED_BODY_BYTES = 1024 * 1024;
+/**
+ * Bun's own body cap, set far above ours so that every oversized body reaches our code and
+ * gets our JSON 413: the body is streamed and reading stops at MAX_BODY_BYTES, so nothing near
+ * this is ever buffered. Bun refuses only a Content-Length above 2^53 - 1 itself.
+ */
+export const BUN_MAX_BODY_BYTES = Number.MAX_SAFE_INTEGER;
 export const MAX_NAME_LENGTH = 128;
 export const BUSY_TIMEOUT_MS = 5000;
 /** How long `portctl` waits for a TCP connect before calling the daemon unreachable. */

@@ -33,10 +33,12 @@ export function checkRequest(req: Request, port: number): void {
   if (hasBody(req)) bodyShape(headers);
 }
 
-/** Reads the body as strict UTF-8 JSON of at most 64 KiB (a chunked body declares no size). */
+/**
+ * Reads the body as strict UTF-8 JSON of at most 64 KiB. A chunked body declares no size, so
+ * the limit is enforced while reading: the first byte over it ends the read with a 413.
+ */
 export async function readJson(req: Request): Promise<unknown> {
-  const bytes = await req.arrayBuffer();
-  if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
+  const bytes = await readLimited(req);
   let text: string;
   try {
     text = UTF8.decode(bytes);
@@ -88,6 +90,31 @@ function bodyShape(headers: Headers): void {
     throw new PortError("unsupported_media_type", "Content-Type must be application/json");
   }
   if (Number(headers.get("content-length")) > MAX_BODY_BYTES) throw tooLarge();
+}
+
+async function readLimited(req: Request): Promise<Uint8Array> {
+  if (!req.body) return new Uint8Array();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // Bad chunk framing or the client gone: Bun answers the client; we only must not crash.
+      throw new PortError("bad_request", "request body could not be read to its end");
+    }
+    if (chunk.done) break;
+    size += chunk.value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      // The rest is never read: the 413 closes the connection (respond.ts).
+      reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(chunk.value);
+  }
+  return Buffer.concat(chunks);
 }
 
 function tooLarge(): PortError {

@@ -5,12 +5,12 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { Allocator } from "../core/allocator.ts";
 import {
+  BUN_MAX_BODY_BYTES,
   DEFAULT_HOST,
   DEFAULT_PORT,
   DEFAULT_RANGE,
   ENV,
   formatRange,
-  MAX_BUFFERED_BODY_BYTES,
   parseExclusions,
   parseRange,
   statePaths,
@@ -99,8 +99,8 @@ async function run(opts: ServerOptions): Promise<void> {
       port: opts.port,
       fetch: app.fetch,
       reusePort: false,
-      // A hard cap on what Bun buffers; the API's own 64 KiB limit answers with a JSON 413.
-      maxRequestBodySize: MAX_BUFFERED_BODY_BYTES,
+      // Far above our 64 KiB, which guards.ts enforces while reading, with a JSON 413.
+      maxRequestBodySize: BUN_MAX_BODY_BYTES,
       development: false,
     });
   } catch (err) {

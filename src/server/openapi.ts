@@ -55,6 +55,18 @@ const DESCRIPTION = [
   "`Cross-Origin-Resource-Policy: same-origin`. HEAD is answered wherever GET is; another",
   "method on a known path is 405 with `Allow`; an unknown path is 404. Both are `Error`s.",
   "Any failure of the database is `storage` (503), on reads, writes and `/healthz` alike.",
+  "",
+  "Not ours: Bun's HTTP parser refuses some requests before any handler runs, with a bare",
+  "status line (no body, none of the headers above), and closes the connection (measured by",
+  "the test suite): 400 for HTTP/1.1 without Host, a malformed request line (two spaces, a",
+  "method with other characters, a target not starting with `/`, an empty line), a malformed",
+  "header line (no colon, a space before it, a bare CR or NUL, obs-fold), conflicting framing",
+  "(Content-Length with Transfer-Encoding, two Content-Lengths, a Transfer-Encoding other than",
+  "one `chunked`, a Content-Length that is not a number or is 10^18 or more, a chunk size that",
+  "is not hex) and bytes that are not HTTP/1 (TLS, the HTTP/2 preface); 505 for an HTTP version",
+  "other than 1.0/1.1, no version, a space inside the target, or LF-only line ends; 413 for a",
+  "Content-Length above 2^53 - 1; 431 for a request line or headers over about 16 KiB; and no",
+  "answer at all for a method that is not an upper-case HTTP method (`get`, `FOO`).",
 ].join("\n");
 
 const COMMON: ErrorCode[] = ["forbidden", "storage", "internal"];

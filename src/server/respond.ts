@@ -12,7 +12,9 @@ export function json(body: unknown, status = 200, headers?: Record<string, strin
 
 export function errorResponse(err: unknown, headers?: Record<string, string>): Response {
   const e = err instanceof PortError ? err : unexpected(err);
-  return json(errorBody(e), HTTP_STATUS[e.code], headers);
+  // An oversized body is left unread: the connection cannot carry another request after it.
+  const all = e.code === "payload_too_large" ? { ...headers, Connection: "close" } : headers;
+  return json(errorBody(e), HTTP_STATUS[e.code], all);
 }
 
 /** A database failure, whatever raised it, is the one `storage` error (503). */

@@ -30,6 +30,7 @@ export interface ParsedResponse {
 }
 
 export type OpenApiDoc = {
+  info?: { title?: string; version?: string; description?: string };
   paths: Record<string, Record<string, Operation>>;
   components?: { schemas?: Record<string, unknown> };
 };

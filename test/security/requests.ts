@@ -92,6 +92,8 @@ export interface Refused {
   parser?: true;
   /** The server may reset while we still send (it refuses early): no answer read is fine too. */
   mayReset?: true;
+  /** Bun closes the connection without any answer. */
+  noAnswer?: true;
 }
 
 export const hostRefused = (h: string): Refused => ({
@@ -122,3 +124,6 @@ export const unknownField = (name: string) => badRequest(`unknown field: ${name}
 export const METHOD: Refused = { status: 405, error: "method not allowed" };
 export const PARSER_400: Refused = { status: 400, parser: true };
 export const HEADERS_TOO_LARGE: Refused = { status: 431, parser: true, mayReset: true };
+export const PARSER_505: Refused = { status: 505, parser: true };
+export const PARSER_413: Refused = { status: 413, parser: true };
+export const NO_ANSWER: Refused = { status: 0, parser: true, noAnswer: true };
