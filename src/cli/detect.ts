@@ -5,6 +5,8 @@ import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 
 export interface Checkout {
+  /** The folder that holds `.git`: this checkout's top folder. */
+  top: string;
   /** The main repository's folder name, even inside a linked worktree. */
   repo: string;
   /** The linked worktree's folder name, when inside one. */
@@ -34,7 +36,7 @@ export function findCheckout(cwd: string): Checkout | null {
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const dotGit = join(dir, ".git");
     const kind = entryKind(dotGit);
-    if (kind === "dir") return { repo: basename(dir), ...branchOf(dotGit) };
+    if (kind === "dir") return { top: dir, repo: basename(dir), ...branchOf(dotGit) };
     if (kind === "file") return fromGitFile(dir, dotGit);
     if (dirname(dir) === dir) return null;
   }
@@ -47,9 +49,9 @@ function fromGitFile(top: string, dotGit: string): Checkout {
   const gitDir = readPointer(dotGit, top);
   const common = gitDir ? readText(join(gitDir, "commondir")) : null;
   if (!gitDir || common === null)
-    return { repo: basename(top), ...(gitDir ? branchOf(gitDir) : {}) };
+    return { top, repo: basename(top), ...(gitDir ? branchOf(gitDir) : {}) };
   const commonDir = resolve(gitDir, common);
-  return { repo: repoName(commonDir), worktree: basename(top), ...branchOf(gitDir) };
+  return { top, repo: repoName(commonDir), worktree: basename(top), ...branchOf(gitDir) };
 }
 
 /** `/src/shop/.git` → `shop`; a bare `/src/shop.git` → `shop`. */

@@ -25,6 +25,13 @@ export function parseId(value: string): number {
   throw new Error("must be a positive integer");
 }
 
+/** `scan --depth N`: folder levels below the scanned folder, 0 (that folder only) to 64. */
+export function parseDepth(value: string): number {
+  const n = /^\d{1,2}$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (n >= 0 && n <= 64) return n;
+  throw new Error("must be an integer between 0 and 64");
+}
+
 /** The flags several commands share, described once. */
 export const FLAGS = {
   app: {

@@ -26,6 +26,8 @@ export const REQUEST_TIMEOUT_MS = 15000;
 /** How long `portctl start` waits for /healthz, and `portctl stop` for the exit. */
 export const START_TIMEOUT_MS = 5000;
 export const STOP_TIMEOUT_MS = 5000;
+/** How many folder levels below the scanned folder `portctl scan` reads (`--depth`). */
+export const SCAN_DEPTH = 4;
 
 export const ENV = {
   home: "PORT_SERVER_HOME",

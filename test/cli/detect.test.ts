@@ -23,12 +23,13 @@ describe("in a git repository with a linked worktree", () => {
 
   test("the main checkout: app is the repo folder, instance is the branch", () => {
     expect(detect(repo.main)).toEqual({ app: "shop", instance: "main" });
-    expect(findCheckout(repo.main)).toEqual({ repo: "shop", branch: "main" });
+    expect(findCheckout(repo.main)).toEqual({ top: repo.main, repo: "shop", branch: "main" });
   });
 
   test("the linked worktree: app is still the main repo's name, instance is the worktree folder", () => {
     expect(detect(repo.worktree)).toEqual({ app: "shop", instance: "wt-feature" });
     expect(findCheckout(repo.worktree)).toEqual({
+      top: repo.worktree,
       repo: "shop",
       worktree: "wt-feature",
       branch: "feature",
@@ -42,6 +43,8 @@ describe("in a git repository with a linked worktree", () => {
     mkdirSync(deepTree);
     expect(detect(deepMain)).toEqual({ app: "shop", instance: "main" });
     expect(detect(deepTree)).toEqual({ app: "shop", instance: "wt-feature" });
+    expect(findCheckout(deepMain)?.top).toBe(repo.main);
+    expect(findCheckout(deepTree)?.top).toBe(repo.worktree);
   });
 
   test("a branch switch in the main checkout changes the instance", () => {
@@ -53,7 +56,7 @@ describe("in a git repository with a linked worktree", () => {
   test("a detached HEAD falls back to 'default'", () => {
     git(repo.main, "checkout", "-q", "--detach");
     expect(detect(repo.main)).toEqual({ app: "shop", instance: "default" });
-    expect(findCheckout(repo.main)).toEqual({ repo: "shop" });
+    expect(findCheckout(repo.main)).toEqual({ top: repo.main, repo: "shop" });
   });
 
   test("a detached HEAD in the worktree keeps the worktree's name", () => {

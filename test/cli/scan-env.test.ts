@@ -297,7 +297,7 @@ describe("scan --register and listeners", () => {
       expect(run.out).toHaveLength(1);
       expect(run.out[0]).toMatch(
         new RegExp(
-          `^registered port ${port} \\(id=\\d+\\) for myapp/default/dev  \\[package.json:1\\]; listening now by .+ \\(pid ${process.pid}\\)$`,
+          `^registered port ${port} \\(id=\\d+\\) for live/default/dev  \\[package.json:1\\]; listening now by .+ \\(pid ${process.pid}\\)$`,
         ),
       );
     } finally {

@@ -36,9 +36,6 @@ describe("compose-forms: every port form of the Compose specification", () => {
   test("host-bound ports only, each with its file:line; container-only forms never", () => {
     const { findings } = scanProject(fixture("compose-forms"));
     expect(findings).toEqual([
-      // compose.override.yaml and docker-compose.dev.yml are Compose files too
-      compose(5173, "extra", "compose.override.yaml:4"),
-      compose(9229, "debug", "docker-compose.dev.yml:4", "tcp", "127.0.0.1"),
       // "3000" and "3000-3005" (container only) on lines 7-8: nothing
       compose(8000, "short-8000", `${DC}:9`),
       compose(9090, "short-8080", `${DC}:10`),
@@ -54,14 +51,20 @@ describe("compose-forms: every port form of the Compose specification", () => {
       compose(6060, "short-6060", `${DC}:18`, "udp"),
       compose(7000, "short-7000", `${DC}:19`),
       // unquoted 3100 (line 20) and expose: "7100" (line 22): container only
-      compose(8080, "long-80", `${DC}:26`),
-      compose(8081, "long-81", `${DC}:28`, "udp", "127.0.0.1"),
+      // long syntax: the line of `published:`
+      compose(8080, "long-80", `${DC}:27`),
+      compose(8081, "long-81", `${DC}:29`, "udp", "127.0.0.1"),
       // the long-syntax entry without published: (line 33): nothing
-      compose(8083, "long-83", `${DC}:35`, "tcp", "::1"),
+      compose(8083, "long-83", `${DC}:36`, "tcp", "::1"),
       // ${WEB_PORT:-8088} with WEB_PORT=8089 in .env; named after the variable
       compose(8089, "web", `${DC}:41`),
       compose(4000, "api", `${DC}:42`),
       compose(4100, "vars-4100", `${DC}:43`),
+      // compose.override.yaml is docker-compose.yml's override file: one project, its services
+      // after the base file's (`docker-compose config` agrees)
+      compose(5173, "extra", "compose.override.yaml:4"),
+      // docker-compose.dev.yml is no default name: read on its own
+      compose(9229, "debug", "docker-compose.dev.yml:4", "tcp", "127.0.0.1"),
       // and .env's own WEB_PORT; compose-notes.txt is not a Compose file name
       env(8089, "web", ".env:2"),
     ]);
@@ -116,6 +119,7 @@ test("env-files: *_PORT and PORT keys with valid ports, nothing else", () => {
       // .envrc is not a .env file
     ],
     problems: [],
+    unscanned: [],
   });
 });
 
@@ -131,6 +135,7 @@ test("scripts: --port N, --port=N, -p N, PORT=N, docker's host side; one line pe
       script(3002, "both-2", "package.json:11"),
     ],
     problems: [],
+    unscanned: [],
   });
 });
 
@@ -145,6 +150,7 @@ test("broken: each unparseable file is an error at line:column, the rest is stil
       },
       { source: "package.json:5:31", message: 'invalid JSON: unexpected "o"', severity: "error" },
     ],
+    unscanned: [],
   });
 });
 
@@ -183,7 +189,7 @@ describe("which files are read", () => {
   });
 
   test("an empty folder finds nothing and reports nothing", () => {
-    expect(scanProject(root)).toEqual({ findings: [], problems: [] });
+    expect(scanProject(root)).toEqual({ findings: [], problems: [], unscanned: [] });
   });
 });
 
@@ -218,7 +224,7 @@ describe("scanCompose, one entry at a time", () => {
   test("long syntax: published from a variable, host_ip interpolated too", () => {
     const text = `services:\n  db:\n    ports:\n      - target: 5432\n        published: \${PG_PORT:-5432}\n        host_ip: \${BIND:-127.0.0.1}\n`;
     expect(scanCompose(text, "c.yml", { PG_PORT: "5433" }).findings).toEqual([
-      compose(5433, "pg", "c.yml:4", "tcp", "127.0.0.1"),
+      compose(5433, "pg", "c.yml:5", "tcp", "127.0.0.1"),
     ]);
   });
 
@@ -363,6 +369,6 @@ describe("interpolate", () => {
     ["${A:-1}-${B:-2}", "1-2", []],
     ["no dollars", "no dollars", []],
   ])("%p → %p", (text, value, missing) => {
-    expect(interpolate(text, vars)).toEqual({ value, missing });
+    expect(interpolate(text, vars)).toMatchObject({ value, missing });
   });
 });

@@ -2,7 +2,8 @@
 // folder (see ARCHITECTURE.md, "Adding a command"); the parser, help, typo suggestions,
 // `--json` errors and completions are all built from this table.
 import { ENV_FORMATS } from "../envfile.ts";
-import { FLAGS, parseId, parseName } from "../flags.ts";
+import { SCAN_DEPTH } from "../../core/config.ts";
+import { FLAGS, parseDepth, parseId, parseName } from "../flags.ts";
 import type { CommandSpec } from "../spec.ts";
 
 export const COMMANDS: CommandSpec[] = [
@@ -99,8 +100,13 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: "scan",
     summary: "find host-bound ports in Compose files, .env files and package.json scripts",
-    args: [{ name: "dir", help: "project folder", default: "." }],
+    args: [{ name: "dir", help: "project folder (default: the repository's top folder, else .)" }],
     flags: {
+      depth: {
+        value: "<n>",
+        help: `folder levels below it to read (default ${SCAN_DEPTH})`,
+        convert: parseDepth,
+      },
       register: {
         help: "allocate each port found for the current app/instance (reusing existing ones)",
       },

@@ -2,9 +2,14 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { PortError } from "../../core/errors.ts";
 import type { Allocation, SystemUse } from "../../core/model.ts";
-import { type Finding, planRegistration, scanProject } from "../../core/scan/index.ts";
+import {
+  type Finding,
+  planRegistration,
+  scanProject,
+  type Unscanned,
+} from "../../core/scan/index.ts";
 import { Client } from "../client.ts";
-import { detectApp, detectInstance } from "../detect.ts";
+import { detectApp, detectInstance, findCheckout } from "../detect.ts";
 import { CLI_ERRORS } from "../errors.ts";
 import type { Io } from "../io.ts";
 import {
@@ -19,7 +24,10 @@ import {
 } from "../output.ts";
 
 export interface ScanOptions {
+  /** The folder to scan; by default the repository around the current folder (or it). */
   dir?: string;
+  /** Folder levels below it to read (SCAN_DEPTH by default). */
+  depth?: number;
   register?: boolean;
   app?: string;
   instance?: string;
@@ -38,18 +46,17 @@ export interface Registration extends Finding {
 
 /** Exit 1 when a file could not be parsed or a port could not be registered; 0 otherwise. */
 export async function scan(opts: ScanOptions, io: Io): Promise<number> {
-  const root = resolve(io.cwd, opts.dir ?? ".");
-  if (!existsSync(root)) throw new PortError("bad_request", `no such folder: ${root}`);
-  if (!statSync(root).isDirectory()) {
-    throw new PortError("bad_request", `${root} is a file; scan takes the project's folder`);
-  }
-  const { findings, problems } = scanProject(root, io.env);
+  const root = folder(opts.dir, io);
+  const { findings, problems, unscanned } = scanProject(root, io.env, {
+    ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
+  });
   const c = colors(io);
   // A repository is untrusted: its file names, service names and values are escaped.
   for (const p of problems)
     io.err(
       `${p.severity === "error" ? c.red("error:") : c.yellow("warning:")} ${safe(`${p.source}: ${p.message}`)}`,
     );
+  if (unscanned.length) io.err(notScanned(unscanned));
   const failed = problems.some((p) => p.severity === "error");
   if (!opts.register) {
     if (opts.json) printJson(io, findings);
@@ -57,8 +64,9 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
     else for (const line of table(findings, FINDING_COLUMNS, c)) io.out(line);
     return failed ? 1 : 0;
   }
-  const app = opts.app ?? detectApp(io.cwd);
-  const instance = opts.instance ?? detectInstance(io.cwd);
+  // The scanned folder's checkout names the ports, wherever portctl was started from.
+  const app = opts.app ?? detectApp(root);
+  const instance = opts.instance ?? detectInstance(root);
   const plan = planRegistration(findings);
   const results = await register(plan.register, app, instance, new Client(io.env));
   for (const { finding, reason } of plan.skipped)
@@ -69,6 +77,45 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
 }
 
 // --- internal ---
+
+/**
+ * DIR, else the top of the git checkout around the current folder (what app detection names),
+ * else the current folder. Scanning a folder other than the one asked for says so on stderr.
+ */
+function folder(dir: string | undefined, io: Io): string {
+  if (dir === undefined) {
+    const top = findCheckout(io.cwd)?.top;
+    if (top && top !== resolve(io.cwd)) {
+      io.err(`scanning ${top} (the repository's top folder)`);
+      return top;
+    }
+  }
+  const root = resolve(io.cwd, dir ?? ".");
+  if (!existsSync(root)) throw new PortError("bad_request", `no such folder: ${root}`);
+  if (!statSync(root).isDirectory()) {
+    throw new PortError("bad_request", `${root} is a file; scan takes the project's folder`);
+  }
+  return root;
+}
+
+/** `2 compose files not scanned: a/b/c/d/e/compose.yaml, build/compose.yaml; pass --depth 5` */
+function notScanned(files: Unscanned[]): string {
+  const deepest = Math.max(
+    0,
+    ...files.filter((f) => f.reason === "depth").map((f) => f.path.split("/").length - 1),
+  );
+  const hints = [
+    ...(deepest ? [`pass --depth ${deepest}`] : []),
+    ...(files.some((f) => f.reason === "folder")
+      ? ["scan a skipped folder (build/, dist/, vendor/, …) by naming it"]
+      : []),
+    ...(files.some((f) => f.reason === "outside")
+      ? ["a link out of the scanned folder is not followed"]
+      : []),
+  ];
+  const n = files.length;
+  return `${n} compose file${n === 1 ? "" : "s"} not scanned: ${files.map((f) => f.path).join(", ")}; ${hints.join("; ")}`;
+}
 
 const FINDING_COLUMNS: Column<Finding>[] = [
   { header: "PORT", value: (f) => String(f.port) },
@@ -106,11 +153,20 @@ async function register(
         ...f,
         result: "conflict",
         ...(err.holder ? { holder: err.holder } : {}),
-        error: CLI_ERRORS[err.code].line(err),
+        error: conflictText(err),
       });
     }
   }
   return out;
+}
+
+/** Why a port was not registered, in scan's words: scan has no --reuse to suggest. */
+function conflictText(err: PortError): string {
+  const h = err.holder;
+  if (err.code === "service_allocated" && h)
+    return `${holderText(h)} already has port ${h.port}; release it to move the service to this port`;
+  if (err.code === "port_allocated" && h) return `held by ${holderText(h)}`;
+  return CLI_ERRORS[err.code].line(err);
 }
 
 function describe(r: Registration, app: string, instance: string): string {
@@ -123,6 +179,5 @@ function describe(r: Registration, app: string, instance: string): string {
     return `already registered: port ${r.port} (id=${r.allocation?.id}) for ${name}  [${r.source}]`;
   if (r.result === "skipped")
     return `skipped: port ${r.port} for ${name}  [${r.source}]: ${r.error}`;
-  const who = r.holder ? `: held by ${holderText(r.holder)}` : "";
-  return `conflict: port ${r.port} for ${name}  [${r.source}]${who}${r.holder ? "" : ` (${r.error})`}`;
+  return `conflict: port ${r.port} for ${name}  [${r.source}]: ${r.error}`;
 }

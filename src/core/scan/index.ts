@@ -1,41 +1,56 @@
-// `portctl scan`: walks a project folder and collects host-bound ports from Compose files,
+// `portctl scan`: walks a project folder and collects host-bound ports from Compose projects,
 // .env files and package.json scripts. Reads only; a file that cannot be parsed is reported
 // and the others are still scanned.
-import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import { scanCompose } from "./compose.ts";
-import { envVars, scanEnvFile } from "./envfiles.ts";
+import { readFileSync } from "node:fs";
+import { dirname, relative } from "node:path";
+import { composeFindings } from "./compose.ts";
+import { scanEnvFile } from "./envfiles.ts";
 import type { Vars } from "./interpolate.ts";
+import type { ComposeProject } from "./model.ts";
+import { composeFiles, loadComposeProject } from "./project.ts";
 import { scanPackageJson } from "./scripts.ts";
 import type { Finding, Problem, ScanResult } from "./types.ts";
+import { kindOf, type Unscanned, walk } from "./walk.ts";
 
+export type { ComposeProject, ComposeService, PublishedPort } from "./model.ts";
+export { composeFiles, composeProjectAt, loadComposeProject } from "./project.ts";
 export type { Finding, Problem, ScanResult } from "./types.ts";
+export type { Unscanned } from "./walk.ts";
 
-export function scanProject(root: string, env: Vars = {}): ScanResult {
+export interface ProjectScan extends ScanResult {
+  /** Compose files found but not read (too deep, in a skipped folder, linked from outside). */
+  unscanned: Unscanned[];
+}
+
+export function scanProject(
+  root: string,
+  env: Vars = {},
+  opts: { depth?: number } = {},
+): ProjectScan {
   const findings: Finding[] = [];
   const problems: Problem[] = [];
-  const files = walk(root, 0);
-  for (const kind of ["compose", "env", "script"] as const) {
-    for (const path of files.filter((f) => kindOf(f) === kind)) {
-      const rel = relative(root, path) || path;
-      let text: string;
-      try {
-        text = readFileSync(path, "utf8");
-      } catch (err) {
-        problems.push({ source: rel, message: (err as Error).message, severity: "error" });
-        continue;
-      }
-      const result =
-        kind === "compose"
-          ? scanCompose(text, rel, { ...dotenvBeside(path), ...env })
-          : kind === "env"
-            ? scanEnvFile(text, rel)
-            : scanPackageJson(text, rel);
-      findings.push(...result.findings);
-      problems.push(...result.problems);
-    }
+  const { files, unscanned } = walk(root, opts.depth);
+  const label = (path: string) => relative(root, path) || path;
+  for (const project of composeProjects(root, files, env, label)) {
+    findings.push(...composeFindings(project, label));
+    problems.push(...project.problems);
   }
-  return { findings, problems };
+  for (const path of files) {
+    const kind = kindOf(path);
+    if (kind === "compose") continue;
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      problems.push({ source: label(path), message: (err as Error).message, severity: "error" });
+      continue;
+    }
+    const result =
+      kind === "env" ? scanEnvFile(text, label(path)) : scanPackageJson(text, label(path));
+    findings.push(...result.findings);
+    problems.push(...result.problems);
+  }
+  return { findings, problems, unscanned: unscanned.map((u) => ({ ...u, path: label(u.path) })) };
 }
 
 export interface Skipped {
@@ -73,50 +88,42 @@ export function planRegistration(findings: Finding[]): { register: Finding[]; sk
 
 // --- internal ---
 
-const MAX_DEPTH = 4;
-const SKIP = new Set([
-  "node_modules",
-  ".git",
-  "dist",
-  "build",
-  "vendor",
-  "target",
-  ".venv",
-  "venv",
-  ".next",
-  "coverage",
-]);
-
-function kindOf(path: string): "compose" | "env" | "script" | null {
-  const name = path.slice(path.lastIndexOf("/") + 1);
-  if (/^(docker-)?compose([.-][^/]*)?\.ya?ml$/i.test(name)) return "compose";
-  if (/^\.env(\..+)?$/.test(name)) return "env";
-  if (name === "package.json") return "script";
-  return null;
-}
-
-function walk(dir: string, depth: number): string[] {
-  let entries: import("node:fs").Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
+/**
+ * The Compose projects among these files: in each folder, the project `docker compose` would
+ * load there (COMPOSE_FILE, else the default file and its override); then every other Compose
+ * file that no project read (`docker-compose.prod.yml`, say) on its own. A project whose files
+ * another project already read (an `include`d one) is not listed twice: the projects that
+ * read most are kept first. The environment's COMPOSE_FILE speaks for the scanned folder only;
+ * a subfolder's comes from its own `.env`.
+ */
+function composeProjects(
+  root: string,
+  files: string[],
+  env: Vars,
+  label: (p: string) => string,
+): ComposeProject[] {
+  const { COMPOSE_FILE: _, COMPOSE_PATH_SEPARATOR: __, ...inner } = env;
+  const envOf = (dir: string) => (dir === root ? env : inner);
+  const dirs = new Set(files.map((f) => dirname(f)));
+  const projects: ComposeProject[] = [];
+  for (const dir of dirs) {
+    const chosen = composeFiles(dir, envOf(dir));
+    if (chosen) projects.push(loadComposeProject(chosen, { env: envOf(dir), dir, label }));
   }
-  const out: string[] = [];
-  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    const path = join(dir, e.name);
-    if (e.isFile() && kindOf(path)) out.push(path);
-    else if (e.isDirectory() && depth < MAX_DEPTH && !SKIP.has(e.name))
-      out.push(...walk(path, depth + 1));
+  const kept = new Set<ComposeProject>();
+  const consumed = new Set<string>();
+  for (const p of [...projects].sort((a, b) => b.read.length - a.read.length)) {
+    if (p.files.every((f) => consumed.has(f))) continue;
+    kept.add(p);
+    for (const f of p.read) consumed.add(f);
+  }
+  const out = projects.filter((p) => kept.has(p));
+  for (const file of files) {
+    if (kindOf(file) !== "compose" || consumed.has(file)) continue;
+    const dir = dirname(file);
+    const p = loadComposeProject([file], { env: envOf(dir), dir, label });
+    for (const f of p.read) consumed.add(f);
+    out.push(p);
   }
   return out;
-}
-
-/** Compose reads `.env` from the Compose file's folder for interpolation. */
-function dotenvBeside(composePath: string): Vars {
-  try {
-    return envVars(readFileSync(join(dirname(composePath), ".env"), "utf8"));
-  } catch {
-    return {};
-  }
 }

@@ -1,0 +1,153 @@
+// A Compose file as plain values that remember where they were written. The `yaml` package does
+// the YAML work: document streams (`---`), anchors and aliases, `<<` merge keys (its `merge`
+// option) and the `!reset` / `!override` tags (custom tags). Before its toJS() runs, every
+// scalar value is boxed with its file, line and offsets, so a port reached through `*alias` or
+// `<<: *base` still points at the node that defines it.
+import {
+  type CollectionTag,
+  LineCounter,
+  parseAllDocuments,
+  type ScalarTag,
+  visit,
+  YAMLMap,
+  YAMLSeq,
+} from "yaml";
+import { at, type Problem } from "./types.ts";
+
+/** A scalar value and the node it was written in. */
+export class Located {
+  constructor(
+    readonly value: unknown,
+    readonly file: string,
+    readonly line: number,
+    readonly offset: [number, number],
+  ) {}
+}
+
+/** A value written with `!reset` (drop what earlier files set) or `!override` (replace it). */
+export class Tagged {
+  constructor(
+    readonly mode: "reset" | "override",
+    readonly value: unknown,
+  ) {}
+}
+
+export interface YamlFile {
+  /** One value per document of the stream, in order (Compose merges them as override files). */
+  documents: unknown[];
+  problems: Problem[];
+}
+
+/** `file` (absolute) goes into every box; `label` names the file in messages. */
+export function readYaml(text: string, file: string, label = file): YamlFile {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, {
+    lineCounter: lines,
+    merge: true,
+    uniqueKeys: false,
+    customTags: TAGS,
+  });
+  const list = Array.isArray(docs) ? docs : [];
+  for (const doc of list) {
+    const error = doc.errors[0];
+    if (error) {
+      const pos = error.linePos?.[0];
+      return { documents: [], problems: [problem(label, error.message, pos?.line, pos?.col)] };
+    }
+  }
+  const documents: unknown[] = [];
+  for (const doc of list) {
+    visit(doc, {
+      Scalar(key, node) {
+        if (key === "key" || !node.range) return;
+        const [start, end] = node.range;
+        node.value = new Located(node.value, file, lines.linePos(start).line, [start, end]);
+      },
+    });
+    try {
+      documents.push(doc.toJS({ maxAliasCount: MAX_ALIASES }));
+    } catch (err) {
+      // "Merge sources must be maps", an alias bomb: the library's words, our one-line form
+      return { documents: [], problems: [problem(label, (err as Error).message)] };
+    }
+  }
+  return { documents, problems: [] };
+}
+
+/** The plain value: boxes and tags removed, all the way down. */
+export function plain(value: unknown): unknown {
+  if (value instanceof Located) return plain(value.value);
+  if (value instanceof Tagged) return plain(value.value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (isObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return value;
+}
+
+/** The value inside a box (one level), for checking a shape. */
+export function unbox(value: unknown): unknown {
+  return value instanceof Located ? value.value : value;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !isBox(value);
+}
+
+// --- internal ---
+
+const MAX_ALIASES = 1000;
+
+function isBox(value: object): boolean {
+  return value instanceof Located || value instanceof Tagged;
+}
+
+function problem(file: string, message: string, line?: number, col?: number): Problem {
+  // The library appends " at line 6, column 3:" and a code excerpt; we give file:line:col.
+  const first = message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "");
+  return { source: at(file, line, col), message: first || "invalid YAML", severity: "error" };
+}
+
+// The library's own extension point for tags: a collection tag's `nodeClass`. Its toJSON() hands
+// back the converted value wrapped in a Tagged (the base types promise a plain array or object,
+// hence the casts).
+type Ctx = Parameters<YAMLMap["toJSON"]>[1];
+class ResetMap extends YAMLMap {
+  override toJSON(arg?: unknown, ctx?: Ctx) {
+    return new Tagged("reset", super.toJSON(arg, ctx)) as unknown as ReturnType<YAMLMap["toJSON"]>;
+  }
+}
+class OverrideMap extends YAMLMap {
+  override toJSON(arg?: unknown, ctx?: Ctx) {
+    return new Tagged("override", super.toJSON(arg, ctx)) as unknown as ReturnType<
+      YAMLMap["toJSON"]
+    >;
+  }
+}
+class ResetSeq extends YAMLSeq {
+  override toJSON(arg?: unknown, ctx?: Ctx) {
+    return new Tagged("reset", super.toJSON(arg, ctx)) as unknown as unknown[];
+  }
+}
+class OverrideSeq extends YAMLSeq {
+  override toJSON(arg?: unknown, ctx?: Ctx) {
+    return new Tagged("override", super.toJSON(arg, ctx)) as unknown as unknown[];
+  }
+}
+
+const never = () => false;
+const collection = (tag: string, kind: "map" | "seq", nodeClass: unknown): CollectionTag =>
+  ({ tag, collection: kind, nodeClass, identify: never }) as unknown as CollectionTag;
+const scalar = (tag: string, mode: Tagged["mode"]): ScalarTag => ({
+  tag,
+  identify: never,
+  resolve: (text: string) => new Tagged(mode, text === "" || mode === "reset" ? null : text),
+});
+
+const TAGS = [
+  collection("!reset", "map", ResetMap),
+  collection("!reset", "seq", ResetSeq),
+  collection("!override", "map", OverrideMap),
+  collection("!override", "seq", OverrideSeq),
+  scalar("!reset", "reset"),
+  scalar("!override", "override"),
+];

@@ -1,0 +1,237 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Compose `${VAR}` syntax, not templates
+// The Compose project model (core/scan/project.ts): one fixture per feature under
+// test/fixtures/compose-model/, each expectation the ports Compose itself publishes. Where
+// Debian's docker-compose 1.29 reads the feature (anchors, extends, override files,
+// COMPOSE_FILE), `docker-compose config` printed the same ports; `include`, nested
+// interpolation, `!reset`/`!override` and document streams follow the Compose specification.
+import { describe, expect, test } from "bun:test";
+import { join, relative } from "node:path";
+import {
+  type ComposeProject,
+  composeProjectAt,
+  loadComposeProject,
+  scanProject,
+} from "../../src/core/scan/index.ts";
+
+const ROOT = join(import.meta.dir, "../fixtures/compose-model");
+
+/** `service host source` per published port, the source relative to the fixture. */
+function published(name: string, env: Record<string, string> = {}): string[] {
+  const dir = join(ROOT, name);
+  const project = composeProjectAt(dir, { env }) as ComposeProject;
+  expect(project).not.toBeNull();
+  return project.services.flatMap((s) =>
+    s.ports.map((p) => `${s.name} ${p.host} ${relative(dir, p.file)}:${p.line}`),
+  );
+}
+
+const problems = (name: string, env: Record<string, string> = {}) =>
+  (
+    composeProjectAt(join(ROOT, name), {
+      env,
+      label: (p) => relative(join(ROOT, name), p),
+    }) as ComposeProject
+  ).problems;
+
+describe("YAML anchors, aliases and merge keys", () => {
+  test("every port reached through an alias, at the line of the node that defines it", () => {
+    expect(published("anchors")).toEqual([
+      "merged 8001 compose.yaml:5", // <<: *web
+      "merged-list 8004 compose.yaml:10", // <<: [*with-ports, *with-image]
+      "whole 8006 compose.yaml:16", // a whole service as *whole
+      "aliased-list 8002 compose.yaml:7", // ports: *list
+      "item 8003 compose.yaml:8", // - *one
+      "item 8005 compose.yaml:30",
+      "own-wins 8007 compose.yaml:33", // a key of the service itself beats the merged one
+    ]);
+    expect(problems("anchors")).toEqual([]);
+  });
+
+  test("a merge key on something that is not a map: one error line, no stack", () => {
+    const p = model("services:\n  a:\n    <<: [1]\n");
+    expect(p.problems).toEqual([
+      {
+        source: "compose.yaml",
+        message: "Merge sources must be maps or map aliases",
+        severity: "error",
+      },
+    ]);
+  });
+
+  test("an alias bomb stops at the library's alias limit", () => {
+    const lines = ['a: &a ["1:1","1:1","1:1","1:1","1:1","1:1","1:1","1:1","1:1"]'];
+    for (let i = 0; i < 8; i++) {
+      const n = String.fromCharCode(98 + i);
+      const prev = String.fromCharCode(97 + i);
+      lines.push(`${n}: &${n} [${Array(9).fill(`*${prev}`).join(",")}]`);
+    }
+    const p = model(`${lines.join("\n")}\nservices: {}\n`);
+    expect(p.problems[0]?.message).toContain("Excessive alias count");
+  });
+});
+
+describe("interpolation", () => {
+  test("nested defaults, `-`, the environment over .env; the variable that sets each port", () => {
+    const project = composeProjectAt(join(ROOT, "interpolation"), {
+      env: { DB_PORT: "6543", GITHUB_TOKEN: "ghp_s3cret" },
+    }) as ComposeProject;
+    const ports = project.services.flatMap((s) =>
+      s.ports.map((p) => [s.name, p.host, p.variable, p.variables]),
+    );
+    expect(ports).toEqual([
+      ["nested", 7800, { name: "WEB_PORT", default: "7800" }, ["WEB_PORT", "FALLBACK_PORT"]],
+      [
+        "nested-env",
+        7901,
+        { name: "API_PORT", default: "7901" },
+        ["API_PORT", "API_FALLBACK_PORT"],
+      ],
+      ["dash", 7100, { name: "DASH_PORT", default: "7100" }, ["DASH_PORT"]],
+      // EMPTY_PORT= is set (to nothing), so `-` keeps "": ":81" publishes no host port
+      ["required", 6543, { name: "DB_PORT" }, ["DB_PORT"]],
+      ["secret", 7200, { name: "HOST_PORT", default: "7200" }, ["HOST_PORT"]],
+      ["dollar", 7301, undefined, []],
+    ]);
+  });
+
+  test("warnings name the variable, never its value (it may be a secret)", () => {
+    const found = problems("interpolation", { GITHUB_TOKEN: "ghp_s3cret" });
+    expect(found).toEqual([
+      {
+        source: "compose.yaml:10",
+        message: 'required: "${DB_PORT:?set DB_PORT in .env}:5432": DB_PORT not set and no default',
+        severity: "warning",
+      },
+      {
+        source: "compose.yaml:10",
+        message: 'required: "${CACHE_PORT?}:6379": CACHE_PORT not set and no default',
+        severity: "warning",
+      },
+      {
+        source: "compose.yaml:12",
+        message:
+          'secret: "${GITHUB_TOKEN}:80": the value of GITHUB_TOKEN is not a port or port range',
+        severity: "warning",
+      },
+      {
+        source: "compose.yaml:14",
+        message: 'dollar: "$$7300:80": "$7300" is not a port or port range',
+        severity: "warning",
+      },
+    ]);
+    expect(JSON.stringify(found)).not.toContain("s3cret");
+  });
+
+  test("a literal host port says where it is in the text, for rewriting it", () => {
+    const p = model('services:\n  db:\n    ports: [" 127.0.0.1:5432:5432", "${X:-1}:${Y:-2}"]\n');
+    const [literal, variable] = p.services[0]?.ports ?? [];
+    expect(literal?.text.slice(...(literal?.hostSpan ?? [0, 0]))).toBe("5432");
+    expect(variable?.hostSpan).toBeUndefined();
+    expect(variable?.variable).toEqual({ name: "X", default: "1" });
+  });
+});
+
+describe("extends", () => {
+  test("in the file and from another file; the child's ports are appended to the parent's", () => {
+    expect(published("extends")).toEqual([
+      "base 7001 compose.yaml:6",
+      "child 7001 compose.yaml:6", // Compose concatenates: docker-compose config lists both
+      "child 7002 compose.yaml:10",
+      // quiet: `ports: !reset []` drops what it inherits
+      "remote 7011 common/services.yaml:5", // api extends core inside common/services.yaml
+      "remote 7010 common/services.yaml:9",
+    ]);
+  });
+
+  test("a cycle and a missing parent are warnings, not a hang", () => {
+    const p = model(
+      "services:\n  a:\n    extends: b\n  b:\n    extends: a\n  c:\n    extends: nope\n",
+    );
+    expect(p.problems.map((x) => x.message)).toEqual([
+      "extends: a extends itself (through a → b)",
+      "extends: no service nope in this file",
+    ]);
+  });
+});
+
+describe("include", () => {
+  test("short and long form, path lists merged, env_file, each included project's own .env", () => {
+    expect(published("include")).toEqual([
+      "web 6000 compose.yaml:15",
+      "db 5433 db/compose.yaml:5", // DB_PORT=5433 from db/.env
+      "cache 6379 cache/compose.yaml:5",
+      "cache 6380 cache/compose.dev.yaml:4",
+      "tools 9100 tools/compose.yaml:5", // TOOLS_PORT from env_file tools/tools.env
+    ]);
+  });
+
+  test("the including project's environment wins over the included .env", () => {
+    expect(published("include", { DB_PORT: "6543" })).toContain("db 6543 db/compose.yaml:5");
+  });
+
+  test("scanning the tree lists the included projects once, as part of the project", () => {
+    const ports = scanProject(join(ROOT, "include")).findings.map((f) => `${f.port} ${f.source}`);
+    expect(ports).toEqual([
+      "6000 compose.yaml:15",
+      "5433 db/compose.yaml:5",
+      "6379 cache/compose.yaml:5",
+      "6380 cache/compose.dev.yaml:4",
+      "9100 tools/compose.yaml:5",
+      "5433 db/.env:1",
+    ]);
+  });
+});
+
+describe("override files and COMPOSE_FILE", () => {
+  test("compose.override.yaml: appended, an equal entry once, !override replaces, !reset clears", () => {
+    expect(published("override")).toEqual([
+      "web 8080 compose.yaml:5",
+      "web 8081 compose.override.yaml:5",
+      "api 9001 compose.override.yaml:8",
+      // db: ports: !reset []
+      "cache 6379 compose.yaml:17",
+      "debug 9229 compose.override.yaml:17",
+    ]);
+  });
+
+  test("docker-compose.yml + docker-compose.override.yml", () => {
+    expect(published("legacy-override")).toEqual([
+      "web 8080 docker-compose.yml:5",
+      "web 8081 docker-compose.override.yml:4",
+    ]);
+  });
+
+  test("COMPOSE_FILE in .env selects the files (no override file then); the environment's wins", () => {
+    expect(published("compose-file")).toEqual([
+      "web 8080 compose.yaml:5",
+      "grafana 3000 ops/monitoring.yml:5",
+    ]);
+    expect(
+      published("compose-file", {
+        COMPOSE_FILE: "compose.yaml;compose.override.yaml",
+        COMPOSE_PATH_SEPARATOR: ";",
+      }),
+    ).toEqual(["web 8080 compose.yaml:5", "web 8082 compose.override.yaml:4"]);
+  });
+});
+
+test("a stream of documents merges as override files do", () => {
+  expect(published("multidoc")).toEqual([
+    "web 8080 compose.yaml:6",
+    "web 8081 compose.yaml:11",
+    "worker 9000 compose.yaml:15",
+  ]);
+});
+
+/** A one-file project from text, read through an in-memory file system. */
+function model(text: string): ComposeProject {
+  const file = "/project/compose.yaml";
+  return loadComposeProject([file], {
+    env: {},
+    read: (p) => {
+      if (p === file) return text;
+      throw Object.assign(new Error("no such file"), { code: "ENOENT" });
+    },
+    label: (p) => relative("/project", p),
+  });
+}
