@@ -23,7 +23,9 @@ export function helpLines(path: CommandSpec[], table: CommandSpec[]): string[] {
       `Run '${full} <command> --help' for a command's options.`,
     ];
   }
-  const args = (command.args ?? []).map((a) => (a.default === undefined ? a.name : `[${a.name}]`));
+  const args = (command.args ?? []).map((a) =>
+    a.default === undefined && !a.optional ? a.name : `[${a.name}]`,
+  );
   const flagRows = Object.entries(command.flags ?? {}).map(([name, f]) => flagRow(name, f));
   flagRows.push(["-h, --help", "show this help"]);
   return [

@@ -94,6 +94,7 @@ function parseCommand(argv: string[], path: CommandSpec[]): Parsed {
   }
   for (const [i, arg] of args.entries()) {
     const value = positionals[i] ?? arg.default;
+    if (value === undefined && arg.optional) continue;
     if (value === undefined) throw new UsageError(`missing argument '${arg.name}'`, names);
     opts[arg.name] = value;
   }

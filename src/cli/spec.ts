@@ -28,6 +28,8 @@ export interface Arg {
   help: string;
   /** Given: the argument is optional, and this is its value when left out. */
   default?: string;
+  /** Optional with no value when left out: the handler decides (`scan`: the repository's top). */
+  optional?: boolean;
 }
 
 export interface CommandSpec {

@@ -106,7 +106,7 @@ describe("Compose files the walk finds", () => {
   test("--depth that is not a small number is refused by the parser", async () => {
     const run = await f.run(["scan", "--depth", "x"]);
     expect(run.code).toBe(1);
-    expect(run.err[0]).toContain("Must be an integer between 0 and 64.");
+    expect(run.err[0]).toContain("must be an integer between 0 and 64");
   });
 
   test("a link to a Compose file inside the tree is read; one leading outside is named", async () => {

@@ -1,8 +1,9 @@
 // The table of portctl's commands. A command is one row here plus one handler file in this
 // folder (see ARCHITECTURE.md, "Adding a command"); the parser, help, typo suggestions,
 // `--json` errors and completions are all built from this table.
-import { ENV_FORMATS } from "../envfile.ts";
+
 import { SCAN_DEPTH } from "../../core/config.ts";
+import { ENV_FORMATS } from "../envfile.ts";
 import { FLAGS, parseDepth, parseId, parseName } from "../flags.ts";
 import type { CommandSpec } from "../spec.ts";
 
@@ -100,7 +101,13 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: "scan",
     summary: "find host-bound ports in Compose files, .env files and package.json scripts",
-    args: [{ name: "dir", help: "project folder (default: the repository's top folder, else .)" }],
+    args: [
+      {
+        name: "dir",
+        help: "project folder (default: the repository's top folder, else .)",
+        optional: true,
+      },
+    ],
     flags: {
       depth: {
         value: "<n>",

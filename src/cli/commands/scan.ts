@@ -56,7 +56,7 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
     io.err(
       `${p.severity === "error" ? c.red("error:") : c.yellow("warning:")} ${safe(`${p.source}: ${p.message}`)}`,
     );
-  if (unscanned.length) io.err(notScanned(unscanned));
+  if (unscanned.length) io.err(safe(notScanned(unscanned)));
   const failed = problems.some((p) => p.severity === "error");
   if (!opts.register) {
     if (opts.json) printJson(io, findings);
@@ -86,7 +86,7 @@ function folder(dir: string | undefined, io: Io): string {
   if (dir === undefined) {
     const top = findCheckout(io.cwd)?.top;
     if (top && top !== resolve(io.cwd)) {
-      io.err(`scanning ${top} (the repository's top folder)`);
+      io.err(safe(`scanning ${top} (the repository's top folder)`));
       return top;
     }
   }
