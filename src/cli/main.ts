@@ -3,7 +3,7 @@ import { processIo } from "./io.ts";
 import { runCli } from "./program.ts";
 
 export async function cliMain(argv: string[]): Promise<void> {
-  process.exit(await runCli(argv, processIo()));
+  process.exit(await runCli(argv, await processIo()));
 }
 
 if (import.meta.main) await cliMain(process.argv.slice(2));

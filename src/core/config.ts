@@ -1,6 +1,6 @@
 // Every default and environment variable of port-server lives here, and only here.
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+// No node:os or node:path at the top: every `portctl` loads this file, and those two modules cost
+// a cold start about 1 ms; the state folder is worked out only by the commands that need it.
 
 export const DEFAULT_PORT = 51234;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -47,13 +47,16 @@ export interface PortRange {
  * The state directory: `$PORT_SERVER_HOME`, else `~/.port_server`. Always absolute: the daemon
  * runs in another folder, and its database path (from /healthz) is compared with ours.
  */
-export function stateDir(env: Env = process.env, home: string = homedir()): string {
+export function stateDir(env: Env = process.env, home?: string): string {
+  const { join, resolve } = nodePath();
   const fromEnv = env[ENV.home]?.trim();
-  return resolve(fromEnv ? fromEnv : join(env.HOME?.trim() || home, STATE_DIR_NAME));
+  if (fromEnv) return resolve(fromEnv);
+  return resolve(join(env.HOME?.trim() || home || nodeOs().homedir(), STATE_DIR_NAME));
 }
 
 export function statePaths(env: Env = process.env) {
   const dir = stateDir(env);
+  const { join } = nodePath();
   return {
     dir,
     db: join(dir, DB_FILE),
@@ -124,4 +127,14 @@ export function isPort(n: number): boolean {
 /** `3000-32767`, or `5432` for a single port. */
 export function formatRange(r: PortRange): string {
   return r.lo === r.hi ? String(r.lo) : `${r.lo}-${r.hi}`;
+}
+
+// --- internal ---
+
+function nodeOs(): typeof import("node:os") {
+  return require("node:os");
+}
+
+function nodePath(): typeof import("node:path") {
+  return require("node:path");
 }
