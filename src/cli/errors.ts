@@ -31,6 +31,11 @@ export const CLI_ERRORS = {
   },
   port_in_use: { exit: 1, line: (e) => inUseLine(e) },
   range_exhausted: { exit: 1, line: asIs },
+  other_checkout: {
+    exit: 1,
+    line: (e) => `${e.message} — pass --instance to give it its own ports`,
+  },
+  import_conflict: { exit: 1, line: asIs },
   storage: { exit: 1, line: (e) => `port-server could not use its database: ${e.message}` },
   unreachable: { exit: 1, line: asIs },
   daemon: { exit: 1, line: asIs },

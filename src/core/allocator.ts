@@ -1,10 +1,13 @@
-// Choosing and recording a port: one write transaction that picks the first free port (not
-// allocated, not excluded, not bound on the machine) and inserts it. The UNIQUE constraints
-// have the last word; a lost race on auto-assign is retried with the next port.
+// Choosing and recording a port: one write transaction that ends dead leases, picks the first
+// free port (not allocated, not excluded, not bound on the machine) and inserts it with its
+// event. The UNIQUE constraints have the last word; a lost race on auto-assign is retried.
+import { type CheckoutExists, checkoutExists, ownership } from "./checkout.ts";
 import type { PortRange } from "./config.ts";
 import { PortError } from "./errors.ts";
-import type { AllocateRequest, Allocation } from "./model.ts";
+import { endDeadLeases, leaseStart } from "./leases.ts";
+import { type AllocateRequest, type Allocation, rfc3339 } from "./model.ts";
 import type { Probe } from "./probe.ts";
+import { type Processes, systemProcesses } from "./processes.ts";
 import { type Store, uniqueViolation } from "./store.ts";
 
 export interface AllocatorOptions {
@@ -13,6 +16,8 @@ export interface AllocatorOptions {
   range: PortRange;
   exclude?: PortRange[];
   now?: () => Date;
+  processes?: Processes;
+  checkoutExists?: CheckoutExists;
 }
 
 export interface AllocateOptions {
@@ -23,17 +28,23 @@ export interface AllocateOptions {
    * already running. Auto-assign never hands out a bound port, adopt or not.
    */
   adopt?: boolean;
+  /** The client's process, for the history. */
+  pid?: number | null;
 }
 
 export interface AllocateResult {
   allocation: Allocation;
   /** false when `reuse` returned an allocation that already existed. */
   created: boolean;
+  /** Set when reuse moved the allocation to the caller's checkout: the one it had (or null). */
+  takenOverFrom?: string | null;
 }
 
 export class Allocator {
   readonly range: PortRange;
   readonly exclude: PortRange[];
+  readonly processes: Processes;
+  readonly checkoutExists: CheckoutExists;
   readonly #store: Store;
   readonly #probe: Probe;
   readonly #now: () => Date;
@@ -44,12 +55,20 @@ export class Allocator {
     this.range = opts.range;
     this.exclude = opts.exclude ?? [];
     this.#now = opts.now ?? (() => new Date());
+    this.processes = opts.processes ?? systemProcesses();
+    this.checkoutExists = opts.checkoutExists ?? checkoutExists;
   }
 
   allocate(req: AllocateRequest, opts: AllocateOptions = {}): AllocateResult {
     const wanted = req.port || undefined;
+    // Read before the transaction: it may spawn `ps` (macOS), which must not hold the lock.
+    const leaseStarted = req.lease_pid ? leaseStart(this.processes, req.lease_pid) : null;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const result = this.#store.write(() => this.#attempt(req, wanted, opts));
+      const result = this.#store.write(() => {
+        // A crashed test suite's leases are freed before anything is handed out.
+        endDeadLeases(this.#store, this.processes);
+        return this.#attempt(req, wanted, opts, leaseStarted);
+      });
       if (result) return result;
     }
     throw new PortError("storage", "could not allocate a port: too much contention, try again");
@@ -62,18 +81,30 @@ export class Allocator {
     req: AllocateRequest,
     wanted: number | undefined,
     opts: AllocateOptions,
+    leaseStarted: string | null,
   ): AllocateResult | null {
     const existing = this.#store.byService(req.app, req.instance, req.service);
     if (existing) {
       if (opts.reuse && (wanted === undefined || wanted === existing.port)) {
-        return { allocation: existing, created: false };
+        return this.#reuse(existing, req, opts);
       }
       throw new PortError("service_allocated", "service already allocated", existing);
     }
     const port =
       wanted === undefined ? this.#pickFree() : this.#checkWanted(wanted, opts.adopt ?? false);
+    const row = {
+      app: req.app,
+      instance: req.instance,
+      service: req.service,
+      port,
+      created_at: rfc3339(this.#now()),
+      checkout: req.checkout ?? null,
+      lease_pid: req.lease_pid ?? null,
+      lease_started_at: leaseStarted,
+    };
+    const reason = req.lease_pid ? `leased to process ${req.lease_pid}` : "allocated";
     try {
-      const allocation = this.#store.insert({ ...req, port, created_at: rfc3339(this.#now()) });
+      const allocation = this.#store.insert(row, { pid: opts.pid, reason });
       return { allocation, created: true };
     } catch (err) {
       const conflict = uniqueViolation(err);
@@ -85,6 +116,18 @@ export class Allocator {
           : this.#store.byService(req.app, req.instance, req.service);
       throw new PortError(conflict, CONFLICT_MESSAGES[conflict], holder ?? undefined);
     }
+  }
+
+  /** The existing allocation, if the caller's checkout may have it (taking it over if need be). */
+  #reuse(existing: Allocation, req: AllocateRequest, opts: AllocateOptions): AllocateResult {
+    const o = ownership(existing, req.checkout, this.checkoutExists);
+    if (o.verdict === "refuse") throw o.error;
+    if (o.verdict === "same" || !req.checkout) return { allocation: existing, created: false };
+    const allocation = this.#store.takeOver(existing, req.checkout, {
+      pid: opts.pid,
+      reason: o.reason,
+    });
+    return { allocation, created: false, takenOverFrom: existing.checkout };
   }
 
   #checkWanted(port: number, adopt: boolean): number {
@@ -115,10 +158,7 @@ export class Allocator {
   }
 }
 
-/** `2025-02-08T15:04:05Z`: RFC 3339, UTC, whole seconds. */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
+export { rfc3339 } from "./model.ts";
 
 const MAX_ATTEMPTS = 20;
 const CONFLICT_MESSAGES = {

@@ -17,7 +17,22 @@ export const MAX_BODY_BYTES = 64 * 1024;
  * this is ever buffered. Bun refuses only a Content-Length above 2^53 - 1 itself.
  */
 export const BUN_MAX_BODY_BYTES = Number.MAX_SAFE_INTEGER;
+/** `/v1/import` takes a whole registry (a few thousand rows) in one body. */
+export const MAX_IMPORT_BYTES = 1024 * 1024;
 export const MAX_NAME_LENGTH = 128;
+/** PATH_MAX on Linux: the longest checkout path the registry records. */
+export const MAX_PATH_LENGTH = 4096;
+/** The history keeps the newest EVENTS_KEEP events and none older than EVENTS_MAX_AGE_MS. */
+export const EVENTS_KEEP = 10_000;
+export const EVENTS_MAX_AGE_MS = 90 * 24 * 3600 * 1000;
+/** `last_seen` is written at most this often per port. */
+export const LAST_SEEN_EVERY_MS = 60_000;
+/** How often the daemon looks for ended leases (a lease ends within about twice this). */
+export const LEASE_CHECK_MS = 1000;
+/** How often the daemon reads its listener snapshot into `last_seen`. */
+export const SEEN_CHECK_MS = 10_000;
+/** How often the daemon trims the history. */
+export const TRIM_EVERY_MS = 10 * 60_000;
 export const BUSY_TIMEOUT_MS = 5000;
 /** How long `portctl` waits for a TCP connect before calling the daemon unreachable. */
 export const CONNECT_TIMEOUT_MS = 1000;

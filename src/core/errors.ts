@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   "service_allocated",
   "port_in_use",
   "range_exhausted",
+  "other_checkout",
+  "import_conflict",
   "storage",
   "unreachable",
   "daemon",

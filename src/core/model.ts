@@ -1,7 +1,8 @@
 // The shapes that cross a boundary (HTTP bodies and queries, CLI flags), as zod schemas with
 // their inferred types. The server validates with these; the CLI imports the types only.
+import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { MAX_NAME_LENGTH } from "./config.ts";
+import { MAX_NAME_LENGTH, MAX_PATH_LENGTH } from "./config.ts";
 import { ERROR_CODES, type ErrorCode, PortError } from "./errors.ts";
 
 // C0/C1 controls, and the bidirectional overrides and isolates (U+200E/F, U+202A–E,
@@ -24,7 +25,25 @@ export const portSchema = z
   .min(1, { error: "must be an integer between 1 and 65535" })
   .max(65535, { error: "must be an integer between 1 and 65535" });
 
-function unknownKeys(issue: { code?: string; keys?: string[] }): string | undefined {
+/** An absolute path, normalised (no `..`, no trailing slash), so equal checkouts compare equal. */
+export function checkoutSchema() {
+  return z
+    .string({ error: "must be an absolute path" })
+    .max(MAX_PATH_LENGTH, { error: `must be at most ${MAX_PATH_LENGTH} characters` })
+    .refine((s) => isAbsolute(s), { error: "must be an absolute path" })
+    .refine((s) => !CONTROL.test(s) && s.isWellFormed(), {
+      error: "must not contain control characters",
+    })
+    .transform((s) => resolve(s));
+}
+
+export const pidSchema = z
+  .number({ error: "must be a positive integer (a process id)" })
+  .int({ error: "must be a positive integer (a process id)" })
+  .min(1, { error: "must be a positive integer (a process id)" })
+  .max(2 ** 31 - 1, { error: "must be a positive integer (a process id)" });
+
+export function unknownKeys(issue: { code?: string; keys?: string[] }): string | undefined {
   if (issue.code !== "unrecognized_keys" || !issue.keys) return undefined;
   return `unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}`;
 }
@@ -36,8 +55,51 @@ export const allocationSchema = z.object({
   service: z.string(),
   port: z.number().int().min(1).max(65535),
   created_at: z.string().describe("RFC 3339 UTC, e.g. 2025-02-08T15:04:05Z"),
+  checkout: z
+    .string()
+    .nullable()
+    .describe("absolute path of the worktree the allocation was made from; null when unknown"),
+  last_seen: z
+    .string()
+    .nullable()
+    .describe("when the daemon last saw the port listening (RFC 3339, at most a minute stale)"),
+  lease_pid: z
+    .number()
+    .int()
+    .positive()
+    .nullable()
+    .describe("the process whose exit releases the allocation; null when not leased"),
+  lease_started_at: z
+    .string()
+    .nullable()
+    .describe("start time of the lease process, so a reused PID does not keep the lease"),
 });
 export type Allocation = z.infer<typeof allocationSchema>;
+
+export const EVENT_KINDS = [
+  "allocated",
+  "released",
+  "taken_over",
+  "pruned",
+  "lease_ended",
+  "imported",
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** One change to the registry, as the history records it. */
+export const eventSchema = z.object({
+  id: z.number().int().positive(),
+  at: z.string().describe("RFC 3339 UTC"),
+  kind: z.enum(EVENT_KINDS),
+  app: z.string(),
+  instance: z.string(),
+  service: z.string(),
+  port: z.number().int(),
+  checkout: z.string().nullable().describe("the allocation's checkout at the time"),
+  pid: z.number().int().nullable().describe("the client's process (or the lease's), when known"),
+  reason: z.string(),
+});
+export type PortEvent = z.infer<typeof eventSchema>;
 
 /** Whether a process on this machine listens on a port, and which, where the OS lets us see. */
 export const systemUseSchema = z.object({
@@ -52,8 +114,38 @@ export const portStatusSchema = z.object({
   available: z.boolean().describe("false when allocated or bound by a process"),
   holder: allocationSchema.optional(),
   system: systemUseSchema,
+  last_event: eventSchema
+    .optional()
+    .describe("the newest change recorded for this port (who had it, and when)"),
 });
 export type PortStatus = z.infer<typeof portStatusSchema>;
+
+/** Fields a release before v2 did not have may be missing (`list --json` of the first release). */
+export const importRowSchema = z.object({
+  id: z.number().int().positive().optional(),
+  app: nameSchema,
+  instance: nameSchema,
+  service: nameSchema,
+  port: portSchema,
+  created_at: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, {
+    error: "must be an RFC 3339 UTC time such as 2025-02-08T15:04:05Z",
+  }),
+  checkout: checkoutSchema().nullable().optional(),
+  last_seen: z.string().nullable().optional(),
+  lease_pid: z.number().int().positive().nullable().optional(),
+  lease_started_at: z.string().nullable().optional(),
+});
+export const importRequestSchema = z.array(importRowSchema, {
+  error: "must be a JSON array of allocations (what portctl export writes)",
+});
+export type ImportRow = z.infer<typeof importRowSchema>;
+
+export const importConflictSchema = z.object({
+  allocation: importRowSchema,
+  holder: allocationSchema.optional().describe("absent when the file itself repeats the row"),
+  reason: z.string(),
+});
+export type ImportConflict = z.infer<typeof importConflictSchema>;
 
 /**
  * The fields an error of each code carries besides `error` and `code`, one row per code, so
@@ -71,6 +163,11 @@ export const errorDetailShapes = {
   service_allocated: { holder: allocationSchema.optional() },
   port_in_use: { port: z.number().int().min(1).max(65535), system: systemUseSchema },
   range_exhausted: {},
+  other_checkout: {
+    holder: allocationSchema,
+    checkout: z.string().describe("the caller's checkout"),
+  },
+  import_conflict: { conflicts: z.array(importConflictSchema) },
   storage: {},
   unreachable: {},
   daemon: {},
@@ -105,6 +202,8 @@ export const allocateRequestSchema = z.strictObject(
     port: z
       .union([z.literal(0), portSchema], { error: "must be an integer between 1 and 65535" })
       .optional(),
+    checkout: checkoutSchema().nullable().optional(),
+    lease_pid: pidSchema.optional(),
   },
   { error: unknownKeys },
 );
@@ -154,6 +253,11 @@ export const portParamSchema = z
   .regex(/^\d{1,5}$/, { error: "must be an integer between 1 and 65535" })
   .transform(Number)
   .pipe(portSchema);
+
+/** `2025-02-08T15:04:05Z`: RFC 3339, UTC, whole seconds. */
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
 
 /** Parses with a schema, turning the first problem into a one-line `bad_request` error. */
 export function parseOrThrow<S extends z.ZodType>(

@@ -2,30 +2,55 @@
 // database's job (UNIQUE(port), UNIQUE(app, instance, service)), so two daemons sharing one
 // file still never record one port twice.
 import { Database, SQLiteError } from "bun:sqlite";
-import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from "node:fs";
 import { BUSY_TIMEOUT_MS } from "./config.ts";
+import { asStorageError, prepareFile } from "./dbfile.ts";
 import { PortError } from "./errors.ts";
-import type { Allocation, Filter, ListQuery } from "./model.ts";
+import {
+  EVENT_COLUMNS,
+  type EventContext,
+  type PortEvent,
+  queryEvents,
+  recordEvent,
+  trimEvents,
+} from "./events.ts";
+import { checkVersion, migrate } from "./migrations.ts";
+import { type Allocation, type Filter, type ListQuery, rfc3339 } from "./model.ts";
 
 export interface NewAllocation {
+  /** Kept by import when free; otherwise the database picks the next id. */
+  id?: number | null;
   app: string;
   instance: string;
   service: string;
   port: number;
   created_at: string;
+  checkout?: string | null;
+  last_seen?: string | null;
+  lease_pid?: number | null;
+  lease_started_at?: string | null;
 }
 
+export interface StoreOptions {
+  /** The clock of event times and `last_seen`. */
+  now?: () => Date;
+}
+
+/**
+ * Every change goes through a method that also appends its event, inside one transaction: the
+ * history never has an event without its change, nor a change without its event.
+ */
 export class Store {
   readonly db: Database;
   /** The file (or `:memory:`), as given. */
   readonly path: string;
+  readonly now: () => Date;
   #ports: Uint8Array | null = null;
   /** The statements on every request's path, prepared once. */
   readonly #q: ReturnType<typeof prepareHot>;
   #dataVersion = -1;
 
   /** Opens (creating if needed, mode 0600) the database at `path`, or `:memory:`. */
-  constructor(path: string) {
+  constructor(path: string, opts: StoreOptions = {}) {
     if (path !== ":memory:") prepareFile(path);
     let db: Database | undefined;
     try {
@@ -43,6 +68,7 @@ export class Store {
     }
     this.db = db;
     this.path = path;
+    this.now = opts.now ?? (() => new Date());
     this.#q = prepareHot(db);
   }
 
@@ -56,11 +82,32 @@ export class Store {
     }
   }
 
-  insert(a: NewAllocation): Allocation {
-    const row = this.#q.insert.get(a.app, a.instance, a.service, a.port, a.created_at);
+  /** Inserts a row and its `allocated` (or `imported`) event. Call inside `write()`. */
+  insert(
+    a: NewAllocation,
+    ctx: EventContext = { reason: "allocated" },
+    kind: "allocated" | "imported" = "allocated",
+  ): Allocation {
+    const row = this.#q.insert.get(
+      a.id ?? null,
+      a.app,
+      a.instance,
+      a.service,
+      a.port,
+      a.created_at,
+      a.checkout ?? null,
+      a.last_seen ?? null,
+      a.lease_pid ?? null,
+      a.lease_started_at ?? null,
+    );
     if (!row) throw new PortError("storage", "insert returned no row");
     this.#ports?.fill(1, row.port, row.port + 1);
+    recordEvent(this.db, kind, row, ctx, this.#at());
     return row;
+  }
+
+  byId(id: number): Allocation | null {
+    return this.#q.byId.get(id);
   }
 
   byPort(port: number): Allocation | null {
@@ -81,29 +128,89 @@ export class Store {
   }
 
   /** Deletes one allocation; returns it, or null when there was none. */
-  deleteById(id: number): Allocation | null {
+  deleteById(id: number, ctx: EventContext = { reason: "released by id" }): Allocation | null {
     return this.write(() => {
-      const row = this.db
-        .query<Allocation, [number]>(`DELETE FROM allocations WHERE id = ? RETURNING ${COLUMNS}`)
-        .get(id);
-      if (row) this.#ports?.fill(0, row.port, row.port + 1);
+      const row = this.byId(id);
+      if (row) this.remove([row], "released", () => ctx);
       return row;
     });
   }
 
   /** Deletes every allocation matching all fields of a non-empty filter. */
-  deleteWhere(filter: Filter): Allocation[] {
+  deleteWhere(filter: Filter, ctx: EventContext = { reason: "released" }): Allocation[] {
     const { where, params } = whereClause(filter);
     if (!where) throw new PortError("bad_request", "refusing to delete without a filter");
     return this.write(() => {
       const rows = this.db
         .query<Allocation, (string | number)[]>(
-          `DELETE FROM allocations ${where} RETURNING ${COLUMNS}`,
+          `SELECT ${COLUMNS} FROM allocations ${where} ORDER BY id`,
         )
         .all(...params);
-      for (const r of rows) this.#ports?.fill(0, r.port, r.port + 1);
-      return rows.sort((a, b) => a.id - b.id);
+      return this.remove(rows, "released", () => ctx);
     });
+  }
+
+  /** Deletes these rows, each with its event. Call inside `write()`. */
+  remove(
+    rows: Allocation[],
+    kind: "released" | "pruned" | "lease_ended",
+    ctx: (a: Allocation) => EventContext,
+  ): Allocation[] {
+    const at = this.#at();
+    for (const r of rows) {
+      this.#q.deleteById.run(r.id);
+      this.#ports?.fill(0, r.port, r.port + 1);
+      recordEvent(this.db, kind, r, ctx(r), at);
+    }
+    return rows;
+  }
+
+  /** Records a new owning checkout, with its `taken_over` event. Call inside `write()`. */
+  takeOver(a: Allocation, checkout: string, ctx: EventContext): Allocation {
+    const row = this.db
+      .query<Allocation, [string, number]>(
+        `UPDATE allocations SET checkout = ? WHERE id = ? RETURNING ${COLUMNS}`,
+      )
+      .get(checkout, a.id);
+    if (!row) throw new PortError("storage", "take-over updated no row");
+    recordEvent(this.db, "taken_over", row, ctx, this.#at());
+    return row;
+  }
+
+  /** Allocations tied to a process. */
+  leases(): Allocation[] {
+    return this.#q.leases.all();
+  }
+
+  /** Allocations whose `last_seen` is unset or older than `before`. */
+  seenBefore(before: string): Pick<Allocation, "id" | "port">[] {
+    return this.db
+      .query<Pick<Allocation, "id" | "port">, [string]>(
+        "SELECT id, port FROM allocations WHERE last_seen IS NULL OR last_seen < ?",
+      )
+      .all(before);
+  }
+
+  /** Sets `last_seen` of these allocations in one transaction. Not an ownership change: no event. */
+  markSeen(ids: number[], at: string): void {
+    if (ids.length === 0) return;
+    const update = this.db.query("UPDATE allocations SET last_seen = ? WHERE id = ?");
+    this.write(() => {
+      for (const id of ids) update.run(at, id);
+    });
+  }
+
+  events(q: Parameters<typeof queryEvents>[1]): PortEvent[] {
+    return queryEvents(this.db, q);
+  }
+
+  /** The newest event of a port, or null. */
+  lastEvent(port: number): PortEvent | null {
+    return this.#q.lastEvent.get(port);
+  }
+
+  trimEvents(): number {
+    return this.write(() => trimEvents(this.db, this.now()));
   }
 
   /**
@@ -139,6 +246,10 @@ export class Store {
   close(): void {
     this.db.close(false);
   }
+
+  #at(): string {
+    return rfc3339(this.now());
+  }
 }
 
 /** Turns a UNIQUE violation into the matching conflict code, or null if it is something else. */
@@ -150,81 +261,42 @@ export function uniqueViolation(err: unknown): "port_allocated" | "service_alloc
 
 // --- internal ---
 
-const COLUMNS = "id, app, instance, service, port, created_at";
-const SQLITE_HEADER = "SQLite format 3\0";
+const COLUMNS =
+  "id, app, instance, service, port, created_at, checkout, last_seen, lease_pid, lease_started_at";
 
-/** Each entry upgrades the schema by one version; never edit one that has shipped. */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE allocations (
-     id         INTEGER PRIMARY KEY AUTOINCREMENT,
-     app        TEXT    NOT NULL,
-     instance   TEXT    NOT NULL,
-     service    TEXT    NOT NULL,
-     port       INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
-     created_at TEXT    NOT NULL,
-     UNIQUE (port),
-     UNIQUE (app, instance, service)
-   )`,
+type InsertParams = [
+  number | null,
+  string,
+  string,
+  string,
+  number,
+  string,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
 ];
 
 function prepareHot(db: Database) {
   return {
-    insert: db.query<Allocation, [string, string, string, number, string]>(
-      `INSERT INTO allocations (app, instance, service, port, created_at)
-       VALUES (?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    insert: db.query<Allocation, InsertParams>(
+      `INSERT INTO allocations (id, app, instance, service, port, created_at, checkout, last_seen,
+                                lease_pid, lease_started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    ),
+    byId: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE id = ?`),
+    deleteById: db.query<unknown, [number]>("DELETE FROM allocations WHERE id = ?"),
+    leases: db.query<Allocation, []>(
+      `SELECT ${COLUMNS} FROM allocations WHERE lease_pid IS NOT NULL ORDER BY id`,
+    ),
+    lastEvent: db.query<PortEvent, [number]>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE port = ? ORDER BY id DESC LIMIT 1`,
     ),
     byPort: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE port = ?`),
     byService: db.query<Allocation, [string, string, string]>(
       `SELECT ${COLUMNS} FROM allocations WHERE app = ? AND instance = ? AND service = ?`,
     ),
   };
-}
-
-function schemaVersion(db: Database): number {
-  return db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
-}
-
-function checkVersion(db: Database): number {
-  const current = schemaVersion(db);
-  if (current > MIGRATIONS.length) {
-    throw new PortError(
-      "storage",
-      `database schema version ${current} is newer than this port-server understands (${MIGRATIONS.length}); upgrade port-server`,
-    );
-  }
-  return current;
-}
-
-function migrate(db: Database): void {
-  db.transaction(() => {
-    const current = checkVersion(db);
-    for (let v = current; v < MIGRATIONS.length; v++) db.run(MIGRATIONS[v] as string);
-    if (current < MIGRATIONS.length) db.run(`PRAGMA user_version = ${MIGRATIONS.length}`);
-  }).immediate();
-}
-
-/** Creates a missing database file with mode 0600; refuses an existing file that is not SQLite. */
-function prepareFile(path: string): void {
-  if (!existsSync(path)) {
-    try {
-      writeFileSync(path, "", { mode: 0o600, flag: "wx" });
-    } catch (err) {
-      // Another daemon starting at the same moment created it first: fine.
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-    return;
-  }
-  if (statSync(path).size === 0) return;
-  const header = Buffer.alloc(16);
-  const fd = openSync(path, "r");
-  try {
-    readSync(fd, header, 0, 16, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (header.toString("latin1") !== SQLITE_HEADER) {
-    throw new PortError("storage", `${path} is not an SQLite database; refusing to touch it`);
-  }
 }
 
 function whereClause(f: Partial<Filter>): { where: string; params: (string | number)[] } {
@@ -237,13 +309,4 @@ function whereClause(f: Partial<Filter>): { where: string; params: (string | num
     params.push(value);
   }
   return { where: parts.length ? `WHERE ${parts.join(" AND ")}` : "", params };
-}
-
-function asStorageError(err: unknown, path?: string): PortError {
-  if (err instanceof PortError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new PortError(
-    "storage",
-    path ? `cannot open database ${path}: ${message}` : `database error: ${message}`,
-  );
 }

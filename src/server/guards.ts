@@ -1,7 +1,7 @@
 // Request guards for a daemon that every web page the user opens can reach: DNS rebinding
 // (Host), cross-site writes (Sec-Fetch-Site / Origin), simple-request smuggling
 // (Content-Type), and oversized bodies.
-import { MAX_BODY_BYTES } from "../core/config.ts";
+import { MAX_BODY_BYTES, MAX_IMPORT_BYTES } from "../core/config.ts";
 import { PortError } from "../core/errors.ts";
 
 /** Headers every response carries, errors included. */
@@ -30,15 +30,25 @@ export function checkRequest(req: Request, port: number): void {
   // Only writes carry a body we read; GET and HEAD bodies are never looked at.
   if (SAFE_METHODS.has(req.method)) return;
   crossOrigin(headers, host);
-  if (hasBody(req)) bodyShape(headers);
+  if (hasBody(req)) bodyShape(headers, bodyLimit(req.url));
 }
 
+/** The largest body a path accepts: 64 KiB, except a whole registry sent to `/v1/import`. */
+export function bodyLimit(url: string): number {
+  const query = url.indexOf("?");
+  const path = query < 0 ? url : url.slice(0, query);
+  return path.endsWith(IMPORT_PATH) ? MAX_IMPORT_BYTES : MAX_BODY_BYTES;
+}
+
+export const IMPORT_PATH = "/v1/import";
+
 /**
- * Reads the body as strict UTF-8 JSON of at most 64 KiB. A chunked body declares no size, so
- * the limit is enforced while reading: the first byte over it ends the read with a 413.
+ * Reads the body as strict UTF-8 JSON of at most `limit` bytes (64 KiB unless said). A chunked
+ * body declares no size, so the limit is enforced while reading: the first byte over it ends
+ * the read with a 413.
  */
-export async function readJson(req: Request): Promise<unknown> {
-  const bytes = await readLimited(req);
+export async function readJson(req: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
+  const bytes = await readLimited(req, limit);
   let text: string;
   try {
     text = UTF8.decode(bytes);
@@ -84,15 +94,15 @@ function crossOrigin(headers: Headers, host: string): void {
   }
 }
 
-function bodyShape(headers: Headers): void {
+function bodyShape(headers: Headers, limit: number): void {
   const type = headers.get("content-type") ?? "";
   if (type.split(";")[0]?.trim().toLowerCase() !== "application/json") {
     throw new PortError("unsupported_media_type", "Content-Type must be application/json");
   }
-  if (Number(headers.get("content-length")) > MAX_BODY_BYTES) throw tooLarge();
+  if (Number(headers.get("content-length")) > limit) throw tooLarge(limit);
 }
 
-async function readLimited(req: Request): Promise<Uint8Array> {
+async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
   if (!req.body) return new Uint8Array();
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -107,21 +117,18 @@ async function readLimited(req: Request): Promise<Uint8Array> {
     }
     if (chunk.done) break;
     size += chunk.value.byteLength;
-    if (size > MAX_BODY_BYTES) {
+    if (size > limit) {
       // The rest is never read: the 413 closes the connection (respond.ts).
       reader.cancel().catch(() => {});
-      throw tooLarge();
+      throw tooLarge(limit);
     }
     chunks.push(chunk.value);
   }
   return Buffer.concat(chunks);
 }
 
-function tooLarge(): PortError {
-  return new PortError(
-    "payload_too_large",
-    `request body is larger than ${MAX_BODY_BYTES / 1024} KiB`,
-  );
+function tooLarge(limit: number): PortError {
+  return new PortError("payload_too_large", `request body is larger than ${limit / 1024} KiB`);
 }
 
 /** Bodiless requests (no length, not chunked) need no Content-Type. */

@@ -16,7 +16,9 @@ import {
   statePaths,
 } from "../core/config.ts";
 import { systemProbe } from "../core/probe.ts";
+import { systemProcesses } from "../core/processes.ts";
 import { Store } from "../core/store.ts";
+import { Upkeep } from "../core/upkeep.ts";
 import { versionLine } from "../core/version.ts";
 import { createApp } from "./app.ts";
 
@@ -88,7 +90,15 @@ async function run(opts: ServerOptions): Promise<void> {
     fail((err as Error).message);
   }
   const probe = systemProbe();
-  const allocator = new Allocator({ store, probe, range: opts.range, exclude: opts.exclude });
+  const processes = systemProcesses();
+  const allocator = new Allocator({
+    store,
+    probe,
+    processes,
+    range: opts.range,
+    exclude: opts.exclude,
+  });
+  const upkeep = new Upkeep({ store, probe, processes, log: (m) => console.error(m) });
   let boundPort = opts.port;
   const app = createApp({ store, allocator, probe, port: () => boundPort });
   let server: ReturnType<typeof Bun.serve>;
@@ -114,6 +124,7 @@ async function run(opts: ServerOptions): Promise<void> {
   }
   boundPort = server.port ?? opts.port;
   writePidFile(opts.pidfile);
+  upkeep.start();
   console.log(
     `port-server ${process.pid} listening on http://${DEFAULT_HOST}:${boundPort} (db ${opts.db}, range ${formatRange(opts.range)})`,
   );
@@ -124,6 +135,7 @@ async function run(opts: ServerOptions): Promise<void> {
     stopping = true;
     console.log(`port-server ${process.pid} received ${signal}, finishing in-flight requests`);
     await server.stop(false);
+    upkeep.stop();
     store.close();
     removePidFile(opts.pidfile);
     console.log(`port-server ${process.pid} stopped`);

@@ -2,16 +2,21 @@
 // validate with and from the one code → status table, so the document cannot drift from what
 // the server accepts and answers.
 import { z } from "zod";
-import { DEFAULT_HOST } from "../core/config.ts";
+import { importResultSchema } from "../core/backup.ts";
+import { DEFAULT_HOST, MAX_IMPORT_BYTES } from "../core/config.ts";
 import type { ErrorCode } from "../core/errors.ts";
+import { eventsQuerySchema } from "../core/events.ts";
 import {
   allocateRequestSchema,
   allocationSchema,
   errorSchemaOf,
+  eventSchema,
   filterSchema,
+  importRequestSchema,
   listQuerySchema,
   portStatusSchema,
 } from "../core/model.ts";
+import { pruneRequestSchema, pruneResultSchema } from "../core/prune.ts";
 import { API_CODES, HTTP_STATUS } from "./status.ts";
 
 export function openApiDocument(version: string, port: number): Record<string, unknown> {
@@ -25,6 +30,7 @@ export function openApiDocument(version: string, port: number): Record<string, u
     components: {
       schemas: {
         Allocation: schema(allocationSchema, "output"),
+        Event: schema(eventSchema, "output"),
         ...Object.fromEntries(API_CODES.map((c) => [errorName(c), errorComponent(c)])),
         Error: {
           description: "Any error of the API: `code` tells which, and which fields come with it",
@@ -72,6 +78,14 @@ const DESCRIPTION = [
 const COMMON: ErrorCode[] = ["forbidden", "storage", "internal"];
 const WITH_BODY: ErrorCode[] = ["payload_too_large", "unsupported_media_type"];
 
+const CLIENT_PID: Json = {
+  name: "X-Client-Pid",
+  in: "header",
+  required: false,
+  description: "the client's process id, recorded with the change in the history",
+  schema: { type: "integer", minimum: 1 },
+};
+
 const PATHS = {
   "/healthz": {
     get: op("health", "Health check: 200 while the database answers", {
@@ -83,13 +97,31 @@ const PATHS = {
     post: {
       ...op("allocate", "Allocate a port (omit port or send 0 to auto-assign)", {
         201: json(ref("Allocation"), "allocated"),
-        200: json(ref("Allocation"), "existing allocation returned (reuse=true)"),
+        200: json(
+          {
+            allOf: [
+              ref("Allocation"),
+              {
+                type: "object",
+                properties: {
+                  taken_over_from: {
+                    type: ["string", "null"],
+                    description:
+                      "present when reuse moved the allocation to the caller's checkout: the checkout it had (null: none recorded)",
+                  },
+                },
+              },
+            ],
+          },
+          "existing allocation returned (reuse=true)",
+        ),
         ...errors([
           "bad_request",
           "port_allocated",
           "service_allocated",
           "port_in_use",
           "range_exhausted",
+          "other_checkout",
           ...WITH_BODY,
           ...COMMON,
         ]),
@@ -97,6 +129,7 @@ const PATHS = {
       parameters: [
         flag("reuse", "return the existing allocation of this service"),
         flag("adopt", "record an explicit port even if a process listens on it"),
+        CLIENT_PID,
       ],
       requestBody: body(allocateRequestSchema),
     },
@@ -115,6 +148,7 @@ const PATHS = {
         ),
         ...errors(["bad_request", ...WITH_BODY, ...COMMON]),
       }),
+      parameters: [CLIENT_PID],
       requestBody: body(filterSchema),
     },
   },
@@ -124,7 +158,7 @@ const PATHS = {
         200: json({ type: "object", properties: { status: { const: "deleted" } } }, "released"),
         ...errors(["bad_request", "not_found", ...WITH_BODY, ...COMMON]),
       }),
-      parameters: [pathParameter("id", { type: "integer", minimum: 1 })],
+      parameters: [pathParameter("id", { type: "integer", minimum: 1 }), CLIENT_PID],
     },
   },
   "/v1/ports/{port}": {
@@ -134,6 +168,43 @@ const PATHS = {
         ...errors(["bad_request", ...COMMON]),
       }),
       parameters: [pathParameter("port", { type: "integer", minimum: 1, maximum: 65535 })],
+    },
+  },
+  "/v1/events": {
+    get: {
+      ...op("events", "The history of changes to the registry, newest first", {
+        200: json({ type: "array", items: ref("Event") }, "events"),
+        ...errors(["bad_request", ...COMMON]),
+      }),
+      parameters: queryParameters(eventsQuerySchema),
+    },
+  },
+  "/v1/prune": {
+    post: {
+      ...op(
+        "prune",
+        "Release allocations whose checkout folder is gone (with unused_for, also those not seen listening for that long); never one without a checkout, nor one listening now",
+        {
+          200: json(schema(pruneResultSchema, "output"), "what was (dry_run: would be) released"),
+          ...errors(["bad_request", ...WITH_BODY, ...COMMON]),
+        },
+      ),
+      parameters: [CLIENT_PID],
+      requestBody: body(pruneRequestSchema),
+    },
+  },
+  "/v1/import": {
+    post: {
+      ...op(
+        "import",
+        `Import allocations (what GET /v1/allocations returns) all or nothing; rows already registered exactly so are skipped. Bodies up to ${MAX_IMPORT_BYTES / 1024} KiB`,
+        {
+          200: json(schema(importResultSchema, "output"), "imported"),
+          ...errors(["bad_request", "import_conflict", ...WITH_BODY, ...COMMON]),
+        },
+      ),
+      parameters: [CLIENT_PID],
+      requestBody: body(importRequestSchema),
     },
   },
   "/v1/openapi.json": {

@@ -17,6 +17,7 @@ import type { Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
 import { readJson } from "./guards.ts";
 import { openApiDocument } from "./openapi.ts";
+import { clientPid, OWNERSHIP_PATHS, registerOwnershipRoutes } from "./ownership.ts";
 import { json, storageError } from "./respond.ts";
 
 export interface RouteDeps {
@@ -62,8 +63,13 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
     const reuse = parseFlag(c.req.query("reuse"), "reuse");
     const adopt = parseFlag(c.req.query("adopt"), "adopt");
     try {
-      const { allocation, created } = allocator.allocate(req, { reuse, adopt });
-      return json(allocation, created ? 201 : 200);
+      const pid = clientPid(c);
+      const { allocation, created, takenOverFrom } = allocator.allocate(req, { reuse, adopt, pid });
+      const body =
+        takenOverFrom === undefined
+          ? allocation
+          : { ...allocation, taken_over_from: takenOverFrom };
+      return json(body, created ? 201 : 200);
     } catch (err) {
       throw withSystemUse(err, req.port, probe);
     }
@@ -76,16 +82,21 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
 
   app.delete("/v1/allocations/:id", (c) => {
     const id = parseOrThrow(idParamSchema, c.req.param("id"), "id");
-    if (!store.deleteById(id)) throw new PortError("not_found", "allocation not found");
+    const ctx = { pid: clientPid(c), reason: "released by id" };
+    if (!store.deleteById(id, ctx)) throw new PortError("not_found", "allocation not found");
     return json({ status: "deleted" });
   });
 
   app.delete("/v1/allocations", async (c) => {
     const filter = parseOrThrow(filterSchema, await readJson(c.req.raw));
-    return json({ deleted: store.deleteWhere(filter).length });
+    const fields = Object.entries(filter).map(([k, v]) => `${k}=${v}`);
+    const ctx = { pid: clientPid(c), reason: `released by filter ${fields.join(" ")}` };
+    return json({ deleted: store.deleteWhere(filter, ctx).length });
   });
 
   app.get("/v1/ports/:port", (c) => portStatus(c, store, probe));
+
+  registerOwnershipRoutes(app, deps);
 
   // Built on first use: a server on port 0 learns its port after binding, and `servers` names it.
   let openapi: Record<string, unknown> | undefined;
@@ -104,6 +115,7 @@ const KNOWN_PATHS: [RegExp, string][] = [
   [/^\/v1\/allocations\/[^/]+$/, "DELETE"],
   [/^\/v1\/ports\/[^/]+$/, "GET, HEAD"],
   [/^\/v1\/openapi\.json$/, "GET, HEAD"],
+  ...OWNERSHIP_PATHS,
 ];
 
 /** Registry and machine together: a port is available only if neither claims it. */
@@ -114,11 +126,13 @@ function portStatus(c: Context, store: Store, probe: Probe) {
   // allocated port a recent snapshot says whether it listens. The owner is looked up only then.
   const listening = holder ? probe.listening()(port) : probe.isBound(port);
   const system = listening ? probe.who(port) : { in_use: false };
+  const lastEvent = store.lastEvent(port);
   const body: PortStatus = {
     port,
     available: !holder && !system.in_use,
     ...(holder ? { holder } : {}),
     system,
+    ...(lastEvent ? { last_event: lastEvent } : {}),
   };
   return json(body);
 }

@@ -13,6 +13,8 @@ export const HTTP_STATUS = {
   service_allocated: 409,
   port_in_use: 409,
   range_exhausted: 409,
+  other_checkout: 409,
+  import_conflict: 409,
   // Every failure of the database, on reads, writes and /healthz alike.
   storage: 503,
   // Raised by portctl only (the server is down, or not ours); never sent by the API.

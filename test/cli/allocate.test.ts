@@ -59,7 +59,18 @@ test("--json prints exactly the allocation the API holds", async () => {
   const [stored] = await f.api<Allocation[]>("/v1/allocations?service=postgres");
   expect(printed).toEqual(stored as Allocation);
   expect(Object.keys(printed).sort()).toEqual(
-    ["app", "created_at", "id", "instance", "port", "service"].sort(),
+    [
+      "app",
+      "created_at",
+      "id",
+      "instance",
+      "port",
+      "service",
+      "checkout",
+      "last_seen",
+      "lease_pid",
+      "lease_started_at",
+    ].sort(),
   );
   expect(printed.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 });

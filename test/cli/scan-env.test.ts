@@ -9,6 +9,7 @@ import type { Allocation } from "../../src/core/model.ts";
 import { scanProject } from "../../src/core/scan/index.ts";
 import { type CliFixture, cliFixture } from "../helpers/cli.ts";
 import { stopAllDaemons } from "../helpers/daemon.ts";
+import { UNOWNED } from "../helpers/fakes.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures");
 
@@ -314,6 +315,7 @@ describe("envEntries", () => {
     service,
     port,
     created_at: "2025-02-08T15:04:05Z",
+    ...UNOWNED,
   });
 
   test("service names become keys", () => {

@@ -5,7 +5,14 @@ import { Allocator, type AllocatorOptions, rfc3339 } from "../../src/core/alloca
 import { PortError } from "../../src/core/errors.ts";
 import type { AllocateRequest } from "../../src/core/model.ts";
 import { Store } from "../../src/core/store.ts";
-import { CREATED_AT, type FakeProbe, fakeProbe, fixedClock } from "../helpers/fakes.ts";
+import {
+  CREATED_AT,
+  type FakeProbe,
+  fakeProbe,
+  fakeProcesses,
+  fixedClock,
+  UNOWNED,
+} from "../helpers/fakes.ts";
 
 let store: Store;
 let probe: FakeProbe;
@@ -17,7 +24,14 @@ beforeEach(() => {
 afterEach(() => store.close());
 
 function allocator(opts: Partial<AllocatorOptions> = {}): Allocator {
-  return new Allocator({ store, probe, range: { lo: 3000, hi: 3004 }, now: fixedClock, ...opts });
+  return new Allocator({
+    store,
+    probe,
+    range: { lo: 3000, hi: 3004 },
+    now: fixedClock,
+    processes: fakeProcesses(),
+    ...opts,
+  });
 }
 
 const req = (service: string, port?: number): AllocateRequest => ({
@@ -42,7 +56,7 @@ describe("auto-assign", () => {
   test("hands out the first port of the range, then the next", () => {
     const a = allocator();
     expect(a.allocate(req("web"))).toEqual({
-      allocation: { id: 1, ...req("web"), port: 3000, created_at: CREATED_AT },
+      allocation: { id: 1, ...req("web"), port: 3000, created_at: CREATED_AT, ...UNOWNED },
       created: true,
     });
     expect(a.allocate(req("db")).allocation.port).toBe(3001);

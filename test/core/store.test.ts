@@ -6,16 +6,19 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PortError } from "../../src/core/errors.ts";
+import { SCHEMA_VERSION } from "../../src/core/migrations.ts";
 import { type NewAllocation, Store, uniqueViolation } from "../../src/core/store.ts";
-import { CREATED_AT } from "../helpers/fakes.ts";
+import { CREATED_AT, UNOWNED } from "../helpers/fakes.ts";
 
-const row = (service: string, port: number, app = "shop", instance = "main"): NewAllocation => ({
-  app,
-  instance,
-  service,
-  port,
-  created_at: CREATED_AT,
-});
+const row = (service: string, port: number, app = "shop", instance = "main") =>
+  ({
+    app,
+    instance,
+    service,
+    port,
+    created_at: CREATED_AT,
+    ...UNOWNED,
+  }) satisfies NewAllocation;
 
 /** The error a call throws, so tests can assert on its fields. */
 function thrown(fn: () => unknown): unknown {
@@ -215,7 +218,7 @@ describe("migrations", () => {
     expect(store.count()).toBe(1);
     expect(store.db.query("SELECT text FROM notes").all()).toEqual([{ text: "keep me" }]);
     store.close();
-    expect(userVersion(path)).toBe(1);
+    expect(userVersion(path)).toBe(SCHEMA_VERSION);
   });
 
   test("reopening a current database runs no migration again", () => {
@@ -224,7 +227,7 @@ describe("migrations", () => {
     const store = new Store(path);
     expect(store.count()).toBe(0);
     store.close();
-    expect(userVersion(path)).toBe(1);
+    expect(userVersion(path)).toBe(SCHEMA_VERSION);
   });
 
   test("a database from a newer port-server is refused with a clear message", () => {
@@ -238,7 +241,7 @@ describe("migrations", () => {
     expect(err).toBeInstanceOf(PortError);
     expect((err as PortError).code).toBe("storage");
     expect((err as Error).message).toBe(
-      "database schema version 7 is newer than this port-server understands (1); upgrade port-server",
+      `database schema version 7 is newer than this port-server understands (${SCHEMA_VERSION}); upgrade port-server`,
     );
     expect(userVersion(path)).toBe(7);
     // Refused before the switch to WAL: no side files, the journal mode untouched.

@@ -3,11 +3,13 @@
 import { expect } from "bun:test";
 import type { Hono } from "hono";
 import { Allocator } from "../../src/core/allocator.ts";
+import type { CheckoutExists } from "../../src/core/checkout.ts";
 import type { PortRange } from "../../src/core/config.ts";
+import type { Processes } from "../../src/core/processes.ts";
 import { Store } from "../../src/core/store.ts";
 import { createApp } from "../../src/server/app.ts";
 import { type Contract, contractOf, type OpenApiDoc } from "./contract.ts";
-import { type FakeProbe, fakeProbe, fixedClock } from "./fakes.ts";
+import { type FakeProbe, fakeProbe, fakeProcesses, fixedClock } from "./fakes.ts";
 
 /** Never bound: the app runs in-process, this only names the server in Host and Origin. */
 export const TEST_PORT = 40123;
@@ -33,11 +35,27 @@ export interface TestApp {
   post(body: unknown, query?: string): Promise<Response>;
 }
 
-export function testApp(opts: { range?: PortRange; bound?: number[] } = {}): TestApp {
-  const store = new Store(":memory:");
+export function testApp(
+  opts: {
+    range?: PortRange;
+    bound?: number[];
+    processes?: Processes;
+    checkoutExists?: CheckoutExists;
+    now?: () => Date;
+  } = {},
+): TestApp {
+  const now = opts.now ?? fixedClock;
+  const store = new Store(":memory:", { now });
   const probe = fakeProbe(opts.bound);
   const range = opts.range ?? { lo: 3000, hi: 3009 };
-  const allocator = new Allocator({ store, probe, range, now: fixedClock });
+  const allocator = new Allocator({
+    store,
+    probe,
+    range,
+    now,
+    processes: opts.processes ?? fakeProcesses(),
+    checkoutExists: opts.checkoutExists ?? (() => true),
+  });
   const app = createApp({
     store,
     allocator,

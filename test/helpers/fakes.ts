@@ -1,6 +1,7 @@
 // Test doubles for what core lets callers inject: the port probe and the clock.
 import type { SystemUse } from "../../src/core/model.ts";
 import type { Probe } from "../../src/core/probe.ts";
+import type { Processes } from "../../src/core/processes.ts";
 
 /** A probe whose "bound on the machine" ports are a mutable set the test controls. */
 export interface FakeProbe extends Probe {
@@ -32,7 +33,34 @@ export function fakeProbe(bound: Iterable<number> = []): FakeProbe {
   };
 }
 
+/** The ownership fields of an allocation made without checkout, lease or listener. */
+export const UNOWNED = {
+  checkout: null,
+  last_seen: null,
+  lease_pid: null,
+  lease_started_at: null,
+} as const;
+
 /** A fixed instant with milliseconds, and how it must appear in `created_at`. */
 export const CLOCK = new Date("2025-02-08T15:04:05.678Z");
 export const CREATED_AT = "2025-02-08T15:04:05Z";
 export const fixedClock = () => new Date(CLOCK);
+
+/** A process table the test controls: PID → start time. A PID absent from it is not running. */
+export interface FakeProcesses extends Processes {
+  readonly running: Map<number, string>;
+}
+
+export function fakeProcesses(running: Iterable<[number, string]> = []): FakeProcesses {
+  const table = new Map(running);
+  return {
+    running: table,
+    startTimes: (pids) =>
+      new Map(
+        pids.flatMap((p): [number, string][] => {
+          const t = table.get(p);
+          return t === undefined ? [] : [[p, t]];
+        }),
+      ),
+  };
+}

@@ -53,7 +53,8 @@ export function readDatabase(path: string): { rows: Allocation[]; integrity: str
   try {
     const rows = db
       .query<Allocation, []>(
-        "SELECT id, app, instance, service, port, created_at FROM allocations ORDER BY id",
+        `SELECT id, app, instance, service, port, created_at, checkout, last_seen, lease_pid,
+                lease_started_at FROM allocations ORDER BY id`,
       )
       .all();
     const integrity = db

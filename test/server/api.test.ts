@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import type { Allocation } from "../../src/core/model.ts";
 import { expectRejected, expectSecurityHeaders, type TestApp, testApp } from "../helpers/app.ts";
-import { CREATED_AT, FAKE_OWNER } from "../helpers/fakes.ts";
+import { CREATED_AT, FAKE_OWNER, UNOWNED } from "../helpers/fakes.ts";
 
 let t: TestApp;
 /** Seeded: shop/main/web on 3000, shop/main/db on 5432, blog/dev/web on 3001. */
@@ -90,9 +90,26 @@ describe("POST /v1/allocations", () => {
     const { status, body } = await json(res);
     expect(status).toBe(201);
     expect(Object.keys(body).sort()).toEqual(
-      ["app", "created_at", "id", "instance", "port", "service"].sort(),
+      [
+        "app",
+        "created_at",
+        "id",
+        "instance",
+        "port",
+        "service",
+        "checkout",
+        "last_seen",
+        "lease_pid",
+        "lease_started_at",
+      ].sort(),
     );
-    expect(body).toEqual({ id: 4, ...named("web"), port: 3002, created_at: CREATED_AT });
+    expect(body).toEqual({
+      id: 4,
+      ...named("web"),
+      port: 3002,
+      created_at: CREATED_AT,
+      ...UNOWNED,
+    });
     expect(t.store.list().at(-1)).toEqual(body as Allocation);
   });
 
@@ -235,7 +252,13 @@ describe("POST /v1/allocations", () => {
     t.probe.bound.add(8080);
     const { status, body } = await json(await t.post(named("web", { port: 8080 }), "?adopt=true"));
     expect(status).toBe(201);
-    expect(body).toEqual({ id: 4, ...named("web"), port: 8080, created_at: CREATED_AT });
+    expect(body).toEqual({
+      id: 4,
+      ...named("web"),
+      port: 8080,
+      created_at: CREATED_AT,
+      ...UNOWNED,
+    });
   });
 
   test("?adopt=true never auto-assigns a bound port nor takes a held one", async () => {
@@ -303,7 +326,21 @@ describe("GET /v1/ports/{port}", () => {
   test("a held port names its holder", async () => {
     expect(await json(await t.get("/v1/ports/5432"))).toEqual({
       status: 200,
-      body: { port: 5432, available: false, holder: db, system: FREE },
+      body: {
+        port: 5432,
+        available: false,
+        holder: db,
+        system: FREE,
+        last_event: {
+          id: 2,
+          at: CREATED_AT,
+          kind: "allocated",
+          ...{ app: "shop", instance: "main", service: "db", port: 5432 },
+          checkout: null,
+          pid: null,
+          reason: "allocated",
+        },
+      },
     });
   });
 

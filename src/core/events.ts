@@ -1,0 +1,127 @@
+// The history: one append-only `events` row per change to the registry, written by the store in
+// the same transaction as the change. Shapes (zod) and the queries that read and trim it.
+import type { Database } from "bun:sqlite";
+import { z } from "zod";
+import { EVENTS_KEEP, EVENTS_MAX_AGE_MS } from "./config.ts";
+import { PortError } from "./errors.ts";
+import {
+  type Allocation,
+  nameSchema,
+  type PortEvent,
+  portSchema,
+  rfc3339,
+  unknownKeys,
+} from "./model.ts";
+
+export { EVENT_KINDS, type EventKind, eventSchema, type PortEvent } from "./model.ts";
+
+/** Who asked for a change, and why: recorded with its event. */
+export interface EventContext {
+  pid?: number | null;
+  reason: string;
+}
+
+/** `30s`, `45m`, `3h`, `1d`, `2w` → milliseconds. */
+export const durationSchema = z
+  .string()
+  .regex(/^\d{1,6}[smhdw]$/, { error: "must be a duration such as 30m, 3h, 1d or 2w" })
+  .transform((s) => Number(s.slice(0, -1)) * UNIT_MS[s.slice(-1) as keyof typeof UNIT_MS]);
+
+export const eventsQuerySchema = z.strictObject(
+  {
+    app: nameSchema.optional(),
+    instance: nameSchema.optional(),
+    service: nameSchema.optional(),
+    port: z
+      .string()
+      .regex(/^\d{1,5}$/, { error: "must be an integer between 1 and 65535" })
+      .transform(Number)
+      .pipe(portSchema)
+      .optional(),
+    since: z
+      .string()
+      .describe("a duration back from now (30m, 3h, 1d, 2w) or an RFC 3339 time")
+      .optional(),
+    limit: z
+      .string()
+      .regex(/^\d{1,5}$/, { error: `must be an integer between 1 and ${EVENTS_KEEP}` })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(1)
+          .max(EVENTS_KEEP, { error: `must be at most ${EVENTS_KEEP}` }),
+      )
+      .optional(),
+  },
+  { error: unknownKeys },
+);
+export type EventsQuery = z.infer<typeof eventsQuerySchema>;
+
+export const DEFAULT_EVENTS_LIMIT = 1000;
+
+/** `since` as an RFC 3339 lower bound: a duration counts back from `now`. */
+export function sinceBound(since: string, now: Date): string {
+  const ms = durationSchema.safeParse(since);
+  if (ms.success) return rfc3339(new Date(now.getTime() - ms.data));
+  const t = Date.parse(since);
+  if (!/^\d{4}-\d\d-\d\dT/.test(since) || Number.isNaN(t)) {
+    throw new PortError(
+      "bad_request",
+      "since must be a duration such as 30m, 3h, 1d or 2w, or an RFC 3339 time",
+    );
+  }
+  return rfc3339(new Date(t));
+}
+
+export function recordEvent(
+  db: Database,
+  kind: PortEvent["kind"],
+  a: Pick<Allocation, "app" | "instance" | "service" | "port" | "checkout">,
+  ctx: EventContext,
+  at: string,
+): void {
+  db.query(
+    `INSERT INTO events (at, kind, app, instance, service, port, checkout, pid, reason)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(at, kind, a.app, a.instance, a.service, a.port, a.checkout, ctx.pid ?? null, ctx.reason);
+}
+
+/** Newest first. `since` is an RFC 3339 lower bound (inclusive). */
+export function queryEvents(
+  db: Database,
+  q: Omit<EventsQuery, "since"> & { since?: string },
+): PortEvent[] {
+  const parts: string[] = [];
+  const params: (string | number)[] = [];
+  for (const key of ["app", "instance", "service", "port"] as const) {
+    if (q[key] === undefined) continue;
+    parts.push(`${key} = ?`);
+    params.push(q[key]);
+  }
+  if (q.since !== undefined) {
+    parts.push("at >= ?");
+    params.push(q.since);
+  }
+  const where = parts.length ? `WHERE ${parts.join(" AND ")}` : "";
+  return db
+    .query<PortEvent, (string | number)[]>(
+      `SELECT ${EVENT_COLUMNS} FROM events ${where} ORDER BY id DESC LIMIT ?`,
+    )
+    .all(...params, q.limit ?? DEFAULT_EVENTS_LIMIT);
+}
+
+/** Keeps the newest EVENTS_KEEP events and none older than EVENTS_MAX_AGE_MS. */
+export function trimEvents(db: Database, now: Date): number {
+  const cutoff = rfc3339(new Date(now.getTime() - EVENTS_MAX_AGE_MS));
+  return db
+    .query("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ? OR at < ?")
+    .run(EVENTS_KEEP, cutoff).changes;
+}
+
+export const EVENT_COLUMNS = "id, at, kind, app, instance, service, port, checkout, pid, reason";
+
+// --- internal ---
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;

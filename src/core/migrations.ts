@@ -1,0 +1,68 @@
+// The schema, as numbered migrations applied by `PRAGMA user_version`. A database from a newer
+// release is refused before anything is written to it; an older one is upgraded in one
+// transaction, so a failure half-way leaves it exactly as it was.
+import type { Database } from "bun:sqlite";
+import { PortError } from "./errors.ts";
+
+/** Each entry upgrades the schema by one version; never edit one that has shipped. */
+export const MIGRATIONS: readonly string[] = [
+  // v1 (the first release, f5111d8).
+  `CREATE TABLE allocations (
+     id         INTEGER PRIMARY KEY AUTOINCREMENT,
+     app        TEXT    NOT NULL,
+     instance   TEXT    NOT NULL,
+     service    TEXT    NOT NULL,
+     port       INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+     created_at TEXT    NOT NULL,
+     UNIQUE (port),
+     UNIQUE (app, instance, service)
+   )`,
+  // v2: ownership (checkout, leases, last seen listening) and the history of every change.
+  `ALTER TABLE allocations ADD COLUMN checkout TEXT;
+   ALTER TABLE allocations ADD COLUMN last_seen TEXT;
+   ALTER TABLE allocations ADD COLUMN lease_pid INTEGER CHECK (lease_pid > 0);
+   ALTER TABLE allocations ADD COLUMN lease_started_at TEXT;
+   CREATE INDEX allocations_lease ON allocations (lease_pid) WHERE lease_pid IS NOT NULL;
+   CREATE TABLE events (
+     id       INTEGER PRIMARY KEY AUTOINCREMENT,
+     at       TEXT    NOT NULL,
+     kind     TEXT    NOT NULL CHECK (kind IN
+                ('allocated', 'released', 'taken_over', 'pruned', 'lease_ended', 'imported')),
+     app      TEXT    NOT NULL,
+     instance TEXT    NOT NULL,
+     service  TEXT    NOT NULL,
+     port     INTEGER NOT NULL,
+     checkout TEXT,
+     pid      INTEGER,
+     reason   TEXT    NOT NULL
+   );
+   CREATE INDEX events_port ON events (port, id);
+   CREATE INDEX events_at ON events (at);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function schemaVersion(db: Database): number {
+  return db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+}
+
+/** Throws, changing nothing, when the file was written by a newer release. */
+export function checkVersion(db: Database): number {
+  const current = schemaVersion(db);
+  if (current > SCHEMA_VERSION) {
+    throw new PortError(
+      "storage",
+      `database schema version ${current} is newer than this port-server understands (${SCHEMA_VERSION}); upgrade port-server`,
+    );
+  }
+  return current;
+}
+
+/** Applies every missing migration and the new user_version in one write transaction. */
+export function migrate(db: Database): void {
+  db.transaction(() => {
+    const current = checkVersion(db);
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] as string);
+    if (current < SCHEMA_VERSION) db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

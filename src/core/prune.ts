@@ -1,0 +1,84 @@
+// Which allocations `prune` frees: those whose checkout folder is gone and, on request, those
+// not seen listening for a while. Never one without a recorded checkout, and never one whose
+// port is listening right now, whatever its record says.
+import { z } from "zod";
+import type { CheckoutExists } from "./checkout.ts";
+import { durationSchema } from "./events.ts";
+import { type Allocation, allocationSchema, rfc3339, unknownKeys } from "./model.ts";
+import type { Probe } from "./probe.ts";
+import type { Store } from "./store.ts";
+
+export const pruneRequestSchema = z.strictObject(
+  {
+    dry_run: z.boolean({ error: "must be true or false" }).optional(),
+    unused_for: durationSchema
+      .describe("also select allocations not seen listening for this long (30m, 3h, 1d, 2w)")
+      .optional(),
+  },
+  { error: unknownKeys },
+);
+export type PruneRequest = z.input<typeof pruneRequestSchema>;
+
+export const pruneCandidateSchema = z.object({
+  allocation: allocationSchema,
+  reason: z.string(),
+});
+export const pruneResultSchema = z.object({
+  dry_run: z.boolean(),
+  candidates: z.array(pruneCandidateSchema).describe("what was (dry_run: would be) released"),
+});
+export type PruneResult = z.infer<typeof pruneResultSchema>;
+
+export interface PruneDeps {
+  store: Store;
+  probe: Probe;
+  checkoutExists: CheckoutExists;
+}
+
+/** Selects, and unless `dry_run` releases (each with a `pruned` event), in one transaction. */
+export function prune(
+  deps: PruneDeps,
+  opts: { dry_run?: boolean; unused_for?: number },
+  pid?: number | null,
+): PruneResult {
+  const { store } = deps;
+  return store.write(() => {
+    const candidates = select(deps, store.list(), opts.unused_for);
+    if (!opts.dry_run) {
+      const reasons = new Map(candidates.map((c) => [c.allocation.id, c.reason]));
+      store.remove(
+        candidates.map((c) => c.allocation),
+        "pruned",
+        (a) => ({ pid, reason: reasons.get(a.id) ?? "pruned" }),
+      );
+    }
+    return { dry_run: opts.dry_run ?? false, candidates };
+  });
+}
+
+// --- internal ---
+
+function select(
+  deps: PruneDeps,
+  rows: Allocation[],
+  unusedForMs: number | undefined,
+): { allocation: Allocation; reason: string }[] {
+  const cutoff =
+    unusedForMs === undefined
+      ? undefined
+      : rfc3339(new Date(deps.store.now().getTime() - unusedForMs));
+  const out: { allocation: Allocation; reason: string }[] = [];
+  for (const a of rows) {
+    if (a.checkout === null) continue;
+    let reason: string | undefined;
+    if (!deps.checkoutExists(a.checkout)) reason = `the checkout at ${a.checkout} no longer exists`;
+    else if (cutoff !== undefined && (a.last_seen ?? a.created_at) < cutoff) {
+      reason = a.last_seen
+        ? `not seen listening since ${a.last_seen}`
+        : `never seen listening since it was allocated at ${a.created_at}`;
+    }
+    // The authoritative check last, and only for candidates: a listener means it is in use.
+    if (reason && !deps.probe.isBound(a.port)) out.push({ allocation: a, reason });
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+// The routes of ownership (#15): the history (`GET /v1/events`), `prune`, `import`, and the
+// client's PID header that the history records with every change.
+import type { Context, Hono } from "hono";
+import { importAllocations, importRequestSchema } from "../core/backup.ts";
+import { MAX_IMPORT_BYTES } from "../core/config.ts";
+import { PortError } from "../core/errors.ts";
+import { eventsQuerySchema, sinceBound } from "../core/events.ts";
+import { parseOrThrow } from "../core/model.ts";
+import { prune, pruneRequestSchema } from "../core/prune.ts";
+import { IMPORT_PATH, readJson } from "./guards.ts";
+import { json } from "./respond.ts";
+import type { RouteDeps } from "./routes.ts";
+
+/** The header a client sends its own PID in, for the history. */
+export const CLIENT_PID_HEADER = "x-client-pid";
+
+export function registerOwnershipRoutes(app: Hono, deps: RouteDeps): void {
+  const { store, allocator, probe } = deps;
+
+  app.get("/v1/events", (c) => {
+    const { since, ...q } = parseOrThrow(eventsQuerySchema, nonEmptyQuery(c));
+    return json(
+      store.events({ ...q, ...(since ? { since: sinceBound(since, store.now()) } : {}) }),
+    );
+  });
+
+  app.post("/v1/prune", async (c) => {
+    const req = parseOrThrow(pruneRequestSchema, await readJson(c.req.raw));
+    const deps = { store, probe, checkoutExists: allocator.checkoutExists };
+    return json(prune(deps, req, clientPid(c)));
+  });
+
+  app.post(IMPORT_PATH, async (c) => {
+    const rows = parseOrThrow(importRequestSchema, await readJson(c.req.raw, MAX_IMPORT_BYTES));
+    return json(importAllocations(store, rows, clientPid(c)));
+  });
+}
+
+/** The paths served here, with their methods (for 405's Allow). */
+export const OWNERSHIP_PATHS: [RegExp, string][] = [
+  [/^\/v1\/events$/, "GET, HEAD"],
+  [/^\/v1\/prune$/, "POST"],
+  [/^\/v1\/import$/, "POST"],
+];
+
+/** `X-Client-Pid`, when sent: a positive integer, else 400 (never recorded wrong). */
+export function clientPid(c: Context): number | null {
+  const value = c.req.header(CLIENT_PID_HEADER);
+  if (value === undefined) return null;
+  if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > 2 ** 31 - 1) {
+    throw new PortError("bad_request", `${CLIENT_PID_HEADER} must be a process id`);
+  }
+  return Number(value);
+}
+
+// --- internal ---
+
+function nonEmptyQuery(c: Context): Record<string, string> {
+  return Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== ""));
+}

@@ -1,0 +1,127 @@
+// Schema migrations against the databases real releases wrote: test/fixtures/db/v1.db was
+// written by the Store of f5111d8 (schema v1, the first release) and must open with every row
+// intact; a newer schema is refused without a byte of the file changing.
+import { Database } from "bun:sqlite";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PortError } from "../../src/core/errors.ts";
+import { SCHEMA_VERSION } from "../../src/core/migrations.ts";
+import type { Allocation } from "../../src/core/model.ts";
+import { Store } from "../../src/core/store.ts";
+
+const FIXTURE = join(import.meta.dir, "../fixtures/db/v1.db");
+
+/** The v1 rows exactly as f5111d8 wrote them (id 6 was released: ids have a gap). */
+const V1_ROWS: Allocation[] = (
+  [
+    [1, "shop", "main", "web", 3000, "2025-02-08T15:04:05Z"],
+    [2, "shop", "main", "db", 5432, "2025-02-08T15:04:06Z"],
+    [3, "shop", "feature-login", "web", 3001, "2025-02-09T09:00:00Z"],
+    [4, "blog", "default", "web", 3002, "2025-03-01T12:30:00Z"],
+    [5, "café", "ümlaut", "サービス", 8080, "2025-04-01T00:00:00Z"],
+    [7, "api", "main", "metrics", 65535, "2025-04-03T00:00:00Z"],
+  ] as const
+).map(([id, app, instance, service, port, created_at]) => ({
+  id,
+  app,
+  instance,
+  service,
+  port,
+  created_at,
+  checkout: null,
+  last_seen: null,
+  lease_pid: null,
+  lease_started_at: null,
+}));
+
+let dir: string;
+let path: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "port-server-v1-"));
+  path = join(dir, "ports.db");
+  copyFileSync(FIXTURE, path);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const userVersion = (p: string) => {
+  const db = new Database(p, { readonly: true });
+  const v = db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version;
+  db.close();
+  return v;
+};
+
+describe("v1 → v2", () => {
+  test("the fixture is what the first release wrote", () => {
+    expect(userVersion(FIXTURE)).toBe(1);
+    const db = new Database(FIXTURE, { readonly: true });
+    const cols = db.query<{ name: string }, []>("PRAGMA table_info(allocations)").all();
+    db.close();
+    expect(cols.map((c) => c.name)).toEqual([
+      "id",
+      "app",
+      "instance",
+      "service",
+      "port",
+      "created_at",
+    ]);
+  });
+
+  test("opens with every row intact, the new fields null, and no invented history", () => {
+    const store = new Store(path);
+    expect(store.list()).toEqual(V1_ROWS);
+    expect(store.events({})).toEqual([]);
+    store.close();
+    expect(userVersion(path)).toBe(SCHEMA_VERSION);
+  });
+
+  test("the upgraded file keeps its constraints and ids: no port twice, ids continue after 7", () => {
+    const store = new Store(path);
+    expect(() =>
+      store.write(() =>
+        store.insert({ app: "x", instance: "y", service: "z", port: 3000, created_at: "t" }),
+      ),
+    ).toThrow();
+    const a = store.write(() =>
+      store.insert({ app: "x", instance: "y", service: "z", port: 4000, created_at: "t" }),
+    );
+    expect(a.id).toBe(8);
+    expect(store.events({}).map((e) => [e.kind, e.port])).toEqual([["allocated", 4000]]);
+    store.close();
+  });
+
+  test("a migration that fails half-way leaves the v1 file as it was", () => {
+    // An `events` table already there makes the CREATE TABLE of v2 fail after its ALTERs ran.
+    const db = new Database(path);
+    db.run("CREATE TABLE events (x TEXT)");
+    db.close();
+    expect(() => new Store(path)).toThrow(PortError);
+    expect(userVersion(path)).toBe(1);
+    const check = new Database(path, { readonly: true });
+    const cols = check.query<{ name: string }, []>("PRAGMA table_info(allocations)").all();
+    expect(cols.map((c) => c.name)).not.toContain("checkout");
+    expect(check.query("SELECT count(*) AS n FROM allocations").get()).toEqual({ n: 6 });
+    check.close();
+  });
+
+  test("a database from a newer release is refused with one line, its bytes untouched", () => {
+    const db = new Database(path);
+    db.run("PRAGMA user_version = 99");
+    db.close();
+    const before = readFileSync(path);
+    let err: unknown;
+    try {
+      new Store(path);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PortError);
+    expect((err as Error).message).toBe(
+      `database schema version 99 is newer than this port-server understands (${SCHEMA_VERSION}); upgrade port-server`,
+    );
+    expect((err as Error).message).not.toContain("\n");
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+});
