@@ -124,7 +124,6 @@ async function run(opts: ServerOptions): Promise<void> {
   }
   boundPort = server.port ?? opts.port;
   writePidFile(opts.pidfile);
-  upkeep.start();
   console.log(
     `port-server ${process.pid} listening on http://${DEFAULT_HOST}:${boundPort} (db ${opts.db}, range ${formatRange(opts.range)})`,
   );
@@ -143,6 +142,7 @@ async function run(opts: ServerOptions): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  upkeep.start();
 }
 
 /** Written only once the port is ours, atomically, so a reader never sees a partial PID. */

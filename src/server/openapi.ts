@@ -98,21 +98,18 @@ const PATHS = {
       ...op("allocate", "Allocate a port (omit port or send 0 to auto-assign)", {
         201: json(ref("Allocation"), "allocated"),
         200: json(
-          {
-            allOf: [
-              ref("Allocation"),
-              {
-                type: "object",
-                properties: {
-                  taken_over_from: {
-                    type: ["string", "null"],
-                    description:
-                      "present when reuse moved the allocation to the caller's checkout: the checkout it had (null: none recorded)",
-                  },
-                },
-              },
-            ],
-          },
+          schema(
+            allocationSchema.extend({
+              taken_over_from: z
+                .string()
+                .nullable()
+                .optional()
+                .describe(
+                  "present when reuse moved the allocation to the caller's checkout: the checkout it had (null: none was recorded)",
+                ),
+            }),
+            "output",
+          ),
           "existing allocation returned (reuse=true)",
         ),
         ...errors([

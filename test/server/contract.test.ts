@@ -3,9 +3,18 @@
 import { describe, expect, test } from "bun:test";
 import { servedContract, testApp } from "../helpers/app.ts";
 import type { Contract } from "../helpers/contract.ts";
+import { UNOWNED } from "../helpers/fakes.ts";
 
 const JSON_TYPE = { "content-type": "application/json" };
-const alloc = { id: 1, app: "a", instance: "b", service: "c", port: 3000, created_at: "x" };
+const alloc = {
+  id: 1,
+  app: "a",
+  instance: "b",
+  service: "c",
+  port: 3000,
+  created_at: "x",
+  ...UNOWNED,
+};
 
 async function contract(): Promise<Contract> {
   return servedContract(testApp().app);
