@@ -201,6 +201,24 @@ describe("POST /v1/import", () => {
     expect(again.body).toEqual({ imported: [], unchanged: 400 });
   });
 
+  test("over 1 MiB is 413, elsewhere 64 KiB still is", async () => {
+    const big = JSON.stringify([{ app: "x".repeat(1024 * 1024) }]);
+    const opts = { body: big, headers: { "content-type": "application/json" } };
+    await expectRejected(
+      t,
+      () => t.send("POST", "/v1/import", opts),
+      413,
+      "request body is larger than 1024 KiB",
+    );
+    const mid = JSON.stringify({ app: "x".repeat(100 * 1024) });
+    await expectRejected(
+      t,
+      () => t.send("POST", "/v1/prune", { ...opts, body: mid }),
+      413,
+      "request body is larger than 64 KiB",
+    );
+  });
+
   test("409 with every conflict, nothing imported; 400 for what is not an export", async () => {
     const held = (await body<Allocation>(await t.post(web()))).body;
     const rows = [
