@@ -1,0 +1,200 @@
+// `portctl service install|uninstall|status`: the daemon as a login service (a systemd user
+// unit on Linux, a launchd agent on macOS), so it comes back after a reboot. A daemon started
+// by hand is handed over: stopped, then started by the service manager.
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { START_TIMEOUT_MS } from "../../core/config.ts";
+import { PortError } from "../../core/errors.ts";
+import { Client, type Health } from "../client.ts";
+import { inspect, stopDaemon } from "../daemon.ts";
+import type { Io } from "../io.ts";
+import { printJson, safe } from "../output.ts";
+import { type ServicePlan, servicePlan } from "../service/plan.ts";
+import type { Platform } from "../service/units.ts";
+
+export interface ServiceOptions {
+  dryRun?: boolean;
+  json?: boolean;
+  /** Tests render the other platform's plan; the CLI always uses this machine's. */
+  platform?: Platform;
+}
+
+export async function serviceInstall(opts: ServiceOptions, io: Io): Promise<number> {
+  const plan = planFor(opts, io);
+  if (opts.dryRun) return printPlan(plan, plan.install, io);
+  requireManager(plan, io);
+  const wasActive = run(plan.status, io).code === 0;
+  const running = await new Client(io.env).health().catch(() => undefined);
+  if (running && !wasActive) {
+    const pid = await stopDaemon(await inspect(io));
+    io.out(`stopped the daemon started by hand (pid ${pid}); the service manager starts it now`);
+  }
+  writeAtomically(plan.file, plan.contents);
+  // Reinstalling over a running service: unload it first so the new file takes effect.
+  const steps = wasActive ? [...plan.uninstall, ...plan.install] : plan.install;
+  for (const cmd of steps) mustRun(cmd, io);
+  const health = await waitHealthy(io);
+  if (!health) {
+    throw new PortError(
+      "daemon",
+      `service installed (${plan.file}) but port-server did not answer within ${START_TIMEOUT_MS / 1000} s; see ${logHint(plan)}`,
+    );
+  }
+  if (opts.json) printJson(io, { installed: true, file: plan.file, pid: health.pid });
+  else io.out(`port-server service installed (${safe(plan.file)}), running (pid ${health.pid})`);
+  return 0;
+}
+
+export async function serviceUninstall(opts: ServiceOptions, io: Io): Promise<number> {
+  const plan = planFor(opts, io);
+  if (opts.dryRun) return printPlan(plan, plan.uninstall, io, true);
+  if (!existsSync(plan.file)) {
+    throw new PortError("not_found", `port-server service is not installed (${safe(plan.file)})`);
+  }
+  requireManager(plan, io);
+  for (const cmd of plan.uninstall) {
+    const res = run(cmd, io);
+    // Unloading a service that is not loaded is fine: the file is what makes it come back.
+    if (res.code !== 0) io.err(`warning: ${cmd.join(" ")}: ${firstLine(res.stderr)}`);
+  }
+  rmSync(plan.file, { force: true });
+  if (opts.json) printJson(io, { installed: false, file: plan.file });
+  else io.out(`port-server service removed (${safe(plan.file)}); the daemon is stopped`);
+  return 0;
+}
+
+/** Always exit 0: reports the file, the service manager's view and the daemon's. */
+export async function serviceStatus(opts: ServiceOptions, io: Io): Promise<number> {
+  const plan = planFor(opts, io);
+  const installed = existsSync(plan.file);
+  const manager = Bun.which(plan.manager, { PATH: io.env.PATH ?? "" }) !== null;
+  const active = manager && run(plan.status, io).code === 0;
+  const health = await new Client(io.env).health().catch(() => undefined);
+  if (opts.json) {
+    printJson(io, {
+      installed,
+      file: plan.file,
+      manager: plan.manager,
+      active,
+      pid: health?.pid ?? null,
+    });
+    return 0;
+  }
+  io.out(
+    installed ? `service file: ${safe(plan.file)}` : `service: not installed (${safe(plan.file)})`,
+  );
+  if (!manager) io.out(`${plan.manager}: not found on this machine`);
+  else io.out(`${plan.manager}: ${active ? "active" : "not active"}`);
+  io.out(health ? `daemon: running (pid ${health.pid})` : "daemon: not running");
+  return 0;
+}
+
+// --- internal ---
+
+function planFor(opts: ServiceOptions, io: Io): ServicePlan {
+  const platform = opts.platform ?? hostPlatform();
+  const compiled = import.meta.url.includes("$bunfs") || import.meta.url.includes("~BUN");
+  const source = join(import.meta.dir, "..", "..", "server", "main.ts");
+  return servicePlan({
+    platform,
+    env: io.env,
+    home: io.home,
+    uid: process.getuid?.() ?? 0,
+    execPath: process.execPath,
+    ...(!compiled && existsSync(source) ? { sourceEntry: source } : {}),
+  });
+}
+
+function hostPlatform(): Platform {
+  if (process.platform === "linux" || process.platform === "darwin") return process.platform;
+  throw new PortError(
+    "bad_request",
+    `portctl service supports Linux (systemd) and macOS (launchd), not ${process.platform}`,
+  );
+}
+
+function printPlan(plan: ServicePlan, steps: string[][], io: Io, removing = false): number {
+  if (removing) io.out(`# remove ${plan.file} after running:`);
+  else {
+    io.out(`# ${plan.file}`);
+    io.out(plan.contents.trimEnd());
+    io.out("# then run:");
+  }
+  for (const cmd of steps) io.out(cmd.map(shellQuote).join(" "));
+  return 0;
+}
+
+function requireManager(plan: ServicePlan, io: Io): void {
+  if (Bun.which(plan.manager, { PATH: io.env.PATH ?? "" }) === null) {
+    throw new PortError(
+      "daemon",
+      `${plan.manager} not found: this machine has no ${plan.platform === "linux" ? "systemd user manager" : "launchd"}; \`portctl service install --dry-run\` prints the file and commands`,
+    );
+  }
+}
+
+function run(cmd: string[], io: Io): { code: number; stderr: string } {
+  const res = Bun.spawnSync(cmd, {
+    env: io.env,
+    stdout: "ignore",
+    stderr: "pipe",
+    timeout: 15_000,
+  });
+  return { code: res.exitCode ?? 1, stderr: res.stderr.toString() };
+}
+
+function mustRun(cmd: string[], io: Io): void {
+  const res = run(cmd, io);
+  if (res.code !== 0) {
+    throw new PortError("daemon", `${cmd.join(" ")} failed: ${safe(firstLine(res.stderr))}`);
+  }
+}
+
+async function waitHealthy(io: Io): Promise<Health | undefined> {
+  const client = new Client(io.env);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const health = await client.health(250).catch(() => undefined);
+    if (health) return health;
+    await Bun.sleep(100);
+  }
+  return undefined;
+}
+
+/** Temp file created exclusively (never through a planted link), then renamed over the target. */
+function writeAtomically(file: string, contents: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const temp = join(dirname(file), `.${randomBytes(6).toString("hex")}.tmp`);
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const fd = openSync(temp, flags, 0o644);
+  try {
+    writeSync(fd, contents);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+}
+
+function logHint(plan: ServicePlan): string {
+  return plan.platform === "linux"
+    ? "journalctl --user -u port-server"
+    : "the port-server.log in the state folder";
+}
+
+function firstLine(text: string): string {
+  return text.trim().split("\n")[0] || "no output";
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}

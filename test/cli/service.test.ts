@@ -1,0 +1,268 @@
+// `portctl service`: the rendered unit and plist (checked by systemd-analyze and a plist
+// parser), and install/uninstall round trips in a temp HOME with systemctl/launchctl replaced
+// at the process boundary by scripts that record their command lines. CI has no user bus.
+import { afterEach, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parsePlist } from "plist";
+import { serviceInstall, serviceStatus, serviceUninstall } from "../../src/cli/commands/service.ts";
+import { servicePlan } from "../../src/cli/service/plan.ts";
+import { renderUnit } from "../../src/cli/service/units.ts";
+import { captureIo, freePort } from "../helpers/cli.ts";
+import {
+  type Daemon,
+  SERVER_MAIN,
+  startDaemon,
+  stopAllDaemons,
+  type TempHome,
+  tempHome,
+} from "../helpers/daemon.ts";
+
+const homes: TempHome[] = [];
+const stubs: string[] = [];
+afterEach(async () => {
+  await stopAllDaemons();
+  killStubDaemons();
+  for (const h of homes.splice(0)) h.cleanup();
+});
+
+describe("service files", () => {
+  test("the systemd unit runs the binary as port-server on the configured port, verified", () => {
+    const h = home();
+    const bin = fakeBinary(h.root, "with space");
+    const env = {
+      PORT_SERVER_HOME: join(h.root, "state 100%"),
+      PORT_SERVER_ADDR: "127.0.0.1:52001",
+    };
+    const plan = servicePlan({ platform: "linux", env, home: h.root, uid: 1000, execPath: bin });
+    expect(plan.file).toBe(join(h.root, ".config/systemd/user/port-server.service"));
+    expect(plan.contents).toContain(`ExecStart="@${bin}" port-server --port 52001\n`);
+    // % is a systemd specifier: doubled, or the path would change.
+    expect(plan.contents).toContain(`Environment="PORT_SERVER_HOME=${h.root}/state 100%%"`);
+    expect(plan.contents).toContain("Environment=PORT_SERVER_ADDR=127.0.0.1:52001");
+    expect(plan.contents).not.toContain("PORT_SERVER_RANGE");
+    const verify = verifyUnit(h.root, plan.contents);
+    if (verify) {
+      expect(verify.stderr).toBe("");
+      expect(verify.code).toBe(0);
+    }
+  });
+
+  test("a unit systemd cannot run is caught by the same check (the check can fail)", () => {
+    const h = home();
+    const contents = renderUnit({
+      program: join(h.root, "missing"),
+      argv0: "port-server",
+      args: [],
+      env: {},
+      log: "",
+    });
+    const verify = verifyUnit(h.root, contents);
+    if (verify) expect(verify.stderr).toContain("is not executable");
+  });
+
+  test("the launchd plist parses, names the program and runs it as port-server", () => {
+    const h = home();
+    const bin = fakeBinary(h.root, "a&b");
+    const env = { PORT_SERVER_ADDR: "127.0.0.1:52002", PORT_SERVER_RANGE: "4000-4100" };
+    const plan = servicePlan({ platform: "darwin", env, home: h.root, uid: 501, execPath: bin });
+    expect(plan.file).toBe(join(h.root, "Library/LaunchAgents/port-server.plist"));
+    const parsed = parsePlist(plan.contents) as Record<string, unknown>;
+    expect(parsed).toEqual({
+      Label: "port-server",
+      Program: bin,
+      ProgramArguments: ["port-server", "--port", "52002"],
+      EnvironmentVariables: env,
+      RunAtLoad: true,
+      KeepAlive: { SuccessfulExit: false },
+      ProcessType: "Background",
+      StandardOutPath: join(h.root, ".port_server/port-server.log"),
+      StandardErrorPath: join(h.root, ".port_server/port-server.log"),
+    });
+    expect(plan.install).toEqual([["launchctl", "bootstrap", "gui/501", plan.file]]);
+    expect(plan.uninstall).toEqual([["launchctl", "bootout", "gui/501/port-server"]]);
+  });
+
+  test("a port-server beside portctl is run directly", () => {
+    const h = home();
+    const bin = fakeBinary(h.root, "dir");
+    writeFileSync(join(h.root, "dir", "port-server"), "");
+    const plan = servicePlan({ platform: "linux", env: {}, home: h.root, uid: 0, execPath: bin });
+    expect(plan.contents).toContain(
+      `ExecStart=@${join(h.root, "dir", "port-server")} port-server --port 51234`,
+    );
+  });
+});
+
+describe("portctl service install/uninstall (systemctl stubbed)", () => {
+  test("--dry-run prints the unit and the commands, and needs no systemctl", async () => {
+    const h = home();
+    const io = captureIo({
+      env: { ...h.env, PATH: join(h.root, "empty") },
+      cwd: h.root,
+      home: h.root,
+    });
+    expect(await serviceInstall({ dryRun: true, platform: "linux" }, io)).toBe(0);
+    const out = io.stdout.join("\n");
+    expect(out).toContain(`# ${join(h.root, ".config/systemd/user/port-server.service")}`);
+    expect(out).toContain("[Service]");
+    expect(out).toContain(
+      "systemctl --user daemon-reload\nsystemctl --user enable --now port-server.service",
+    );
+    expect(existsSync(join(h.root, ".config"))).toBe(false);
+  });
+
+  test("without systemctl, install is one line naming --dry-run, and writes nothing", async () => {
+    const h = home();
+    const io = captureIo({
+      env: { ...h.env, PATH: join(h.root, "empty") },
+      cwd: h.root,
+      home: h.root,
+    });
+    await expect(serviceInstall({ platform: "linux" }, io)).rejects.toThrow(
+      "systemctl not found: this machine has no systemd user manager; `portctl service install --dry-run` prints the file and commands",
+    );
+    expect(existsSync(join(h.root, ".config"))).toBe(false);
+  });
+
+  test("install hands a daemon started by hand over to systemd; uninstall removes the unit", async () => {
+    const h = home();
+    const manual = await startDaemon({ home: h });
+    const stub = stubManager(h, "systemctl", manual);
+    const io = captureIo({ env: stub.env, cwd: h.root, home: h.root });
+    expect(await serviceInstall({ platform: "linux" }, io)).toBe(0);
+    expect(io.stdout[0]).toBe(
+      `stopped the daemon started by hand (pid ${manual.pid}); the service manager starts it now`,
+    );
+    expect(io.stdout[1]).toMatch(
+      /^port-server service installed \(.*port-server\.service\), running \(pid \d+\)$/,
+    );
+    const unit = join(h.root, ".config/systemd/user/port-server.service");
+    expect(readFileSync(unit, "utf8")).toContain(` --port ${manual.port}\n`);
+    expect(stub.calls()).toEqual([
+      "--user is-active port-server.service",
+      "--user daemon-reload",
+      "--user enable --now port-server.service",
+    ]);
+
+    const out = captureIo({ env: stub.env, cwd: h.root, home: h.root });
+    expect(await serviceUninstall({ platform: "linux" }, out)).toBe(0);
+    expect(existsSync(unit)).toBe(false);
+    expect(stub.calls().slice(3)).toEqual([
+      "--user disable --now port-server.service",
+      "--user daemon-reload",
+    ]);
+    await expect(serviceUninstall({ platform: "linux" }, out)).rejects.toThrow(
+      `port-server service is not installed (${unit})`,
+    );
+  }, 30_000);
+
+  test("launchd round trip: bootstrap, then bootout", async () => {
+    const h = home();
+    const manual = await startDaemon({ home: h });
+    const stub = stubManager(h, "launchctl", manual);
+    const io = captureIo({ env: stub.env, cwd: h.root, home: h.root });
+    expect(await serviceInstall({ platform: "darwin" }, io)).toBe(0);
+    const file = join(h.root, "Library/LaunchAgents/port-server.plist");
+    const uid = process.getuid?.() ?? 0;
+    expect(stub.calls()).toEqual([`print gui/${uid}/port-server`, `bootstrap gui/${uid} ${file}`]);
+    expect(await serviceUninstall({ platform: "darwin" }, io)).toBe(0);
+    expect(stub.calls()[2]).toBe(`bootout gui/${uid}/port-server`);
+    expect(existsSync(file)).toBe(false);
+  }, 30_000);
+
+  test("status reports the file, the manager and the daemon", async () => {
+    const h = home();
+    const io = captureIo({
+      env: { ...h.env, PATH: join(h.root, "empty"), PORT_SERVER_ADDR: `127.0.0.1:${freePort()}` },
+      cwd: h.root,
+      home: h.root,
+    });
+    expect(await serviceStatus({ platform: "linux" }, io)).toBe(0);
+    expect(io.stdout).toEqual([
+      `service: not installed (${join(h.root, ".config/systemd/user/port-server.service")})`,
+      "systemctl: not found on this machine",
+      "daemon: not running",
+    ]);
+  });
+});
+
+// --- internal ---
+
+function home(): TempHome {
+  const h = tempHome("port-server-service-");
+  homes.push(h);
+  mkdirSync(join(h.root, "empty"));
+  return h;
+}
+
+function fakeBinary(root: string, folder: string): string {
+  mkdirSync(join(root, folder), { recursive: true });
+  const bin = join(root, folder, "portctl");
+  writeFileSync(bin, "#!/bin/sh\n");
+  chmodSync(bin, 0o755);
+  return bin;
+}
+
+function verifyUnit(root: string, contents: string): { code: number; stderr: string } | undefined {
+  if (!Bun.which("systemd-analyze")) return undefined;
+  const dir = join(root, "verify");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "port-server.service");
+  writeFileSync(file, contents);
+  const res = Bun.spawnSync(["systemd-analyze", "verify", file], {
+    stderr: "pipe",
+    stdout: "pipe",
+  });
+  return { code: res.exitCode, stderr: res.stderr.toString().trim() };
+}
+
+/**
+ * A `systemctl`/`launchctl` on PATH that records its arguments and plays the service manager:
+ * enabling/bootstrapping starts a daemon on the test daemon's port (as the manager would start
+ * the unit), disabling/booting out stops it. Status queries answer "not active".
+ */
+function stubManager(h: TempHome, name: string, daemon: Daemon) {
+  const bin = join(h.root, "stub-bin");
+  mkdirSync(bin, { recursive: true });
+  const log = join(h.root, `${name}.calls`);
+  const pidFile = join(h.root, `${name}.pid`);
+  writeFileSync(log, "");
+  const start = `'${process.execPath}' '${SERVER_MAIN}' --port ${daemon.port} >/dev/null 2>&1 & echo $! > '${pidFile}'`;
+  writeFileSync(
+    join(bin, name),
+    [
+      "#!/bin/sh",
+      `echo "$*" >> '${log}'`,
+      'case "$*" in',
+      "  *is-active*|print*) exit 3 ;;",
+      `  *enable*|bootstrap*) ${start} ;;`,
+      `  *disable*|bootout*) kill "$(cat '${pidFile}')"; rm -f '${pidFile}' ;;`,
+      "esac",
+      "exit 0",
+      "",
+    ].join("\n"),
+  );
+  chmodSync(join(bin, name), 0o755);
+  stubs.push(pidFile);
+  return {
+    env: {
+      ...h.env,
+      PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
+      PATH: `${bin}:${process.env.PATH ?? ""}`,
+    },
+    calls: () => readFileSync(log, "utf8").trim().split("\n").filter(Boolean),
+  };
+}
+
+/** Daemons the stubs started and the test did not uninstall. */
+function killStubDaemons(): void {
+  for (const file of stubs.splice(0)) {
+    if (!existsSync(file)) continue;
+    try {
+      process.kill(Number(readFileSync(file, "utf8").trim()), "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
