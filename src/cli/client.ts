@@ -36,6 +36,11 @@ export class Client {
     return this.#call("GET", "/healthz", undefined, timeoutMs);
   }
 
+  /** /healthz with the daemon's `PRAGMA quick_check` of its database (reads every page). */
+  integrity(): Promise<Health & { integrity?: string }> {
+    return this.#call("GET", "/healthz?check=integrity");
+  }
+
   allocate(
     req: AllocateRequest,
     opts: { reuse?: boolean; adopt?: boolean } = {},

@@ -243,6 +243,12 @@ export class Store {
     this.db.query("SELECT 1 FROM allocations LIMIT 1").get();
   }
 
+  /** `PRAGMA quick_check`: "ok", or the problems SQLite found, one per line. */
+  quickCheck(): string {
+    const rows = this.db.query<{ quick_check: string }, []>("PRAGMA quick_check").all();
+    return rows.map((r) => r.quick_check).join("\n");
+  }
+
   close(): void {
     this.db.close(false);
   }

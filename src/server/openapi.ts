@@ -88,10 +88,33 @@ const CLIENT_PID: Json = {
 
 const PATHS = {
   "/healthz": {
-    get: op("health", "Health check: 200 while the database answers", {
-      200: json({ type: "object", properties: { status: { const: "ok" } } }, "ok"),
-      ...errors(COMMON),
-    }),
+    get: {
+      ...op("health", "Health check: 200 while the database answers", {
+        200: json(
+          {
+            type: "object",
+            properties: {
+              status: { const: "ok" },
+              integrity: {
+                type: "string",
+                description: "with check=integrity: `ok`, or what PRAGMA quick_check found",
+              },
+            },
+          },
+          "ok",
+        ),
+        ...errors(["bad_request", ...COMMON]),
+      }),
+      parameters: [
+        {
+          name: "check",
+          in: "query",
+          required: false,
+          description: "`integrity` also runs the database's quick_check (reads every page)",
+          schema: { type: "string", enum: ["integrity"] },
+        },
+      ],
+    },
   },
   "/v1/allocations": {
     post: {

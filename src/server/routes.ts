@@ -42,13 +42,21 @@ export function allowedMethods(path: string): string | undefined {
 export function registerRoutes(app: Hono, deps: RouteDeps): void {
   const { store, allocator, probe } = deps;
 
-  app.get("/healthz", () => {
+  app.get("/healthz", (c) => {
+    const check = c.req.query("check");
+    if (check !== undefined && check !== "integrity") {
+      throw new PortError("bad_request", "check must be integrity");
+    }
+    let integrity: string | undefined;
     try {
       store.ping();
+      // Opt-in: quick_check reads every page, too slow for a liveness probe.
+      if (check) integrity = store.quickCheck();
     } catch (err) {
       throw storageError(err);
     }
     return json({
+      ...(integrity !== undefined ? { integrity } : {}),
       status: "ok",
       pid: deps.pid,
       version: deps.version,

@@ -52,6 +52,18 @@ describe("GET /healthz", () => {
     });
   });
 
+  test("?check=integrity adds the database's quick_check verdict; another check is 400", async () => {
+    const { status, body } = await json(await t.get("/healthz?check=integrity"));
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ status: "ok", integrity: "ok" });
+    const bad = await json(await t.get("/healthz?check=everything"));
+    expect(bad).toEqual({
+      status: 400,
+      body: { error: "check must be integrity", code: "bad_request" },
+    });
+    expect((await json(await t.get("/healthz"))).body.integrity).toBeUndefined();
+  });
+
   test("503 once the database is closed", async () => {
     t.store.close();
     const { status, body } = await json(await t.get("/healthz"));

@@ -1,4 +1,5 @@
 import { statePaths } from "../../core/config.ts";
+import { VERSION } from "../../core/version.ts";
 import { Client } from "../client.ts";
 import { inspect, removeStale, staleReason, startDaemon, stopDaemon } from "../daemon.ts";
 import type { Io } from "../io.ts";
@@ -75,6 +76,12 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
       io.out(`  exclude: ${safe(h.exclude.join(", "))}`);
     // The daemon's own database: it may have been started with another PORT_SERVER_HOME.
     if (typeof h.db === "string") io.out(`  db:      ${safe(h.db)}`);
+    // After an upgrade the old daemon keeps running until restarted.
+    if (h.version !== VERSION) {
+      io.err(
+        `warning: the daemon is version ${safe(h.version ?? "unknown")} but portctl is ${VERSION} — run: portctl restart`,
+      );
+    }
   } else if (state.filePid !== undefined && !state.stale) {
     io.out(`port-server (pid ${state.filePid}) is ${c.yellow("not answering")} at ${address}`);
   } else {

@@ -147,4 +147,40 @@ export const COMMANDS: CommandSpec[] = [
       },
     ],
   },
+  {
+    name: "doctor",
+    summary: "check the daemon, versions, database, state folder, settings and skill",
+    flags: { json: FLAGS.json },
+    load: () => import("./doctor.ts").then((m) => m.doctor),
+  },
+  {
+    name: "service",
+    summary: "run the daemon as a login service (systemd user unit, launchd agent)",
+    subcommands: [
+      {
+        name: "install",
+        summary: "install and start the service; a daemon started by hand is handed over",
+        flags: {
+          "dry-run": { help: "print the service file and the commands instead" },
+          json: FLAGS.json,
+        },
+        load: () => import("./service.ts").then((m) => m.serviceInstall),
+      },
+      {
+        name: "uninstall",
+        summary: "stop the service and remove its file",
+        flags: {
+          "dry-run": { help: "print the commands instead" },
+          json: FLAGS.json,
+        },
+        load: () => import("./service.ts").then((m) => m.serviceUninstall),
+      },
+      {
+        name: "status",
+        summary: "show whether the service is installed and running (always exits 0)",
+        flags: { json: FLAGS.json },
+        load: () => import("./service.ts").then((m) => m.serviceStatus),
+      },
+    ],
+  },
 ];

@@ -1,0 +1,68 @@
+// `portctl doctor`: one line per check (✓ ok, ! warning, ✗ failure with the command that fixes
+// it); exit 1 if anything failed. The daemon's version is compared whenever /healthz answers.
+import { VERSION } from "../../core/version.ts";
+import { Client, type Health } from "../client.ts";
+import {
+  addressCheck,
+  type Check,
+  daemonCheck,
+  integrityCheck,
+  rangeCheck,
+  skillCheck,
+  stateFolderCheck,
+  versionCheck,
+} from "../doctor/checks.ts";
+import type { Io } from "../io.ts";
+import { colors, printJson, safe } from "../output.ts";
+
+export async function doctor(opts: { json?: boolean }, io: Io): Promise<number> {
+  const checks = await runChecks(io);
+  const ok = checks.every((c) => c.status !== "fail");
+  if (opts.json) {
+    printJson(io, { ok, checks });
+    return ok ? 0 : 1;
+  }
+  const c = colors(io);
+  const mark = { ok: c.green("✓"), warn: c.yellow("!"), fail: c.red("✗") };
+  for (const check of checks) {
+    const fix = check.fix ? ` — fix: ${safe(check.fix)}` : "";
+    io.out(`${mark[check.status]} ${check.name}: ${safe(check.message)}${fix}`);
+  }
+  return ok ? 0 : 1;
+}
+
+/** Every check, in the order a person would fix them. */
+export async function runChecks(io: Io): Promise<Check[]> {
+  const address = addressCheck(io.env);
+  let health: Health | undefined;
+  let base = "";
+  if (address.status === "ok") {
+    const client = new Client(io.env);
+    base = client.base.replace(/^http:\/\//, "");
+    health = await client.health().catch(() => undefined);
+  }
+  const integrity = health ? await integrityOf(new Client(io.env)) : undefined;
+  const db = typeof health?.db === "string" ? health.db : "the database";
+  const checks: (Check | undefined)[] = [
+    address,
+    address.status === "ok" ? daemonCheck(health, base) : undefined,
+    versionCheck(health, VERSION),
+    integrityCheck(integrity, db),
+    stateFolderCheck(io.env, process.getuid?.() ?? 0),
+    rangeCheck(io.env, health),
+    skillCheck(io.cwd, io.home),
+  ];
+  return checks.filter((c): c is Check => c !== undefined);
+}
+
+// --- internal ---
+
+/** The daemon runs PRAGMA quick_check on its own database; the CLI never opens the file. */
+async function integrityOf(client: Client): Promise<string> {
+  try {
+    const { integrity } = await client.integrity();
+    return integrity ?? "the daemon did not report it (an older daemon: portctl restart)";
+  } catch (error) {
+    return `the daemon could not check it: ${(error as Error).message}`;
+  }
+}

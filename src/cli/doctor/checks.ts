@@ -1,0 +1,229 @@
+// The checks of `portctl doctor`, each a plain function of what it needs (the environment,
+// the daemon's /healthz answer, the file system) returning one verdict with the command that
+// fixes a failure. The daemon's database is checked through /healthz, never opened here.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import {
+  DEFAULT_PORT,
+  DEFAULT_RANGE,
+  ENV,
+  type Env,
+  formatRange,
+  parseAddress,
+  parseExclusions,
+  parseRange,
+  statePaths,
+} from "../../core/config.ts";
+import { SKILL_FILES } from "../../skill/files.ts";
+import { GLOBAL_PLATFORMS, LOCAL_PLATFORM, skillDir } from "../../skill/install.ts";
+import type { Health } from "../client.ts";
+
+export type Verdict = "ok" | "warn" | "fail";
+
+export interface Check {
+  name: string;
+  status: Verdict;
+  message: string;
+  /** The command (or step) that fixes a warning or failure. */
+  fix?: string;
+}
+
+export function daemonCheck(health: Health | undefined, address: string): Check {
+  if (!health) {
+    return {
+      name: "daemon",
+      status: "fail",
+      message: `port-server is not running at ${address}`,
+      fix: "portctl start",
+    };
+  }
+  return {
+    name: "daemon",
+    status: "ok",
+    message: `port-server is running (pid ${health.pid}) at ${address}`,
+  };
+}
+
+/** After an upgrade the old daemon keeps running: its version must be the CLI's. */
+export function versionCheck(health: Health | undefined, cliVersion: string): Check | undefined {
+  if (!health) return undefined;
+  const daemon = typeof health.version === "string" ? health.version : "unknown";
+  if (daemon === cliVersion) {
+    return {
+      name: "version",
+      status: "ok",
+      message: `portctl and the daemon are both ${cliVersion}`,
+    };
+  }
+  return {
+    name: "version",
+    status: "fail",
+    message: `the daemon is version ${daemon} but portctl is ${cliVersion}`,
+    fix: "portctl restart",
+  };
+}
+
+export function integrityCheck(integrity: string | undefined, db: string): Check | undefined {
+  if (integrity === undefined) return undefined;
+  if (integrity === "ok") return { name: "database", status: "ok", message: `${db}: integrity ok` };
+  return {
+    name: "database",
+    status: "fail",
+    message: `${db}: ${integrity.split("\n")[0]}`,
+    fix: `portctl stop, keep a copy of ${db}, then recover it with: sqlite3 ${db} .recover`,
+  };
+}
+
+/** The state folder must be ours and closed to others (the daemon refuses it otherwise). */
+export function stateFolderCheck(env: Env, uid: number): Check {
+  const dir = statePaths(env).dir;
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(dir);
+  } catch {
+    return {
+      name: "state folder",
+      status: "ok",
+      message: `${dir} does not exist yet (portctl start creates it)`,
+    };
+  }
+  if (!st.isDirectory()) {
+    return {
+      name: "state folder",
+      status: "fail",
+      message: `${dir} is not a folder`,
+      fix: `move ${dir} away`,
+    };
+  }
+  if (st.uid !== uid) {
+    return {
+      name: "state folder",
+      status: "fail",
+      message: `${dir} is owned by uid ${st.uid}, not you (uid ${uid})`,
+      fix: `set ${ENV.home} to a folder of your own`,
+    };
+  }
+  if ((st.mode & 0o022) !== 0) {
+    const mode = (st.mode & 0o777).toString(8);
+    return {
+      name: "state folder",
+      status: "fail",
+      message: `${dir} is writable by others (mode ${mode})`,
+      fix: `chmod 700 ${dir}`,
+    };
+  }
+  return {
+    name: "state folder",
+    status: "ok",
+    message: `${dir} is yours, mode ${(st.mode & 0o777).toString(8)}`,
+  };
+}
+
+export function addressCheck(env: Env): Check {
+  const value = env[ENV.addr];
+  try {
+    const addr = parseAddress(value);
+    const shown = value ? `${ENV.addr}=${value}` : `default 127.0.0.1:${DEFAULT_PORT}`;
+    return { name: "address", status: "ok", message: `${shown} (port ${addr.port})` };
+  } catch (error) {
+    return {
+      name: "address",
+      status: "fail",
+      message: (error as Error).message,
+      fix: `unset ${ENV.addr}, or set it to 127.0.0.1:<port>`,
+    };
+  }
+}
+
+/** The client's range settings parse, leave ports to hand out, and match the daemon's. */
+export function rangeCheck(env: Env, health: Health | undefined): Check {
+  const fail = (message: string, fix: string): Check => ({
+    name: "range",
+    status: "fail",
+    message,
+    fix,
+  });
+  let range: ReturnType<typeof parseRange>;
+  let exclude: ReturnType<typeof parseExclusions>;
+  try {
+    range = env[ENV.range] ? parseRange(env[ENV.range] ?? "") : DEFAULT_RANGE;
+    exclude = parseExclusions(env[ENV.exclude]);
+  } catch (error) {
+    return fail((error as Error).message, `fix or unset ${ENV.range} / ${ENV.exclude}`);
+  }
+  let free = range.hi - range.lo + 1;
+  for (const e of exclude)
+    free -= Math.max(0, Math.min(e.hi, range.hi) - Math.max(e.lo, range.lo) + 1);
+  if (free <= 0)
+    return fail(`${ENV.exclude} leaves no port of ${formatRange(range)}`, `narrow ${ENV.exclude}`);
+  const shown = `${formatRange(range)}${exclude.length ? ` minus ${exclude.map(formatRange).join(",")}` : ""}`;
+  if (
+    health &&
+    typeof health.range === "string" &&
+    env[ENV.range] &&
+    health.range !== formatRange(range)
+  ) {
+    return {
+      name: "range",
+      status: "warn",
+      message: `the daemon hands out ${health.range}, but ${ENV.range} says ${formatRange(range)}`,
+      fix: "portctl restart",
+    };
+  }
+  return {
+    name: "range",
+    status: "ok",
+    message: `auto-assign range ${shown} (about ${free} ports)`,
+  };
+}
+
+/** Installed copies of the skill must be the embedded one; none installed is only a warning. */
+export function skillCheck(cwd: string, home: string): Check {
+  const local = skillDir(join(projectRoot(cwd), LOCAL_PLATFORM.folder));
+  const globals = GLOBAL_PLATFORMS.map((p) => skillDir(join(home, p.folder)));
+  const installed = [...new Set([local, ...globals])].filter((dir) =>
+    existsSync(join(dir, "SKILL.md")),
+  );
+  if (installed.length === 0) {
+    return {
+      name: "skill",
+      status: "warn",
+      message: "the port-manager skill is not installed here or in your home folder",
+      fix: "portctl skill install (this project) or portctl skill install --global",
+    };
+  }
+  const outdated = installed.filter((dir) => !sameAsEmbedded(dir));
+  if (outdated.length > 0) {
+    const fixes = [
+      ...(outdated.includes(local) ? ["portctl skill install"] : []),
+      ...(outdated.some((dir) => globals.includes(dir)) ? ["portctl skill install --global"] : []),
+    ];
+    return {
+      name: "skill",
+      status: "fail",
+      message: `the skill in ${outdated.join(", ")} differs from this portctl's`,
+      fix: fixes.join(" && "),
+    };
+  }
+  return { name: "skill", status: "ok", message: `up to date in ${installed.join(", ")}` };
+}
+
+// --- internal ---
+
+function sameAsEmbedded(dir: string): boolean {
+  return SKILL_FILES.every((f) => {
+    try {
+      return readFileSync(join(dir, f.path), "utf8") === f.content;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The nearest folder holding `.git` (a checkout's root), else `cwd` itself. */
+function projectRoot(cwd: string): string {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, ".git"))) return dir;
+    if (dirname(dir) === dir) return resolve(cwd);
+  }
+}
