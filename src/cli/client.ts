@@ -53,14 +53,14 @@ export class Client {
     }));
   }
 
-  list(q: ListQuery = {}): Promise<Allocation[]> {
+  list(q: ListQuery = {}, timeoutMs?: number): Promise<Allocation[]> {
     const params = new URLSearchParams(
       Object.entries(q).flatMap(([k, v]): [string, string][] =>
         v === undefined ? [] : [[k, String(v)]],
       ),
     );
     const qs = params.size ? `?${params}` : "";
-    return this.#call("GET", `/v1/allocations${qs}`);
+    return this.#call("GET", `/v1/allocations${qs}`, undefined, timeoutMs);
   }
 
   port(port: number): Promise<PortStatus> {

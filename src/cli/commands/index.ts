@@ -183,4 +183,30 @@ export const COMMANDS: CommandSpec[] = [
       },
     ],
   },
+  {
+    name: "completion",
+    summary: "print a shell completion script (bash, zsh or fish)",
+    subcommands: [
+      {
+        name: "bash",
+        summary: 'bash: eval "$(portctl completion bash)"',
+        load: () => import("./completion.ts").then((m) => m.completion("bash")),
+      },
+      {
+        name: "zsh",
+        summary: "zsh: source <(portctl completion zsh)",
+        load: () => import("./completion.ts").then((m) => m.completion("zsh")),
+      },
+      {
+        name: "fish",
+        summary: "fish: portctl completion fish | source",
+        load: () => import("./completion.ts").then((m) => m.completion("fish")),
+      },
+      {
+        name: "services",
+        summary: "print this app's service names, one a line (used by the scripts)",
+        load: () => import("./completion.ts").then((m) => m.completionServices),
+      },
+    ],
+  },
 ];
