@@ -140,6 +140,7 @@ function bashComplete(typed: string): string[] {
     `COMP_WORDS=('${fake}' ${words.map((w) => `'${w}'`).join(" ")})`,
     `COMP_CWORD=${words.length}`,
     "_portctl",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash code
     'printf "%s\\n" "${COMPREPLY[@]}"',
   ].join("\n");
   const res = Bun.spawnSync(["bash", "-c", script], { stdout: "pipe", stderr: "pipe" });

@@ -3,6 +3,7 @@
 // path so far extends it, a flag that takes a value skips the next word, and the word being
 // completed gets that flag's values, the path's flags, its subcommands, or file names.
 // `--service` values come from `portctl completion services` (the daemon, short timeout).
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are shell code, where ${…} is the shell's
 import { assertPlainWords, type PathEntry } from "./model.ts";
 
 export type Shell = "bash" | "zsh" | "fish";
