@@ -103,7 +103,11 @@ function commandLines(markdown: string): string[][] {
   const out: string[][] = [];
   for (const [, block = ""] of markdown.matchAll(/```bash\n([\s\S]*?)```/g)) {
     for (const raw of block.split("\n")) {
-      const line = raw.trim().replace(/\s+#.*$/, "");
+      // Comments and shell redirections (`> file`, `| source`) are not portctl's arguments.
+      const line = raw
+        .trim()
+        .replace(/\s+#.*$/, "")
+        .replace(/\s+[>|].*$/, "");
       const direct = /^(?:\.\/bin\/)?portctl (.*)$/.exec(line)?.[1];
       if (direct !== undefined) out.push(direct.split(/\s+/));
       for (const m of line.matchAll(/\$\((?:\.\/bin\/)?portctl ([^)]*)\)/g))
