@@ -43,6 +43,8 @@ export const START_TIMEOUT_MS = 5000;
 export const STOP_TIMEOUT_MS = 5000;
 /** How many folder levels below the scanned folder `portctl scan` reads (`--depth`). */
 export const SCAN_DEPTH = 4;
+/** A Compose or `.env` file larger than this is refused by scan, not read. */
+export const MAX_COMPOSE_BYTES = 8 * 1024 * 1024;
 
 export const ENV = {
   home: "PORT_SERVER_HOME",

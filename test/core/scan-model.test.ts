@@ -4,7 +4,9 @@
 // Debian's docker-compose 1.29 reads the feature (anchors, extends, override files,
 // COMPOSE_FILE), `docker-compose config` printed the same ports; `include`, nested
 // interpolation, `!reset`/`!override` and document streams follow the Compose specification.
-import { describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import {
   type ComposeProject,
@@ -47,11 +49,11 @@ describe("YAML anchors, aliases and merge keys", () => {
     expect(problems("anchors")).toEqual([]);
   });
 
-  test("a merge key on something that is not a map: one error line, no stack", () => {
-    const p = model("services:\n  a:\n    <<: [1]\n");
+  test("a merge key on something that is not a map: one error line with its line, no stack", () => {
+    const p = model("x: &x [1]\nservices:\n  a:\n    image: x\n  b:\n    <<: *x\n");
     expect(p.problems).toEqual([
       {
-        source: "compose.yaml",
+        source: "compose.yaml:6",
         message: "Merge sources must be maps or map aliases",
         severity: "error",
       },
@@ -235,3 +237,25 @@ function model(text: string): ComposeProject {
     label: (p) => relative("/project", p),
   });
 }
+
+describe("files a hostile repository points at", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "scan-hostile-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("extends from a FIFO or a device: an error line, never a hang", () => {
+    const fifo = join(dir, "pipe.yaml");
+    Bun.spawnSync(["mkfifo", fifo]);
+    writeFileSync(
+      join(dir, "compose.yaml"),
+      "services:\n  a:\n    extends: {file: pipe.yaml, service: x}\n  b:\n    extends: {file: /dev/zero, service: x}\n",
+    );
+    const p = composeProjectAt(dir, { env: {}, label: (f) => relative(dir, f) }) as ComposeProject;
+    expect(p.problems).toEqual([
+      { source: "pipe.yaml", message: "not a regular file", severity: "error" },
+      { source: relative(dir, "/dev/zero"), message: "not a regular file", severity: "error" },
+    ]);
+  });
+});

@@ -14,16 +14,20 @@ export function composeFindings(
 ): Finding[] {
   const findings: Finding[] = [];
   for (const service of project.services) {
-    const single = new Set(service.ports.map((p) => p.host)).size === 1;
+    const hosts = new Set(service.ports.map((p) => p.host));
+    // Several host ports: told apart by container port, or by host port when two share one
+    // (`8080:80` in the base file, `8081:80` in the override).
+    const byTarget = new Set(service.ports.map((p) => p.target ?? p.host)).size === hosts.size;
     for (const p of service.ports) {
       const key = p.variable && /(^|_)PORT$/i.test(p.variable.name) ? p.variable.name : undefined;
+      const suffix = byTarget ? (p.target ?? p.host) : p.host;
       findings.push({
         port: p.host,
         service: key
           ? serviceFromKey(key)
-          : single
+          : hosts.size === 1
             ? service.name
-            : `${service.name}-${p.target ?? p.host}`,
+            : `${service.name}-${suffix}`,
         source: at(label(p.file), p.line),
         protocol: p.protocol,
         kind: "compose",

@@ -2,8 +2,9 @@
 // compose.yaml + compose.override.yaml and their docker-compose.* spellings), each file's
 // documents merged in order, `extends` and `include` resolved, interpolation from the
 // environment over the project's `.env`. Reads files only; never runs Compose.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { MAX_COMPOSE_BYTES } from "../config.ts";
 import { envVars } from "./envfiles.ts";
 import { interpolate, type Vars } from "./interpolate.ts";
 import type { ComposeProject, ComposeService } from "./model.ts";
@@ -121,7 +122,7 @@ class Loader {
       servicesOf: (path, from) => this.extendsFile(path, from, resolver, cache),
     };
     for (const file of files) {
-      for (const doc of this.documents(file)) {
+      for (const doc of this.documents(file) ?? []) {
         services = mergeServices(services, documentServices(doc.services, file, resolver));
         includes.push(...includesOf(doc.include, file, vars));
       }
@@ -130,18 +131,19 @@ class Loader {
     return services;
   }
 
-  private documents(file: string): Record<string, unknown>[] {
+  /** The file's documents; null when it cannot be read or parsed (an error is recorded). */
+  private documents(file: string): Record<string, unknown>[] | null {
     this.read.add(file);
     let text: string;
     try {
       text = this.readFile(file);
     } catch (err) {
       this.error(this.label(file), readError(err));
-      return [];
+      return null;
     }
     const parsed = readYaml(text, file, this.label(file));
     this.problems.push(...parsed.problems);
-    return parsed.documents.filter(isObject);
+    return parsed.problems.length ? null : parsed.documents.filter(isObject);
   }
 
   private extendsFile(
@@ -158,7 +160,12 @@ class Loader {
     if (cached) return cached;
     cache.set(path, "loading");
     let services: Services = new Map();
-    for (const doc of this.documents(path))
+    const docs = this.documents(path);
+    if (!docs) {
+      cache.delete(path);
+      return undefined; // the error is said; a "no service" warning would only repeat it
+    }
+    for (const doc of docs)
       services = mergeServices(services, documentServices(doc.services, path, r));
     cache.set(path, services);
     return services;
@@ -242,7 +249,15 @@ function dotenvOf(dir: string, read: (p: string) => string): Vars {
   }
 }
 
+/**
+ * A regular file of sane size only: a repository's `extends: {file: /dev/zero}` or a FIFO must
+ * not hang scan, and a huge file is no Compose file.
+ */
 function readText(path: string): string {
+  const stat = statSync(path);
+  if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTFILE" });
+  if (stat.size > MAX_COMPOSE_BYTES)
+    throw Object.assign(new Error(`larger than ${MAX_COMPOSE_BYTES >> 20} MiB`), { code: "EFBIG" });
   return readFileSync(path, "utf8");
 }
 

@@ -5,6 +5,11 @@
 // `<<: *base` still points at the node that defines it.
 import {
   type CollectionTag,
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
   LineCounter,
   parseAllDocuments,
   type ScalarTag,
@@ -68,7 +73,8 @@ export function readYaml(text: string, file: string, label = file): YamlFile {
       documents.push(doc.toJS({ maxAliasCount: MAX_ALIASES }));
     } catch (err) {
       // "Merge sources must be maps", an alias bomb: the library's words, our one-line form
-      return { documents: [], problems: [problem(label, (err as Error).message)] };
+      const line = badMerge(doc, lines);
+      return { documents: [], problems: [problem(label, (err as Error).message, line)] };
     }
   }
   return { documents, problems: [] };
@@ -99,6 +105,24 @@ const MAX_ALIASES = 1000;
 
 function isBox(value: object): boolean {
   return value instanceof Located || value instanceof Tagged;
+}
+
+/** The line of the first `<<` whose value is not a map (or an alias of one, or a list of those). */
+function badMerge(doc: Document, lines: LineCounter): number | undefined {
+  let found: number | undefined;
+  const isMapNode = (n: unknown): boolean => isMap(isAlias(n) ? n.resolve(doc) : n);
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isScalar(pair.key) || typeof pair.key.value !== "symbol" || !pair.key.range) return;
+      const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+      const ok = isSeq(value) ? value.items.every(isMapNode) : isMapNode(value);
+      if (!ok) {
+        found = lines.linePos(pair.key.range[0]).line;
+        return visit.BREAK;
+      }
+    },
+  });
+  return found;
 }
 
 function problem(file: string, message: string, line?: number, col?: number): Problem {

@@ -1,0 +1,79 @@
+// `portctl scan` as the compiled binary reads Compose projects: every fixture of
+// test/fixtures/compose-model/ gives what the in-process model gives (whose ports
+// test/core/scan-model.test.ts asserts), and `scan --register` records every port the merged
+// stack (base + override file) publishes, under the app/instance it names.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Allocation } from "../../src/core/model.ts";
+import { scanProject } from "../../src/core/scan/index.ts";
+import { builtBinaries } from "../helpers/binaries.ts";
+import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
+
+const FIXTURES = join(import.meta.dir, "../fixtures/compose-model");
+let portctl = "";
+let home: TempHome;
+let daemon: Daemon;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  const dir = await builtBinaries();
+  portctl = join(dir, "portctl");
+  home = tempHome("portctl-e2e-scan-");
+  daemon = await startDaemon({ home, bin: join(dir, "port-server") });
+  env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    ...home.env,
+    PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
+  };
+}, 120_000);
+afterAll(async () => {
+  await daemon?.stop();
+  home?.cleanup();
+});
+
+function run(args: string[], cwd = home.root) {
+  const p = Bun.spawnSync([portctl, ...args], { cwd, env, stdout: "pipe", stderr: "pipe" });
+  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+}
+
+describe("the binary reads each fixture as the model does", () => {
+  for (const name of readdirSync(FIXTURES)) {
+    test(name, () => {
+      const dir = join(FIXTURES, name);
+      const result = run(["scan", "--json", dir]);
+      const expected = scanProject(dir, {});
+      expect(JSON.parse(result.out)).toEqual(JSON.parse(JSON.stringify(expected.findings)));
+      expect(expected.findings.length).toBeGreaterThan(0);
+      expect(result.code).toBe(expected.problems.some((p) => p.severity === "error") ? 1 : 0);
+    });
+  }
+});
+
+test("--register records every port of base + override, for the app/instance it names", async () => {
+  const project = join(home.root, "shop");
+  cpSync(join(FIXTURES, "override"), project, { recursive: true });
+  const result = run(["scan", "--register", "--instance", "dev"], project);
+  expect(result.code).toBe(0);
+  expect(result.err).toBe("");
+  // a process of this machine may listen on one of these ports: the line then says who
+  const lines = result.out
+    .trimEnd()
+    .split("\n")
+    .map((l) => l.replace(/; listening now .*$/, ""));
+  expect(lines).toEqual([
+    "registered port 8080 (id=1) for shop/dev/web-8080  [compose.yaml:5]",
+    "registered port 8081 (id=2) for shop/dev/web-8081  [compose.override.yaml:5]",
+    "registered port 9001 (id=3) for shop/dev/api  [compose.override.yaml:8]",
+    "registered port 6379 (id=4) for shop/dev/cache  [compose.yaml:17]",
+    "registered port 9229 (id=5) for shop/dev/debug  [compose.override.yaml:17]",
+  ]);
+  const rows = (await (await fetch(`${daemon.url}/v1/allocations`)).json()) as Allocation[];
+  expect(rows.map((a) => `${a.service}:${a.port}`)).toEqual([
+    "web-8080:8080",
+    "web-8081:8081",
+    "api:9001",
+    "cache:6379",
+    "debug:9229",
+  ]);
+}, 30_000);
