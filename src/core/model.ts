@@ -19,6 +19,21 @@ export const nameSchema = z
   // A lone surrogate ("\ud800" in JSON) would be stored as U+FFFD: a different name.
   .refine((s) => s.isWellFormed(), { error: "must be valid Unicode" });
 
+/**
+ * nameSchema as the API document states it: the same checks, and a JSON Schema pattern built
+ * from the same character class and length, for clients and fuzzers: whitespace at the edges
+ * (it is trimmed), then 1-128 characters with no control or bidi character, starting and ending
+ * on a non-space. The pattern counts code points where the server counts UTF-16 units, so for
+ * names outside the BMP (emoji) it is looser; a lone surrogate is refused though not in it.
+ */
+const documentedName = nameSchema.meta({
+  description: `trimmed, then 1-${MAX_NAME_LENGTH} characters (UTF-16 units), none a control or bidi character`,
+  pattern: namePattern(CONTROL.source.slice(1, -1), MAX_NAME_LENGTH),
+  // The lengths are in the pattern, after the edges: maxLength would count the trimmed spaces.
+  minLength: undefined,
+  maxLength: undefined,
+});
+
 export const portSchema = z
   .number({ error: "must be an integer between 1 and 65535" })
   .int({ error: "must be an integer between 1 and 65535" })
@@ -42,6 +57,14 @@ export const pidSchema = z
   .int({ error: "must be a positive integer (a process id)" })
   .min(1, { error: "must be a positive integer (a process id)" })
   .max(2 ** 31 - 1, { error: "must be a positive integer (a process id)" });
+
+/** 1-65535 in decimal, without leading zeros: what the document states for port text. */
+const PORT_TEXT = /^(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
+
+function anyWhenEmpty<T extends z.ZodType<unknown, string>>(s: T) {
+  // The empty value first: zod reports the issues of the last option tried, the real rule's.
+  return z.union([z.literal("").transform(() => undefined), s]).optional();
+}
 
 export function unknownKeys(issue: { code?: string; keys?: string[] }): string | undefined {
   if (issue.code !== "unrecognized_keys" || !issue.keys) return undefined;
@@ -196,9 +219,9 @@ export type ErrorBody = z.infer<typeof errorSchema>;
 /** `port` 0 or omitted means "pick one for me". */
 export const allocateRequestSchema = z.strictObject(
   {
-    app: nameSchema,
-    instance: nameSchema,
-    service: nameSchema,
+    app: documentedName,
+    instance: documentedName,
+    service: documentedName,
     port: z
       .union([z.literal(0), portSchema], { error: "must be an integer between 1 and 65535" })
       .optional(),
@@ -213,44 +236,49 @@ export type AllocateRequest = z.infer<typeof allocateRequestSchema>;
 export const filterSchema = z
   .strictObject(
     {
-      app: nameSchema.optional(),
-      instance: nameSchema.optional(),
-      service: nameSchema.optional(),
+      app: documentedName.optional(),
+      instance: documentedName.optional(),
+      service: documentedName.optional(),
       port: portSchema.optional(),
     },
     { error: unknownKeys },
   )
   .refine((f) => Object.values(f).some((v) => v !== undefined), {
     error: "at least one of app, instance, service, port is required",
-  });
+  })
+  .meta({ minProperties: 1 });
 export type Filter = z.infer<typeof filterSchema>;
 
+/** Query filters; an empty value (`?app=`) means "no filter", not "empty name". */
 export const listQuerySchema = z.strictObject(
   {
-    app: nameSchema.optional(),
-    instance: nameSchema.optional(),
-    service: nameSchema.optional(),
-    port: z
-      .string()
-      .regex(/^\d{1,5}$/, { error: "must be an integer between 1 and 65535" })
-      .transform(Number)
-      .pipe(portSchema)
-      .optional(),
+    app: anyWhenEmpty(documentedName),
+    instance: anyWhenEmpty(documentedName),
+    service: anyWhenEmpty(documentedName),
+    port: anyWhenEmpty(
+      z
+        .string()
+        .regex(PORT_TEXT, { error: "must be an integer between 1 and 65535" })
+        .transform(Number)
+        .pipe(portSchema),
+    ),
   },
   { error: unknownKeys },
 );
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
-/** A decimal path parameter: digits only, no sign, no exponent, no leading "+". */
+/**
+ * A decimal id: digits only (no sign, exponent or "+"), at most 15 so it is an exact integer,
+ * not all zeros.
+ */
 export const idParamSchema = z
   .string()
-  .regex(/^\d{1,15}$/, { error: "must be a positive integer" })
-  .transform(Number)
-  .refine((n) => n >= 1, { error: "must be a positive integer" });
+  .regex(/^(?=\d{1,15}$)0*[1-9]\d*$/, { error: "must be a positive integer" })
+  .transform(Number);
 
 export const portParamSchema = z
   .string()
-  .regex(/^\d{1,5}$/, { error: "must be an integer between 1 and 65535" })
+  .regex(PORT_TEXT, { error: "must be an integer between 1 and 65535" })
   .transform(Number)
   .pipe(portSchema);
 
@@ -258,6 +286,20 @@ export const portParamSchema = z
 export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
+
+/** A query flag: exactly `true` or `false`; absent is false. */
+const flagSchema = z
+  .enum(["true", "false"], { error: "must be true or false" })
+  .transform((v) => v === "true")
+  .optional();
+
+export const allocateQuerySchema = z.strictObject(
+  {
+    reuse: flagSchema.describe("return the existing allocation of this service (200)"),
+    adopt: flagSchema.describe("record an explicit port even if a process listens on it"),
+  },
+  { error: unknownKeys },
+);
 
 /** Parses with a schema, turning the first problem into a one-line `bad_request` error. */
 export function parseOrThrow<S extends z.ZodType>(
@@ -275,11 +317,24 @@ export function parseOrThrow<S extends z.ZodType>(
 // --- internal ---
 
 function describeIssue(error: z.ZodError, what?: string): string {
-  const issue = error.issues[0];
+  const issue = lastOption(error.issues[0]);
   if (!issue) return "invalid request";
   const path = issue.path.map(String).join(".");
   const subject = path || what;
   if (issue.code === "invalid_type" && issue.input === undefined && path)
     return `${path} is required`;
   return subject ? `${subject} ${issue.message}` : issue.message;
+}
+
+/** A union without its own message (anyWhenEmpty) speaks with its last option's first issue. */
+function lastOption(issue: z.core.$ZodIssue | undefined): z.core.$ZodIssue | undefined {
+  if (issue?.code !== "invalid_union" || issue.message !== "Invalid input") return issue;
+  const inner = issue.errors.at(-1)?.[0];
+  return inner ? { ...inner, path: [...issue.path, ...inner.path] } : issue;
+}
+
+/** Spaces, then `max` characters but `controls` that start and end on a non-space, then spaces. */
+function namePattern(controls: string, max: number): string {
+  const solid = `[^\\s${controls}]`;
+  return `^\\s*${solid}(?:[^${controls}]{0,${max - 2}}${solid})?\\s*$`;
 }

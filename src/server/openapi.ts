@@ -7,13 +7,16 @@ import { DEFAULT_HOST, MAX_IMPORT_BYTES } from "../core/config.ts";
 import type { ErrorCode } from "../core/errors.ts";
 import { eventsQuerySchema } from "../core/events.ts";
 import {
+  allocateQuerySchema,
   allocateRequestSchema,
   allocationSchema,
   errorSchemaOf,
   eventSchema,
   filterSchema,
+  idParamSchema,
   importRequestSchema,
   listQuerySchema,
+  portParamSchema,
   portStatusSchema,
 } from "../core/model.ts";
 import { pruneRequestSchema, pruneResultSchema } from "../core/prune.ts";
@@ -60,6 +63,7 @@ const DESCRIPTION = [
   "most 64 KiB (413). Every response carries `X-Content-Type-Options: nosniff` and",
   "`Cross-Origin-Resource-Policy: same-origin`. HEAD is answered wherever GET is; another",
   "method on a known path is 405 with `Allow`; an unknown path is 404. Both are `Error`s.",
+  "Query parameters other than those declared are refused (400) where an operation has any.",
   "Any failure of the database is `storage` (503), on reads, writes and `/healthz` alike.",
   "",
   "Not ours: Bun's HTTP parser refuses some requests before any handler runs, with a bare",
@@ -146,11 +150,7 @@ const PATHS = {
           ...COMMON,
         ]),
       }),
-      parameters: [
-        flag("reuse", "return the existing allocation of this service"),
-        flag("adopt", "record an explicit port even if a process listens on it"),
-        CLIENT_PID,
-      ],
+      parameters: [...queryParameters(allocateQuerySchema), CLIENT_PID],
       requestBody: body(allocateRequestSchema),
     },
     get: {
@@ -178,7 +178,7 @@ const PATHS = {
         200: json({ type: "object", properties: { status: { const: "deleted" } } }, "released"),
         ...errors(["bad_request", "not_found", ...WITH_BODY, ...COMMON]),
       }),
-      parameters: [pathParameter("id", { type: "integer", minimum: 1 }), CLIENT_PID],
+      parameters: [pathParameter("id", idParamSchema), CLIENT_PID],
     },
   },
   "/v1/ports/{port}": {
@@ -187,7 +187,7 @@ const PATHS = {
         200: json(schema(portStatusSchema, "output"), "status"),
         ...errors(["bad_request", ...COMMON]),
       }),
-      parameters: [pathParameter("port", { type: "integer", minimum: 1, maximum: 65535 })],
+      parameters: [pathParameter("port", portParamSchema)],
     },
   },
   "/v1/events": {
@@ -288,19 +288,19 @@ function body(s: z.ZodType): Json {
   return { required: true, content: { "application/json": { schema: schema(s) } } };
 }
 
-function flag(name: string, description: string): Json {
-  return { name, in: "query", required: false, description, schema: { type: "boolean" } };
+function pathParameter(name: string, s: z.ZodType): Json {
+  return { name, in: "path", required: true, schema: schema(s) };
 }
 
-function pathParameter(name: string, s: Json): Json {
-  return { name, in: "path", required: true, schema: s };
-}
-
+/** Each property a query parameter; the object is strict, so the description says so. */
 function queryParameters(s: z.ZodObject): Json[] {
-  return Object.entries(schema(s).properties as Record<string, Json>).map(([name, p]) => ({
-    name,
-    in: "query",
-    required: false,
-    schema: p,
-  }));
+  return Object.entries(schema(s).properties as Record<string, Json>).map(
+    ([name, { description, ...p }]) => ({
+      name,
+      in: "query",
+      required: false,
+      ...(description ? { description } : {}),
+      schema: p,
+    }),
+  );
 }

@@ -5,6 +5,7 @@ import type { Allocator } from "../core/allocator.ts";
 import { formatRange } from "../core/config.ts";
 import { PortError } from "../core/errors.ts";
 import {
+  allocateQuerySchema,
   allocateRequestSchema,
   filterSchema,
   idParamSchema,
@@ -68,8 +69,9 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
 
   app.post("/v1/allocations", async (c) => {
     const req = parseOrThrow(allocateRequestSchema, await readJson(c.req.raw));
-    const reuse = parseFlag(c.req.query("reuse"), "reuse");
-    const adopt = parseFlag(c.req.query("adopt"), "adopt");
+    const flags = parseOrThrow(allocateQuerySchema, c.req.query());
+    const reuse = flags.reuse ?? false;
+    const adopt = flags.adopt ?? false;
     try {
       const pid = clientPid(c);
       const { allocation, created, takenOverFrom } = allocator.allocate(req, { reuse, adopt, pid });
@@ -84,7 +86,7 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
   });
 
   app.get("/v1/allocations", (c) => {
-    const q = parseOrThrow(listQuerySchema, nonEmpty(c.req.query()));
+    const q = parseOrThrow(listQuerySchema, c.req.query());
     return json(store.list(q));
   });
 
@@ -143,17 +145,6 @@ function portStatus(c: Context, store: Store, probe: Probe) {
     ...(lastEvent ? { last_event: lastEvent } : {}),
   };
   return json(body);
-}
-
-function parseFlag(value: string | undefined, name: string): boolean {
-  if (value === undefined || value === "" || value === "false" || value === "0") return false;
-  if (value === "true" || value === "1") return true;
-  throw new PortError("bad_request", `${name} must be true or false`);
-}
-
-/** Query strings: an empty value (`?app=`) means "no filter", not "empty name". */
-function nonEmpty(q: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(q).filter(([, v]) => v !== ""));
 }
 
 /** A port refused because a process holds it: say which process, where the OS lets us see. */

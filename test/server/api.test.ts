@@ -237,15 +237,26 @@ describe("POST /v1/allocations", () => {
   });
 
   test("?reuse=true returns the existing allocation with 200", async () => {
-    for (const reuse of ["true", "1"]) {
-      const before = t.store.list();
-      const res = await t.post(
-        { app: "shop", instance: "main", service: "web" },
-        `?reuse=${reuse}`,
-      );
-      expect(await json(res)).toEqual({ status: 200, body: web });
-      expect(t.store.list()).toEqual(before);
-    }
+    const before = t.store.list();
+    const res = await t.post({ app: "shop", instance: "main", service: "web" }, "?reuse=true");
+    expect(await json(res)).toEqual({ status: 200, body: web });
+    expect(t.store.list()).toEqual(before);
+  });
+
+  test.each([
+    ["?reuse=1", "reuse must be true or false"],
+    ["?reuse=0", "reuse must be true or false"],
+    ["?reuse=", "reuse must be true or false"],
+    ["?adopt=yes", "adopt must be true or false"],
+    ["?adopt=TRUE", "adopt must be true or false"],
+    ["?reus=true", "unknown field: reus"],
+  ])("400 for %p: the flags are real booleans, as the document says", async (query, message) => {
+    await expectRejected(t, () => t.post(named("web"), query), 400, message);
+  });
+
+  test("?reuse=false is the same as no flag", async () => {
+    const send = () => t.post({ app: "shop", instance: "main", service: "web" }, "?reuse=false");
+    await expectRejected(t, send, 409, "service already allocated");
   });
 
   test("?reuse=true creates with 201 when the service is new", async () => {
@@ -295,6 +306,7 @@ describe("GET /v1/allocations", () => {
     ["?app=shop&instance=main&service=db", () => [db]],
     ["?app=%20shop%20", () => [web, db]],
     ["?app=&service=web", () => [web, blog]],
+    ["?port=&app=blog", () => [blog]],
     ["?app=nobody", () => []],
     ["?port=5432", () => [db]],
     ["?app=blog&port=5432", () => []],
@@ -317,6 +329,9 @@ describe("GET /v1/allocations", () => {
     ["?instance=%20%20", "instance must not be empty"],
     ["?port=abc", "port must be an integer between 1 and 65535"],
     ["?port=70000", "port must be an integer between 1 and 65535"],
+    ["?port=0", "port must be an integer between 1 and 65535"],
+    ["?port=65536", "port must be an integer between 1 and 65535"],
+    ["?port=05432", "port must be an integer between 1 and 65535"],
     ["?ap=shop", "unknown field: ap"],
   ])("400 for %p", async (query, message) => {
     await expectRejected(t, () => t.get(`/v1/allocations${query}`), 400, message);
@@ -364,14 +379,17 @@ describe("GET /v1/ports/{port}", () => {
     });
   });
 
-  test.each(["abc", "0", "65536", "-1", "1e3", "80.0", "123456"])("400 for %p", async (port) => {
-    await expectRejected(
-      t,
-      () => t.get(`/v1/ports/${port}`),
-      400,
-      "port must be an integer between 1 and 65535",
-    );
-  });
+  test.each(["abc", "0", "65536", "-1", "1e3", "80.0", "123456", "03000", "00080"])(
+    "400 for %p",
+    async (port) => {
+      await expectRejected(
+        t,
+        () => t.get(`/v1/ports/${port}`),
+        400,
+        "port must be an integer between 1 and 65535",
+      );
+    },
+  );
 });
 
 describe("DELETE /v1/allocations/{id}", () => {
@@ -388,14 +406,17 @@ describe("DELETE /v1/allocations/{id}", () => {
     expect(body.code).toBe("not_found");
   });
 
-  test.each(["abc", "-3", "0", "1.5", "+1", "1e2"])("400 for id %p", async (id) => {
-    await expectRejected(
-      t,
-      () => t.send("DELETE", `/v1/allocations/${id}`),
-      400,
-      "id must be a positive integer",
-    );
-  });
+  test.each(["abc", "-3", "0", "000", "1.5", "+1", "1e2", "1234567890123456"])(
+    "400 for id %p",
+    async (id) => {
+      await expectRejected(
+        t,
+        () => t.send("DELETE", `/v1/allocations/${id}`),
+        400,
+        "id must be a positive integer",
+      );
+    },
+  );
 });
 
 describe("DELETE /v1/allocations (filter)", () => {
