@@ -7,7 +7,7 @@ import {
   parseAddress,
   REQUEST_TIMEOUT_MS,
 } from "../core/config.ts";
-import { isErrorCode, PortError } from "../core/errors.ts";
+import { codeForStatus, isErrorCode, PortError } from "../core/errors.ts";
 import type { AllocateRequest, Allocation, Filter, ListQuery, PortStatus } from "../core/model.ts";
 
 export interface Health {
@@ -139,11 +139,4 @@ async function toError(res: Response): Promise<PortError> {
     holder as Allocation | undefined,
     details,
   );
-}
-
-function codeForStatus(status: number) {
-  if (status === 404) return "not_found" as const;
-  if (status === 403) return "forbidden" as const;
-  if (status >= 500) return "storage" as const;
-  return "bad_request" as const;
 }

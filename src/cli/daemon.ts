@@ -12,7 +12,7 @@ import {
   STOP_TIMEOUT_MS,
   statePaths,
 } from "../core/config.ts";
-import { PortError } from "../core/errors.ts";
+import { fileReason, PortError } from "../core/errors.ts";
 import { Client, type Health } from "./client.ts";
 import { disprove, isAlive, isPid, pidText, portServerExecutable } from "./identity.ts";
 import type { Io } from "./io.ts";
@@ -131,14 +131,11 @@ function openLog(dir: string, log: string): number {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     return openSync(log, "a", 0o600);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === "EACCES" || code === "EPERM" || code === "EROFS"
-        ? "permission denied"
-        : (err as Error).message;
     throw new PortError(
-      "daemon",
-      `cannot write the log ${log}: ${why} (set ${ENV.home} to a writable folder)`,
+      "filesystem",
+      `cannot write the log ${log}: ${fileReason(err, true)} (set ${ENV.home} to a writable folder)`,
+      undefined,
+      { path: log },
     );
   }
 }

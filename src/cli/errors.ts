@@ -37,6 +37,7 @@ export const CLI_ERRORS = {
   },
   import_conflict: { exit: 1, line: asIs },
   storage: { exit: 1, line: (e) => `port-server could not use its database: ${e.message}` },
+  filesystem: { exit: 1, line: asIs },
   unreachable: { exit: 1, line: asIs },
   daemon: { exit: 1, line: asIs },
   internal: { exit: 1, line: (e) => `port-server failed: ${e.message} (see its log)` },

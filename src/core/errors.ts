@@ -1,6 +1,7 @@
-// One error type with a closed set of codes. The server maps a code to an HTTP status and the
-// CLI maps it to an exit code, each in one table typed `Record<ErrorCode, …>`, so a new code
-// cannot be added without deciding both.
+// One error type with a closed set of codes. Each code has an HTTP status (HTTP_STATUS, here, so
+// that the server answers with it and the client reads a status back through the same table)
+// and a CLI line and exit code (cli/errors.ts); both tables are typed `Record<ErrorCode, …>`,
+// so a new code cannot be added without deciding both.
 import type { Allocation } from "./model.ts";
 
 export const ERROR_CODES = [
@@ -17,6 +18,7 @@ export const ERROR_CODES = [
   "other_checkout",
   "import_conflict",
   "storage",
+  "filesystem",
   "unreachable",
   "daemon",
   "internal",
@@ -41,6 +43,43 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
 }
 
+export const HTTP_STATUS = {
+  bad_request: 400,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  port_allocated: 409,
+  service_allocated: 409,
+  port_in_use: 409,
+  range_exhausted: 409,
+  other_checkout: 409,
+  import_conflict: 409,
+  // Every failure of the database, on reads, writes and /healthz alike.
+  storage: 503,
+  // Raised by portctl only (a file it cannot read or write; the server is down, or not ours);
+  // never sent by the API.
+  filesystem: 500,
+  unreachable: 502,
+  daemon: 500,
+  internal: 500,
+} as const satisfies Record<ErrorCode, number>;
+
+/** The codes the API itself answers with: every code but those only portctl raises. */
+export const API_CODES: readonly ErrorCode[] = ERROR_CODES.filter(
+  (c) => c !== "unreachable" && c !== "daemon" && c !== "filesystem",
+);
+
+/**
+ * The code of an error answer that carries none (a proxy, an old daemon): the API code with that
+ * status (the first, for 409), else `bad_request` for a 4xx and `internal` for anything else.
+ */
+export function codeForStatus(status: number): ErrorCode {
+  const code = API_CODES.find((c) => HTTP_STATUS[c] === status);
+  return code ?? (status >= 400 && status < 500 ? "bad_request" : "internal");
+}
+
 /** The JSON body of an error, as the API sends it and `portctl --json` prints it. */
 export function errorBody(e: PortError): Record<string, unknown> {
   return {
@@ -50,3 +89,40 @@ export function errorBody(e: PortError): Record<string, unknown> {
     ...e.details,
   };
 }
+
+/**
+ * A failed file-system call as one `filesystem` error: `cannot write /x/.env: permission denied`.
+ * The one errno → text table of the code base, so every command words a failure the same way.
+ */
+export function fileError(action: string, path: string, err: unknown): PortError {
+  const why = fileReason(err, action !== "read");
+  return new PortError("filesystem", `cannot ${action} ${path}: ${why}`, undefined, { path });
+}
+
+/**
+ * "permission denied", "read-only file system", … or the system's own first line. A missing
+ * path is "no such file" when reading and "no such folder" when writing (the file's folder).
+ */
+export function fileReason(err: unknown, writing = false): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === "ENOENT") return writing ? "no such folder" : "no such file";
+  const known = e?.code ? ERRNO_TEXT[e.code] : undefined;
+  if (known) return known;
+  const message = err instanceof Error ? err.message : String(err);
+  return (message.split("\n")[0] ?? "").replace(/^E[A-Z]+: /, "") || "unknown error";
+}
+
+// --- internal ---
+
+const ERRNO_TEXT: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  ENOTDIR: "a parent folder is a file",
+  EISDIR: "it is a folder",
+  EEXIST: "a file is in the way",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "the name is too long",
+};

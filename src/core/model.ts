@@ -192,6 +192,7 @@ export const errorDetailShapes = {
   },
   import_conflict: { conflicts: z.array(importConflictSchema) },
   storage: {},
+  filesystem: { path: z.string() },
   unreachable: {},
   daemon: {},
   internal: {},

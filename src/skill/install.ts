@@ -12,6 +12,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { fileReason } from "../core/errors.ts";
 import { SKILL_FILES, SKILL_NAME, type SkillFile } from "./files.ts";
 
 export type InstallStatus = "installed" | "skipped" | "failed";
@@ -183,21 +184,8 @@ function exists(path: string): boolean {
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === "EEXIST" && e.path) return `${e.path} exists and is not a folder`;
-  const known = e?.code ? ERRNO_TEXT[e.code] : undefined;
-  if (known) return known;
-  const message = err instanceof Error ? err.message : String(err);
-  return (message.split("\n")[0] ?? "").replace(/^E[A-Z]+: /, "") || "unknown error";
+  return fileReason(err, true);
 }
-
-const ERRNO_TEXT: Record<string, string> = {
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on device",
-  EDQUOT: "disk quota exceeded",
-  ENOTDIR: "a parent folder is a file",
-  EEXIST: "a file is in the way",
-};
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { resolve } from "node:path";
-import { PortError } from "../../core/errors.ts";
+import { fileError } from "../../core/errors.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectInstance } from "../detect.ts";
 import {
@@ -74,18 +74,6 @@ function writeMerged(target: string, entries: ReturnType<typeof envEntries>): vo
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    throw new PortError(
-      "bad_request",
-      `cannot write ${path}: ${WHY[code] ?? (err as Error).message}`,
-    );
+    throw fileError("write", path, err);
   }
 }
-
-const WHY: Record<string, string> = {
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  ENOENT: "no such folder",
-  ENOTDIR: "no such folder",
-  EISDIR: "it is a folder",
-};
