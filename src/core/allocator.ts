@@ -1,5 +1,5 @@
 // Choosing and recording a port: one write transaction that ends dead leases, picks the first
-// free port (not allocated, not excluded, not bound on the machine) and inserts it with its
+// free port (not allocated, not excluded, not listening on the machine) and inserts it with its
 // event. The UNIQUE constraints have the last word; a lost race on auto-assign is retried.
 import { type CheckoutExists, checkoutExists, ownership } from "./checkout.ts";
 import type { PortRange } from "./config.ts";
@@ -133,18 +133,18 @@ export class Allocator {
   #checkWanted(port: number, adopt: boolean): number {
     const holder = this.#store.byPort(port);
     if (holder) throw new PortError("port_allocated", CONFLICT_MESSAGES.port_allocated, holder);
-    if (!adopt && this.#probe.isBound(port))
+    // The same question `GET /v1/ports/N` (portctl check) asks, so check and claim agree.
+    if (!adopt && this.#probe.listening()(port))
       throw new PortError("port_in_use", "port in use on system");
     return port;
   }
 
   #pickFree(): number {
     const allocated = this.#store.allocatedPorts();
-    const bound = this.#probe.listening();
+    // One look at the machine's listeners, taken now, answers for every port in the range.
+    const listening = this.#probe.listening();
     for (let port = this.range.lo; port <= this.range.hi; port++) {
-      // The snapshot skips known listeners cheaply; the bind test confirms the one we hand out.
-      if (allocated[port] || this.#excluded(port) || bound(port) || this.#probe.isBound(port))
-        continue;
+      if (allocated[port] || this.#excluded(port) || listening(port)) continue;
       return port;
     }
     throw new PortError(

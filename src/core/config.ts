@@ -38,6 +38,13 @@ export const BUSY_TIMEOUT_MS = 5000;
 export const CONNECT_TIMEOUT_MS = 1000;
 /** How long one API request may take before `portctl` gives up. */
 export const REQUEST_TIMEOUT_MS = 15000;
+/**
+ * Seconds a connection may stay silent, or dribble a request, before the daemon hangs up on it
+ * (slowloris). Bun's own default, declared here so that it is ours and tests can shorten it
+ * (`port-server --idle-timeout`); Bun accepts 1-255.
+ */
+export const IDLE_TIMEOUT_S = 10;
+export const MAX_IDLE_TIMEOUT_S = 255;
 /** How long `portctl start` waits for /healthz, and `portctl stop` for the exit. */
 export const START_TIMEOUT_MS = 5000;
 export const STOP_TIMEOUT_MS = 5000;

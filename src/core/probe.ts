@@ -1,82 +1,73 @@
-// Is a TCP port bound on this machine, and by whom? On Linux the kernel's socket tables are read
-// (no side effects); elsewhere a short bind test on each address Docker and dev servers use.
+// Is a TCP port in use on this machine, and by whom? "In use" has one meaning everywhere (check,
+// claim, auto-assign, list): a socket is LISTENING on the port, on any local address, IPv4 or
+// IPv6. A port whose only trace is a TIME_WAIT connection, or a socket bound but not listening,
+// is free: a server (which sets SO_REUSEADDR) can start on it. Every answer is read from the
+// machine at the moment it is asked; nothing is cached.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import type { SystemUse } from "./model.ts";
+import { type KernelListener, type ListenerReader, openSockDiag } from "./sockdiag.ts";
 
 export interface Probe {
-  /**
-   * Listening ports as of a recent snapshot (about SNAPSHOT_TTL_MS old at most, while the
-   * daemon is busy): cheap, for answering reads about allocated ports and for `portctl list`.
-   * Never the last word before a port is handed out: that is `isBound`.
-   */
+  /** The ports listening on this machine, read now (one look serves many ports). */
   listening(): (port: number) => boolean;
-  /** Is the port bound right now: the authoritative check before a port is handed out. */
-  isBound(port: number): boolean;
-  /** Whether one port is bound, with the owning process where the OS lets us see it. */
+  /** Whether a port is listening, with the owning process where the OS lets us see it. */
   who(port: number): SystemUse;
 }
 
-/** How long a snapshot of the machine's listening sockets is used before it is refreshed. */
-export const SNAPSHOT_TTL_MS = 1000;
-
+/** Linux: the kernel's listener table (sock_diag), else `/proc/net/tcp{,6}`; elsewhere a bind test. */
 export function systemProbe(platform: NodeJS.Platform = process.platform): Probe {
-  return platform === "linux" ? procProbe("/proc") : bindProbe();
+  if (platform !== "linux") return bindProbe();
+  const reader = openSockDiag();
+  return reader ? kernelProbe(reader, "/proc") : procProbe("/proc");
 }
 
 /**
- * Linux: listening sockets from `/proc/net/tcp{,6}` (and their owners from `/proc/<pid>/fd`).
- * Reading those files walks the kernel's whole TCP hash table (milliseconds on a large machine,
- * more with many TIME_WAIT sockets). A snapshot serves for SNAPSHOT_TTL_MS; from half that age
- * a fresh one is read in the background, so a busy daemon never waits for one, and an older
- * snapshot (after an idle spell) is never used: it is read again on the spot.
+ * Asks for many ports at once: checks made within one turn of the event loop share one look
+ * at the machine, taken after the last of them was asked, so no answer predates its question
+ * (a server that started listening a moment before is always seen) and a busy daemon looks
+ * once per batch rather than once per request.
  */
-export function procProbe(root: string, now: () => number = Date.now): Probe {
-  let snapshot: { at: number; ports: Set<number> } | undefined;
-  let refreshing = false;
-  const refresh = async () => {
-    refreshing = true;
+export function batchedListening(probe: Probe): (port: number) => Promise<boolean> {
+  let waiting: {
+    port: number;
+    resolve: (listening: boolean) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  const answer = () => {
+    const batch = waiting;
+    waiting = [];
     try {
-      const texts = await Promise.all(
-        TCP_TABLES.map((f) =>
-          Bun.file(`${root}/${f}`)
-            .text()
-            .catch(() => ""),
-        ),
-      );
-      snapshot = { at: now(), ports: new Set(texts.flatMap(parseListeners).map((l) => l.port)) };
-    } finally {
-      refreshing = false;
+      const listening = probe.listening();
+      for (const w of batch) w.resolve(listening(w.port));
+    } catch (err) {
+      for (const w of batch) w.reject(err);
     }
   };
-  return {
-    listening() {
-      const t = now();
-      if (!snapshot || t - snapshot.at >= SNAPSHOT_TTL_MS || t < snapshot.at) {
-        snapshot = { at: t, ports: new Set(readListeners(root).map((l) => l.port)) };
-      } else if (t - snapshot.at >= SNAPSHOT_TTL_MS / 2 && !refreshing) {
-        void refresh();
-      }
-      const { ports } = snapshot;
-      return (port) => ports.has(port);
-    },
-    isBound,
-    who(port) {
-      const inodes = new Set(
-        readListeners(root)
-          .filter((l) => l.port === port)
-          .map((l) => l.inode),
-      );
-      if (inodes.size === 0) return { in_use: false };
-      return { in_use: true, ...findOwner(root, inodes) };
-    },
-  };
+  return (port) =>
+    new Promise((resolve, reject) => {
+      if (waiting.length === 0) setImmediate(answer);
+      waiting.push({ port, resolve, reject });
+    });
 }
 
-/** A probe that tries to bind each address; used where `/proc` is not available. */
+/** Listeners from the kernel (sock_diag); owners by socket inode through `<root>/<pid>/fd`. */
+export function kernelProbe(reader: ListenerReader, root: string): Probe {
+  return listenerProbe(() => reader.read(), root);
+}
+
+/** Linux without sock_diag: `<root>/net/tcp{,6}`, read on every call (slower: every socket is listed). */
+export function procProbe(root: string): Probe {
+  return listenerProbe(() => readProcListeners(root), root);
+}
+
+/**
+ * Where neither is available (macOS): a port is in use when it cannot be bound on any address
+ * Docker and dev servers use. Close to "listening", not the same (a TIME_WAIT connection may
+ * refuse the bind); check and claim still give one answer, as both ask this.
+ */
 export function bindProbe(): Probe {
   return {
     listening: () => isBound,
-    isBound,
     who(port) {
       if (!isBound(port)) return { in_use: false };
       return { in_use: true, ...lsofOwner(port) };
@@ -84,60 +75,57 @@ export function bindProbe(): Probe {
   };
 }
 
-/**
- * Tries to bind the port. On Linux one dual-stack bind on `::` collides with a listener on any
- * local address, IPv4 or IPv6 (and `0.0.0.0` covers IPv4 where IPv6 is off); elsewhere each
- * address Docker and dev servers use is tried. About 14 µs a bind.
- */
-export function isBound(port: number): boolean {
-  if (process.platform === "linux") {
-    const dual = tryBind("::", port);
-    return dual === "unsupported" ? tryBind("0.0.0.0", port) === "in-use" : dual === "in-use";
-  }
-  return BIND_HOSTS.some((hostname) => tryBind(hostname, port) === "in-use");
-}
-
 // --- internal ---
 
-const BIND_HOSTS = ["127.0.0.1", "0.0.0.0", "::"];
-const TCP_LISTEN = "0A";
-
-interface Listener {
-  port: number;
-  inode: string;
+interface Owner {
+  inode: number;
+  pid: number;
+  fd: string;
+  process?: string;
 }
 
-const TCP_TABLES = ["net/tcp", "net/tcp6"];
-
-function readListeners(root: string): Listener[] {
-  return TCP_TABLES.flatMap((file) => {
-    try {
-      return parseListeners(readFileSync(`${root}/${file}`, "latin1"));
-    } catch {
-      return []; // no IPv6 in this kernel or namespace
-    }
-  });
+function listenerProbe(read: () => KernelListener[], root: string): Probe {
+  // A socket's owner seldom changes; finding it walks every process's fds, so remember it per
+  // inode (checked again on use) for as long as the socket listens.
+  const owners = new Map<number, Owner>();
+  return {
+    listening() {
+      const ports = new Set(read().map((l) => l.port));
+      return (port) => ports.has(port);
+    },
+    who(port) {
+      const listeners = read();
+      const live = new Set(listeners.map((l) => l.inode));
+      for (const inode of owners.keys()) if (!live.has(inode)) owners.delete(inode);
+      const inodes = listeners.filter((l) => l.port === port).map((l) => l.inode);
+      if (inodes.length === 0) return { in_use: false };
+      const owner = rememberedOwner(root, owners, inodes) ?? findOwner(root, inodes);
+      if (!owner) return { in_use: true };
+      owners.set(owner.inode, owner);
+      return { in_use: true, pid: owner.pid, ...(owner.process ? { process: owner.process } : {}) };
+    },
+  };
 }
 
-function parseListeners(text: string): Listener[] {
-  const out: Listener[] = [];
-  for (const line of text.split("\n").slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols[3] !== TCP_LISTEN) continue;
-    const local = cols[1] ?? "";
-    const port = Number.parseInt(local.slice(local.lastIndexOf(":") + 1), 16);
-    if (port > 0) out.push({ port, inode: cols[9] ?? "" });
+function rememberedOwner(
+  root: string,
+  owners: Map<number, Owner>,
+  inodes: number[],
+): Owner | undefined {
+  for (const inode of inodes) {
+    const o = owners.get(inode);
+    if (o && fdLink(root, String(o.pid), o.fd) === `socket:[${inode}]`) return o;
   }
-  return out;
+  return undefined;
 }
 
-function findOwner(root: string, inodes: Set<string>): { pid?: number; process?: string } {
-  const targets = new Set([...inodes].map((i) => `socket:[${i}]`));
+function findOwner(root: string, inodes: number[]): Owner | undefined {
+  const targets = new Map(inodes.map((i) => [`socket:[${i}]`, i]));
   let pids: string[];
   try {
     pids = readdirSync(root).filter((d) => /^\d+$/.test(d));
   } catch {
-    return {};
+    return undefined;
   }
   for (const pid of pids) {
     let fds: string[];
@@ -147,16 +135,19 @@ function findOwner(root: string, inodes: Set<string>): { pid?: number; process?:
       continue; // another user's process, or it just exited
     }
     for (const fd of fds) {
-      let link: string;
-      try {
-        link = readlinkSync(`${root}/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      if (targets.has(link)) return { pid: Number(pid), ...processName(root, pid) };
+      const inode = targets.get(fdLink(root, pid, fd) ?? "");
+      if (inode !== undefined) return { pid: Number(pid), fd, inode, ...processName(root, pid) };
     }
   }
-  return {};
+  return undefined;
+}
+
+function fdLink(root: string, pid: string, fd: string): string | undefined {
+  try {
+    return readlinkSync(`${root}/${pid}/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
 }
 
 function processName(root: string, pid: string): { process?: string } {
@@ -168,14 +159,43 @@ function processName(root: string, pid: string): { process?: string } {
   }
 }
 
-function tryBind(hostname: string, port: number): "free" | "in-use" | "unsupported" {
-  try {
-    Bun.listen({ hostname, port, socket: { data() {} } }).stop(true);
-    return "free";
-  } catch (err) {
-    // Any other error (no IPv6 here, say) says nothing about the port.
-    return (err as { code?: string }).code === "EADDRINUSE" ? "in-use" : "unsupported";
+const TCP_TABLES = ["net/tcp", "net/tcp6"];
+const TCP_LISTEN = "0A";
+
+function readProcListeners(root: string): KernelListener[] {
+  return TCP_TABLES.flatMap((file) => {
+    try {
+      return parseProcListeners(readFileSync(`${root}/${file}`, "latin1"));
+    } catch {
+      return []; // no IPv6 in this kernel or namespace
+    }
+  });
+}
+
+function parseProcListeners(text: string): KernelListener[] {
+  const out: KernelListener[] = [];
+  for (const line of text.split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[3] !== TCP_LISTEN) continue;
+    const local = cols[1] ?? "";
+    const port = Number.parseInt(local.slice(local.lastIndexOf(":") + 1), 16);
+    if (port > 0) out.push({ port, inode: Number(cols[9]) });
   }
+  return out;
+}
+
+const BIND_HOSTS = ["127.0.0.1", "0.0.0.0", "::"];
+
+function isBound(port: number): boolean {
+  return BIND_HOSTS.some((hostname) => {
+    try {
+      Bun.listen({ hostname, port, socket: { data() {} } }).stop(true);
+      return false;
+    } catch (err) {
+      // Any other error (no IPv6 here, say) says nothing about the port.
+      return (err as { code?: string }).code === "EADDRINUSE";
+    }
+  });
 }
 
 function lsofOwner(port: number): { pid?: number; process?: string } {

@@ -11,6 +11,8 @@ import {
   DEFAULT_RANGE,
   ENV,
   formatRange,
+  IDLE_TIMEOUT_S,
+  MAX_IDLE_TIMEOUT_S,
   parseExclusions,
   parseRange,
   statePaths,
@@ -42,6 +44,8 @@ export interface ServerOptions {
   pidfile: string;
   range: ReturnType<typeof parseRange>;
   exclude: ReturnType<typeof parseExclusions>;
+  /** Seconds before a silent or dribbling connection is closed. */
+  idleTimeout: number;
   help: boolean;
   version: boolean;
 }
@@ -54,6 +58,7 @@ export function parseFlags(argv: string[], env = process.env): ServerOptions {
       db: { type: "string" },
       pidfile: { type: "string" },
       range: { type: "string" },
+      "idle-timeout": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -74,6 +79,7 @@ export function parseFlags(argv: string[], env = process.env): ServerOptions {
       ? named(values.range ? "--range" : ENV.range, () => parseRange(rangeText))
       : DEFAULT_RANGE,
     exclude: named(ENV.exclude, () => parseExclusions(env[ENV.exclude])),
+    idleTimeout: parseIdleTimeout(values["idle-timeout"]),
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -111,6 +117,7 @@ async function run(opts: ServerOptions): Promise<void> {
       reusePort: false,
       // Far above our 64 KiB, which guards.ts enforces while reading, with a JSON 413.
       maxRequestBodySize: BUN_MAX_BODY_BYTES,
+      idleTimeout: opts.idleTimeout,
       development: false,
     });
   } catch (err) {
@@ -162,6 +169,15 @@ function removePidFile(path: string): void {
   }
 }
 
+function parseIdleTimeout(value: string | undefined): number {
+  if (value === undefined) return IDLE_TIMEOUT_S;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_IDLE_TIMEOUT_S) {
+    throw new Error(`invalid --idle-timeout "${value}": expected 1-${MAX_IDLE_TIMEOUT_S} seconds`);
+  }
+  return n;
+}
+
 /** Prefixes a setting's parse error with where the value came from. */
 function named<T>(source: string, parse: () => T): T {
   try {
@@ -181,12 +197,13 @@ const HELP = `port-server — the local port registry daemon
 Usage: port-server [flags]
 
 Flags:
-  --port N        port to listen on, on 127.0.0.1 (default ${DEFAULT_PORT}; 0 picks a free one)
-  --db PATH       SQLite database (default $${ENV.home}/ports.db, else ~/.port_server/ports.db)
-  --pidfile PATH  PID file (default $${ENV.home}/port-server.pid)
-  --range LO-HI   auto-assign range (default ${formatRange(DEFAULT_RANGE)}; env ${ENV.range})
-  -h, --help      show this help
-  -v, --version   show version, commit and build date
+  --port N          port to listen on, on 127.0.0.1 (default ${DEFAULT_PORT}; 0 picks a free one)
+  --db PATH         SQLite database (default $${ENV.home}/ports.db, else ~/.port_server/ports.db)
+  --pidfile PATH    PID file (default $${ENV.home}/port-server.pid)
+  --range LO-HI     auto-assign range (default ${formatRange(DEFAULT_RANGE)}; env ${ENV.range})
+  --idle-timeout S  close a connection silent or dribbling for S seconds (default ${IDLE_TIMEOUT_S})
+  -h, --help        show this help
+  -v, --version     show version, commit and build date
 
 Environment:
   ${ENV.home}     state directory (default ~/.port_server)

@@ -14,7 +14,7 @@ import {
   parseOrThrow,
   portParamSchema,
 } from "../core/model.ts";
-import type { Probe } from "../core/probe.ts";
+import { batchedListening, type Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
 import { readJson } from "./guards.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -104,7 +104,8 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
     return json({ deleted: store.deleteWhere(filter, ctx).length });
   });
 
-  app.get("/v1/ports/:port", (c) => portStatus(c, store, probe));
+  const listening = batchedListening(probe);
+  app.get("/v1/ports/:port", (c) => portStatus(c, store, probe, listening));
 
   registerOwnershipRoutes(app, deps);
 
@@ -128,14 +129,20 @@ const KNOWN_PATHS: [RegExp, string][] = [
   ...OWNERSHIP_PATHS,
 ];
 
-/** Registry and machine together: a port is available only if neither claims it. */
-function portStatus(c: Context, store: Store, probe: Probe) {
+/**
+ * Registry and machine together: a port is available only if neither claims it. Whether it
+ * listens is read after the request arrived (batched with the requests of the same moment), by
+ * the same test a claim applies; the owner is looked up only for a port that listens.
+ */
+async function portStatus(
+  c: Context,
+  store: Store,
+  probe: Probe,
+  listening: (port: number) => Promise<boolean>,
+) {
   const port = parseOrThrow(portParamSchema, c.req.param("port"), "port");
+  const system = (await listening(port)) ? probe.who(port) : { in_use: false };
   const holder = store.byPort(port);
-  // "Is it free?" gets a fresh answer (someone may have started a server a moment ago); for an
-  // allocated port a recent snapshot says whether it listens. The owner is looked up only then.
-  const listening = holder ? probe.listening()(port) : probe.isBound(port);
-  const system = listening ? probe.who(port) : { in_use: false };
   const lastEvent = store.lastEvent(port);
   const body: PortStatus = {
     port,

@@ -1,7 +1,8 @@
-// Is a port bound, and by whom: the /proc reader against a real socket this test opens (Linux)
-// and against a synthetic /proc tree (anywhere); the bind probe; then config.ts's parsers.
+// Is a port in use (listening), and by whom: the kernel's listener table (sock_diag) and the
+// /proc reader against real sockets this test opens (Linux), the /proc reader against a synthetic
+// tree (anywhere), the bind probe, batching; then config.ts's parsers.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -12,34 +13,88 @@ import {
   stateDir,
   statePaths,
 } from "../../src/core/config.ts";
-import { bindProbe, isBound, procProbe, SNAPSHOT_TTL_MS } from "../../src/core/probe.ts";
+import {
+  batchedListening,
+  bindProbe,
+  kernelProbe,
+  type Probe,
+  procProbe,
+} from "../../src/core/probe.ts";
+import { openSockDiag } from "../../src/core/sockdiag.ts";
+import { fakeProbe } from "../helpers/fakes.ts";
+import { timeWait } from "../helpers/timewait.ts";
 
-/** A socket listening on 127.0.0.1 on a port the kernel picks. */
-function listen() {
-  return Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+const LINUX = process.platform === "linux";
+
+/** A socket listening on `hostname` on a port the kernel picks. */
+function listen(hostname = "127.0.0.1") {
+  return Bun.listen({ hostname, port: 0, socket: { data() {} } });
 }
 
-describe.if(process.platform === "linux")("procProbe on this machine", () => {
-  const probe = procProbe("/proc");
+function ipv6(): boolean {
+  try {
+    listen("::1").stop(true);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
-  test("reports a socket this process listens on, owned by this process", () => {
-    const listener = listen();
-    try {
-      expect(probe.listening()(listener.port)).toBe(true);
-      const who = probe.who(listener.port);
-      expect(who).toMatchObject({ in_use: true, pid: process.pid });
-      expect(typeof who.process).toBe("string");
-    } finally {
-      listener.stop(true);
-    }
+describe.if(LINUX)("on this machine: the kernel's table and /proc agree on what listens", () => {
+  const reader = LINUX ? openSockDiag() : undefined;
+  const probes: [string, () => Probe][] = [
+    ["sock_diag", () => kernelProbe(reader ?? fail(), "/proc")],
+    ["/proc", () => procProbe("/proc")],
+  ];
+
+  test("sock_diag is available here, so the daemon uses it", () => {
+    expect(reader).toBeDefined();
   });
 
-  test("a closed port is not in use", () => {
-    const listener = listen();
-    const port = listener.port;
-    listener.stop(true);
-    expect(probe.listening()(port)).toBe(false);
-    expect(probe.who(port)).toEqual({ in_use: false });
+  describe.each(probes)("%s", (_name, make) => {
+    const hosts = ["127.0.0.1", "0.0.0.0", ...(ipv6() ? ["::1", "::"] : [])];
+    test.each(hosts)("a socket listening on %s is in use, by this process", (hostname) => {
+      const probe = make();
+      const l = listen(hostname);
+      try {
+        // Asked right after listen(): nothing cached, the answer is already there.
+        expect(probe.listening()(l.port)).toBe(true);
+        const who = probe.who(l.port);
+        expect(who).toMatchObject({ in_use: true, pid: process.pid });
+        expect(who.process).toBe(readFileSync("/proc/self/comm", "utf8").trim());
+        // Asked again (the owner remembered by inode): the same answer.
+        expect(probe.who(l.port)).toEqual(who);
+      } finally {
+        l.stop(true);
+      }
+      expect(probe.listening()(l.port)).toBe(false);
+      expect(probe.who(l.port)).toEqual({ in_use: false });
+    });
+
+    test("a port whose only socket is in TIME_WAIT is not in use (though a bind would fail)", async () => {
+      const port = await timeWait();
+      const probe = make();
+      expect(probe.listening()(port)).toBe(false);
+      expect(probe.who(port)).toEqual({ in_use: false });
+    });
+  });
+
+  test("both list the same listening ports (others may come and go meanwhile)", () => {
+    const ports = (p: Probe) => {
+      const listening = p.listening();
+      return new Set(Array.from({ length: 65536 }, (_, i) => i).filter(listening));
+    };
+    const l = listen();
+    try {
+      const before = ports(procProbe("/proc"));
+      const kernel = ports(kernelProbe(reader ?? fail(), "/proc"));
+      const after = ports(procProbe("/proc"));
+      expect(kernel.has(l.port)).toBe(true);
+      for (const p of before) if (after.has(p)) expect(kernel.has(p)).toBe(true);
+      for (const p of kernel) expect(before.has(p) || after.has(p)).toBe(true);
+    } finally {
+      l.stop(true);
+    }
   });
 });
 
@@ -52,10 +107,13 @@ describe("procProbe on a synthetic /proc", () => {
       "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
     const entry = (local: string, state: string, inode: number) =>
       `   0: ${local} 00000000:0000 ${state} 00000000:00000000 00:00000000 00000000  1000        0 ${inode} 1 0000000000000000 100 0 0 10 0\n`;
-    // 5432 listening; 8080 only an established connection; 9229 listening on IPv6.
+    // 5432 listening; 8080 only an established connection; 9229 listening on IPv6; 7000 TIME_WAIT.
     writeFileSync(
       join(root, "net/tcp"),
-      header + entry("0100007F:1538", "0A", 111) + entry("0100007F:1F90", "01", 222),
+      header +
+        entry("0100007F:1538", "0A", 111) +
+        entry("0100007F:1F90", "01", 222) +
+        entry("0100007F:1B58", "06", 0),
     );
     writeFileSync(
       join(root, "net/tcp6"),
@@ -70,8 +128,8 @@ describe("procProbe on a synthetic /proc", () => {
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   test("only LISTEN rows count, IPv4 and IPv6", () => {
-    const bound = procProbe(root).listening();
-    expect([5432, 8080, 9229, 1].map(bound)).toEqual([true, false, true, false]);
+    const listening = procProbe(root).listening();
+    expect([5432, 8080, 9229, 7000, 1].map(listening)).toEqual([true, false, true, false, false]);
   });
 
   test("who() finds the owner by socket inode, or only in_use when none is visible", () => {
@@ -81,25 +139,66 @@ describe("procProbe on a synthetic /proc", () => {
     expect(probe.who(8080)).toEqual({ in_use: false });
   });
 
+  test("a remembered owner is checked again: the socket passed to another process is found there", () => {
+    const probe = procProbe(root);
+    expect(probe.who(5432)).toMatchObject({ pid: 4242 });
+    rmSync(join(root, "4242"), { recursive: true });
+    mkdirSync(join(root, "4300/fd"), { recursive: true });
+    writeFileSync(join(root, "4300/comm"), "postgres\n");
+    symlinkSync("socket:[111]", join(root, "4300/fd/3"));
+    expect(probe.who(5432)).toEqual({ in_use: true, pid: 4300, process: "postgres" });
+  });
+
   test("a missing tcp6 table is not an error", () => {
     rmSync(join(root, "net/tcp6"));
     expect(procProbe(root).listening()(5432)).toBe(true);
   });
 });
 
-describe("bindProbe", () => {
-  test("a port bound on 127.0.0.1 is in use; once closed it is free", () => {
+describe("bindProbe (where the kernel's table cannot be read)", () => {
+  test("a port bound on 127.0.0.1 or 0.0.0.0 is in use; once closed it is free", () => {
     const probe = bindProbe();
-    const listener = listen();
-    const port = listener.port;
-    try {
-      expect(probe.listening()(port)).toBe(true);
-      expect(probe.who(port).in_use).toBe(true);
-    } finally {
-      listener.stop(true);
+    for (const hostname of ["127.0.0.1", "0.0.0.0"]) {
+      const listener = listen(hostname);
+      const port = listener.port;
+      try {
+        expect(probe.listening()(port)).toBe(true);
+        expect(probe.who(port).in_use).toBe(true);
+      } finally {
+        listener.stop(true);
+      }
+      expect(probe.listening()(port)).toBe(false);
+      expect(probe.who(port)).toEqual({ in_use: false });
     }
-    expect(probe.listening()(port)).toBe(false);
-    expect(probe.who(port)).toEqual({ in_use: false });
+  });
+});
+
+describe("batchedListening", () => {
+  test("checks asked in one turn share one look, taken after the last of them", async () => {
+    const probe = fakeProbe([5432]);
+    const listening = batchedListening(probe);
+    const answers = Promise.all([listening(5432), listening(3000), listening(6379)]);
+    // Started after the questions, before the look: the answer still sees it.
+    probe.bound.add(6379);
+    expect(await answers).toEqual([true, false, true]);
+    expect(probe.snapshots).toBe(1);
+    // The next turn looks again.
+    probe.bound.delete(5432);
+    expect(await listening(5432)).toBe(false);
+    expect(probe.snapshots).toBe(2);
+  });
+
+  test("a failed look fails every check of its batch, and the next batch looks afresh", async () => {
+    const probe = fakeProbe();
+    let broken = true;
+    const listening = batchedListening({
+      ...probe,
+      listening: () => (broken ? fail() : probe.listening()),
+    });
+    const results = await Promise.allSettled([listening(1), listening(2)]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    broken = false;
+    expect(await listening(1)).toBe(false);
   });
 });
 
@@ -201,49 +300,6 @@ describe("config: state paths", () => {
   });
 });
 
-describe("snapshot cache and the fresh check", () => {
-  test.if(process.platform === "linux")(
-    "listening(): reused while young, refreshed in the background from half the TTL, never used once old; isBound() always looks now",
-    async () => {
-      let clock = 1_000;
-      const probe = procProbe("/proc", () => clock);
-      const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-      const port = listener.port;
-      try {
-        expect(probe.listening()(port)).toBe(true);
-        listener.stop(true);
-        // Young: the old snapshot answers, but the fresh check does not trust it.
-        clock += SNAPSHOT_TTL_MS / 2 - 1;
-        expect(probe.listening()(port)).toBe(true);
-        expect(probe.isBound(port)).toBe(false);
-        // From half the TTL the old one still answers while a new one is read in the background.
-        clock += 1;
-        expect(probe.listening()(port)).toBe(true);
-        const deadline = Date.now() + 5_000;
-        while (probe.listening()(port) && Date.now() < deadline) await Bun.sleep(5);
-        expect(probe.listening()(port)).toBe(false);
-        // After an idle spell past the TTL the answer is read on the spot.
-        const again = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
-        try {
-          clock += SNAPSHOT_TTL_MS;
-          expect(probe.listening()(port)).toBe(true);
-        } finally {
-          again.stop(true);
-        }
-      } finally {
-        listener.stop(true);
-      }
-    },
-  );
-
-  test("isBound sees a listener on 127.0.0.1 and on 0.0.0.0", () => {
-    for (const hostname of ["127.0.0.1", "0.0.0.0"]) {
-      const listener = Bun.listen({ hostname, port: 0, socket: { data() {} } });
-      try {
-        expect(isBound(listener.port)).toBe(true);
-      } finally {
-        listener.stop(true);
-      }
-    }
-  });
-});
+function fail(): never {
+  throw new Error("unavailable");
+}

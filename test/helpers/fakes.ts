@@ -3,10 +3,10 @@ import type { SystemUse } from "../../src/core/model.ts";
 import type { Probe } from "../../src/core/probe.ts";
 import type { Processes } from "../../src/core/processes.ts";
 
-/** A probe whose "bound on the machine" ports are a mutable set the test controls. */
+/** A probe whose "listening on the machine" ports are a mutable set the test controls. */
 export interface FakeProbe extends Probe {
   readonly bound: Set<number>;
-  /** How many snapshots `listening()` has handed out. */
+  /** How many times `listening()` has looked at the machine. */
   readonly snapshots: number;
 }
 
@@ -26,7 +26,6 @@ export function fakeProbe(bound: Iterable<number> = []): FakeProbe {
       const snapshot = new Set(ports);
       return (port) => snapshot.has(port);
     },
-    isBound: (port) => ports.has(port),
     who(port): SystemUse {
       return ports.has(port) ? { in_use: true, ...FAKE_OWNER } : { in_use: false };
     },

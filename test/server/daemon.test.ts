@@ -180,6 +180,12 @@ describe("refusing to start", () => {
     ],
     [["--port", "0", "--range", "abc"], /^port-server: --range: invalid port range "abc"/],
     [["--port", "70000"], /^port-server: invalid --port "70000"/],
+    [
+      ["--port", "0", "--idle-timeout", "0"],
+      /^port-server: invalid --idle-timeout "0": expected 1-255 seconds/,
+    ],
+    [["--port", "0", "--idle-timeout", "1.5"], /^port-server: invalid --idle-timeout "1.5"/],
+    [["--port", "0", "--idle-timeout", "256"], /^port-server: invalid --idle-timeout "256"/],
     [["--port", "-1"], /^port-server: Option '--port' argument is ambiguous\. .*--help\)$/],
     [["--port", "0", "--bogus"], /^port-server: .*'--bogus'/],
   ])("%p exits 2 with one clear line", async (args, line) => {

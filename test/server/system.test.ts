@@ -21,6 +21,7 @@ import { HOST, servedContract, TEST_PORT } from "../helpers/app.ts";
 import { cliFixture, firstBindablePort, freePort, runWith } from "../helpers/cli.ts";
 import { checkedFetch } from "../helpers/contract.ts";
 import { runServer, startDaemon, stopAllDaemons, tempHome } from "../helpers/daemon.ts";
+import { timeWait } from "../helpers/timewait.ts";
 
 const LINUX = process.platform === "linux";
 /** The name the kernel gives this test process, as /proc/<pid>/comm shows it. */
@@ -105,6 +106,26 @@ describe("the API with the real probe", () => {
     expect(status).toBe(201);
     expect(body.port).toBeGreaterThan(lo);
     expect(systemProbe().listening()(body.port as number)).toBe(false);
+  });
+});
+
+describe.if(LINUX)("one meaning of in use: a port whose only socket is in TIME_WAIT", () => {
+  test("check says free, and a claim and auto-assign agree: it is handed out", async () => {
+    const port = await timeWait();
+    const { send, store } = realApp();
+    expect(await send("GET", `/v1/ports/${port}`)).toEqual({
+      status: 200,
+      body: { port, available: true, system: { in_use: false } },
+    });
+    const claimed = await send("POST", "/v1/allocations", { ...db, port });
+    expect(claimed).toMatchObject({ status: 201, body: { ...db, port } });
+    expect(store.list()).toHaveLength(1);
+
+    const auto = realApp({ lo: port, hi: port });
+    expect(await auto.send("POST", "/v1/allocations", db)).toMatchObject({
+      status: 201,
+      body: { ...db, port },
+    });
   });
 });
 
