@@ -68,6 +68,7 @@ function select(
       ? undefined
       : rfc3339(new Date(deps.store.now().getTime() - unusedForMs));
   const out: { allocation: Allocation; reason: string }[] = [];
+  let listening: ((port: number) => boolean) | undefined;
   for (const a of rows) {
     if (a.checkout === null) continue;
     let reason: string | undefined;
@@ -77,8 +78,10 @@ function select(
         ? `not seen listening since ${a.last_seen}`
         : `never seen listening since it was allocated at ${a.created_at}`;
     }
-    // The authoritative check last, and only for candidates: a listener means it is in use.
-    if (reason && !deps.probe.isBound(a.port)) out.push({ allocation: a, reason });
+    // The machine last, looked at once and only for candidates: a listener means it is in use.
+    if (!reason) continue;
+    listening ??= deps.probe.listening();
+    if (!listening(a.port)) out.push({ allocation: a, reason });
   }
   return out;
 }

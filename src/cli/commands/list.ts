@@ -47,7 +47,7 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
 
 // --- internal ---
 
-/** Whether each port has a listener right now, seen from this machine (one snapshot). */
+/** Whether each port has a listener right now, seen from this machine (one look for all rows). */
 function listeningColumn(c: Colors): Column<Allocation> {
   const listening = systemProbe().listening();
   return {
