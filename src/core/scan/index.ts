@@ -106,8 +106,11 @@ function composeProjects(
   const envOf = (dir: string) => (dir === root ? env : inner);
   const dirs = new Set(files.map((f) => dirname(f)));
   const projects: ComposeProject[] = [];
+  // The walk listed every file scan reads: no stat per candidate name.
+  const listed = new Set(files);
+  const exists = (path: string) => listed.has(path);
   for (const dir of dirs) {
-    const chosen = composeFiles(dir, envOf(dir));
+    const chosen = composeFiles(dir, envOf(dir), { exists });
     if (chosen) projects.push(loadComposeProject(chosen, { env: envOf(dir), dir, label }));
   }
   const kept = new Set<ComposeProject>();

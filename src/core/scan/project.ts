@@ -44,12 +44,11 @@ export interface LoadOptions {
  * `dir/.env`; `:`-separated, or COMPOSE_PATH_SEPARATOR) when set, else the first of
  * COMPOSE_FILES plus the first of OVERRIDE_FILES. `null` when there is no project there.
  */
-export function composeFiles(
-  dir: string,
-  env: Vars,
-  read: (p: string) => string = readText,
-): string[] | null {
-  const dotenv = dotenvOf(dir, read);
+export function composeFiles(dir: string, env: Vars, fs: FileAccess = {}): string[] | null {
+  const read = fs.read ?? readText;
+  const exists =
+    fs.exists ?? ((p: string) => (read === readText ? existsSync(p) : canRead(read, p)));
+  const dotenv = exists(join(dir, ".env")) ? dotenvOf(dir, read) : {};
   const list = env.COMPOSE_FILE ?? dotenv.COMPOSE_FILE;
   if (list) {
     const sep = env.COMPOSE_PATH_SEPARATOR ?? dotenv.COMPOSE_PATH_SEPARATOR ?? ":";
@@ -58,16 +57,21 @@ export function composeFiles(
       .filter(Boolean)
       .map((f) => resolve(dir, f));
   }
-  const exists = (p: string) => (read === readText ? existsSync(p) : canRead(read, p));
   const main = COMPOSE_FILES.map((n) => join(dir, n)).find(exists);
   if (!main) return null;
   const override = OVERRIDE_FILES.map((n) => join(dir, n)).find(exists);
   return override ? [main, override] : [main];
 }
 
+/** How files are reached; a scan that has listed the folders already answers `exists` itself. */
+export interface FileAccess {
+  read?: (path: string) => string;
+  exists?: (path: string) => boolean;
+}
+
 /** The project `docker compose` would load in `dir`, or null when there is none. */
 export function composeProjectAt(dir: string, opts: LoadOptions): ComposeProject | null {
-  const files = composeFiles(dir, opts.env, opts.read);
+  const files = composeFiles(dir, opts.env, opts.read ? { read: opts.read } : {});
   return files ? loadComposeProject(files, { ...opts, dir }) : null;
 }
 
