@@ -225,13 +225,41 @@ test("a stream of documents merges as override files do", () => {
   ]);
 });
 
+describe("edges", () => {
+  test("!override and !reset on a whole service", () => {
+    const p = model(
+      'services:\n  a:\n    ports: ["1001:1"]\n  b:\n    ports: ["1002:2"]\n---\nservices:\n  a: !override\n    ports: ["1003:3"]\n  b: !reset {}\n',
+    );
+    expect(p.services.map((s) => [s.name, s.ports.map((x) => x.host)])).toEqual([["a", [1003]]]);
+  });
+
+  test("an include cycle is one error line, not a hang", () => {
+    const p = model("include: [other.yaml]\nservices: {}\n", {
+      "/project/other.yaml": "include: [compose.yaml]\nservices:\n  o:\n    ports: ['1:1']\n",
+    });
+    expect(p.problems).toEqual([
+      { source: "other.yaml", message: "include: compose.yaml includes itself", severity: "error" },
+    ]);
+    expect(p.services.map((s) => s.name)).toEqual(["o"]);
+  });
+
+  test("a file COMPOSE_FILE names that is missing: an error naming it", () => {
+    const p = loadComposeProject(["/nowhere/compose.yaml"], { env: {} });
+    expect(p.problems).toEqual([
+      { source: "/nowhere/compose.yaml", message: "no such file", severity: "error" },
+    ]);
+  });
+});
+
 /** A one-file project from text, read through an in-memory file system. */
-function model(text: string): ComposeProject {
+function model(text: string, others: Record<string, string> = {}): ComposeProject {
   const file = "/project/compose.yaml";
+  const files: Record<string, string> = { [file]: text, ...others };
   return loadComposeProject([file], {
     env: {},
     read: (p) => {
-      if (p === file) return text;
+      const found = files[p];
+      if (found !== undefined) return found;
       throw Object.assign(new Error("no such file"), { code: "ENOENT" });
     },
     label: (p) => relative("/project", p),
