@@ -22,13 +22,7 @@ export const CLI_ERRORS = {
         ? `port ${e.holder.port} is already allocated to ${holderText(e.holder)}`
         : e.message,
   },
-  service_allocated: {
-    exit: 1,
-    line: (e) =>
-      e.holder
-        ? `${holderText(e.holder)} already has port ${e.holder.port}; pass --reuse to get it back, or release it first`
-        : e.message,
-  },
+  service_allocated: { exit: 1, line: (e) => serviceLine(e) },
   port_in_use: { exit: 1, line: (e) => inUseLine(e) },
   range_exhausted: { exit: 1, line: asIs },
   other_checkout: {
@@ -51,4 +45,14 @@ function inUseLine(e: PortError): string {
   return port
     ? `port ${port} is in use on this machine${processText(sys)}, not registered`
     : e.message;
+}
+
+/** `allocate --port N` for a service that holds another port cannot be fixed by --reuse. */
+function serviceLine(e: PortError): string {
+  const h = e.holder;
+  if (!h) return e.message;
+  const asked = e.details?.requested_port;
+  if (typeof asked === "number" && asked !== h.port)
+    return `${holderText(h)} already has port ${h.port}, not ${asked}; release it first to move it`;
+  return `${holderText(h)} already has port ${h.port}; pass --reuse to get it back, or release it first`;
 }

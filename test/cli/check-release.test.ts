@@ -101,7 +101,7 @@ describe("release", () => {
     expect(await f.run(["release"])).toEqual({
       code: 1,
       out: [],
-      err: ["no allocations match app=myapp instance=default"],
+      err: ["error: no allocations match app=myapp instance=default"],
     });
     expect(await f.allocations()).toEqual([pg, web, other]);
     expect(await f.run(["release", "--instance", "dev"])).toEqual({
@@ -120,7 +120,7 @@ describe("release", () => {
     expect(none).toEqual({
       code: 1,
       out: [],
-      err: ["no allocations match app=myapp instance=ci"],
+      err: ["error: no allocations match app=myapp instance=ci"],
     });
     expect(await f.allocations()).toEqual([pg, other]);
   });

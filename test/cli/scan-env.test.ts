@@ -60,7 +60,11 @@ describe("scan", () => {
     const dir = join(FIXTURES, "compose-forms");
     const run = await f.run(["scan", "--json", dir]);
     expect(run.code).toBe(0); // warnings do not fail the scan
-    const printed = JSON.parse(run.out.join("\n")) as Record<string, unknown>[];
+    const { findings: printed, errors } = JSON.parse(run.out.join("\n")) as {
+      findings: Record<string, unknown>[];
+      errors: unknown[];
+    };
+    expect(errors).toEqual([]);
     expect(printed).toEqual(JSON.parse(JSON.stringify(scanProject(dir, f.env).findings)));
     expect(printed).toHaveLength(20);
     for (const finding of printed) {
@@ -121,7 +125,9 @@ describe("scan --register", () => {
 
     const again = await f.run(["scan", "--register", "--json"]);
     expect(again.code).toBe(0);
-    const results = JSON.parse(again.out.join("\n")) as Record<string, unknown>[];
+    const results = (
+      JSON.parse(again.out.join("\n")) as { registrations: Record<string, unknown>[] }
+    ).registrations;
     expect(results.map((r) => [r.port, r.result, r.allocation])).toEqual([
       [5432, "exists", registered[0]],
       [8080, "exists", registered[1]],

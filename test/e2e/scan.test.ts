@@ -43,7 +43,13 @@ describe("the binary reads each fixture as the model does", () => {
       const dir = join(FIXTURES, name);
       const result = run(["scan", "--json", dir]);
       const expected = scanProject(dir, {});
-      expect(JSON.parse(result.out)).toEqual(JSON.parse(JSON.stringify(expected.findings)));
+      const printed = JSON.parse(result.out);
+      expect(printed.findings).toEqual(JSON.parse(JSON.stringify(expected.findings)));
+      expect(printed.errors).toEqual(
+        expected.problems
+          .filter((p) => p.severity === "error")
+          .map(({ source, message }) => ({ source, message })),
+      );
       expect(expected.findings.length).toBeGreaterThan(0);
       expect(result.code).toBe(expected.problems.some((p) => p.severity === "error") ? 1 : 0);
     });

@@ -210,7 +210,8 @@ describe("exploit 3: a hostile repository", () => {
       expect(r.out).toContain("web\\x1b]0;PWNED\\x07");
       expect(r.out).toContain("db\\x1b]52;c;cHduZWQ=\\x07");
       const json = await run(sb, ["scan", "--json", repo]);
-      const services = (JSON.parse(json.out) as { service: string }[]).map((f) => f.service);
+      const { findings } = JSON.parse(json.out) as { findings: { service: string }[] };
+      const services = findings.map((f) => f.service);
       expect(services).toEqual(["web\u001b]0;PWNED\u0007", "db\u001b]52;c;cHduZWQ=\u0007"]);
     },
     TEST_TIMEOUT_MS,

@@ -2,7 +2,7 @@ import { PortError } from "../../core/errors.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectInstance } from "../detect.ts";
 import type { Io } from "../io.ts";
-import { colors, holderText, owner, printJson, safe } from "../output.ts";
+import { colors, owner, printJson, safe } from "../output.ts";
 
 export interface AllocateOptions {
   app?: string;
@@ -40,16 +40,13 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
 // --- internal ---
 
 /**
- * `--port N` for a service that holds another port. The usual hint, "pass --reuse", cannot help
- * there (it returns the other port only when no --port is asked for); without a holder, the CLI
- * prints this message as it is.
+ * `--port N` for a service that holds another port: the server's error, with the port that was
+ * asked for, so cli/errors.ts says "release it first to move it" rather than "pass --reuse"
+ * (which returns the other port only when no --port is asked for). `holder` stays: `--json`
+ * shows who holds the service, as for every conflict.
  */
 function movedService(err: unknown, port: number): unknown {
   if (!(err instanceof PortError) || err.code !== "service_allocated" || !err.holder) return err;
   if (!port || port === err.holder.port) return err;
-  const h = err.holder;
-  return new PortError(
-    "service_allocated",
-    `${holderText(h)} already has port ${h.port}, not ${port}; release it first to move it`,
-  );
+  return new PortError(err.code, err.message, err.holder, { ...err.details, requested_port: port });
 }

@@ -31,17 +31,14 @@ export async function release(opts: ReleaseOptions, io: Io): Promise<number> {
   }
   const filter = buildFilter(opts, io.cwd);
   const res = await client.releaseWhere(filter);
+  // As the seed's exit codes say: nothing to release is "not found" (with --json, the error).
+  if (res.deleted === 0)
+    throw new PortError("not_found", `no allocations match ${describe(filter)}`);
   if (opts.json) printJson(io, res);
-  else if (res.deleted > 0) {
+  else
     io.out(
       `released ${res.deleted} allocation${res.deleted === 1 ? "" : "s"} (${describe(filter)})`,
     );
-  }
-  // As the seed's exit codes say: nothing to release is "not found".
-  if (res.deleted === 0) {
-    if (!opts.json) io.err(`no allocations match ${describe(filter)}`);
-    return 1;
-  }
   return 0;
 }
 

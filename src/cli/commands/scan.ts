@@ -4,6 +4,7 @@ import { PortError } from "../../core/errors.ts";
 import type { Allocation, SystemUse } from "../../core/model.ts";
 import {
   type Finding,
+  type Problem,
   planRegistration,
   scanProject,
   type Unscanned,
@@ -59,7 +60,7 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   if (unscanned.length) io.err(safe(notScanned(unscanned)));
   const failed = problems.some((p) => p.severity === "error");
   if (!opts.register) {
-    if (opts.json) printJson(io, findings);
+    if (opts.json) printJson(io, { findings, ...problemLists(problems) });
     else if (findings.length === 0) io.out(safe(`no host-bound ports found in ${root}`));
     else for (const line of table(findings, FINDING_COLUMNS, c)) io.out(line);
     return failed ? 1 : 0;
@@ -71,12 +72,24 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   const results = await register(plan.register, app, instance, new Client(io.env));
   for (const { finding, reason } of plan.skipped)
     results.push({ ...finding, result: "skipped", error: reason });
-  if (opts.json) printJson(io, results);
+  if (opts.json) printJson(io, { registrations: results, ...problemLists(problems) });
   else for (const r of results) io.out(safe(describe(r, app, instance)));
   return failed || results.some((r) => r.result === "conflict") ? 1 : 0;
 }
 
 // --- internal ---
+
+/**
+ * With --json, stdout is the whole answer: the files that could not be read (`errors`, exit 1)
+ * and the entries skipped (`warnings`) travel with the findings, as well as on stderr.
+ */
+function problemLists(problems: Problem[]) {
+  const pick = (severity: Problem["severity"]) =>
+    problems
+      .filter((p) => p.severity === severity)
+      .map(({ source, message }) => ({ source, message }));
+  return { errors: pick("error"), warnings: pick("warning") };
+}
 
 /**
  * DIR, else the top of the git checkout around the current folder (what app detection names),
