@@ -51,7 +51,11 @@ export const STOP_TIMEOUT_MS = 5000;
 /** How many folder levels below the scanned folder `portctl scan` reads (`--depth`). */
 export const SCAN_DEPTH = 4;
 /** A Compose or `.env` file larger than this is refused by scan, not read. */
-export const MAX_COMPOSE_BYTES = 8 * 1024 * 1024;
+export const MAX_COMPOSE_BYTES = 2 * 1024 * 1024;
+/** A Compose file's YAML nodes once aliases and merge keys are expanded: more is refused. */
+export const MAX_EXPANDED_NODES = 1_000_000;
+/** Aliases × nodes: the yaml package walks the document once per alias it resolves. */
+export const MAX_ALIAS_WORK = 5_000_000;
 
 export const ENV = {
   home: "PORT_SERVER_HOME",

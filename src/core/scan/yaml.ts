@@ -17,6 +17,7 @@ import {
   YAMLMap,
   YAMLSeq,
 } from "yaml";
+import { MAX_ALIAS_WORK, MAX_EXPANDED_NODES } from "../config.ts";
 import { at, type Problem } from "./types.ts";
 
 /** A scalar value and the node it was written in. */
@@ -62,9 +63,18 @@ export function readYaml(text: string, file: string, label = file): YamlFile {
   }
   const documents: unknown[] = [];
   for (const doc of list) {
-    box(doc.contents, file, lines);
+    const tally: Tally = { nodes: 0, aliases: 0, anchors: new Map() };
+    const expanded = box(doc.contents, file, lines, tally);
+    // The library resolves each alias by a walk of the whole document and copies what a merge
+    // key names: cheap for real files (Sentry's: 134 aliases, ~3,000 nodes), quadratic or
+    // exponential for a hostile one. Its own limit (per anchor) refuses Sentry's file at the
+    // default and bounds neither, so the whole document is measured here first.
+    if (tally.aliases * tally.nodes > MAX_ALIAS_WORK || expanded > MAX_EXPANDED_NODES) {
+      const message = `too many aliases to expand safely (${tally.aliases} aliases in ${tally.nodes} nodes); not read`;
+      return { documents: [], problems: [problem(label, message)] };
+    }
     try {
-      documents.push(doc.toJS({ maxAliasCount: MAX_ALIASES }));
+      documents.push(doc.toJS({ maxAliasCount: -1 }));
     } catch (err) {
       // "Merge sources must be maps", an alias bomb: the library's words, our one-line form
       const line = badMerge(doc, lines);
@@ -95,27 +105,43 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 
 // --- internal ---
 
-const MAX_ALIASES = 1000;
+interface Tally {
+  nodes: number;
+  aliases: number;
+  /** Each anchor's size once its aliases are expanded, as defined so far. */
+  anchors: Map<string, number>;
+}
 
 function isBox(value: object): boolean {
   return value instanceof Located || value instanceof Tagged;
 }
 
 /**
- * Every scalar value (not key) boxed with its position, in place. A plain walk rather than
- * `visit`, which freezes a path array per node (a tenth of scan's time on a large tree). Aliases
- * are left alone: they resolve to the anchored node, which is boxed where it stands.
+ * Every scalar value (not key) boxed with its position, in place; returns the node's size once
+ * aliases are expanded. A plain walk rather than `visit`, which freezes a path array per node (a
+ * tenth of scan's time on a large tree). Aliases are left alone: they resolve to the anchored
+ * node, which is boxed where it stands.
  */
-function box(node: unknown, file: string, lines: LineCounter): void {
-  if (isScalar(node)) {
-    if (!node.range) return;
-    const [start, end] = node.range;
-    node.value = new Located(node.value, file, lines.linePos(start).line, [start, end]);
-  } else if (isMap(node)) {
-    for (const pair of node.items) box(pair.value, file, lines);
-  } else if (isSeq(node)) {
-    for (const item of node.items) box(item, file, lines);
+function box(node: unknown, file: string, lines: LineCounter, t: Tally): number {
+  if (isAlias(node)) {
+    t.aliases++;
+    return t.anchors.get(node.source) ?? 1;
   }
+  t.nodes++;
+  let size = 1;
+  if (isScalar(node)) {
+    if (node.range) {
+      const [start, end] = node.range;
+      node.value = new Located(node.value, file, lines.linePos(start).line, [start, end]);
+    }
+  } else if (isMap(node)) {
+    for (const pair of node.items) size += 1 + box(pair.value, file, lines, t);
+  } else if (isSeq(node)) {
+    for (const item of node.items) size += box(item, file, lines, t);
+  }
+  const anchor = (node as { anchor?: string } | null)?.anchor;
+  if (anchor) t.anchors.set(anchor, size);
+  return size;
 }
 
 /** The line of the first `<<` whose value is not a map (or an alias of one, or a list of those). */
