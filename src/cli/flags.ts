@@ -32,6 +32,12 @@ export function parseDepth(value: string): number {
   throw new Error("must be an integer between 0 and 64");
 }
 
+/** `run --env VAR`: a name a shell and a dev server can read. */
+export function parseVarName(value: string): string {
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return value;
+  throw new Error("must be a variable name (letters, digits and _, not starting with a digit)");
+}
+
 /** The flags several commands share, described once. */
 export const FLAGS = {
   app: {

@@ -76,14 +76,19 @@ function parseCommand(argv: string[], path: CommandSpec[]): Parsed {
   const command = path[path.length - 1] as CommandSpec;
   const names = namesOf(path);
   const flags = command.flags ?? {};
-  const end = argv.indexOf("--");
-  if (argv.slice(0, end < 0 ? undefined : end).some(isHelp)) return { kind: "help", path };
-  const { given, positionals } = scan(argv, flags, names);
   const args = command.args ?? [];
-  const stray = positionals[args.length];
+  const rest = args[args.length - 1]?.rest === true;
+  const end = ownEnd(argv, rest);
+  if (argv.slice(0, end < 0 ? undefined : end).some(isHelp)) return { kind: "help", path };
+  const { given, positionals } = scan(argv, flags, names, rest);
+  const stray = rest ? undefined : positionals[args.length];
   if (stray !== undefined) throw strayArgument(stray, command, given, names);
   const opts: Record<string, unknown> = {};
-  for (const [name, text] of given) opts[optionKey(name)] = convert(name, flags, text, names);
+  for (const [name, text] of given) {
+    opts[optionKey(name)] = Array.isArray(text)
+      ? text.map((t) => convert(name, flags, t, names))
+      : convert(name, flags, text, names);
+  }
   applyImplied(opts, given, flags, names);
   for (const [name, flag] of Object.entries(flags)) {
     const key = optionKey(name);
@@ -93,6 +98,12 @@ function parseCommand(argv: string[], path: CommandSpec[]): Parsed {
     if (flag.default !== undefined) opts[key] = flag.default;
   }
   for (const [i, arg] of args.entries()) {
+    if (arg.rest) {
+      if (positionals.length <= i && !arg.optional)
+        throw new UsageError(`missing argument '${arg.name}'`, names);
+      opts[arg.name] = positionals.slice(i);
+      continue;
+    }
     const value = positionals[i] ?? arg.default;
     if (value === undefined && arg.optional) continue;
     if (value === undefined) throw new UsageError(`missing argument '${arg.name}'`, names);
@@ -101,9 +112,17 @@ function parseCommand(argv: string[], path: CommandSpec[]): Parsed {
   return { kind: "run", path, opts };
 }
 
-/** Splits argv into flags (long name → text, `true` for a switch) and positionals. */
-function scan(argv: string[], flags: Record<string, Flag>, names: string[]) {
-  const given = new Map<string, string | true>();
+/** Where this command's own part of argv ends: its `--`, or with a rest argument its first positional. */
+function ownEnd(argv: string[], rest: boolean): number {
+  return rest ? argv.findIndex((t) => t === "--" || !t.startsWith("-")) : argv.indexOf("--");
+}
+
+/**
+ * Splits argv into flags (long name → text, `true` for a switch, every text of a repeatable
+ * one) and positionals; with `rest`, everything from the first positional on is positional.
+ */
+function scan(argv: string[], flags: Record<string, Flag>, names: string[], rest = false) {
+  const given = new Map<string, string | true | string[]>();
   const positionals: string[] = [];
   const shorts = new Map<string, string>(
     Object.entries(flags).flatMap(([n, f]): [string, string][] =>
@@ -118,6 +137,10 @@ function scan(argv: string[], flags: Record<string, Flag>, names: string[]) {
       break;
     }
     if (!token.startsWith("-") || token === "-") {
+      if (rest) {
+        positionals.push(...argv.slice(i));
+        break;
+      }
       positionals.push(token);
       continue;
     }
@@ -135,7 +158,8 @@ function scan(argv: string[], flags: Record<string, Flag>, names: string[]) {
     if (text === undefined || (eq < 0 && isFlag(text)))
       throw new UsageError(`option '${flagLabel(name, flag)}' needs a value`, names);
     if (eq < 0) i++;
-    given.set(name, text);
+    const before = given.get(name);
+    given.set(name, flag.repeatable ? [...(Array.isArray(before) ? before : []), text] : text);
   }
   return { given, positionals };
 }
@@ -167,7 +191,7 @@ function convert(
 /** `--json` on `env` sets `format: json`; an explicit other `--format` contradicts it. */
 function applyImplied(
   opts: Record<string, unknown>,
-  given: Map<string, string | true>,
+  given: Map<string, string | true | string[]>,
   flags: Record<string, Flag>,
   names: string[],
 ): void {
@@ -212,7 +236,7 @@ function namesOf(path: CommandSpec[]): string[] {
 function strayArgument(
   text: string,
   command: CommandSpec,
-  given: Map<string, string | true>,
+  given: Map<string, string | true | string[]>,
   names: string[],
 ): UsageError {
   const missing = Object.entries(command.flags ?? {}).filter(

@@ -21,6 +21,8 @@ export interface Flag {
   default?: unknown;
   /** Giving this flag sets these options; giving one of them another value is an error. */
   implies?: Record<string, unknown>;
+  /** May be given more than once: the handler gets every value, in order, as an array. */
+  repeatable?: boolean;
 }
 
 export interface Arg {
@@ -30,6 +32,11 @@ export interface Arg {
   default?: string;
   /** Optional with no value when left out: the handler decides (`scan`: the repository's top). */
   optional?: boolean;
+  /**
+   * The last argument takes everything from the first positional on, as an array, flags
+   * included: `portctl run vite --port 4000` gives vite its own `--port` (and `--help`).
+   */
+  rest?: boolean;
 }
 
 export interface CommandSpec {

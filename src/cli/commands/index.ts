@@ -4,7 +4,7 @@
 
 import { SCAN_DEPTH } from "../../core/config.ts";
 import { ENV_FORMATS } from "../envfile.ts";
-import { FLAGS, parseDepth, parseId, parseName } from "../flags.ts";
+import { FLAGS, parseDepth, parseId, parseName, parseVarName } from "../flags.ts";
 import type { CommandSpec } from "../spec.ts";
 
 export const COMMANDS: CommandSpec[] = [
@@ -122,6 +122,27 @@ export const COMMANDS: CommandSpec[] = [
       json: FLAGS.json,
     },
     load: () => import("./scan.ts").then((m) => m.scan),
+  },
+  {
+    name: "run",
+    summary: "run a dev server on this checkout's registered port (PORT, {port}, framework flags)",
+    args: [{ name: "command", help: "the command and its arguments (after --)", rest: true }],
+    flags: {
+      app: FLAGS.app,
+      instance: FLAGS.instance,
+      service: {
+        ...FLAGS.service,
+        help: "service name (default: the folder's name below the repo root, else web)",
+      },
+      env: {
+        value: "<var>",
+        help: "also set this variable to the port (repeatable)",
+        convert: parseVarName,
+        repeatable: true,
+      },
+      "no-inject": { help: "do not add a framework's port flag (vite --port N --strictPort)" },
+    },
+    load: () => import("./run.ts").then((m) => m.run),
   },
   {
     name: "health",

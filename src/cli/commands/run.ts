@@ -1,0 +1,106 @@
+// `portctl run [--service S] [--] CMD [ARGS...]`: the checkout's registered port for a service
+// (allocated with reuse), handed to a dev server as PORT, <SERVICE>_PORT, {port} and, for tools
+// that ignore PORT, their own port flag. Then the server runs in the foreground until it ends.
+import { basename, relative, resolve } from "node:path";
+import { PortError } from "../../core/errors.ts";
+import type { Allocation } from "../../core/model.ts";
+import { isBound, systemProbe } from "../../core/probe.ts";
+import { Client } from "../client.ts";
+import { detectApp, detectInstance, findCheckout } from "../detect.ts";
+import { envKey } from "../envfile.ts";
+import type { Io } from "../io.ts";
+import { owner, processText, safe } from "../output.ts";
+import { exec, NOT_FOUND_EXIT } from "../run/child.ts";
+import { planCommand } from "../run/plan.ts";
+
+export interface RunOptions {
+  app?: string;
+  instance?: string;
+  service?: string;
+  /** More variable names to set to the port (`--env VITE_PORT`). */
+  env?: string[];
+  /** `--no-inject`: no framework flag is added. */
+  noInject?: boolean;
+  command: string[];
+}
+
+export const DEFAULT_SERVICE = "web";
+
+export async function run(opts: RunOptions, io: Io): Promise<number> {
+  const service = opts.service ?? defaultService(io.cwd);
+  const extra = opts.env ?? [];
+  const cmd = opts.command[0] ?? "";
+  // Before anything is allocated or printed: a typo in the command starts nothing.
+  if (!Bun.which(cmd, { PATH: io.env.PATH ?? "", cwd: io.cwd })) {
+    io.err(`error: cannot run ${safe(cmd)}: command not found`);
+    return NOT_FOUND_EXIT;
+  }
+  const { allocation: a } = await new Client(io.env).allocate(
+    {
+      app: opts.app ?? detectApp(io.cwd),
+      instance: opts.instance ?? detectInstance(io.cwd),
+      service,
+      port: 0,
+    },
+    { reuse: true },
+  );
+  refuseIfListening(a);
+  const plan = planCommand(opts.command, {
+    port: a.port,
+    inject: !opts.noInject,
+    cwd: io.cwd,
+  });
+  if (plan.ownPort) {
+    io.err(
+      `note: ${plan.ownPort.tool} was given port ${safe(plan.ownPort.port)}; ${owner(a)} is registered on ${a.port}`,
+    );
+  }
+  const env = { ...io.env, PORT: String(a.port), [envKey(a.service)]: String(a.port) };
+  for (const name of extra) env[name] = String(a.port);
+  io.err(`${owner(a)} → http://localhost:${a.port}`);
+  try {
+    return await exec(plan.argv, { env, cwd: io.cwd });
+  } catch (err) {
+    io.err(`error: cannot run ${safe(plan.argv[0])}: ${safe(startFailure(err))}`);
+    return NOT_FOUND_EXIT;
+  }
+}
+
+/**
+ * `--service` default: below the repository's top folder, the current folder's name
+ * (`apps/admin` → `admin`, one dev server per package of a monorepo); at the top or outside a
+ * repository, `web`.
+ */
+export function defaultService(cwd: string): string {
+  const root = findCheckout(cwd)?.top;
+  const here = resolve(cwd);
+  if (!root || relative(root, here) === "") return DEFAULT_SERVICE;
+  const { nameSchema } = require("../../core/model.ts") as typeof import("../../core/model.ts");
+  const parsed = nameSchema.safeParse(basename(here));
+  if (!parsed.success) {
+    throw new PortError(
+      "bad_request",
+      `this folder's name cannot be a service name (${parsed.error.issues[0]?.message}); pass --service`,
+    );
+  }
+  return parsed.data;
+}
+
+// --- internal ---
+
+/** Something already listens on the port: most likely this very dev server, started before. */
+function refuseIfListening(a: Allocation): void {
+  if (!isBound(a.port)) return;
+  const who = processText(systemProbe().who(a.port));
+  throw new PortError(
+    "port_in_use",
+    `port ${a.port} (${owner(a)}) is already in use${who} — is the dev server already running?`,
+  );
+}
+
+function startFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "command not found";
+  if (code === "EACCES") return "permission denied";
+  return err instanceof Error ? err.message : String(err);
+}

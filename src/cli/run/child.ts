@@ -1,0 +1,120 @@
+// The dev server as a child of `portctl run`: the terminal is inherited (a TTY stays a TTY, the
+// child stays in our process group so Ctrl-C and job control reach it), SIGINT/SIGTERM/SIGHUP
+// sent to portctl are passed on, and the exit status is the child's (128+n for signal n).
+import { readFileSync } from "node:fs";
+import { constants } from "node:os";
+import type { Env } from "../../core/config.ts";
+import { descendants, GUARD_SCRIPT } from "./tree.ts";
+
+export const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** What `exec` returns when the command cannot be started at all (as a shell does). */
+export const NOT_FOUND_EXIT = 127;
+
+export interface ChildOptions {
+  env: Env;
+  cwd: string;
+}
+
+/**
+ * Runs `argv` to its end and returns the exit status to report. Throws only when the command
+ * cannot be started (`Error` whose `code` is ENOENT, EACCES…).
+ */
+export async function exec(argv: string[], opts: ChildOptions): Promise<number> {
+  const child = Bun.spawn(argv, {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: ["inherit", "inherit", "inherit"],
+  });
+  const guard = watchdog(child.pid);
+  // Descendants seen when a stop was passed on: those still alive once the child has ended
+  // (vite under an npm that has exited) get the same signal, so none is left holding the port.
+  const stopping = new Map<number, NodeJS.Signals>();
+  const handlers = FORWARDED.map((sig) => {
+    const pass = () => {
+      // A Ctrl-C at the terminal reaches every process of the foreground group, the child and
+      // its descendants included; sending it again would look like a second Ctrl-C ("press
+      // again to force", says `docker compose up`). Only a SIGINT sent to portctl is passed on.
+      if (sig === "SIGINT" && inForeground()) return;
+      for (const pid of descendants(child.pid)) stopping.set(pid, sig);
+      signal(child.pid, sig);
+    };
+    process.on(sig, pass);
+    return [sig, pass] as const;
+  });
+  try {
+    await child.exited;
+  } finally {
+    for (const [sig, pass] of handlers) process.off(sig, pass);
+    for (const [pid, sig] of stopping) signal(pid, sig);
+    await guard.release();
+  }
+  return exitStatus(child.exitCode, child.signalCode);
+}
+
+/** 0–255 for an exit, 128+n for signal n (what a shell reports). */
+export function exitStatus(code: number | null, signal: NodeJS.Signals | number | null): number {
+  if (code !== null) return code;
+  const n = typeof signal === "number" ? signal : signal ? constants.signals[signal] : undefined;
+  return 128 + (n ?? 0);
+}
+
+// --- internal ---
+
+/**
+ * A SIGKILL of portctl cannot be caught, and the child would live on, holding the port and
+ * writing to a terminal that its shell has taken back: a small `sh` beside it (GUARD_SCRIPT)
+ * stops the child's tree when our pipe to it closes without a "done".
+ */
+function watchdog(pid: number): { release(): Promise<void> } {
+  let proc: ReturnType<typeof spawnGuard> | undefined;
+  try {
+    proc = spawnGuard(pid);
+  } catch {
+    // No /bin/sh: run without the guard rather than not at all.
+  }
+  return {
+    async release() {
+      if (!proc) return;
+      proc.stdin.write("done\n");
+      await proc.stdin.end();
+      await proc.exited;
+    },
+  };
+}
+
+function spawnGuard(pid: number) {
+  return Bun.spawn(["/bin/sh", "-c", GUARD_SCRIPT, "portctl-run-guard", String(pid)], {
+    stdin: "pipe",
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Whether portctl's process group is the foreground group of its terminal: then a SIGINT most
+ * likely came from the keyboard, to the whole group. From /proc on Linux (fields pgrp and
+ * tpgid), from `ps` elsewhere; when unknown, false (the signal is passed on).
+ */
+function inForeground(): boolean {
+  try {
+    if (process.platform === "linux") {
+      const stat = readFileSync("/proc/self/stat", "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return f[2] !== undefined && f[2] === f[5];
+    }
+    const res = Bun.spawnSync(["ps", "-o", "pgid=,tpgid=", "-p", String(process.pid)]);
+    const [pgid, tpgid] = res.stdout.toString().trim().split(/\s+/);
+    return pgid !== undefined && pgid === tpgid;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,177 @@
+// What `portctl run` executes, as a pure function of argv, the port and the nearest
+// package.json: every row of the framework table, runners, package managers and their `--`.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { COMMANDS } from "../../src/cli/commands/index.ts";
+import { parseArgv } from "../../src/cli/parse.ts";
+import { FRAMEWORKS } from "../../src/cli/run/frameworks.ts";
+import { lastCommand, planCommand } from "../../src/cli/run/plan.ts";
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "portctl-plan-"));
+  const scripts = {
+    dev: "vite",
+    host: "vite --host",
+    start: "NODE_ENV=development cross-env DEBUG=1 astro dev",
+    chain: "npm run build:css && vite",
+    piped: "vite | tee log",
+    background: "tsc -w & vite",
+    commented: "vite # the dev server",
+    own: "vite --port 5000",
+    build: "vite build",
+    sb: "storybook dev",
+    next: "next dev",
+    runner: "npx --yes vite@7 dev",
+  };
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ scripts }));
+  mkdirSync(join(dir, "src", "deep"), { recursive: true });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const plan = (argv: string[], inject = true, cwd = dir) =>
+  planCommand(argv, { port: 3100, inject, cwd });
+const argv = (cmd: string[], inject = true, cwd = dir) => plan(cmd, inject, cwd).argv.join(" ");
+
+describe("the framework table", () => {
+  test.each([
+    ["vite", "vite --port 3100 --strictPort"],
+    ["vite dev --host", "vite dev --host --port 3100 --strictPort"],
+    ["vite preview", "vite preview --port 3100 --strictPort"],
+    ["vite build", "vite build"],
+    ["astro dev", "astro dev --port 3100"],
+    ["astro build", "astro build"],
+    ["react-router dev", "react-router dev --port 3100 --strictPort"],
+    ["ng serve", "ng serve --port 3100"],
+    ["ng build", "ng build"],
+    ["expo start", "expo start --port 3100"],
+    ["expo", "expo --port 3100"],
+    ["storybook dev", "storybook dev -p 3100"],
+    ["webpack serve", "webpack serve --port 3100"],
+    ["webpack --mode production", "webpack --mode production"],
+    ["webpack-dev-server", "webpack-dev-server --port 3100"],
+    ["next dev", "next dev"],
+    ["./node_modules/.bin/vite", "./node_modules/.bin/vite --port 3100 --strictPort"],
+  ])("%s → %s", (cmd, expected) => {
+    expect(argv(cmd.split(" "))).toBe(expected);
+  });
+
+  test("every row says what it adds and which flags already set a port", () => {
+    for (const fw of FRAMEWORKS) {
+      expect(fw.flags(1234)).toContain("1234");
+      expect(fw.portFlags.length).toBeGreaterThan(0);
+    }
+  });
+
+  test("a port the user chose is left alone, in every spelling", () => {
+    for (const cmd of ["vite --port 4000", "vite --port=4000", "storybook dev -p4000"]) {
+      const p = plan(cmd.split(" "));
+      expect(p.argv.join(" ")).toBe(cmd);
+      expect(p.injected).toBeUndefined();
+      expect(p.ownPort?.port).toBe("4000");
+    }
+    // Its own port, spelled through {port}: nothing to warn about.
+    expect(plan(["vite", "--port", "{port}"])).toEqual({ argv: ["vite", "--port", "3100"] });
+  });
+
+  test("flags go before the tool's own `--`", () => {
+    expect(argv(["vite", "--", "extra"])).toBe("vite --port 3100 --strictPort -- extra");
+  });
+
+  test("--no-inject adds nothing but still fills in {port}", () => {
+    expect(argv(["vite", "--open", "http://localhost:{port}/"], false)).toBe(
+      "vite --open http://localhost:3100/",
+    );
+  });
+});
+
+describe("runners and package managers", () => {
+  test.each([
+    ["npx vite", "npx vite --port 3100 --strictPort"],
+    ["npx -y vite@7", "npx -y vite@7 --port 3100 --strictPort"],
+    ["bunx vite", "bunx vite --port 3100 --strictPort"],
+    ["pnpm exec astro dev", "pnpm exec astro dev --port 3100"],
+    ["bun x vite", "bun x vite --port 3100 --strictPort"],
+    ["npm exec -- vite", "npm exec -- vite --port 3100 --strictPort"],
+    ["npm run dev", "npm run dev -- --port 3100 --strictPort"],
+    ["npm run host -- --open", "npm run host -- --open --port 3100 --strictPort"],
+    ["npm start", "npm start -- --port 3100"],
+    ["npm run chain", "npm run chain -- --port 3100 --strictPort"],
+    ["npm run runner", "npm run runner -- --port 3100 --strictPort"],
+    ["pnpm dev", "pnpm dev --port 3100 --strictPort"],
+    ["pnpm run sb", "pnpm run sb -p 3100"],
+    ["yarn dev", "yarn dev --port 3100 --strictPort"],
+    ["yarn run dev", "yarn run dev --port 3100 --strictPort"],
+    ["bun run dev", "bun run dev --port 3100 --strictPort"],
+    ["yarn vite", "yarn vite --port 3100 --strictPort"],
+  ])("%s → %s", (cmd, expected) => {
+    expect(argv(cmd.split(" "))).toBe(expected);
+  });
+
+  test.each([
+    ["npm run piped"],
+    ["npm run background"],
+    ["npm run commented"],
+    ["npm run build"],
+    ["npm run next"],
+    ["npm run missing"],
+    ["npm install"],
+    ["pnpm --filter web dev"],
+  ])("%s is run as it is", (cmd) => {
+    expect(plan(cmd.split(" "))).toEqual({ argv: cmd.split(" ") });
+  });
+
+  test("a port in the script or after npm's `--` counts as the user's", () => {
+    expect(plan(["npm", "run", "own"]).ownPort).toEqual({ tool: "vite", port: "5000" });
+    expect(plan(["npm", "run", "dev", "--", "--port", "4000"]).ownPort?.port).toBe("4000");
+    // Before npm's `--` it is npm's own option, not vite's: the flag is still added.
+    expect(argv(["npm", "run", "dev", "--port", "4000"])).toBe(
+      "npm run dev --port 4000 -- --port 3100 --strictPort",
+    );
+  });
+
+  test("the nearest package.json is read from a subfolder", () => {
+    expect(argv(["npm", "run", "dev"], true, join(dir, "src", "deep"))).toBe(
+      "npm run dev -- --port 3100 --strictPort",
+    );
+  });
+});
+
+test("lastCommand: the words the appended flags reach, or undefined", () => {
+  expect(lastCommand("a && b --x 'y z'")).toEqual(["b", "--x", "y z"]);
+  expect(lastCommand("a; b || c")).toEqual(["c"]);
+  expect(lastCommand("a | b")).toBeUndefined();
+  expect(lastCommand("a $(b)")).toBeUndefined();
+  expect(lastCommand("vite # x")).toBeUndefined();
+  expect(lastCommand("echo a#b")).toEqual(["echo", "a#b"]);
+  expect(lastCommand("'unclosed")).toBeUndefined();
+});
+
+describe("portctl run's own arguments", () => {
+  const parse = (argv: string[]) => {
+    const p = parseArgv(["run", ...argv], COMMANDS);
+    return p.kind === "run" ? p.opts : p.kind;
+  };
+
+  test("everything from the command on is the command's, --help and --port included", () => {
+    expect(parse(["--service", "api", "vite", "--port", "4000", "--help"])).toEqual({
+      service: "api",
+      command: ["vite", "--port", "4000", "--help"],
+    });
+    expect(parse(["--", "--weird-cmd", "-x"])).toEqual({ command: ["--weird-cmd", "-x"] });
+    expect(parse(["--help"])).toBe("help");
+  });
+
+  test("--env repeats; --no-inject is a switch; bad values stop before anything runs", () => {
+    expect(parse(["--env", "A", "--env", "B_2", "--no-inject", "--", "x"])).toEqual({
+      env: ["A", "B_2"],
+      noInject: true,
+      command: ["x"],
+    });
+    expect(() => parse(["--env", "1x", "--", "x"])).toThrow("invalid value '1x' for --env");
+    expect(() => parse([])).toThrow("missing argument 'command'");
+    expect(() => parse(["--servce", "web", "x"])).toThrow("unknown option '--servce'");
+  });
+});

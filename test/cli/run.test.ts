@@ -1,0 +1,282 @@
+// `portctl run` as a real process against a real daemon: a real HTTP server gets its port, the
+// port is stable across runs, exit codes and signals pass through, a SIGKILL of portctl leaves
+// no child behind, and a port already listening is refused before anything starts.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { type CliFixture, cliFixture, requestRecorder } from "../helpers/cli.ts";
+import { stopAllDaemons } from "../helpers/daemon.ts";
+import { isAlive, killHard, waitUntil } from "../helpers/processes.ts";
+
+const MAIN = join(import.meta.dir, "../../src/cli/main.ts");
+const SERVER = join(import.meta.dir, "../fixtures/run/server.ts");
+const INTERRUPTS = join(import.meta.dir, "../fixtures/run/interrupts.ts");
+
+let f: CliFixture;
+const started: Subprocess[] = [];
+beforeEach(async () => {
+  f = await cliFixture("myapp");
+});
+afterEach(async () => {
+  for (const p of started.splice(0)) killHard(p.pid);
+  await f.close();
+  await stopAllDaemons();
+});
+
+interface Run {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  out(): string;
+  err(): string;
+  /** Resolves with the match once stdout (or stderr) matches, or fails after `ms`. */
+  waitFor(re: RegExp, ms?: number): Promise<RegExpExecArray>;
+  /** Exit code, once both pipes are read to the end. */
+  done(): Promise<number | null>;
+}
+
+/**
+ * `portctl run ARGS` in its own session (no controlling terminal, as a test runner started
+ * from a terminal would otherwise count as the foreground and keep SIGINT from being passed).
+ */
+function portctl(args: string[], env: Record<string, string> = {}, cwd = f.cwd): Run {
+  const proc = Bun.spawn([process.execPath, MAIN, "run", ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...f.env, ...env } as Record<string, string>,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    detached: true,
+  });
+  started.push(proc);
+  const out = drain(proc.stdout);
+  const err = drain(proc.stderr);
+  return {
+    proc,
+    out: out.text,
+    err: err.text,
+    async waitFor(re, ms = 10_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const m = re.exec(out.text()) ?? re.exec(err.text());
+        if (m) return m;
+        if (Date.now() > deadline || proc.exitCode !== null)
+          throw new Error(`no ${re} in:\n${out.text()}\n${err.text()}`);
+        await Bun.sleep(20);
+      }
+    },
+    async done() {
+      await Promise.all([proc.exited, out.done, err.done]);
+      return proc.exitCode;
+    },
+  };
+}
+
+test("a real HTTP server answers on the allocated port; a second run gets the same port", async () => {
+  const first = portctl(["--", process.execPath, SERVER]);
+  const ready = await first.waitFor(/ready (\d+) pid (\d+)/);
+  const port = Number(ready[1]);
+  const [row] = await f.allocations();
+  expect(row).toMatchObject({ app: "myapp", instance: "default", service: "web", port });
+  expect(first.err()).toBe(`myapp/default/web → http://localhost:${port}\n`);
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  expect(await res.json()).toEqual({ port, pid: Number(ready[2]) });
+
+  // SIGTERM to portctl reaches the server, which exits 0: so does portctl.
+  first.proc.kill("SIGTERM");
+  expect(await first.done()).toBe(0);
+  expect(first.out()).toContain("got SIGTERM");
+
+  const second = portctl(["--", process.execPath, SERVER]);
+  expect(Number((await second.waitFor(/ready (\d+)/))[1])).toBe(port);
+  second.proc.kill("SIGTERM");
+  expect(await second.done()).toBe(0);
+  expect(await f.allocations()).toHaveLength(1);
+});
+
+test("a second run while the first still listens is refused, and starts nothing", async () => {
+  const first = portctl(["--", process.execPath, SERVER]);
+  const ready = await first.waitFor(/ready (\d+) pid (\d+)/);
+  const marker = join(f.home.root, "started");
+  const second = portctl(["--", "sh", "-c", `touch ${marker}`]);
+  expect(await second.done()).toBe(1);
+  const name = readFileSync(`/proc/${ready[2]}/comm`, "utf8").trim();
+  expect(second.err()).toBe(
+    `error: port ${ready[1]} (myapp/default/web) is already in use by ${name} (pid ${ready[2]}) — is the dev server already running?\n`,
+  );
+  expect(existsSync(marker)).toBe(false);
+  first.proc.kill("SIGTERM");
+  expect(await first.done()).toBe(0);
+});
+
+test("exit codes pass through: 0, 7, and 130 when SIGINT ends the child", async () => {
+  expect(await portctl(["--", "sh", "-c", "exit 0"]).done()).toBe(0);
+  expect(await portctl(["--", "sh", "-c", "exit 7"]).done()).toBe(7);
+  const interrupted = portctl(["--", "sh", "-c", "echo ready; exec sleep 30"]);
+  await interrupted.waitFor(/ready/);
+  interrupted.proc.kill("SIGINT");
+  expect(await interrupted.done()).toBe(130);
+});
+
+test("SIGHUP is passed on too", async () => {
+  const script = `trap 'echo got HUP; exit 3' HUP; echo ready; while :; do sleep 0.05; done`;
+  const hup = portctl(["--", "sh", "-c", script]);
+  await hup.waitFor(/ready/);
+  hup.proc.kill("SIGHUP");
+  expect(await hup.done()).toBe(3);
+  expect(hup.out()).toContain("got HUP");
+});
+
+// util-linux `script` gives portctl a terminal of its own; a Ctrl-C typed there reaches the whole
+// foreground group, so the child must see it once, not once more from portctl.
+test.skipIf(!Bun.which("script") || process.platform !== "linux")(
+  "on a terminal: the child sees a TTY and one Ctrl-C once",
+  async () => {
+    const inner = [process.execPath, MAIN, "run", "--", process.execPath, INTERRUPTS]
+      .map((w) => `'${w.replaceAll("'", `'\\''`)}'`)
+      .join(" ");
+    // `exec`: no shell between script(1) and portctl that a Ctrl-C could end by itself.
+    const proc = Bun.spawn(["script", "-q", "-e", "-c", `exec ${inner}`, "/dev/null"], {
+      cwd: f.cwd,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...f.env } as Record<string, string>,
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    started.push(proc);
+    const out = drain(proc.stdout);
+    await waitUntil(() => out.text().includes("ready"), 10_000);
+    proc.stdin.write("\u0003");
+    await proc.stdin.flush();
+    // script(1) ends its session when its input ends: keep it open until the child is done.
+    const code = await proc.exited;
+    proc.stdin.end();
+    expect(code).toBe(0);
+    expect(out.text()).toContain("tty yes");
+    expect(out.text()).toContain("int 1");
+    expect(out.text()).not.toContain("int 2");
+    expect(out.text()).toContain("total 1");
+  },
+);
+
+test("a SIGKILL of portctl leaves neither the child nor its children behind", async () => {
+  const run = portctl(["--", "sh", "-c", "sleep 60 & echo child $$ grandchild $!; wait"]);
+  const m = await run.waitFor(/child (\d+) grandchild (\d+)/);
+  const pids = [Number(m[1]), Number(m[2])];
+  expect(pids.map(isAlive)).toEqual([true, true]);
+  run.proc.kill("SIGKILL");
+  await run.done();
+  await waitUntil(() => !pids.some(isAlive), 8000);
+  expect(pids.map(isAlive)).toEqual([false, false]);
+});
+
+test("a SIGTERM reaches the server behind a shell that does not pass it on (npm → sh → vite)", async () => {
+  // `sh -c "server; true"` keeps sh in between, and sh dies of SIGTERM without telling it.
+  const run = portctl(["--", "sh", "-c", `'${process.execPath}' '${SERVER}'; true`]);
+  const ready = await run.waitFor(/ready (\d+) pid (\d+)/);
+  run.proc.kill("SIGTERM");
+  expect(await run.done()).toBe(143);
+  await waitUntil(() => !isAlive(Number(ready[2])), 5000);
+  expect(isAlive(Number(ready[2]))).toBe(false);
+  expect(run.out()).toContain("got SIGTERM");
+});
+
+test("PORT, <SERVICE>_PORT, --env and {port} carry the number", async () => {
+  const script = 'echo "$PORT $API_PORT $VITE_PORT $OTHER|$1|$2"';
+  const run = portctl(["--service", "api", "--env", "VITE_PORT", "--", "sh", "-c", script, "_"]);
+  const [row] = (await run.done()) === 0 ? await f.allocations() : [];
+  expect(row?.service).toBe("api");
+  const p = row?.port;
+  expect(run.out()).toBe(`${p} ${p} ${p} ||\n`);
+
+  const sub = portctl(["--service", "api", "--", "sh", "-c", script, "_", "{port}", "x{port}y"]);
+  expect(await sub.done()).toBe(0);
+  expect(sub.out()).toBe(`${p} ${p}  |${p}|x${p}y\n`);
+});
+
+test("a fake vite on PATH gets --port N --strictPort, unless the user chose a port", async () => {
+  const bin = fakeTools(["vite"]);
+  const env = { PATH: `${bin}:${process.env.PATH}` };
+  const plain = portctl(["--", "vite"], env);
+  expect(await plain.done()).toBe(0);
+  const port = (await f.allocations())[0]?.port;
+  expect(plain.out()).toBe(`vite --port ${port} --strictPort\n`);
+
+  const own = portctl(["--", "vite", "--port", "4000"], env);
+  expect(await own.done()).toBe(0);
+  expect(own.out()).toBe("vite --port 4000\n");
+  expect(own.err()).toContain(
+    `note: vite was given port 4000; myapp/default/web is registered on ${port}`,
+  );
+
+  const off = portctl(["--no-inject", "--", "vite", "--host"], env);
+  expect(await off.done()).toBe(0);
+  expect(off.out()).toBe("vite --host\n");
+});
+
+test("through the real npm run dev, the flag arrives after --", async () => {
+  const bin = fakeTools(["vite"]);
+  writeFileSync(join(f.cwd, "package.json"), JSON.stringify({ scripts: { dev: "vite --host" } }));
+  const run = portctl(["--", "npm", "run", "dev"], { PATH: `${bin}:${process.env.PATH}` });
+  expect(await run.done()).toBe(0);
+  const port = (await f.allocations())[0]?.port;
+  // npm echoes the script it runs: the flags were appended to it, so they came after `--`.
+  expect(run.out()).toContain(`> vite --host --port ${port} --strictPort`);
+  expect(run.out()).toContain(`vite --host --port ${port} --strictPort\n`);
+});
+
+test("a monorepo package gets its folder's name as the service", async () => {
+  const admin = join(f.cwd, "apps", "admin");
+  mkdirSync(admin, { recursive: true });
+  mkdirSync(join(f.cwd, ".git"));
+  writeFileSync(join(f.cwd, ".git", "HEAD"), "ref: refs/heads/main\n");
+  expect(await portctl(["--", "true"], {}, admin).done()).toBe(0);
+  expect(await portctl(["--", "true"]).done()).toBe(0);
+  const rows = await f.allocations();
+  expect(rows.map((a) => `${a.app}/${a.instance}/${a.service}`)).toEqual([
+    "myapp/main/admin",
+    "myapp/main/web",
+  ]);
+});
+
+test("daemon not running: the usual line, exit 1, nothing started", async () => {
+  const recorder = requestRecorder();
+  recorder.stop();
+  const marker = join(f.home.root, "started");
+  const run = portctl(["--", "sh", "-c", `touch ${marker}`], {
+    PORT_SERVER_ADDR: `127.0.0.1:${recorder.port}`,
+  });
+  expect(await run.done()).toBe(1);
+  expect(run.err()).toBe("error: port-server is not running — start it with: portctl start\n");
+  expect(existsSync(marker)).toBe(false);
+});
+
+test("a command that does not exist: one line, 127, nothing allocated", async () => {
+  const run = portctl(["--", "no-such-dev-server-here"]);
+  expect(await run.done()).toBe(127);
+  expect(run.err()).toBe("error: cannot run no-such-dev-server-here: command not found\n");
+  expect(await f.allocations()).toEqual([]);
+});
+
+// --- internal ---
+
+/** Executables that print their name and argv on one line, in a fresh folder. */
+function fakeTools(names: string[]): string {
+  const bin = join(f.home.root, "fakebin");
+  mkdirSync(bin, { recursive: true });
+  for (const name of names) {
+    const path = join(bin, name);
+    writeFileSync(path, `#!/bin/sh\necho "${name} $*"\n`);
+    chmodSync(path, 0o755);
+  }
+  return bin;
+}
+
+function drain(stream: ReadableStream<Uint8Array>): { text(): string; done: Promise<void> } {
+  let text = "";
+  const decoder = new TextDecoder();
+  const done = (async () => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+    text += decoder.decode();
+  })();
+  return { text: () => text, done };
+}
