@@ -3,6 +3,7 @@
 // sent to portctl are passed on, and the exit status is the child's (128+n for signal n).
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
+import type { Subprocess } from "bun";
 import type { Env } from "../../core/config.ts";
 import { descendants, GUARD_SCRIPT } from "./tree.ts";
 
@@ -21,33 +22,38 @@ export interface ChildOptions {
  * cannot be started (`Error` whose `code` is ENOENT, EACCES…).
  */
 export async function exec(argv: string[], opts: ChildOptions): Promise<number> {
-  const child = Bun.spawn(argv, {
-    cwd: opts.cwd,
-    env: opts.env,
-    stdio: ["inherit", "inherit", "inherit"],
-  });
-  const guard = watchdog(child.pid);
+  let child: Subprocess | undefined;
+  // A signal in the moment between the spawn and the child's first output would otherwise
+  // still find portctl with the default action (dying, leaving the child to the guard).
+  const early: NodeJS.Signals[] = [];
   // Descendants seen when a stop was passed on: those still alive once the child has ended
   // (vite under an npm that has exited) get the same signal, so none is left holding the port.
   const stopping = new Map<number, NodeJS.Signals>();
-  const handlers = FORWARDED.map((sig) => {
-    const pass = () => {
-      // A Ctrl-C at the terminal reaches every process of the foreground group, the child and
-      // its descendants included; sending it again would look like a second Ctrl-C ("press
-      // again to force", says `docker compose up`). Only a SIGINT sent to portctl is passed on.
-      if (sig === "SIGINT" && inForeground()) return;
-      for (const pid of descendants(child.pid)) stopping.set(pid, sig);
-      signal(child.pid, sig);
-    };
-    process.on(sig, pass);
-    return [sig, pass] as const;
-  });
+  const pass = (sig: NodeJS.Signals) => {
+    // A Ctrl-C at the terminal reaches every process of the foreground group, the child and
+    // its descendants included; sending it again would look like a second Ctrl-C ("press
+    // again to force", says `docker compose up`). Only a SIGINT sent to portctl is passed on.
+    if (sig === "SIGINT" && inForeground()) return;
+    if (!child) return void early.push(sig);
+    for (const pid of descendants(child.pid)) stopping.set(pid, sig);
+    signal(child.pid, sig);
+  };
+  const handlers = FORWARDED.map((sig) => [sig, () => pass(sig)] as const);
+  for (const [sig, handler] of handlers) process.on(sig, handler);
+  let guard: { release(): Promise<void> } | undefined;
   try {
+    child = Bun.spawn(argv, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ["inherit", "inherit", "inherit"],
+    });
+    guard = watchdog(child.pid);
+    for (const sig of early) pass(sig);
     await child.exited;
   } finally {
-    for (const [sig, pass] of handlers) process.off(sig, pass);
+    for (const [sig, handler] of handlers) process.off(sig, handler);
     for (const [pid, sig] of stopping) signal(pid, sig);
-    await guard.release();
+    await guard?.release();
   }
   return exitStatus(child.exitCode, child.signalCode);
 }
