@@ -4,7 +4,7 @@
 import { basename, relative, resolve } from "node:path";
 import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
-import { isBound, systemProbe } from "../../core/probe.ts";
+import { systemProbe } from "../../core/probe.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectInstance, findCheckout } from "../detect.ts";
 import { envKey } from "../envfile.ts";
@@ -90,11 +90,11 @@ export function defaultService(cwd: string): string {
 
 /** Something already listens on the port: most likely this very dev server, started before. */
 function refuseIfListening(a: Allocation): void {
-  if (!isBound(a.port)) return;
-  const who = processText(systemProbe().who(a.port));
+  const sys = systemProbe().who(a.port);
+  if (!sys.in_use) return;
   throw new PortError(
     "port_in_use",
-    `port ${a.port} (${owner(a)}) is already in use${who} — is the dev server already running?`,
+    `port ${a.port} (${owner(a)}) is already in use${processText(sys)} — is the dev server already running?`,
   );
 }
 
