@@ -257,6 +257,20 @@ describe("override files and COMPOSE_FILE", () => {
   });
 });
 
+test(".env values refer to the environment and to earlier keys; single quotes keep them literal", () => {
+  // COMPOSE_FILE="${COMPOSE_FILE:-dev/compose.yaml}" picks dev/compose.yaml; WEB_PORT=${BASE}00
+  expect(published("dotenv")).toEqual(["web 7400 dev/compose.yaml:5"]);
+  expect(problems("dotenv")).toEqual([
+    {
+      source: "dev/compose.yaml:6",
+      message: 'web: "${LITERAL}:81": the value of LITERAL is not a port or port range',
+      severity: "warning",
+    },
+  ]);
+  // the environment wins over .env for the key itself
+  expect(published("dotenv", { WEB_PORT: "7501" })).toEqual(["web 7501 dev/compose.yaml:5"]);
+});
+
 test("a stream of documents merges as override files do", () => {
   expect(published("multidoc")).toEqual([
     "web 8080 compose.yaml:6",

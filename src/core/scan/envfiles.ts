@@ -1,5 +1,6 @@
 // `*_PORT=N` (and `PORT=N`) in .env files, values read with dotenv's parser.
 import { parse } from "dotenv";
+import { interpolate, type Vars } from "./interpolate.ts";
 import { at, type Finding, type ScanResult } from "./types.ts";
 
 /** `POSTGRES_PORT` → `postgres`, `WEB_API_PORT` → `web-api`, `PORT` → `web`. */
@@ -17,8 +18,7 @@ export function scanEnvFile(text: string, file: string): ScanResult {
     const port = Number(value);
     if (port < 1 || port > 65535) continue;
     // dotenv keeps the last definition, so point at that line (`KEY: value` is dotenv too).
-    const defines = new RegExp(`^\\s*(export\\s+)?${key.replace(/[.-]/g, "\\$&")}\\s*[=:]`);
-    const index = lines.findLastIndex((l) => defines.test(l));
+    const index = lines.findLastIndex((l) => definition(key).test(l));
     findings.push({
       port,
       service: serviceFromKey(key),
@@ -30,7 +30,26 @@ export function scanEnvFile(text: string, file: string): ScanResult {
   return { findings, problems: [] };
 }
 
-/** The variables a Compose file next to this .env would see. */
-export function envVars(text: string): Record<string, string> {
-  return parse(text);
+/**
+ * The variables a Compose file next to this .env would see. As in Compose, a value may refer to
+ * the environment and to keys defined above it (`COMPOSE_FILE=${COMPOSE_FILE:-dev/compose.yaml}`),
+ * except a single-quoted one, which is literal.
+ */
+export function envVars(text: string, env: Vars = {}): Record<string, string> {
+  const values = parse(text);
+  const lines = text.split(/\r?\n/);
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) {
+    const line = lines.findLast((l) => definition(key).test(l)) ?? "";
+    const quoted = /^\s*'/.test(line.replace(definition(key), ""));
+    out[key] = quoted ? value : interpolate(value, { ...env, ...out }).value;
+  }
+  return out;
+}
+
+// --- internal ---
+
+/** `KEY=`, `export KEY=`, `KEY:` at the start of a line. */
+function definition(key: string): RegExp {
+  return new RegExp(`^\\s*(export\\s+)?${key.replace(/[.-]/g, "\\$&")}\\s*[=:]`);
 }

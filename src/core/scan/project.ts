@@ -48,7 +48,7 @@ export function composeFiles(dir: string, env: Vars, fs: FileAccess = {}): strin
   const read = fs.read ?? readText;
   const exists =
     fs.exists ?? ((p: string) => (read === readText ? existsSync(p) : canRead(read, p)));
-  const dotenv = exists(join(dir, ".env")) ? dotenvOf(dir, read) : {};
+  const dotenv = exists(join(dir, ".env")) ? dotenvOf(dir, read, env) : {};
   const list = env.COMPOSE_FILE ?? dotenv.COMPOSE_FILE;
   if (list) {
     const sep = env.COMPOSE_PATH_SEPARATOR ?? dotenv.COMPOSE_PATH_SEPARATOR ?? ":";
@@ -81,7 +81,7 @@ export function loadComposeProject(files: string[], opts: LoadOptions): ComposeP
   const read = opts.read ?? readText;
   const label = opts.label ?? ((p: string) => p);
   const problems: Problem[] = [];
-  const vars = { ...dotenvOf(dir, read), ...opts.env };
+  const vars = { ...dotenvOf(dir, read, opts.env), ...opts.env };
   const loader = new Loader(read, label, problems);
   const services = loader.project(files, vars, []);
   return {
@@ -185,7 +185,7 @@ class Loader {
     const dotenv: Vars = {};
     for (const envFile of inc.envFiles) {
       try {
-        Object.assign(dotenv, envVars(this.readFile(envFile)));
+        Object.assign(dotenv, envVars(this.readFile(envFile), { ...parentVars, ...dotenv }));
       } catch (err) {
         if (inc.explicit)
           this.error(
@@ -245,9 +245,9 @@ function expand(text: string, vars: Vars): string {
   return interpolate(text, vars).value;
 }
 
-function dotenvOf(dir: string, read: (p: string) => string): Vars {
+function dotenvOf(dir: string, read: (p: string) => string, env: Vars): Vars {
   try {
-    return envVars(read(join(dir, ".env")));
+    return envVars(read(join(dir, ".env")), env);
   } catch {
     return {};
   }
