@@ -21,6 +21,7 @@ import {
   targetText,
   writeJson,
 } from "./lib/report.ts";
+import { listBench } from "./list.ts";
 import { memoryBench } from "./memory.ts";
 import { npmInstall } from "./npm-install.ts";
 import { scaling } from "./scaling.ts";
@@ -30,6 +31,7 @@ import { throughput } from "./throughput.ts";
 export const BENCHMARKS: Benchmark[] = [
   cliLatency,
   throughput,
+  listBench,
   scaling,
   memoryBench,
   start,

@@ -100,6 +100,21 @@ export function memory(pid: number): { rss: number; peak?: number } {
   }
 }
 
+/** CPU time (user + system) a process has used so far, in seconds; NaN where unknown. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces), from the 3rd: utime is the 14th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture Bun runs on. */
+const CLOCK_TICKS = 100;
+
 export interface Timed {
   ms: number;
   code: number;
