@@ -11,6 +11,7 @@ import { envKey } from "../envfile.ts";
 import type { Io } from "../io.ts";
 import { owner, processText, safe } from "../output.ts";
 import { exec, NOT_FOUND_EXIT } from "../run/child.ts";
+import { allocateStackPort, isComposeCommand, loadStack, stackPorts } from "../run/compose.ts";
 import { planCommand } from "../run/plan.ts";
 
 export interface RunOptions {
@@ -27,14 +28,15 @@ export interface RunOptions {
 export const DEFAULT_SERVICE = "web";
 
 export async function run(opts: RunOptions, io: Io): Promise<number> {
-  const service = opts.service ?? defaultService(io.cwd);
-  const extra = opts.env ?? [];
   const cmd = opts.command[0] ?? "";
   // Before anything is allocated or printed: a typo in the command starts nothing.
   if (!Bun.which(cmd, { PATH: io.env.PATH ?? "", cwd: io.cwd })) {
     io.err(`error: cannot run ${safe(cmd)}: command not found`);
     return NOT_FOUND_EXIT;
   }
+  if (isComposeCommand(opts.command)) return runStack(opts, io);
+  const service = opts.service ?? defaultService(io.cwd);
+  const extra = opts.env ?? [];
   const { allocation: a } = await new Client(io.env).allocate(
     {
       app: opts.app ?? detectApp(io.cwd),
@@ -87,6 +89,41 @@ export function defaultService(cwd: string): string {
 }
 
 // --- internal ---
+
+/** `docker compose up` and friends: every host-port variable of the stack gets its port. */
+async function runStack(opts: RunOptions, io: Io): Promise<number> {
+  if (opts.service || opts.env?.length) {
+    throw new PortError(
+      "bad_request",
+      "--service and --env do not apply to a Compose stack: each service gets its own port",
+    );
+  }
+  const project = loadStack(opts.command, io.cwd, io.env);
+  const who = {
+    app: opts.app ?? detectApp(io.cwd),
+    instance: opts.instance ?? detectInstance(io.cwd),
+  };
+  const client = new Client(io.env);
+  const env: Record<string, string | undefined> = { ...io.env };
+  for (const port of stackPorts(project, (p) => relative(io.cwd, p) || p)) {
+    if (!port.variable) {
+      io.err(
+        `${safe(port.service)}: host port ${port.preferred} is written as a number (${safe(port.source)}) and cannot be moved; write it as \${${envKey(port.service)}:-${port.preferred}}`,
+      );
+      continue;
+    }
+    const a = await allocateStackPort(client, who, port);
+    env[envKey(a.service)] = String(a.port);
+    env[port.variable] = String(a.port);
+    io.err(`${safe(a.service)} → ${a.port}`);
+  }
+  try {
+    return await exec(opts.command, { env, cwd: io.cwd });
+  } catch (err) {
+    io.err(`error: cannot run ${safe(opts.command[0])}: ${safe(startFailure(err))}`);
+    return NOT_FOUND_EXIT;
+  }
+}
 
 /** Something already listens on the port: most likely this very dev server, started before. */
 function refuseIfListening(a: Allocation): void {
