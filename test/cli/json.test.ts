@@ -67,7 +67,7 @@ describe("scan --json: findings and the files it could not read, in one document
       findings: unknown[];
       errors: { source: string; message: string }[];
     };
-    expect(Object.keys(doc).sort()).toEqual(["errors", "findings", "warnings"]);
+    expect(Object.keys(doc).sort()).toEqual(["errors", "findings", "not_scanned", "warnings"]);
     expect(doc.errors.length).toBeGreaterThan(0);
     for (const e of doc.errors) {
       expect(e).toEqual({ source: expect.any(String), message: expect.any(String) });

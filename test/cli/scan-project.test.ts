@@ -103,6 +103,16 @@ describe("Compose files the walk finds", () => {
     ]);
   });
 
+  test("--json carries the Compose files not read, with why", async () => {
+    put(join(f.cwd, "a/b/c/d/e/compose.yaml"), service("deep", 17001));
+    put(join(f.cwd, "build/compose.yaml"), service("built", 17002));
+    const run = await f.run(["scan", "--json"]);
+    expect(JSON.parse(run.out.join("\n")).not_scanned).toEqual([
+      { path: "a/b/c/d/e/compose.yaml", reason: "depth" },
+      { path: "build/compose.yaml", reason: "folder" },
+    ]);
+  });
+
   test("--depth that is not a small number is refused by the parser", async () => {
     const run = await f.run(["scan", "--depth", "x"]);
     expect(run.code).toBe(1);

@@ -60,7 +60,7 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   if (unscanned.length) io.err(safe(notScanned(unscanned)));
   const failed = problems.some((p) => p.severity === "error");
   if (!opts.register) {
-    if (opts.json) printJson(io, { findings, ...problemLists(problems) });
+    if (opts.json) printJson(io, { findings, ...problemLists(problems), not_scanned: unscanned });
     else if (findings.length === 0) io.out(safe(`no host-bound ports found in ${root}`));
     else for (const line of table(findings, FINDING_COLUMNS, c)) io.out(line);
     return failed ? 1 : 0;
@@ -72,7 +72,8 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   const results = await register(plan.register, app, instance, new Client(io.env));
   for (const { finding, reason } of plan.skipped)
     results.push({ ...finding, result: "skipped", error: reason });
-  if (opts.json) printJson(io, { registrations: results, ...problemLists(problems) });
+  if (opts.json)
+    printJson(io, { registrations: results, ...problemLists(problems), not_scanned: unscanned });
   else for (const r of results) io.out(safe(describe(r, app, instance)));
   return failed || results.some((r) => r.result === "conflict") ? 1 : 0;
 }
@@ -80,8 +81,9 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
 // --- internal ---
 
 /**
- * With --json, stdout is the whole answer: the files that could not be read (`errors`, exit 1)
- * and the entries skipped (`warnings`) travel with the findings, as well as on stderr.
+ * With --json, stdout is the whole answer: the files that could not be read (`errors`, exit 1),
+ * the entries skipped (`warnings`) and the Compose files not read (`not_scanned`: `{path,
+ * reason: "depth" | "folder" | "outside"}`) travel with the findings, as well as on stderr.
  */
 function problemLists(problems: Problem[]) {
   const pick = (severity: Problem["severity"]) =>

@@ -3,6 +3,7 @@
 // and the others are still scanned.
 import { readFileSync } from "node:fs";
 import { dirname, relative } from "node:path";
+import { fileReason } from "../errors.ts";
 import { composeFindings } from "./compose.ts";
 import { scanEnvFile } from "./envfiles.ts";
 import type { Vars } from "./interpolate.ts";
@@ -42,7 +43,7 @@ export function scanProject(
     try {
       text = readFileSync(path, "utf8");
     } catch (err) {
-      problems.push({ source: label(path), message: (err as Error).message, severity: "error" });
+      problems.push({ source: label(path), message: fileReason(err), severity: "error" });
       continue;
     }
     const result =

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { MAX_COMPOSE_BYTES } from "../config.ts";
+import { fileReason } from "../errors.ts";
 import { envVars } from "./envfiles.ts";
 import { interpolate, type Vars } from "./interpolate.ts";
 import type { ComposeProject, ComposeService } from "./model.ts";
@@ -142,7 +143,7 @@ class Loader {
     try {
       text = this.readFile(file);
     } catch (err) {
-      this.error(this.label(file), readError(err));
+      this.error(this.label(file), fileReason(err));
       return null;
     }
     const parsed = readYaml(text, file, this.label(file));
@@ -190,7 +191,7 @@ class Loader {
         if (inc.explicit)
           this.error(
             this.label(inc.from),
-            `include: env_file ${this.label(envFile)}: ${readError(err)}`,
+            `include: env_file ${this.label(envFile)}: ${fileReason(err)}`,
           );
       }
     }
@@ -272,14 +273,6 @@ function canRead(read: (p: string) => string, path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function readError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EACCES") return "permission denied";
-  if (code === "EISDIR") return "is a folder";
-  return (err as Error).message;
 }
 
 function unique(problems: Problem[]): Problem[] {
