@@ -162,7 +162,8 @@ function processName(root: string, pid: string): { process?: string } {
 const TCP_TABLES = ["net/tcp", "net/tcp6"];
 const TCP_LISTEN = "0A";
 
-function readProcListeners(root: string): KernelListener[] {
+/** Listening sockets from `<root>/net/tcp{,6}`: the fallback where sock_diag is not available. */
+export function readProcListeners(root: string): KernelListener[] {
   return TCP_TABLES.flatMap((file) => {
     try {
       return parseProcListeners(readFileSync(`${root}/${file}`, "latin1"));

@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import type { Allocator } from "../core/allocator.ts";
 import { PortError } from "../core/errors.ts";
+import type { MachineListener } from "../core/listeners.ts";
 import type { Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
 import { VERSION } from "../core/version.ts";
@@ -18,6 +19,8 @@ export interface AppDeps {
   port: () => number;
   pid?: number;
   version?: string;
+  /** Every listener on the machine, for the dashboard (default: the real machine's). */
+  listeners?: () => MachineListener[];
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -25,7 +28,10 @@ export function createApp(deps: AppDeps): Hono {
   registerRoutes(app, { ...deps, pid: deps.pid ?? process.pid, version: deps.version ?? VERSION });
   app.notFound((c) => {
     const allow = allowedMethods(c.req.path);
-    return allow
+    // A known path asked with one of its own methods but not found (a dashboard file that
+    // does not exist) is a 404, not a 405.
+    const method = c.req.method === "HEAD" ? "GET" : c.req.method;
+    return allow && !allow.split(", ").includes(method)
       ? errorResponse(new PortError("method_not_allowed", "method not allowed"), { Allow: allow })
       : json({ error: "not found", code: "not_found" }, 404);
   });

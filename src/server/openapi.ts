@@ -6,6 +6,7 @@ import { importResultSchema } from "../core/backup.ts";
 import { DEFAULT_HOST, MAX_IMPORT_BYTES } from "../core/config.ts";
 import type { ErrorCode } from "../core/errors.ts";
 import { eventsQuerySchema } from "../core/events.ts";
+import { machineListenerSchema } from "../core/listeners.ts";
 import {
   allocateQuerySchema,
   allocateRequestSchema,
@@ -91,6 +92,23 @@ const CLIENT_PID: Json = {
 };
 
 const PATHS = {
+  "/": {
+    get: op(
+      "dashboard",
+      "The dashboard: an HTML page (its script and stylesheet, /chunk-<hash>.js and .css, are served beside it under the same guards and a strict Content-Security-Policy)",
+      {
+        200: { description: "the page", content: { "text/html": {} } },
+        304: { description: "not modified (If-None-Match names its ETag)" },
+        ...errors(COMMON),
+      },
+    ),
+  },
+  "/v1/listeners": {
+    get: op("listeners", "Every TCP port something listens on, with its process where visible", {
+      200: json({ type: "array", items: schema(machineListenerSchema, "output") }, "listeners"),
+      ...errors(COMMON),
+    }),
+  },
   "/healthz": {
     get: {
       ...op("health", "Health check: 200 while the database answers", {
@@ -232,6 +250,23 @@ const PATHS = {
       200: json({ type: "object" }, "OpenAPI 3.1"),
       ...errors(["forbidden", "internal"]),
     }),
+  },
+  // Last: concrete paths come first, as OpenAPI matches them before a template.
+  "/{asset}": {
+    get: {
+      ...op("dashboardAsset", "A bundled file of the dashboard (content-hashed, cacheable)", {
+        200: {
+          description: "the file",
+          content: { "text/javascript": {}, "text/css": {} },
+        },
+        304: { description: "not modified (If-None-Match names its ETag)" },
+        404: json(ref(errorName("not_found")), "no such file"),
+        ...errors(COMMON),
+      }),
+      parameters: [
+        pathParameter("asset", z.string().regex(/^chunk-[\w-]+\.(js|css)$/)),
+      ],
+    },
   },
 };
 

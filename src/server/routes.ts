@@ -4,6 +4,7 @@ import type { Context, Hono } from "hono";
 import type { Allocator } from "../core/allocator.ts";
 import { formatRange } from "../core/config.ts";
 import { PortError } from "../core/errors.ts";
+import { type MachineListener, machineListeners } from "../core/listeners.ts";
 import {
   allocateQuerySchema,
   allocateRequestSchema,
@@ -20,6 +21,7 @@ import { readJson } from "./guards.ts";
 import { openApiDocument } from "./openapi.ts";
 import { clientPid, OWNERSHIP_PATHS, registerOwnershipRoutes } from "./ownership.ts";
 import { json, storageError } from "./respond.ts";
+import { registerUi, UI_PATHS } from "./ui/routes.ts";
 
 export interface RouteDeps {
   store: Store;
@@ -29,6 +31,8 @@ export interface RouteDeps {
   version: string;
   /** The port the server listens on, for the document's `servers`. */
   port: () => number;
+  /** Every listener on the machine (the dashboard's unregistered section); tests inject one. */
+  listeners?: () => MachineListener[];
 }
 
 /**
@@ -108,6 +112,7 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
   app.get("/v1/ports/:port", (c) => portStatus(c, store, probe, listening));
 
   registerOwnershipRoutes(app, deps);
+  registerUi(app, deps.listeners ?? machineListeners);
 
   // Built on first use: a server on port 0 learns its port after binding, and `servers` names it.
   let openapi: Record<string, unknown> | undefined;
@@ -127,6 +132,7 @@ const KNOWN_PATHS: [RegExp, string][] = [
   [/^\/v1\/ports\/[^/]+$/, "GET, HEAD"],
   [/^\/v1\/openapi\.json$/, "GET, HEAD"],
   ...OWNERSHIP_PATHS,
+  ...UI_PATHS,
 ];
 
 /**

@@ -5,6 +5,7 @@ import type { Hono } from "hono";
 import { Allocator } from "../../src/core/allocator.ts";
 import type { CheckoutExists } from "../../src/core/checkout.ts";
 import type { PortRange } from "../../src/core/config.ts";
+import type { MachineListener } from "../../src/core/listeners.ts";
 import type { Processes } from "../../src/core/processes.ts";
 import { Store } from "../../src/core/store.ts";
 import { createApp } from "../../src/server/app.ts";
@@ -42,6 +43,8 @@ export function testApp(
     processes?: Processes;
     checkoutExists?: CheckoutExists;
     now?: () => Date;
+    /** The machine's listeners as `GET /v1/listeners` reports them (default: none). */
+    listeners?: MachineListener[];
   } = {},
 ): TestApp {
   const now = opts.now ?? fixedClock;
@@ -63,6 +66,7 @@ export function testApp(
     port: () => TEST_PORT,
     pid: TEST_PID,
     version: "test",
+    listeners: () => opts.listeners ?? [],
   });
   let contract: Contract | undefined;
   /** Every response is checked against the document this app serves (helpers/contract.ts). */

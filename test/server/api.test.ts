@@ -452,7 +452,7 @@ describe("DELETE /v1/allocations (filter)", () => {
 });
 
 describe("unknown routes and methods", () => {
-  test.each(["/", "/v1", "/v1/allocation", "/v2/allocations", "/v1/ports", "/healthz/x"])(
+  test.each(["/index.html", "/v1", "/v1/allocation", "/v2/allocations", "/v1/ports", "/healthz/x"])(
     "404 JSON for %p",
     async (path) => {
       expect(await expectRejected(t, () => t.get(path), 404, "not found")).toMatchObject({

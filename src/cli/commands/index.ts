@@ -169,6 +169,12 @@ export const COMMANDS: CommandSpec[] = [
     ],
   },
   {
+    name: "ui",
+    summary: "open the dashboard in the browser (prints its address)",
+    flags: { "no-open": { help: "only print the address" } },
+    load: () => import("./ui.ts").then((m) => m.ui),
+  },
+  {
     name: "doctor",
     summary: "check the daemon, versions, database, state folder, settings and skill",
     flags: { json: FLAGS.json },

@@ -1,0 +1,108 @@
+// Every port something listens on, with its process where the OS lets us see it: the
+// dashboard's "listening but not registered" section. One pass over the kernel's tables and
+// one over the processes' open files (Linux), or one `lsof` (elsewhere); never per port.
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { z } from "zod";
+import { readProcListeners } from "./probe.ts";
+import { type ListenerReader, openSockDiag } from "./sockdiag.ts";
+
+export const machineListenerSchema = z.object({
+  port: z.number().int().min(1).max(65535),
+  pid: z.number().int().positive().optional().describe("the owning process, when visible"),
+  process: z.string().optional().describe("its command name, when visible"),
+});
+export type MachineListener = z.infer<typeof machineListenerSchema>;
+
+export function machineListeners(platform: NodeJS.Platform = process.platform): MachineListener[] {
+  return platform === "linux" ? procListeners("/proc") : lsofListeners();
+}
+
+/** Linux: listening sockets from sock_diag (else `root/net/tcp{,6}`), owners from `root/<pid>/fd`. */
+export function procListeners(root: string): MachineListener[] {
+  diag ??= openSockDiag() ?? null;
+  const listeners = diag ? diag.read() : readProcListeners(root);
+  const owners = socketOwners(root, new Set(listeners.map((l) => `socket:[${l.inode}]`)));
+  const byPort = new Map<number, MachineListener>();
+  for (const l of listeners) {
+    const owner = owners.get(`socket:[${l.inode}]`);
+    const known = byPort.get(l.port);
+    if (!known || (owner && known.pid === undefined))
+      byPort.set(l.port, { port: l.port, ...owner });
+  }
+  return [...byPort.values()].sort((a, b) => a.port - b.port);
+}
+
+// --- internal ---
+
+/** One netlink socket for the process, opened on first use; null where there is none. */
+let diag: ListenerReader | null | undefined;
+
+function socketOwners(
+  root: string,
+  sockets: Set<string>,
+): Map<string, { pid: number; process?: string }> {
+  const owners = new Map<string, { pid: number; process?: string }>();
+  if (sockets.size === 0) return owners;
+  let pids: string[];
+  try {
+    pids = readdirSync(root).filter((d) => /^\d+$/.test(d));
+  } catch {
+    return owners;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`${root}/${pid}/fd`);
+    } catch {
+      continue; // another user's process, or it just exited
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`${root}/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (sockets.has(link) && !owners.has(link))
+        owners.set(link, { pid: Number(pid), ...comm(root, pid) });
+    }
+  }
+  return owners;
+}
+
+function comm(root: string, pid: string): { process?: string } {
+  try {
+    const name = readFileSync(`${root}/${pid}/comm`, "utf8").trim();
+    return name ? { process: name } : {};
+  } catch {
+    return {};
+  }
+}
+
+/** macOS and others: `lsof -F` records, `p<pid>`, `c<command>`, `n<addr>:<port>`. */
+function lsofListeners(): MachineListener[] {
+  let out = "";
+  try {
+    const res = Bun.spawnSync(["lsof", "-nP", "-iTCP", "-sTCP:LISTEN", "-Fpcn"], {
+      stdout: "pipe",
+      stderr: "ignore",
+    });
+    out = res.stdout.toString();
+  } catch {
+    return [];
+  }
+  const byPort = new Map<number, MachineListener>();
+  let pid: number | undefined;
+  let name: string | undefined;
+  for (const field of out.split("\n")) {
+    if (field.startsWith("p")) pid = Number(field.slice(1));
+    else if (field.startsWith("c")) name = field.slice(1);
+    else if (field.startsWith("n")) {
+      const port = Number(field.slice(field.lastIndexOf(":") + 1));
+      if (port > 0 && port < 65536 && !byPort.has(port)) {
+        byPort.set(port, { port, ...(pid ? { pid } : {}), ...(name ? { process: name } : {}) });
+      }
+    }
+  }
+  return [...byPort.values()].sort((a, b) => a.port - b.port);
+}
