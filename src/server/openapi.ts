@@ -263,9 +263,7 @@ const PATHS = {
         404: json(ref(errorName("not_found")), "no such file"),
         ...errors(COMMON),
       }),
-      parameters: [
-        pathParameter("asset", z.string().regex(/^chunk-[\w-]+\.(js|css)$/)),
-      ],
+      parameters: [pathParameter("asset", z.string().regex(/^chunk-[\w-]+\.(js|css)$/))],
     },
   },
 };
