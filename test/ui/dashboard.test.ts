@@ -3,7 +3,7 @@
 // another origin that cannot release anything, and the CSP. It also writes the README's
 // screenshots (docs/dashboard.png, docs/dashboard-dark.png).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { chromiumPath, launch } from "../helpers/browser.ts";
@@ -202,9 +202,16 @@ suite("dashboard", () => {
 
 // --- internal ---
 
+/**
+ * Takes both screenshots; writes them to docs/ when the dashboard's code is newer than the
+ * files there (or UPDATE_SCREENSHOTS=1), so the README's pictures follow the code without
+ * every test run rewriting them.
+ */
 async function shoot(url: string): Promise<void> {
   const docs = join(import.meta.dir, "../../docs");
   mkdirSync(docs, { recursive: true });
+  const ui = join(import.meta.dir, "../../src/server/ui");
+  const code = Math.max(...readdirSync(ui).map((f) => statSync(join(ui, f)).mtimeMs));
   for (const [scheme, file] of [
     ["light", "dashboard.png"],
     ["dark", "dashboard-dark.png"],
@@ -215,7 +222,11 @@ async function shoot(url: string): Promise<void> {
     });
     await page.goto(`${url}/`);
     await page.waitForSelector("td .live");
-    await page.screenshot({ path: join(docs, file), fullPage: true });
+    const target = join(docs, file);
+    const stale = !existsSync(target) || statSync(target).mtimeMs < code;
+    const png = await page.screenshot({ fullPage: true });
+    expect(png.length).toBeGreaterThan(10_000);
+    if (stale || process.env.UPDATE_SCREENSHOTS === "1") writeFileSync(target, png);
     await page.close();
   }
 }
