@@ -18,7 +18,8 @@ export function scanEnvFile(text: string, file: string): ScanResult {
     const port = Number(value);
     if (port < 1 || port > 65535) continue;
     // dotenv keeps the last definition, so point at that line (`KEY: value` is dotenv too).
-    const index = lines.findLastIndex((l) => definition(key).test(l));
+    const defines = definition(key);
+    const index = lines.findLastIndex((l) => defines.test(l));
     findings.push({
       port,
       service: serviceFromKey(key),
@@ -39,10 +40,16 @@ export function envVars(text: string, env: Vars = {}): Record<string, string> {
   const values = parse(text);
   const lines = text.split(/\r?\n/);
   const out: Record<string, string> = {};
+  const scope: Vars = { ...env };
   for (const [key, value] of Object.entries(values)) {
-    const line = lines.findLast((l) => definition(key).test(l)) ?? "";
-    const quoted = /^\s*'/.test(line.replace(definition(key), ""));
-    out[key] = quoted ? value : interpolate(value, { ...env, ...out }).value;
+    let v = value;
+    if (value.includes("$")) {
+      const defines = definition(key);
+      const line = lines.findLast((l) => defines.test(l)) ?? "";
+      if (!/^\s*'/.test(line.replace(defines, ""))) v = interpolate(value, scope).value;
+    }
+    out[key] = v;
+    scope[key] = v;
   }
   return out;
 }
