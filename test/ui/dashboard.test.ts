@@ -58,7 +58,7 @@ suite("dashboard", () => {
     ]);
     expect(await shop.locator("td.service").allTextContents()).toEqual(["web", "web", "postgres"]);
     await page.close();
-  });
+  }, 30_000);
 
   test("a name that looks like HTML is shown as text and runs nothing", async () => {
     const page = await open();
@@ -67,7 +67,7 @@ suite("dashboard", () => {
     expect(await page.locator("#apps img").count()).toBe(0);
     expect(alerts).toEqual([]);
     await page.close();
-  });
+  }, 30_000);
 
   test("an allocation made from the CLI appears without a reload", async () => {
     const page = await open();
@@ -84,7 +84,7 @@ suite("dashboard", () => {
     // The page polls every second; allow for a slow machine.
     await page.locator("td.service", { hasText: "cache" }).waitFor({ timeout: 5000 });
     await page.close();
-  });
+  }, 30_000);
 
   test("the filter narrows the rows as you type", async () => {
     const page = await open();
@@ -94,7 +94,7 @@ suite("dashboard", () => {
     await page.fill("#filter", "nothing-like-this");
     expect(await page.locator("#apps").textContent()).toBe("No allocation matches the filter.");
     await page.close();
-  });
+  }, 30_000);
 
   test("release asks first; Cancel keeps the allocation, Release removes row and allocation", async () => {
     const page = await open();
@@ -115,7 +115,22 @@ suite("dashboard", () => {
     await row.waitFor({ state: "detached", timeout: 5000 });
     expect((await fx.allocations()).some((a) => a.id === target.id)).toBe(false);
     await page.close();
-  });
+  }, 30_000);
+
+  test("release instance asks first, then frees every port of that instance only", async () => {
+    const page = await open();
+    const block = page.locator('article[data-app="shop"] .instance[data-instance="feature-login"]');
+    await block.getByRole("button", { name: /^Release every port/ }).click();
+    expect(await page.locator("#confirm-text").textContent()).toBe(
+      "Release the port of shop/feature-login?",
+    );
+    await page.click("#confirm-ok");
+    await block.waitFor({ state: "detached", timeout: 5000 });
+    const left = await fx.allocations();
+    expect(left.some((a) => a.instance === "feature-login")).toBe(false);
+    expect(left.some((a) => a.app === "shop" && a.instance === "main")).toBe(true);
+    await page.close();
+  }, 30_000);
 
   test("a page of another origin can release nothing (no-cors fetch, form posts)", async () => {
     const before = await fx.allocations();
@@ -163,7 +178,7 @@ suite("dashboard", () => {
       attacker.stop(true);
     }
     expect(await fx.allocations()).toEqual(before);
-  });
+  }, 30_000);
 
   test("writes the README's screenshots, light and dark", async () => {
     // A machine as the README describes it: two projects, a feature worktree, one server up.
@@ -197,7 +212,7 @@ suite("dashboard", () => {
       listener.stop(true);
       await demo.close();
     }
-  });
+  }, 30_000);
 });
 
 // --- internal ---

@@ -103,10 +103,11 @@ const handlers: Handlers = {
     await act(() => api("DELETE", `/v1/allocations/${a.id}`), `released port ${a.port}`);
   },
   async releaseInstance(app, instance, count) {
-    if (!(await confirm(`Release all ${count} ports of ${app}/${instance}?`))) return;
+    const what = count === 1 ? "the port" : `all ${count} ports`;
+    if (!(await confirm(`Release ${what} of ${app}/${instance}?`))) return;
     await act(async () => {
       const r = await api<{ deleted: number }>("DELETE", "/v1/allocations", { app, instance });
-      return `released ${r.deleted} ports of ${app}/${instance}`;
+      return `released ${r.deleted === 1 ? "1 port" : `${r.deleted} ports`} of ${app}/${instance}`;
     });
   },
   copy(text, what) {
