@@ -1,5 +1,7 @@
 // A typed client of the port-server HTTP API. It talks to 127.0.0.1 (or [::1]) explicitly and
 // turns every failure into a PortError, so commands never see a raw network exception.
+
+import type { ImportResult } from "../core/backup.ts";
 import {
   CONNECT_TIMEOUT_MS,
   ENV,
@@ -8,7 +10,15 @@ import {
   REQUEST_TIMEOUT_MS,
 } from "../core/config.ts";
 import { codeForStatus, isErrorCode, PortError } from "../core/errors.ts";
-import type { AllocateRequest, Allocation, Filter, ListQuery, PortStatus } from "../core/model.ts";
+import type {
+  AllocateRequest,
+  Allocation,
+  Filter,
+  ListQuery,
+  PortEvent,
+  PortStatus,
+} from "../core/model.ts";
+import type { PruneResult } from "../core/prune.ts";
 
 export interface Health {
   status: string;
@@ -44,23 +54,35 @@ export class Client {
   allocate(
     req: AllocateRequest,
     opts: { reuse?: boolean; adopt?: boolean } = {},
-  ): Promise<{ allocation: Allocation; created: boolean }> {
+  ): Promise<{ allocation: Allocation; created: boolean; takenOverFrom?: string | null }> {
     const flags = Object.entries(opts).filter(([, on]) => on);
     const path = `/v1/allocations${flags.length ? `?${flags.map(([k]) => `${k}=true`).join("&")}` : ""}`;
-    return this.#request("POST", path, req).then(async (res) => ({
-      allocation: await readJson<Allocation>(res),
-      created: res.status === 201,
-    }));
+    return this.#request("POST", path, req).then(async (res) => {
+      const { taken_over_from, ...allocation } = await readJson<
+        Allocation & { taken_over_from?: string | null }
+      >(res);
+      return {
+        allocation,
+        created: res.status === 201,
+        ...(taken_over_from === undefined ? {} : { takenOverFrom: taken_over_from }),
+      };
+    });
+  }
+
+  events(q: Record<string, string | number | undefined> = {}): Promise<PortEvent[]> {
+    return this.#call("GET", `/v1/events${query(q)}`);
+  }
+
+  prune(req: { dry_run: boolean; unused_for?: string }): Promise<PruneResult> {
+    return this.#call("POST", "/v1/prune", req);
+  }
+
+  import(rows: unknown): Promise<ImportResult> {
+    return this.#call("POST", "/v1/import", rows);
   }
 
   list(q: ListQuery = {}, timeoutMs?: number): Promise<Allocation[]> {
-    const params = new URLSearchParams(
-      Object.entries(q).flatMap(([k, v]): [string, string][] =>
-        v === undefined ? [] : [[k, String(v)]],
-      ),
-    );
-    const qs = params.size ? `?${params}` : "";
-    return this.#call("GET", `/v1/allocations${qs}`, undefined, timeoutMs);
+    return this.#call("GET", `/v1/allocations${query(q)}`, undefined, timeoutMs);
   }
 
   port(port: number): Promise<PortStatus> {
@@ -92,7 +114,11 @@ export class Client {
     try {
       res = await fetch(`${this.base}${path}`, {
         method,
-        headers: body === undefined ? {} : { "Content-Type": "application/json" },
+        // Our PID goes into the history with every change we make.
+        headers: {
+          "X-Client-Pid": String(process.pid),
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -111,6 +137,15 @@ export class Client {
 }
 
 // --- internal ---
+
+function query(q: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams(
+    Object.entries(q).flatMap(([k, v]): [string, string][] =>
+      v === undefined ? [] : [[k, String(v)]],
+    ),
+  );
+  return params.size ? `?${params}` : "";
+}
 
 /** The body as JSON; anything else means something other than port-server holds our port. */
 async function readJson<T>(res: Response): Promise<T> {

@@ -1,7 +1,7 @@
 // Default app and instance names from the git checkout around the current folder. Read from
 // the files git keeps (.git, gitdir, commondir, HEAD) rather than by running git: no
 // dependency on a git binary, and no process start on every command.
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 
 export interface Checkout {
@@ -30,6 +30,18 @@ export function detectApp(cwd: string): string {
 export function detectInstance(cwd: string): string {
   const c = findCheckout(cwd);
   return c?.worktree ?? c?.branch?.replaceAll("/", "-") ?? DEFAULT_INSTANCE;
+}
+
+/**
+ * The checkout an allocation made here belongs to: the absolute path of the worktree root (the
+ * folder holding `.git`, a linked worktree's own folder included), else the current folder.
+ */
+export function detectCheckoutPath(cwd: string): string {
+  const start = realPath(cwd);
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (entryKind(join(dir, ".git")) !== null) return dir;
+    if (dirname(dir) === dir) return start;
+  }
 }
 
 export function findCheckout(cwd: string): Checkout | null {
@@ -77,6 +89,15 @@ function readText(path: string): string | null {
     return readFileSync(path, "utf8").trim();
   } catch {
     return null;
+  }
+}
+
+/** Symlinks resolved, so one checkout reached two ways is recorded once. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
   }
 }
 

@@ -29,7 +29,7 @@ export const CLI_ERRORS = {
     exit: 1,
     line: (e) => `${e.message} — pass --instance to give it its own ports`,
   },
-  import_conflict: { exit: 1, line: asIs },
+  import_conflict: { exit: 1, line: (e) => importLine(e) },
   storage: { exit: 1, line: (e) => `port-server could not use its database: ${e.message}` },
   filesystem: { exit: 1, line: asIs },
   unreachable: { exit: 1, line: asIs },
@@ -38,6 +38,13 @@ export const CLI_ERRORS = {
 } as const satisfies Record<ErrorCode, { exit: number; line: Describe }>;
 
 // --- internal ---
+
+/** `nothing imported: 2 conflicts with the registry: port 3000 is allocated to …; …` */
+function importLine(e: PortError): string {
+  const conflicts = e.details?.conflicts;
+  if (!Array.isArray(conflicts) || conflicts.length === 0) return e.message;
+  return `${e.message}: ${conflicts.map((c: { reason?: unknown }) => String(c.reason)).join("; ")}`;
+}
 
 function inUseLine(e: PortError): string {
   const port = e.details?.port;

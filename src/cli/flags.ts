@@ -38,6 +38,19 @@ export function parseVarName(value: string): string {
   throw new Error("must be a variable name (letters, digits and _, not starting with a digit)");
 }
 
+export function parsePid(value: string): number {
+  const n = /^\d{1,10}$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (n >= 1 && n <= 2 ** 31 - 1) return n;
+  throw new Error("must be a process id (a positive integer)");
+}
+
+/** `30m`, `3h`, `1d`, `2w`: checked here, sent to the server as written. */
+export function parseDuration(value: string): string {
+  const v = value.trim();
+  if (/^\d{1,6}[smhdw]$/.test(v)) return v;
+  throw new Error("must be a duration such as 30m, 3h, 1d or 2w");
+}
+
 /** The flags several commands share, described once. */
 export const FLAGS = {
   app: {

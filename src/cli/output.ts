@@ -58,6 +58,16 @@ export function localTime(rfc3339: string): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** `40 s ago`, `12 min ago`, `3 h ago`, `5 days ago`. */
+export function ago(rfc3339: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(rfc3339)) / 1000));
+  if (Number.isNaN(s)) return `at ${safe(rfc3339)}`;
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
 export interface Column<T> {
   header: string;
   value: (row: T) => string;

@@ -21,8 +21,10 @@ export type PruneRequest = z.input<typeof pruneRequestSchema>;
 
 export const pruneCandidateSchema = z.object({
   allocation: allocationSchema,
-  reason: z.string(),
+  cause: z.enum(["checkout_gone", "unused"]).describe("why it was selected"),
+  reason: z.string().describe("the same, for a person"),
 });
+type Candidate = z.infer<typeof pruneCandidateSchema>;
 export const pruneResultSchema = z.object({
   dry_run: z.boolean(),
   candidates: z.array(pruneCandidateSchema).describe("what was (dry_run: would be) released"),
@@ -58,30 +60,37 @@ export function prune(
 
 // --- internal ---
 
-function select(
-  deps: PruneDeps,
-  rows: Allocation[],
-  unusedForMs: number | undefined,
-): { allocation: Allocation; reason: string }[] {
+function select(deps: PruneDeps, rows: Allocation[], unusedForMs: number | undefined): Candidate[] {
   const cutoff =
     unusedForMs === undefined
       ? undefined
       : rfc3339(new Date(deps.store.now().getTime() - unusedForMs));
-  const out: { allocation: Allocation; reason: string }[] = [];
+  const out: Candidate[] = [];
   let listening: ((port: number) => boolean) | undefined;
   for (const a of rows) {
-    if (a.checkout === null) continue;
-    let reason: string | undefined;
-    if (!deps.checkoutExists(a.checkout)) reason = `the checkout at ${a.checkout} no longer exists`;
-    else if (cutoff !== undefined && (a.last_seen ?? a.created_at) < cutoff) {
-      reason = a.last_seen
-        ? `not seen listening since ${a.last_seen}`
-        : `never seen listening since it was allocated at ${a.created_at}`;
-    }
+    const c = a.checkout === null ? null : cause(deps, a, a.checkout, cutoff);
     // The machine last, looked at once and only for candidates: a listener means it is in use.
-    if (!reason) continue;
+    if (!c) continue;
     listening ??= deps.probe.listening();
-    if (!listening(a.port)) out.push({ allocation: a, reason });
+    if (!listening(a.port)) out.push({ allocation: a, ...c });
   }
   return out;
+}
+
+function cause(
+  deps: PruneDeps,
+  a: Allocation,
+  checkout: string,
+  cutoff: string | undefined,
+): Omit<Candidate, "allocation"> | null {
+  if (!deps.checkoutExists(checkout)) {
+    return { cause: "checkout_gone", reason: `the checkout at ${checkout} no longer exists` };
+  }
+  if (cutoff === undefined || (a.last_seen ?? a.created_at) >= cutoff) return null;
+  return {
+    cause: "unused",
+    reason: a.last_seen
+      ? `not seen listening since ${a.last_seen}`
+      : `never seen listening since it was allocated at ${a.created_at}`,
+  };
 }

@@ -1,6 +1,6 @@
 import { PortError } from "../../core/errors.ts";
 import { Client } from "../client.ts";
-import { detectApp, detectInstance } from "../detect.ts";
+import { detectApp, detectCheckoutPath, detectInstance } from "../detect.ts";
 import type { Io } from "../io.ts";
 import { colors, owner, printJson, safe } from "../output.ts";
 
@@ -11,6 +11,10 @@ export interface AllocateOptions {
   /** 0 or undefined: the server picks the first free port of its range. */
   port?: number;
   reuse?: boolean;
+  /** Tie the allocation to this process: released when it exits. */
+  leasePid?: number;
+  /** Tie it to portctl's parent process (the shell or test runner that ran it). */
+  lease?: boolean;
   quiet?: boolean;
   json?: boolean;
 }
@@ -21,8 +25,14 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
     instance: opts.instance ?? detectInstance(io.cwd),
     service: opts.service,
     port: opts.port ?? 0,
+    checkout: detectCheckoutPath(io.cwd),
+    ...leaseOf(opts),
   };
-  const { allocation: a, created } = await new Client(io.env)
+  const {
+    allocation: a,
+    created,
+    takenOverFrom,
+  } = await new Client(io.env)
     .allocate(req, { reuse: opts.reuse ?? false })
     .catch((err: unknown) => {
       throw movedService(err, req.port);
@@ -32,12 +42,30 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
   else {
     const c = colors(io);
     const verb = created ? "allocated" : "reusing";
-    io.out(`${verb} port ${c.bold(c.green(safe(a.port)))} (id=${safe(a.id)}) for ${owner(a)}`);
+    const lease = a.lease_pid ? `, leased to process ${safe(a.lease_pid)}` : "";
+    io.out(
+      `${verb} port ${c.bold(c.green(safe(a.port)))} (id=${safe(a.id)}) for ${owner(a)}${lease}${takeOverNote(takenOverFrom)}`,
+    );
   }
   return 0;
 }
 
 // --- internal ---
+
+function leaseOf(opts: AllocateOptions): { lease_pid?: number } {
+  if (opts.lease && opts.leasePid !== undefined) {
+    throw new PortError("bad_request", "--lease and --lease-pid both name the process; pass one");
+  }
+  if (opts.leasePid !== undefined) return { lease_pid: opts.leasePid };
+  return opts.lease ? { lease_pid: process.ppid } : {};
+}
+
+/** Said when reuse moved the allocation to this checkout. */
+function takeOverNote(from: string | null | undefined): string {
+  if (from === undefined) return "";
+  if (from === null) return "; it had no checkout recorded, and now belongs to this one";
+  return `; taken over from the checkout at ${safe(from)}, which no longer exists`;
+}
 
 /**
  * `--port N` for a service that holds another port: the server's error, with the port that was

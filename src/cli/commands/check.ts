@@ -1,7 +1,16 @@
 import type { PortStatus } from "../../core/model.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
-import { type Colors, colors, holderText, printJson, processText, safe } from "../output.ts";
+import {
+  ago,
+  type Colors,
+  colors,
+  holderText,
+  owner,
+  printJson,
+  processText,
+  safe,
+} from "../output.ts";
 
 export interface CheckOptions {
   port: number;
@@ -27,5 +36,14 @@ function describe(reply: PortStatus, c: Colors): string {
   if (inUse) {
     return `port ${s.port} is ${c.yellow("in use")} on this machine${processText(s.system)}, not registered`;
   }
-  return `port ${s.port} is ${c.green("available")}`;
+  return `port ${s.port} is ${c.green("available")}${lastChange(s.last_event)}`;
 }
+
+/** ` (released 3 h ago from shop/main/web)`: what became of the port's last owner. */
+function lastChange(e: PortStatus["last_event"]): string {
+  if (!e || !(e.kind in ENDED)) return "";
+  const verb = ENDED[e.kind as keyof typeof ENDED];
+  return ` (${verb} ${ago(e.at)} from ${owner(e)})`;
+}
+
+const ENDED = { released: "released", pruned: "pruned", lease_ended: "lease ended" } as const;

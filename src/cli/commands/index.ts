@@ -4,7 +4,15 @@
 
 import { SCAN_DEPTH } from "../../core/config.ts";
 import { ENV_FORMATS } from "../envfile.ts";
-import { FLAGS, parseDepth, parseId, parseName, parseVarName } from "../flags.ts";
+import {
+  FLAGS,
+  parseDepth,
+  parseDuration,
+  parseId,
+  parseName,
+  parsePid,
+  parseVarName,
+} from "../flags.ts";
 import type { CommandSpec } from "../spec.ts";
 
 export const COMMANDS: CommandSpec[] = [
@@ -38,6 +46,12 @@ export const COMMANDS: CommandSpec[] = [
       service: { ...FLAGS.service, help: "service name (required)", required: true },
       port: FLAGS.portOrAuto,
       reuse: { help: "return the existing allocation of this service instead of failing" },
+      "lease-pid": {
+        value: "<pid>",
+        help: "release the port when this process exits",
+        convert: parsePid,
+      },
+      lease: { help: "release the port when the calling shell or test runner exits" },
       quiet: { short: "q", help: "print only the port number" },
       json: FLAGS.json,
     },
@@ -70,6 +84,7 @@ export const COMMANDS: CommandSpec[] = [
       instance: { value: "<name>", help: "filter by instance", convert: parseName },
       service: FLAGS.service,
       all: { help: "every app, not just the current one" },
+      long: { short: "l", help: "also each allocation's checkout and when it last listened" },
       json: FLAGS.json,
     },
     load: () => import("./list.ts").then((m) => m.list),
@@ -82,6 +97,57 @@ export const COMMANDS: CommandSpec[] = [
       json: FLAGS.json,
     },
     load: () => import("./check.ts").then((m) => m.check),
+  },
+  {
+    name: "prune",
+    summary: "list (--yes: release) allocations whose checkout no longer exists",
+    flags: {
+      yes: { help: "release them (without it, only list them)" },
+      "unused-for": {
+        value: "<duration>",
+        help: "also those not seen listening for this long (30m, 3h, 30d, 2w)",
+        convert: parseDuration,
+      },
+      json: FLAGS.json,
+    },
+    load: () => import("./prune.ts").then((m) => m.prune),
+  },
+  {
+    name: "history",
+    summary: "who had a port and when it changed, newest first",
+    flags: {
+      port: { ...FLAGS.port, help: "only this port" },
+      app: { ...FLAGS.app, help: "only this application" },
+      instance: { value: "<name>", help: "only this instance", convert: parseName },
+      service: FLAGS.service,
+      since: {
+        value: "<duration|time>",
+        help: "only events since then: 30m, 3h, 1d, 2w or an RFC 3339 time",
+      },
+      limit: {
+        value: "<n>",
+        help: "at most this many events (default 1000)",
+        convert: parseId,
+      },
+      json: FLAGS.json,
+    },
+    load: () => import("./history.ts").then((m) => m.history),
+  },
+  {
+    name: "export",
+    summary: "print the current app's allocations (--all: every app) as JSON, for import",
+    flags: {
+      app: FLAGS.app,
+      all: { help: "every app, not just the current one" },
+    },
+    load: () => import("./backup.ts").then((m) => m.exportAllocations),
+  },
+  {
+    name: "import",
+    summary: "register the allocations of an export file, all or nothing",
+    args: [{ name: "file", help: "a file written by portctl export (- for standard input)" }],
+    flags: { json: FLAGS.json },
+    load: () => import("./backup.ts").then((m) => m.importAllocations),
   },
   {
     name: "env",

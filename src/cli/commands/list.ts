@@ -1,3 +1,4 @@
+import { checkoutExists } from "../../core/checkout.ts";
 import type { Allocation, ListQuery } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { Client } from "../client.ts";
@@ -8,6 +9,7 @@ import {
   type Colors,
   type Column,
   colors,
+  localTime,
   printJson,
   safe,
   table,
@@ -19,6 +21,8 @@ export interface ListOptions {
   service?: string;
   /** Every app, not just the current one. */
   all?: boolean;
+  /** Also each allocation's checkout and when it was last seen listening. */
+  long?: boolean;
   json?: boolean;
 }
 
@@ -41,11 +45,43 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
     return 0;
   }
   const c = colors(io);
-  for (const line of table(rows, [...ALLOCATION_COLUMNS, listeningColumn(c)], c)) io.out(line);
+  const columns = [
+    ...ALLOCATION_COLUMNS,
+    listeningColumn(c),
+    ...(opts.long ? LONG_COLUMNS : []),
+    ...noteColumn(rows, c),
+  ];
+  for (const line of table(rows, columns, c)) io.out(line);
   return 0;
 }
 
 // --- internal ---
+
+const LONG_COLUMNS: Column<Allocation>[] = [
+  { header: "CHECKOUT", value: (a) => a.checkout ?? "-" },
+  { header: "LAST SEEN", value: (a) => (a.last_seen ? localTime(a.last_seen) : "never") },
+];
+
+/**
+ * `STALE` for an allocation whose checkout folder is gone (what `prune` would release), and
+ * `leased (pid N)` for one that ends with its process. Only shown when some row has a note.
+ */
+function noteColumn(rows: Allocation[], c: Colors): Column<Allocation>[] {
+  const note = (a: Allocation) => {
+    const stale = a.checkout !== null && !checkoutExists(a.checkout) ? "STALE" : "";
+    const leased = a.lease_pid ? `leased (pid ${a.lease_pid})` : "";
+    return [stale, leased].filter(Boolean).join(", ");
+  };
+  const notes = new Map(rows.map((a) => [a.id, note(a)]));
+  if (![...notes.values()].some(Boolean)) return [];
+  return [
+    {
+      header: "NOTE",
+      value: (a) => notes.get(a.id) ?? "",
+      style: (text) => (text.startsWith("STALE") ? c.yellow(text) : c.dim(text)),
+    },
+  ];
+}
 
 /** Whether each port has a listener right now, seen from this machine (one look for all rows). */
 function listeningColumn(c: Colors): Column<Allocation> {

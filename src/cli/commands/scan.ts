@@ -10,7 +10,7 @@ import {
   type Unscanned,
 } from "../../core/scan/index.ts";
 import { Client } from "../client.ts";
-import { detectApp, detectInstance, findCheckout } from "../detect.ts";
+import { detectApp, detectCheckoutPath, detectInstance, findCheckout } from "../detect.ts";
 import { CLI_ERRORS } from "../errors.ts";
 import type { Io } from "../io.ts";
 import {
@@ -69,7 +69,8 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   const app = opts.app ?? detectApp(root);
   const instance = opts.instance ?? detectInstance(root);
   const plan = planRegistration(findings);
-  const results = await register(plan.register, app, instance, new Client(io.env));
+  const names = { app, instance, checkout: detectCheckoutPath(root) };
+  const results = await register(plan.register, names, new Client(io.env));
   for (const { finding, reason } of plan.skipped)
     results.push({ ...finding, result: "skipped", error: reason });
   if (opts.json)
@@ -142,8 +143,7 @@ const FINDING_COLUMNS: Column<Finding>[] = [
 /** One request per port, in order; conflicts are collected, not fatal. An unreachable server is. */
 async function register(
   findings: Finding[],
-  app: string,
-  instance: string,
+  names: { app: string; instance: string; checkout: string },
   client: Client,
 ): Promise<Registration[]> {
   const out: Registration[] = [];
@@ -151,7 +151,7 @@ async function register(
     try {
       // adopt: the project's own stack may be running and listening on these ports right now.
       const { allocation, created } = await client.allocate(
-        { app, instance, service: f.service, port: f.port },
+        { ...names, service: f.service, port: f.port },
         { reuse: true, adopt: true },
       );
       // A newly recorded port somebody listens on: say who, so a stranger's process is noticed.

@@ -1,0 +1,62 @@
+// `portctl export` and `portctl import`: the registry as a JSON array of the API's allocation
+// objects, and back. Import is all or nothing: any conflict is reported and nothing changes.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { PortError } from "../../core/errors.ts";
+import type { ListQuery } from "../../core/model.ts";
+import { Client } from "../client.ts";
+import { detectApp } from "../detect.ts";
+import type { Io } from "../io.ts";
+import { printJson, safe } from "../output.ts";
+
+export interface ExportOptions {
+  app?: string;
+  /** Every app, not just the current one. */
+  all?: boolean;
+}
+
+export async function exportAllocations(opts: ExportOptions, io: Io): Promise<number> {
+  const q: ListQuery = {};
+  const app = opts.app ?? (opts.all ? undefined : detectApp(io.cwd));
+  if (app !== undefined) q.app = app;
+  printJson(io, await new Client(io.env).list(q));
+  return 0;
+}
+
+export interface ImportOptions {
+  /** A file written by `portctl export`, or `-` for standard input. */
+  file: string;
+  json?: boolean;
+}
+
+export async function importAllocations(opts: ImportOptions, io: Io): Promise<number> {
+  const rows = parseFile(opts.file, io);
+  const result = await new Client(io.env).import(rows);
+  if (opts.json) printJson(io, result);
+  else {
+    const n = result.imported.length;
+    const same = result.unchanged ? ` (${result.unchanged} already registered)` : "";
+    io.out(`imported ${n} allocation${n === 1 ? "" : "s"}${same}`);
+  }
+  return 0;
+}
+
+// --- internal ---
+
+function parseFile(file: string, io: Io): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file === "-" ? 0 : resolve(io.cwd, file), "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    throw new PortError(
+      "bad_request",
+      `cannot read ${safe(file)}: ${code || (err as Error).message}`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new PortError("bad_request", `${safe(file)} is not JSON (portctl export writes it)`);
+  }
+}

@@ -1,0 +1,54 @@
+// `portctl history`: who had a port, and when it changed, newest first.
+import type { PortEvent } from "../../core/model.ts";
+import { Client } from "../client.ts";
+import type { Io } from "../io.ts";
+import { type Colors, type Column, colors, localTime, printJson, table } from "../output.ts";
+
+export interface HistoryOptions {
+  port?: number;
+  app?: string;
+  instance?: string;
+  service?: string;
+  since?: string;
+  limit?: number;
+  json?: boolean;
+}
+
+export async function history(opts: HistoryOptions, io: Io): Promise<number> {
+  const { json, ...q } = opts;
+  const events = await new Client(io.env).events(q);
+  if (json) printJson(io, events);
+  else if (events.length === 0) io.out(`no events${filters(q)}`);
+  else for (const line of table(events, columns(colors(io)), colors(io))) io.out(line);
+  return 0;
+}
+
+// --- internal ---
+
+function filters(q: Omit<HistoryOptions, "json">): string {
+  const parts = Object.entries(q)
+    .filter(([k, v]) => v !== undefined && k !== "limit")
+    .map(([k, v]) => `${k}=${v}`);
+  return parts.length ? ` match ${parts.join(" ")}` : "";
+}
+
+const KIND_STYLE: Record<PortEvent["kind"], keyof Colors> = {
+  allocated: "green",
+  released: "dim",
+  taken_over: "yellow",
+  pruned: "yellow",
+  lease_ended: "dim",
+  imported: "green",
+};
+
+function columns(c: Colors): Column<PortEvent>[] {
+  return [
+    { header: "WHEN", value: (e) => localTime(e.at) },
+    { header: "EVENT", value: (e) => e.kind, style: (t, e) => c[KIND_STYLE[e.kind]](t) },
+    { header: "PORT", value: (e) => String(e.port) },
+    { header: "ALLOCATION", value: (e) => `${e.app}/${e.instance}/${e.service}` },
+    { header: "PID", value: (e) => (e.pid === null ? "" : String(e.pid)) },
+    { header: "REASON", value: (e) => e.reason },
+    { header: "CHECKOUT", value: (e) => e.checkout ?? "" },
+  ];
+}

@@ -1,0 +1,63 @@
+// `portctl prune`: the allocations of checkouts that no longer exist (and, with --unused-for,
+// of ports not seen listening for that long). Lists them; releases them only with --yes.
+import type { PruneResult } from "../../core/prune.ts";
+import { Client } from "../client.ts";
+import type { Io } from "../io.ts";
+import { colors, printJson, safe, table } from "../output.ts";
+
+export interface PruneOptions {
+  yes?: boolean;
+  /** A duration (`30d`), checked by the flag's converter. */
+  unusedFor?: string;
+  json?: boolean;
+}
+
+export async function prune(opts: PruneOptions, io: Io): Promise<number> {
+  const result = await new Client(io.env).prune({
+    dry_run: !opts.yes,
+    ...(opts.unusedFor ? { unused_for: opts.unusedFor } : {}),
+  });
+  if (opts.json) printJson(io, result);
+  else for (const line of describe(result, opts, io)) io.out(line);
+  return 0;
+}
+
+// --- internal ---
+
+type Candidate = PruneResult["candidates"][number];
+
+function again(opts: PruneOptions): string {
+  return opts.unusedFor ? ` --unused-for ${opts.unusedFor}` : "";
+}
+
+function describe(r: PruneResult, opts: PruneOptions, io: Io): string[] {
+  if (r.candidates.length === 0) return ["nothing to prune"];
+  const c = colors(io);
+  if (!r.dry_run) {
+    return r.candidates.map(
+      ({ allocation: a, reason }) =>
+        `released port ${safe(a.port)} (id=${safe(a.id)}) of ${safe(`${a.app}/${a.instance}/${a.service}`)}: ${safe(reason)}`,
+    );
+  }
+  const n = r.candidates.length;
+  return [
+    ...table(
+      r.candidates,
+      [
+        {
+          header: "",
+          value: (x: Candidate) => (x.cause === "checkout_gone" ? "STALE" : "UNUSED"),
+          style: (t) => c.yellow(t),
+        },
+        { header: "ID", value: (x) => String(x.allocation.id) },
+        { header: "APP", value: (x) => x.allocation.app },
+        { header: "INSTANCE", value: (x) => x.allocation.instance },
+        { header: "SERVICE", value: (x) => x.allocation.service },
+        { header: "PORT", value: (x) => String(x.allocation.port) },
+        { header: "WHY", value: (x) => x.reason },
+      ],
+      c,
+    ),
+    `${n} allocation${n > 1 ? "s" : ""} would be released; run portctl prune --yes${again(opts)} to release ${n > 1 ? "them" : "it"}`,
+  ];
+}
