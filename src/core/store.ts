@@ -1,12 +1,11 @@
 // SQLite persistence: schema, migrations (PRAGMA user_version) and queries. Uniqueness is the
 // database's job (UNIQUE(port), UNIQUE(app, instance, service)), so two daemons sharing one
 // file still never record one port twice.
-import { Database, SQLiteError } from "bun:sqlite";
+import { Database } from "bun:sqlite";
 import { BUSY_TIMEOUT_MS } from "./config.ts";
 import { asStorageError, prepareFile } from "./dbfile.ts";
 import { PortError } from "./errors.ts";
 import {
-  EVENT_COLUMNS,
   type EventContext,
   type PortEvent,
   queryEvents,
@@ -15,6 +14,7 @@ import {
 } from "./events.ts";
 import { checkVersion, migrate } from "./migrations.ts";
 import { type Allocation, type Filter, type ListQuery, rfc3339 } from "./model.ts";
+import { COLUMNS, prepareHot, whereClause } from "./queries.ts";
 
 export interface NewAllocation {
   /** Kept by import when free; otherwise the database picks the next id. */
@@ -39,6 +39,8 @@ export interface StoreOptions {
  * Every change goes through a method that also appends its event, inside one transaction: the
  * history never has an event without its change, nor a change without its event.
  */
+export { uniqueViolation } from "./queries.ts";
+
 export class Store {
   readonly db: Database;
   /** The file (or `:memory:`), as given. */
@@ -256,63 +258,4 @@ export class Store {
   #at(): string {
     return rfc3339(this.now());
   }
-}
-
-/** Turns a UNIQUE violation into the matching conflict code, or null if it is something else. */
-export function uniqueViolation(err: unknown): "port_allocated" | "service_allocated" | null {
-  if (!(err instanceof SQLiteError) || !String(err.code).startsWith("SQLITE_CONSTRAINT"))
-    return null;
-  return err.message.includes("allocations.port") ? "port_allocated" : "service_allocated";
-}
-
-// --- internal ---
-
-const COLUMNS =
-  "id, app, instance, service, port, created_at, checkout, last_seen, lease_pid, lease_started_at";
-
-type InsertParams = [
-  number | null,
-  string,
-  string,
-  string,
-  number,
-  string,
-  string | null,
-  string | null,
-  number | null,
-  string | null,
-];
-
-function prepareHot(db: Database) {
-  return {
-    insert: db.query<Allocation, InsertParams>(
-      `INSERT INTO allocations (id, app, instance, service, port, created_at, checkout, last_seen,
-                                lease_pid, lease_started_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
-    ),
-    byId: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE id = ?`),
-    deleteById: db.query<unknown, [number]>("DELETE FROM allocations WHERE id = ?"),
-    leases: db.query<Allocation, []>(
-      `SELECT ${COLUMNS} FROM allocations WHERE lease_pid IS NOT NULL ORDER BY id`,
-    ),
-    lastEvent: db.query<PortEvent, [number]>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE port = ? ORDER BY id DESC LIMIT 1`,
-    ),
-    byPort: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE port = ?`),
-    byService: db.query<Allocation, [string, string, string]>(
-      `SELECT ${COLUMNS} FROM allocations WHERE app = ? AND instance = ? AND service = ?`,
-    ),
-  };
-}
-
-function whereClause(f: Partial<Filter>): { where: string; params: (string | number)[] } {
-  const parts: string[] = [];
-  const params: (string | number)[] = [];
-  for (const key of ["app", "instance", "service", "port"] as const) {
-    const value = f[key];
-    if (value === undefined) continue;
-    parts.push(`${key} = ?`);
-    params.push(value);
-  }
-  return { where: parts.length ? `WHERE ${parts.join(" AND ")}` : "", params };
 }

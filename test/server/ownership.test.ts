@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Allocation } from "../../src/core/model.ts";
 import { expectRejected, type TestApp, testApp } from "../helpers/app.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 import { startDaemon, stopAllDaemons, tempHome } from "../helpers/daemon.ts";
 import { CREATED_AT, fakeProcesses } from "../helpers/fakes.ts";
 import { allocate as httpAllocate, listAllocations } from "../helpers/http.ts";
@@ -258,7 +259,7 @@ describe("a real daemon", () => {
   test("a leased port is free again within 2 s of its process's death", async () => {
     const d = await startDaemon({ home });
     const child = Bun.spawn(["sleep", "60"]);
-    const res = await fetch(`${d.url}/v1/allocations`, {
+    const res = await checkedFetch(`${d.url}/v1/allocations`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ app: "t", instance: "i", service: "s", lease_pid: child.pid }),
@@ -273,7 +274,7 @@ describe("a real daemon", () => {
     const took = Date.now() - died;
     expect((await listAllocations(d.url)).map((a) => a.service)).toEqual(["kept"]);
     expect(took).toBeLessThan(2000);
-    const events = (await (await fetch(`${d.url}/v1/events?service=s`)).json()) as Json[];
+    const events = (await (await checkedFetch(`${d.url}/v1/events?service=s`)).json()) as Json[];
     expect(events[0]).toMatchObject({
       kind: "lease_ended",
       pid: child.pid,

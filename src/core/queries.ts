@@ -1,0 +1,62 @@
+// The store's SQL: the allocation columns, the statements on every request's path (prepared
+// once per connection), WHERE clauses from filters, and UNIQUE violations told apart.
+import { type Database, SQLiteError } from "bun:sqlite";
+import { EVENT_COLUMNS } from "./events.ts";
+import type { Allocation, Filter, PortEvent } from "./model.ts";
+
+/** Turns a UNIQUE violation into the matching conflict code, or null if it is something else. */
+export function uniqueViolation(err: unknown): "port_allocated" | "service_allocated" | null {
+  if (!(err instanceof SQLiteError) || !String(err.code).startsWith("SQLITE_CONSTRAINT"))
+    return null;
+  return err.message.includes("allocations.port") ? "port_allocated" : "service_allocated";
+}
+
+export const COLUMNS =
+  "id, app, instance, service, port, created_at, checkout, last_seen, lease_pid, lease_started_at";
+
+export type InsertParams = [
+  number | null,
+  string,
+  string,
+  string,
+  number,
+  string,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
+];
+
+export function prepareHot(db: Database) {
+  return {
+    insert: db.query<Allocation, InsertParams>(
+      `INSERT INTO allocations (id, app, instance, service, port, created_at, checkout, last_seen,
+                                lease_pid, lease_started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    ),
+    byId: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE id = ?`),
+    deleteById: db.query<unknown, [number]>("DELETE FROM allocations WHERE id = ?"),
+    leases: db.query<Allocation, []>(
+      `SELECT ${COLUMNS} FROM allocations WHERE lease_pid IS NOT NULL ORDER BY id`,
+    ),
+    lastEvent: db.query<PortEvent, [number]>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE port = ? ORDER BY id DESC LIMIT 1`,
+    ),
+    byPort: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE port = ?`),
+    byService: db.query<Allocation, [string, string, string]>(
+      `SELECT ${COLUMNS} FROM allocations WHERE app = ? AND instance = ? AND service = ?`,
+    ),
+  };
+}
+
+export function whereClause(f: Partial<Filter>): { where: string; params: (string | number)[] } {
+  const parts: string[] = [];
+  const params: (string | number)[] = [];
+  for (const key of ["app", "instance", "service", "port"] as const) {
+    const value = f[key];
+    if (value === undefined) continue;
+    parts.push(`${key} = ?`);
+    params.push(value);
+  }
+  return { where: parts.length ? `WHERE ${parts.join(" AND ")}` : "", params };
+}
