@@ -157,8 +157,14 @@ describe("the seed's quick start", () => {
       });
       const released = await portctl(sb, ["release", "--id", "1"]);
       expect(released).toEqual({ code: 0, stdout: "released allocation 1\n", stderr: "" });
+      // Free again, and it says what became of its last owner (the history).
       const free = await portctl(sb, ["check", "--port", String(first)]);
-      expect(free).toEqual({ code: 0, stdout: `port ${first} is available\n`, stderr: "" });
+      expect(free).toMatchObject({ code: 0, stderr: "" });
+      expect(free.stdout).toMatch(
+        new RegExp(
+          `^port ${first} is available \\(released \\d+ s ago from myapp/dev/postgres\\)\n$`,
+        ),
+      );
 
       const stop = await portctl(sb, ["stop"]);
       expect(stop).toEqual({ code: 0, stdout: `port-server stopped (pid ${pid})\n`, stderr: "" });
