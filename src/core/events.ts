@@ -120,6 +120,18 @@ export function trimEvents(db: Database, now: Date): number {
     .run(EVENTS_KEEP, cutoff).changes;
 }
 
+/** Whether trimEvents would delete anything: a read, so an idle daemon takes no write lock. */
+export function eventsToTrim(db: Database, now: Date): boolean {
+  const cutoff = rfc3339(new Date(now.getTime() - EVENTS_MAX_AGE_MS));
+  const r = db
+    .query<{ lo: number | null; hi: number | null; oldest: string | null }, []>(
+      "SELECT min(id) AS lo, max(id) AS hi, min(at) AS oldest FROM events",
+    )
+    .get();
+  if (!r || r.lo === null || r.hi === null) return false;
+  return r.hi - r.lo >= EVENTS_KEEP || (r.oldest !== null && r.oldest < cutoff);
+}
+
 export const EVENT_COLUMNS = "id, at, kind, app, instance, service, port, checkout, pid, reason";
 
 // --- internal ---

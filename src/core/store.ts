@@ -7,6 +7,7 @@ import { asStorageError, prepareFile } from "./dbfile.ts";
 import { PortError } from "./errors.ts";
 import {
   type EventContext,
+  eventsToTrim,
   type PortEvent,
   queryEvents,
   recordEvent,
@@ -212,6 +213,7 @@ export class Store {
   }
 
   trimEvents(): number {
+    if (!eventsToTrim(this.db, this.now())) return 0;
     return this.write(() => trimEvents(this.db, this.now()));
   }
 

@@ -8,6 +8,8 @@ import type { Probe } from "./probe.ts";
 import type { Processes } from "./processes.ts";
 import type { Store } from "./store.ts";
 
+const TRIM_FIRST_MS = 5000;
+
 export interface UpkeepOptions {
   store: Store;
   probe: Probe;
@@ -18,7 +20,7 @@ export interface UpkeepOptions {
 
 export class Upkeep {
   readonly #o: UpkeepOptions;
-  #timers: ReturnType<typeof setInterval>[] = [];
+  #timers: ReturnType<typeof setTimeout>[] = [];
 
   constructor(opts: UpkeepOptions) {
     this.#o = opts;
@@ -52,11 +54,13 @@ export class Upkeep {
     this.#every(LEASE_CHECK_MS, () => this.endLeases());
     this.#every(SEEN_CHECK_MS, () => this.recordSeen());
     this.#every(TRIM_EVERY_MS, () => this.trim());
-    this.#guard(() => this.trim());
+    // Once soon after start too (a daemon restarted daily would never reach the interval), but
+    // not in the start-up path itself: nothing may delay the signal handlers taking effect.
+    this.#timers.push(setTimeout(() => this.#guard(() => this.trim()), TRIM_FIRST_MS));
   }
 
   stop(): void {
-    for (const t of this.#timers) clearInterval(t);
+    for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
   }
 

@@ -131,10 +131,6 @@ async function run(opts: ServerOptions): Promise<void> {
   }
   boundPort = server.port ?? opts.port;
   writePidFile(opts.pidfile);
-  console.log(
-    `port-server ${process.pid} listening on http://${DEFAULT_HOST}:${boundPort} (db ${opts.db}, range ${formatRange(opts.range)})`,
-  );
-
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -149,6 +145,10 @@ async function run(opts: ServerOptions): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  // Announced only once the handlers are in: a SIGTERM right after this line is an orderly stop.
+  console.log(
+    `port-server ${process.pid} listening on http://${DEFAULT_HOST}:${boundPort} (db ${opts.db}, range ${formatRange(opts.range)})`,
+  );
   upkeep.start();
 }
 
