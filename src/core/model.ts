@@ -5,19 +5,42 @@ import { z } from "zod";
 import { MAX_NAME_LENGTH, MAX_PATH_LENGTH } from "./config.ts";
 import { ERROR_CODES, type ErrorCode, PortError } from "./errors.ts";
 
-// C0/C1 controls, and the bidirectional overrides and isolates (U+200E/F, U+202A–E,
-// U+2066–9) that would make a name print as something else in a terminal.
+// C0/C1 controls (what is left once the edges' whitespace is trimmed), and the bidirectional
+// overrides and isolates (U+200E/F, U+202A–E, U+2066–9) that would make a name print as
+// something else in a terminal.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
+// What no one can see: format characters (Cf: zero-width U+200B–D, U+2060, U+FEFF, U+00AD, tags
+// U+E0000–7F, U+061C, U+180E, U+FFF9–B…), line and paragraph separators, and every other
+// default-ignorable code point (U+3164, variation selectors). Two names that look the same must
+// be the same name, and an invisible suffix must not ride along to agents.
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+
+/**
+ * 1–128 characters after trimming, stored in NFC (so `café` typed precomposed or with a
+ * combining accent is one name). Invisible characters are refused anywhere, edges included:
+ * they are looked for before trimming, which would quietly drop U+FEFF or U+2028 at an edge.
+ */
 export const nameSchema = z
   .string({ error: "must be a string" })
+  .check((ctx) => {
+    const bad = INVISIBLE.exec(ctx.value)?.[0];
+    if (bad === undefined) return;
+    const cp = (bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `must not contain U+${cp} (an invisible or format character)`,
+    });
+  })
   .trim()
-  .min(1, { error: "must not be empty" })
-  .max(MAX_NAME_LENGTH, { error: `must be at most ${MAX_NAME_LENGTH} characters` })
   .refine((s) => !CONTROL.test(s), { error: "must not contain control characters" })
   // A lone surrogate ("\ud800" in JSON) would be stored as U+FFFD: a different name.
-  .refine((s) => s.isWellFormed(), { error: "must be valid Unicode" });
+  .refine((s) => s.isWellFormed(), { error: "must be valid Unicode" })
+  .normalize("NFC")
+  .min(1, { error: "must not be empty" })
+  .max(MAX_NAME_LENGTH, { error: `must be at most ${MAX_NAME_LENGTH} characters` });
 
 /**
  * nameSchema as the API document states it: the same checks, and a JSON Schema pattern built

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Allocation } from "../../src/core/model.ts";
+import { type BinaryRun, runBinary } from "../helpers/binaries.ts";
 import { ESC, firstBindablePort, freePort, NOT_RUNNING_LINE, shiftedTime } from "../helpers/cli.ts";
 import { type TempHome, tempHome } from "../helpers/daemon.ts";
 import { makeRepo } from "../helpers/git.ts";
@@ -72,29 +73,11 @@ afterEach(async () => {
   }
 }, 30_000);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = BinaryRun;
 
 /** Runs the compiled portctl to completion (killed after RUN_TIMEOUT_MS). */
-async function portctl(sb: Sandbox, args: string[], cwd = sb.cwd): Promise<Run> {
-  const proc = Bun.spawn([bin, ...args], {
-    cwd,
-    env: sb.env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), RUN_TIMEOUT_MS);
-  const [stdout, stderr] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-  ]);
-  await proc.exited;
-  clearTimeout(timer);
-  return { code: proc.exitCode, stdout, stderr };
+function portctl(sb: Sandbox, args: string[], cwd = sb.cwd): Promise<Run> {
+  return runBinary(bin, args, { cwd, env: sb.env, timeoutMs: RUN_TIMEOUT_MS });
 }
 
 /** `portctl start`, asserted successful; returns the daemon's pid. */

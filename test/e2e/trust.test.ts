@@ -5,7 +5,7 @@
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { builtBinaries } from "../helpers/binaries.ts";
+import { builtBinaries, runBinary } from "../helpers/binaries.ts";
 import { freePort } from "../helpers/cli.ts";
 import { type TempHome, tempHome } from "../helpers/daemon.ts";
 import { RAW_CONTROL } from "../helpers/impostor.ts";
@@ -53,25 +53,9 @@ afterEach(async () => {
   }
 }, 30_000);
 
-async function run(
-  sb: Sandbox,
-  args: string[],
-): Promise<{ code: number | null; out: string; err: string }> {
-  const proc = Bun.spawn([portctl, ...args], {
-    cwd: sb.home.root,
-    env: sb.env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [out, err] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-  ]);
-  await proc.exited;
-  clearTimeout(timer);
-  return { code: proc.exitCode, out, err };
+async function run(sb: Sandbox, args: string[]) {
+  const r = await runBinary(portctl, args, { cwd: sb.home.root, env: sb.env });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 function spawnChild(cmd: string[]) {

@@ -14,6 +14,35 @@ export function builtBinaries(): Promise<string> {
   return built;
 }
 
+export interface BinaryRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a built executable to completion; killed after `timeoutMs` so a hang fails the test. */
+export async function runBinary(
+  path: string,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string>; timeoutMs?: number },
+): Promise<BinaryRun> {
+  const proc = Bun.spawn([path, ...args], {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 20_000);
+  const [stdout, stderr] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
+  await proc.exited;
+  clearTimeout(timer);
+  return { code: proc.exitCode, stdout, stderr };
+}
+
 // --- internal ---
 
 async function build(): Promise<string> {

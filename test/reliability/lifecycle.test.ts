@@ -4,7 +4,7 @@
 import { afterEach, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { builtBinaries } from "../helpers/binaries.ts";
+import { builtBinaries, runBinary } from "../helpers/binaries.ts";
 import { freePort } from "../helpers/cli.ts";
 import { type TempHome, tempHome } from "../helpers/daemon.ts";
 import { daemonPids, isAlive, killHard, waitUntil } from "../helpers/processes.ts";
@@ -48,23 +48,10 @@ afterEach(async () => {
   }
 }, 30_000);
 
-/** Runs portctl to completion; killed after 20 s so a hang fails the test instead of the run. */
+/** Runs portctl to completion, stdout and stderr together. */
 async function run(sb: Sandbox, args: string[]): Promise<{ code: number | null; out: string }> {
-  const proc = Bun.spawn([portctl, ...args], {
-    cwd: sb.home.root,
-    env: sb.env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [out, err] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-  ]);
-  await proc.exited;
-  clearTimeout(timer);
-  return { code: proc.exitCode, out: out + err };
+  const r = await runBinary(portctl, args, { cwd: sb.home.root, env: sb.env });
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 test("five `portctl start` at once: exactly one port-server process for the port", async () => {

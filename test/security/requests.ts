@@ -127,3 +127,26 @@ export const HEADERS_TOO_LARGE: Refused = { status: 431, parser: true, mayReset:
 export const PARSER_505: Refused = { status: 505, parser: true };
 export const PARSER_413: Refused = { status: 413, parser: true };
 export const NO_ANSWER: Refused = { status: 0, parser: true, noAnswer: true };
+
+/**
+ * Names no one can see in full (issue #11, point 4): format characters, separators and other
+ * default-ignorable code points, in the middle and at either edge (where trimming used to drop
+ * some of them). As JSON escapes: `[where, escape, code point as the error names it]`.
+ */
+export const INVISIBLE_NAMES: [where: string, escape: string, shown: string][] = [
+  ["zero-width space inside", "ev\\u200bil", "U+200B"],
+  ["zero-width non-joiner inside", "ev\\u200cil", "U+200C"],
+  ["zero-width joiner inside", "ev\\u200dil", "U+200D"],
+  ["word joiner at the end", "evil\\u2060", "U+2060"],
+  ["BOM at the start", "\\ufeffevil", "U+FEFF"],
+  ["soft hyphen", "ev\\u00adil", "U+00AD"],
+  ["an invisible tag-character suffix", "evil\\udb40\\udc41\\udb40\\udc7f", "U+E0041"],
+  ["Arabic letter mark", "ev\\u061cil", "U+061C"],
+  ["Mongolian vowel separator", "ev\\u180eil", "U+180E"],
+  ["interlinear annotation anchor", "ev\\ufff9il", "U+FFF9"],
+  ["line separator at the end", "evil\\u2028", "U+2028"],
+  ["paragraph separator at the start", "\\u2029evil", "U+2029"],
+  ["Hangul filler", "ev\\u3164il", "U+3164"],
+  ["a name of one Hangul filler", "\\u3164", "U+3164"],
+  ["variation selector", "evil\\ufe0f", "U+FE0F"],
+];

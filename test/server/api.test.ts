@@ -150,6 +150,34 @@ describe("POST /v1/allocations", () => {
     expect(body).toMatchObject({ app: "shop", instance: "feature", service: long });
   });
 
+  test("names are stored in NFC: café typed precomposed or with a combining accent is one name", async () => {
+    const nfd = "cafe\u0301";
+    const first = await json<Allocation>(
+      await t.post({ app: nfd, instance: "main", service: "web" }),
+    );
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ app: "caf\u00e9" });
+    const again = await json(await t.post({ app: "caf\u00e9", instance: "main", service: "web" }));
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: "service_allocated", holder: { id: first.body.id } });
+    const found = await json<Allocation[]>(
+      await t.get(`/v1/allocations?app=${encodeURIComponent(nfd)}`),
+    );
+    expect(found.body).toEqual([first.body]);
+  });
+
+  test("an invisible character is refused even at an edge, where trimming would drop it", async () => {
+    for (const app of ["\ufeffshop", "shop\u2028", "shop\u{e0041}"]) {
+      const { status, body } = await json(await t.post({ app, instance: "main", service: "web" }));
+      expect({ status, code: body.code }).toEqual({ status: 400, code: "bad_request" });
+    }
+    expect((await json<Allocation[]>(await t.get("/v1/allocations"))).body).toEqual([
+      web,
+      db,
+      blog,
+    ]);
+  });
+
   const PORT_MSG = "port must be an integer between 1 and 65535";
   test.each<[string, unknown, string]>([
     ["blank app", named("web", { app: "   " }), "app must not be empty"],
@@ -159,8 +187,8 @@ describe("POST /v1/allocations", () => {
     ["newline inside", named("we\nb"), "service must not contain control characters"],
     ["DEL", named("web\u007f"), "service must not contain control characters"],
     ["C1 control", named("web\u0085x"), "service must not contain control characters"],
-    ["RTL override", named("s\u202ex"), "service must not contain control characters"],
-    ["bidi isolate", named("s\u2066x"), "service must not contain control characters"],
+    ["RTL override", named("s\u202ex"), "service must not contain U\\+202E \\(an invisible"],
+    ["bidi isolate", named("s\u2066x"), "service must not contain U\\+2066 \\(an invisible"],
     ["missing app", { instance: "main", service: "web" }, "app is required"],
     ["numeric name", named("web", { app: 5 }), "app must be a string"],
     ['port "80"', named("web", { port: "80" }), PORT_MSG],
