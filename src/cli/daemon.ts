@@ -3,7 +3,7 @@
 // `start` reports what really happened. A PID is signalled only once identity.ts has proved it
 // is this registry's daemon.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   ENV,
@@ -13,48 +13,20 @@ import {
   statePaths,
 } from "../core/config.ts";
 import { fileReason, PortError } from "../core/errors.ts";
+import { APPEND, ensurePrivateFolder, openNoFollow } from "../core/files.ts";
 import { Client, type Health } from "./client.ts";
-import { disprove, isAlive, isPid, pidText, portServerExecutable } from "./identity.ts";
+import { disprove, isAlive, isPid, pidText } from "./identity.ts";
 import type { Io } from "./io.ts";
+import { type DaemonState, inspect, removeIfNames } from "./state.ts";
 
-export interface DaemonState {
-  pidFile: string;
-  /** The PID the file names, if any. */
-  filePid?: number;
-  /** Whatever answers /healthz on PORT_SERVER_ADDR, if anything does. */
-  health?: Health;
-  /** Why what answers is not this registry's daemon; undefined when it is (or nothing answers). */
-  foreign?: string;
-  /** A PID file naming a process that is not a port-server (removed by the caller). */
-  stale: boolean;
-  /** This registry: its database and the address it is reached at. */
-  ours: { db: string; address: string };
-}
-
-/** What is running: the PID file, cross-checked with /healthz and the process table. */
-export async function inspect(io: Io): Promise<DaemonState> {
-  const paths = statePaths(io.env);
-  const client = new Client(io.env);
-  const ours = { db: paths.db, address: client.base };
-  const filePid = readPid(paths.pid);
-  const health = await client.health().catch(() => undefined);
-  const foreign = health ? disprove(health.pid, health, ours) : undefined;
-  const stale =
-    filePid !== undefined && !(isAlive(filePid) && portServerExecutable(filePid) === true);
-  return {
-    pidFile: paths.pid,
-    ...(filePid !== undefined ? { filePid } : {}),
-    ...(health ? { health } : {}),
-    ...(foreign ? { foreign } : {}),
-    stale,
-    ours,
-  };
-}
+export { type DaemonState, inspect, removeStale, staleReason } from "./state.ts";
 
 export interface Started {
   pid: number;
   /** false when another daemon was already running (or won a concurrent start). */
   ours: boolean;
+  /** Where it runs, when that is not PORT_SERVER_ADDR (the folder's daemon listens elsewhere). */
+  address?: string;
 }
 
 /** Starts the daemon detached and waits for /healthz; throws when it does not come up. */
@@ -62,10 +34,13 @@ export async function startDaemon(io: Io): Promise<Started> {
   const client = new Client(io.env);
   const state = await inspect(io);
   if (state.health) return { pid: alreadyRunning(state.health, state.ours), ours: false };
+  // One daemon per state folder: ours may listen on another address than PORT_SERVER_ADDR.
+  if (state.elsewhere) return { ...state.elsewhere, ours: false };
 
   const paths = statePaths(io.env);
   const { port } = parseAddress(io.env[ENV.addr]);
-  const log = openLog(paths.dir, paths.log);
+  ensurePrivateFolder(paths.dir);
+  const log = openLog(paths.log);
   const [cmd, args, argv0] = serverCommand();
   const child = spawn(cmd, [...args, "--port", String(port)], {
     detached: true,
@@ -85,7 +60,10 @@ export async function startDaemon(io: Io): Promise<Started> {
 export async function stopDaemon(state: DaemonState): Promise<number> {
   const pid = state.health ? state.health.pid : state.stale ? undefined : state.filePid;
   if (pid === undefined) throw new PortError("daemon", "port-server is not running");
-  const why = disprove(pid, state.health, state.ours);
+  const why =
+    pid === state.elsewhere?.pid
+      ? `it listens on ${state.elsewhere.address}, not on ${ENV.addr} (${state.ours.address}); run: ${ENV.addr}=${state.elsewhere.address} portctl stop`
+      : disprove(pid, state.health, state.ours);
   if (why !== undefined || !isPid(pid)) {
     throw new PortError("daemon", `refusing to stop pid ${pidText(pid)}: ${why}`);
   }
@@ -108,28 +86,12 @@ export async function stopDaemon(state: DaemonState): Promise<number> {
   return pid;
 }
 
-/** Removes a PID file that names a process which is not our daemon; returns whether it did. */
-export function removeStale(state: DaemonState): boolean {
-  if (!state.stale || state.filePid === undefined) return false;
-  removeIfNames(state.pidFile, state.filePid);
-  return true;
-}
-
-/** Why a PID file was stale: its process is gone, or it is some other program. */
-export function staleReason(state: DaemonState): string {
-  const pid = state.filePid;
-  return pid !== undefined && isAlive(pid)
-    ? `pid ${pid} is not port-server`
-    : `pid ${pid} is not running`;
-}
-
 // --- internal ---
 
-/** The state folder and the daemon's log, or one line saying why they cannot be written. */
-function openLog(dir: string, log: string): number {
+/** The daemon's log, appended to and never through a planted symlink. */
+function openLog(log: string): number {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return openSync(log, "a", 0o600);
+    return openNoFollow(log, APPEND, 0o600);
   } catch (err) {
     throw new PortError(
       "filesystem",
@@ -195,19 +157,6 @@ function serverCommand(): [string, string[], string | undefined] {
 
 function isCompiled(): boolean {
   return import.meta.url.includes("$bunfs") || import.meta.url.includes("~BUN");
-}
-
-function readPid(path: string): number | undefined {
-  try {
-    const text = readFileSync(path, "utf8").trim();
-    return /^\d+$/.test(text) && Number(text) > 1 ? Number(text) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function removeIfNames(path: string, pid: number): void {
-  if (readPid(path) === pid) rmSync(path, { force: true });
 }
 
 function readText(path: string): string | undefined {

@@ -8,6 +8,8 @@ export const DEFAULT_RANGE: PortRange = { lo: 3000, hi: 32767 };
 export const STATE_DIR_NAME = ".port_server";
 export const DB_FILE = "ports.db";
 export const PID_FILE = "port-server.pid";
+/** Held (flock) by the daemon of a state folder for its whole life: one daemon per folder. */
+export const LOCK_FILE = "port-server.lock";
 export const LOG_FILE = "port-server.log";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -89,6 +91,7 @@ export function statePaths(env: Env = process.env) {
     dir,
     db: join(dir, DB_FILE),
     pid: join(dir, PID_FILE),
+    lock: join(dir, LOCK_FILE),
     log: join(dir, LOG_FILE),
   };
 }

@@ -1,30 +1,23 @@
-// The database file itself: created 0600 when missing, refused when it is not SQLite, and the
-// one wording of "the database failed".
-import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from "node:fs";
+// The database file before SQLite opens it: never reached through a symlink (SQLite would
+// follow one, and a dangling `ports.db` link used to create a 0644 database elsewhere), created
+// 0600, kept 0600 with its -wal and -shm, and refused unless it is empty or SQLite; and the one
+// wording of "the database failed".
+import { closeSync, constants, lstatSync, readSync } from "node:fs";
 import { PortError } from "./errors.ts";
+import { openNoFollow, restrictMode } from "./files.ts";
 
-/** Creates a missing database file with mode 0600; refuses an existing file that is not SQLite. */
+/** Ready to open: created when missing, or checked. Throws a one-line `storage` error. */
 export function prepareFile(path: string): void {
-  if (!existsSync(path)) {
-    try {
-      writeFileSync(path, "", { mode: 0o600, flag: "wx" });
-    } catch (err) {
-      // Another daemon starting at the same moment created it first: fine.
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  for (const file of [path, ...SIDE_FILES.map((suffix) => path + suffix)]) {
+    if (isSymlink(file)) {
+      throw new PortError("storage", `${file} is a symbolic link; refusing to follow it`);
     }
-    return;
   }
-  if (statSync(path).size === 0) return;
-  const header = Buffer.alloc(16);
-  const fd = openSync(path, "r");
-  try {
-    readSync(fd, header, 0, 16, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (header.toString("latin1") !== SQLITE_HEADER) {
+  createIfMissing(path);
+  if (!hasSqliteHeaderOrIsEmpty(path)) {
     throw new PortError("storage", `${path} is not an SQLite database; refusing to touch it`);
   }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) restrictMode(file);
 }
 
 export function asStorageError(err: unknown, path?: string): PortError {
@@ -38,4 +31,43 @@ export function asStorageError(err: unknown, path?: string): PortError {
 
 // --- internal ---
 
+const SIDE_FILES = ["-wal", "-shm", "-journal"];
 const SQLITE_HEADER = "SQLite format 3\0";
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function createIfMissing(path: string): void {
+  if (exists(path)) return;
+  try {
+    closeSync(openNoFollow(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL));
+  } catch (err) {
+    // Already there (or another daemon created it a moment ago): checked below.
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+}
+
+function hasSqliteHeaderOrIsEmpty(path: string): boolean {
+  const header = Buffer.alloc(16);
+  const fd = openNoFollow(path, constants.O_RDONLY);
+  try {
+    const n = readSync(fd, header, 0, 16, 0);
+    return n === 0 || header.toString("latin1") === SQLITE_HEADER;
+  } finally {
+    closeSync(fd);
+  }
+}

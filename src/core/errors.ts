@@ -123,6 +123,7 @@ const ERRNO_TEXT: Record<string, string> = {
   ENOTDIR: "a parent folder is a file",
   EISDIR: "it is a folder",
   EEXIST: "a file is in the way",
-  ELOOP: "too many symbolic links",
+  // O_NOFOLLOW on a symlink, as well as a loop of them.
+  ELOOP: "a symbolic link is in the way (not followed)",
   ENAMETOOLONG: "the name is too long",
 };

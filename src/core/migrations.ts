@@ -58,6 +58,23 @@ export function checkVersion(db: Database): number {
   return current;
 }
 
+/** Schema 0 with tables, none of them ours: some other program's SQLite file, refused. */
+export function checkOurs(db: Database): void {
+  if (schemaVersion(db) !== 0) return;
+  const tables = db
+    .query<{ name: string }, []>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .all()
+    .map((t) => t.name);
+  if (tables.length > 0 && !tables.includes("allocations")) {
+    throw new PortError(
+      "storage",
+      `${db.filename} is not a port-server database (it has tables ${tables.join(", ")}); refusing to touch it`,
+    );
+  }
+}
+
 /** Applies every missing migration and the new user_version in one write transaction. */
 export function migrate(db: Database): void {
   db.transaction(() => {

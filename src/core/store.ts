@@ -13,7 +13,7 @@ import {
   recordEvent,
   trimEvents,
 } from "./events.ts";
-import { checkVersion, migrate } from "./migrations.ts";
+import { checkOurs, checkVersion, migrate } from "./migrations.ts";
 import { type Allocation, type Filter, type ListQuery, rfc3339 } from "./model.ts";
 import { COLUMNS, prepareHot, whereClause } from "./queries.ts";
 
@@ -60,8 +60,10 @@ export class Store {
       db = new Database(path, { create: true, strict: true });
       // busy_timeout first: switching to WAL needs a lock another daemon may briefly hold.
       db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      // Refuse a newer schema before anything (WAL files included) is written.
+      // Refuse a newer schema, or another program's database, before anything (WAL files
+      // included) is written.
       checkVersion(db);
+      checkOurs(db);
       db.run("PRAGMA journal_mode = WAL");
       db.run("PRAGMA synchronous = FULL");
       migrate(db);

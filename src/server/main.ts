@@ -1,28 +1,19 @@
-// The `port-server` daemon entry: flags → store → HTTP listener → PID file, and an orderly
-// shutdown on SIGTERM/SIGINT. The only module that owns the daemon's process lifecycle.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { parseArgs } from "node:util";
+// The `port-server` daemon entry: flags → state folder (ours alone, locked) → store → HTTP
+// listener → PID file, and an orderly shutdown on SIGTERM/SIGINT from the very first moment.
+// The only module that owns the daemon's process lifecycle.
+import { dirname, join } from "node:path";
 import { Allocator } from "../core/allocator.ts";
-import {
-  BUN_MAX_BODY_BYTES,
-  DEFAULT_HOST,
-  DEFAULT_PORT,
-  DEFAULT_RANGE,
-  ENV,
-  formatRange,
-  IDLE_TIMEOUT_S,
-  MAX_IDLE_TIMEOUT_S,
-  parseExclusions,
-  parseRange,
-  statePaths,
-} from "../core/config.ts";
+import { BUN_MAX_BODY_BYTES, DEFAULT_HOST, formatRange, LOCK_FILE } from "../core/config.ts";
+import { ensurePrivateFolder } from "../core/files.ts";
 import { systemProbe } from "../core/probe.ts";
 import { systemProcesses } from "../core/processes.ts";
 import { Store } from "../core/store.ts";
 import { Upkeep } from "../core/upkeep.ts";
 import { versionLine } from "../core/version.ts";
 import { createApp } from "./app.ts";
+import { HELP, parseFlags, type ServerOptions } from "./flags.ts";
+import { acquireLock, type Lock } from "./lock.ts";
+import { removePidFile, writePidFile } from "./pidfile.ts";
 
 export async function serverMain(argv: string[]): Promise<void> {
   let opts: ServerOptions;
@@ -38,63 +29,42 @@ export async function serverMain(argv: string[]): Promise<void> {
   await run(opts);
 }
 
-export interface ServerOptions {
-  port: number;
-  db: string;
-  pidfile: string;
-  range: ReturnType<typeof parseRange>;
-  exclude: ReturnType<typeof parseExclusions>;
-  /** Seconds before a silent or dribbling connection is closed. */
-  idleTimeout: number;
-  help: boolean;
-  version: boolean;
-}
-
-export function parseFlags(argv: string[], env = process.env): ServerOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: "string" },
-      db: { type: "string" },
-      pidfile: { type: "string" },
-      range: { type: "string" },
-      "idle-timeout": { type: "string" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "v" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const paths = statePaths(env);
-  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
-  if (!/^\d+$/.test(values.port ?? "0") || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`invalid --port "${values.port}": expected 0-65535 (0 picks a free port)`);
-  }
-  const rangeText = values.range ?? env[ENV.range];
-  return {
-    port,
-    db: values.db ?? paths.db,
-    pidfile: values.pidfile ?? paths.pid,
-    range: rangeText
-      ? named(values.range ? "--range" : ENV.range, () => parseRange(rangeText))
-      : DEFAULT_RANGE,
-    exclude: named(ENV.exclude, () => parseExclusions(env[ENV.exclude])),
-    idleTimeout: parseIdleTimeout(values["idle-timeout"]),
-    help: values.help ?? false,
-    version: values.version ?? false,
-  };
-}
-
 // --- internal ---
 
+/** What has been set up so far, so that a shutdown at any moment undoes exactly that. */
+interface Running {
+  lock?: Lock;
+  store?: Store;
+  server?: ReturnType<typeof Bun.serve>;
+  upkeep?: Upkeep;
+  pidfile?: string;
+}
+
 async function run(opts: ServerOptions): Promise<void> {
-  let store: Store;
+  const running: Running = {};
+  // Handlers before anything is written: a SIGTERM during start-up is an orderly stop too
+  // (start-up is synchronous, so it is handled right after), never a kill that leaves a PID
+  // file behind.
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    void shutdown(signal, running);
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+
   try {
-    mkdirSync(dirname(opts.db), { recursive: true, mode: 0o700 });
-    store = new Store(opts.db);
+    for (const dir of new Set([dirname(opts.db), dirname(opts.pidfile)])) ensurePrivateFolder(dir);
+    running.lock = acquireLock(join(dirname(opts.db), LOCK_FILE));
+    running.store = new Store(opts.db);
   } catch (err) {
     fail((err as Error).message);
   }
+  if (!running.lock.held) {
+    console.error("port-server: flock(2) unavailable; the listening port is the only lock");
+  }
+  const store = running.store;
   const probe = systemProbe();
   const processes = systemProcesses();
   const allocator = new Allocator({
@@ -107,10 +77,9 @@ async function run(opts: ServerOptions): Promise<void> {
   const upkeep = new Upkeep({ store, probe, processes, log: (m) => console.error(m) });
   let boundPort = opts.port;
   const app = createApp({ store, allocator, probe, port: () => boundPort });
-  let server: ReturnType<typeof Bun.serve>;
   try {
     // 127.0.0.1 only: the API has no authentication.
-    server = Bun.serve({
+    running.server = Bun.serve({
       hostname: DEFAULT_HOST,
       port: opts.port,
       fetch: app.fetch,
@@ -129,87 +98,32 @@ async function run(opts: ServerOptions): Promise<void> {
         : `cannot listen: ${(err as Error).message}`,
     );
   }
-  boundPort = server.port ?? opts.port;
+  boundPort = running.server.port ?? opts.port;
+  running.lock.announce(`${DEFAULT_HOST}:${boundPort}`);
   writePidFile(opts.pidfile);
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`port-server ${process.pid} received ${signal}, finishing in-flight requests`);
-    await server.stop(false);
-    upkeep.stop();
-    store.close();
-    removePidFile(opts.pidfile);
-    console.log(`port-server ${process.pid} stopped`);
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  // Announced only once the handlers are in: a SIGTERM right after this line is an orderly stop.
+  running.pidfile = opts.pidfile;
   console.log(
     `port-server ${process.pid} listening on http://${DEFAULT_HOST}:${boundPort} (db ${opts.db}, range ${formatRange(opts.range)})`,
   );
+  running.upkeep = upkeep;
   upkeep.start();
 }
 
-/** Written only once the port is ours, atomically, so a reader never sees a partial PID. */
-function writePidFile(path: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
-}
-
-/** Removes the PID file only if it is still ours (a later daemon may have replaced it). */
-function removePidFile(path: string): void {
-  try {
-    if (readFileSync(path, "utf8").trim() === String(process.pid)) rmSync(path);
-  } catch {
-    // already gone
-  }
-}
-
-function parseIdleTimeout(value: string | undefined): number {
-  if (value === undefined) return IDLE_TIMEOUT_S;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > MAX_IDLE_TIMEOUT_S) {
-    throw new Error(`invalid --idle-timeout "${value}": expected 1-${MAX_IDLE_TIMEOUT_S} seconds`);
-  }
-  return n;
-}
-
-/** Prefixes a setting's parse error with where the value came from. */
-function named<T>(source: string, parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    throw new Error(`${source}: ${(err as Error).message}`);
-  }
+/** Finishes in-flight requests, closes the database, removes our PID file, exits 0. */
+async function shutdown(signal: string, running: Running): Promise<never> {
+  console.log(`port-server ${process.pid} received ${signal}, finishing in-flight requests`);
+  await running.server?.stop(false);
+  running.upkeep?.stop();
+  running.store?.close();
+  if (running.pidfile) removePidFile(running.pidfile);
+  running.lock?.release();
+  console.log(`port-server ${process.pid} stopped`);
+  process.exit(0);
 }
 
 function fail(message: string, code = 1): never {
   console.error(`port-server: ${message}`);
   process.exit(code);
 }
-
-const HELP = `port-server — the local port registry daemon
-
-Usage: port-server [flags]
-
-Flags:
-  --port N          port to listen on, on 127.0.0.1 (default ${DEFAULT_PORT}; 0 picks a free one)
-  --db PATH         SQLite database (default $${ENV.home}/ports.db, else ~/.port_server/ports.db)
-  --pidfile PATH    PID file (default $${ENV.home}/port-server.pid)
-  --range LO-HI     auto-assign range (default ${formatRange(DEFAULT_RANGE)}; env ${ENV.range})
-  --idle-timeout S  close a connection silent or dribbling for S seconds (default ${IDLE_TIMEOUT_S})
-  -h, --help        show this help
-  -v, --version     show version, commit and build date
-
-Environment:
-  ${ENV.home}     state directory (default ~/.port_server)
-  ${ENV.range}    auto-assign range, overridden by --range
-  ${ENV.exclude}  ports and ranges auto-assign never hands out, e.g. 5432,8000-8100
-
-Usually started with \`portctl start\`, which runs it in the background.`;
 
 if (import.meta.main) await serverMain(process.argv.slice(2));

@@ -295,6 +295,7 @@ describe("config: state paths", () => {
       dir: "/s",
       db: "/s/ports.db",
       pid: "/s/port-server.pid",
+      lock: "/s/port-server.lock",
       log: "/s/port-server.log",
     });
   });

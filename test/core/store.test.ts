@@ -205,20 +205,29 @@ describe("migrations", () => {
     return v;
   };
 
-  test("a database at user_version 0 is upgraded, keeping what else it holds", () => {
+  test("an empty database at user_version 0 is upgraded", () => {
     const path = join(dir, "old.db");
-    const old = new Database(path);
-    old.run("CREATE TABLE notes (text TEXT)");
-    old.run("INSERT INTO notes VALUES ('keep me')");
-    old.close();
+    new Database(path).close();
     expect(userVersion(path)).toBe(0);
-
     const store = new Store(path);
     store.insert(row("web", 3000));
     expect(store.count()).toBe(1);
-    expect(store.db.query("SELECT text FROM notes").all()).toEqual([{ text: "keep me" }]);
     store.close();
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
+  });
+
+  test("another program's SQLite file (schema 0, none of its tables ours) is refused, untouched", () => {
+    const path = join(dir, "notes.db");
+    const other = new Database(path);
+    other.run("CREATE TABLE notes (text TEXT)");
+    other.run("INSERT INTO notes VALUES ('keep me')");
+    other.close();
+    const before = readFileSync(path);
+    expect(() => new Store(path)).toThrow(
+      `${path} is not a port-server database (it has tables notes); refusing to touch it`,
+    );
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(userVersion(path)).toBe(0);
   });
 
   test("reopening a current database runs no migration again", () => {

@@ -27,7 +27,7 @@ export interface Mount {
 export function tmpfs(parent: string, bytes: number): Mount | string {
   const dir = join(parent, "tmpfs");
   mkdirSync(dir, { recursive: true });
-  const direct = sh(["mount", "-t", "tmpfs", "-o", `size=${bytes}`, "tmpfs", dir]);
+  const direct = sh(["mount", "-t", "tmpfs", "-o", `size=${bytes},mode=0700`, "tmpfs", dir]);
   if (direct === undefined) return plainMount(dir, () => umount(dir));
   const nested = sh([
     "unshare",
@@ -36,7 +36,7 @@ export function tmpfs(parent: string, bytes: number): Mount | string {
     "-t",
     "tmpfs",
     "-o",
-    `size=${bytes}`,
+    `size=${bytes},mode=0700`,
     "tmpfs",
     dir,
   ]);
@@ -103,7 +103,7 @@ function namespacedMount(parent: string, dir: string, bytes: number): Mount {
     `#!/bin/sh
 if [ "$1" != --in-namespace ]; then exec unshare -Urm "$0" --in-namespace "$@"; fi
 shift
-mount -t tmpfs -o size=${bytes} tmpfs ${quote(dir)} || exit 97
+mount -t tmpfs -o size=${bytes},mode=0700 tmpfs ${quote(dir)} || exit 97
 exec ${quote(process.execPath)} ${quote(SERVER_MAIN)} "$@"
 `,
     { mode: 0o755 },

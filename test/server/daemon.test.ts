@@ -4,7 +4,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Allocator } from "../../src/core/allocator.ts";
 import type { Allocation } from "../../src/core/model.ts";
+import { Store } from "../../src/core/store.ts";
 import { checkedFetch } from "../helpers/contract.ts";
 import {
   runServer,
@@ -13,6 +15,7 @@ import {
   type TempHome,
   tempHome,
 } from "../helpers/daemon.ts";
+import { fakeProbe } from "../helpers/fakes.ts";
 
 let home: TempHome;
 
@@ -117,26 +120,53 @@ describe("lifecycle", () => {
   });
 });
 
-describe("two daemons on one database", () => {
+describe("one daemon per state folder", () => {
+  test("a second daemon on the folder exits naming the first; the first keeps its PID file", async () => {
+    const a = await startDaemon({ home });
+    const pidFile = join(home.state, "port-server.pid");
+    const run = await runServer(["--port", "0"], { home });
+    expect(run).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `port-server: port-server is already running (pid ${a.pid}) on 127.0.0.1:${a.port}\n`,
+    });
+    expect(readFileSync(pidFile, "utf8")).toBe(`${a.pid}\n`);
+    expect((await checkedFetch(`${a.url}/healthz`)).status).toBe(200);
+    expect(await a.stop()).toBe(0);
+    // The kernel released the lock with the process: the folder is free again.
+    const again = await startDaemon({ home });
+    expect(await again.stop()).toBe(0);
+  });
+});
+
+describe("two processes on one database", () => {
   test("never hand out one port twice, even when asked at the same moment", async () => {
-    const args = ["--range", "20000-29999"];
-    const a = await startDaemon({ home, args });
-    const b = await startDaemon({ home, args: [...args, "--pidfile", join(home.root, "b.pid")] });
+    const range = { lo: 20000, hi: 29999 };
+    const daemon = await startDaemon({ home, args: ["--range", "20000-29999"] });
+    // The second writer is this test process: the lock keeps a second daemon off the folder,
+    // but the database must not rely on that (SPEC §4: uniqueness is the database's).
+    const store = new Store(join(home.state, "ports.db"));
+    const local = new Allocator({ store, probe: fakeProbe(), range, exclude: [] });
     try {
-      const requests = Array.from({ length: 40 }, (_, i) =>
-        allocate(i % 2 ? a.url : b.url, { app: "race", instance: "x", service: `s${i}` }),
+      const remote = Array.from({ length: 20 }, (_, i) =>
+        allocate(daemon.url, { app: "race", instance: "x", service: `http${i}` }),
       );
-      const responses = await Promise.all(requests);
+      const here = Array.from(
+        { length: 20 },
+        (_, i) =>
+          local.allocate({ app: "race", instance: "x", service: `local${i}` }).allocation.port,
+      );
+      const responses = await Promise.all(remote);
       expect(responses.map((r) => r.status)).toEqual(responses.map(() => 201));
       const ports = await Promise.all(
         responses.map(async (r) => ((await r.json()) as Allocation).port),
       );
-      expect(new Set(ports).size).toBe(40);
-      const listed = await (await checkedFetch(`${a.url}/v1/allocations`)).json();
+      expect(new Set([...ports, ...here]).size).toBe(40);
+      const listed = await (await checkedFetch(`${daemon.url}/v1/allocations`)).json();
       expect(listed).toHaveLength(40);
     } finally {
-      expect(await a.stop()).toBe(0);
-      expect(await b.stop()).toBe(0);
+      store.close();
+      expect(await daemon.stop()).toBe(0);
     }
   });
 });

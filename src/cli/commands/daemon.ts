@@ -1,4 +1,5 @@
 import { statePaths } from "../../core/config.ts";
+import { alreadyRunning } from "../../core/lockfile.ts";
 import { VERSION } from "../../core/version.ts";
 import { Client } from "../client.ts";
 import { inspect, removeStale, staleReason, startDaemon, stopDaemon } from "../daemon.ts";
@@ -9,7 +10,8 @@ import { colors, printJson, safe } from "../output.ts";
 export async function start(_opts: unknown, io: Io): Promise<number> {
   const started = await startDaemon(io);
   if (!started.ours) {
-    io.err(`port-server is already running (pid ${safe(started.pid)})`);
+    // The daemon's own words when it finds the folder taken (`… on 127.0.0.1:52130`).
+    io.err(alreadyRunning(started));
     return 1;
   }
   io.out(`port-server started (pid ${safe(started.pid)})`);
@@ -54,6 +56,7 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
       running,
       ...(state.health ? { pid: state.health.pid, health: state.health, ours: running } : {}),
       ...(state.foreign ? { not_ours: state.foreign } : {}),
+      ...(state.elsewhere ? { elsewhere: state.elsewhere } : {}),
       address,
       state_dir: paths.dir,
       log: paths.log,
@@ -82,6 +85,8 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
         `warning: the daemon is version ${safe(h.version ?? "unknown")} but portctl is ${VERSION} — run: portctl restart`,
       );
     }
+  } else if (state.elsewhere) {
+    io.out(safe(alreadyRunning(state.elsewhere)));
   } else if (state.filePid !== undefined && !state.stale) {
     io.out(`port-server (pid ${state.filePid}) is ${c.yellow("not answering")} at ${address}`);
   } else {

@@ -1,0 +1,100 @@
+// The daemon's flags and their defaults (from core/config.ts), and its --help text.
+import { parseArgs } from "node:util";
+import {
+  DEFAULT_PORT,
+  DEFAULT_RANGE,
+  ENV,
+  formatRange,
+  IDLE_TIMEOUT_S,
+  MAX_IDLE_TIMEOUT_S,
+  parseExclusions,
+  parseRange,
+  statePaths,
+} from "../core/config.ts";
+
+export interface ServerOptions {
+  port: number;
+  db: string;
+  pidfile: string;
+  range: ReturnType<typeof parseRange>;
+  exclude: ReturnType<typeof parseExclusions>;
+  /** Seconds before a silent or dribbling connection is closed. */
+  idleTimeout: number;
+  help: boolean;
+  version: boolean;
+}
+
+export function parseFlags(argv: string[], env = process.env): ServerOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      db: { type: "string" },
+      pidfile: { type: "string" },
+      range: { type: "string" },
+      "idle-timeout": { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const paths = statePaths(env);
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
+  if (!/^\d+$/.test(values.port ?? "0") || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`invalid --port "${values.port}": expected 0-65535 (0 picks a free port)`);
+  }
+  const rangeText = values.range ?? env[ENV.range];
+  return {
+    port,
+    db: values.db ?? paths.db,
+    pidfile: values.pidfile ?? paths.pid,
+    range: rangeText
+      ? named(values.range ? "--range" : ENV.range, () => parseRange(rangeText))
+      : DEFAULT_RANGE,
+    exclude: named(ENV.exclude, () => parseExclusions(env[ENV.exclude])),
+    idleTimeout: parseIdleTimeout(values["idle-timeout"]),
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
+}
+
+export const HELP = `port-server — the local port registry daemon
+
+Usage: port-server [flags]
+
+Flags:
+  --port N          port to listen on, on 127.0.0.1 (default ${DEFAULT_PORT}; 0 picks a free one)
+  --db PATH         SQLite database (default $${ENV.home}/ports.db, else ~/.port_server/ports.db)
+  --pidfile PATH    PID file (default $${ENV.home}/port-server.pid)
+  --range LO-HI     auto-assign range (default ${formatRange(DEFAULT_RANGE)}; env ${ENV.range})
+  --idle-timeout S  close a connection silent or dribbling for S seconds (default ${IDLE_TIMEOUT_S})
+  -h, --help        show this help
+  -v, --version     show version, commit and build date
+
+Environment:
+  ${ENV.home}     state directory (default ~/.port_server)
+  ${ENV.range}    auto-assign range, overridden by --range
+  ${ENV.exclude}  ports and ranges auto-assign never hands out, e.g. 5432,8000-8100
+
+Usually started with \`portctl start\`, which runs it in the background.`;
+
+// --- internal ---
+
+function parseIdleTimeout(value: string | undefined): number {
+  if (value === undefined) return IDLE_TIMEOUT_S;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_IDLE_TIMEOUT_S) {
+    throw new Error(`invalid --idle-timeout "${value}": expected 1-${MAX_IDLE_TIMEOUT_S} seconds`);
+  }
+  return n;
+}
+
+/** Prefixes a setting's parse error with where the value came from. */
+function named<T>(source: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new Error(`${source}: ${(err as Error).message}`);
+  }
+}
