@@ -159,9 +159,9 @@ const CASES: Case[] = [
   ["port -0 in a DELETE filter", (c) => delFilter(c, { body: '{"port":-0}' }), BAD_PORT],
   ["duplicate keys, the last empty", json(newWith(',"service":""')), badRequest("service must not be empty")],
   ["\\u0000 in a name", json(NEW.replace("evil", "ev\\u0000il")), badRequest(/control characters/)],
-  ...INVISIBLE_NAMES.map(([where, escape, shown]): Case => [
+  ...INVISIBLE_NAMES.map(([where, escaped, shown]): Case => [
     `${where} (${shown})`,
-    json(NEW.replace("evil", escape)),
+    json(NEW.replace("evil", escaped)),
     badRequest(`app must not contain ${shown} (an invisible or format character)`),
   ]),
   ["a raw NUL byte in a string", json(NEW.replace("evil", "ev\0il")), NOT_JSON],
