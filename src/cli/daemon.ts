@@ -133,7 +133,11 @@ async function waitUntilUp(
       // Lost a start race to another daemon, or failed: the other daemon answers, or the log says why.
       const other = await client.health(250).catch(() => undefined);
       if (other) return { pid: alreadyRunning(other, ours), ours: false };
-      throw new PortError("daemon", `port-server failed to start: ${lastLine(log)} (log: ${log})`);
+      const why = lastLine(log);
+      // The winner holds the folder's lock but may not listen yet: wait for it to answer.
+      if (!/^port-server is already running \(pid \d+\)$/.test(why)) {
+        throw new PortError("daemon", `port-server failed to start: ${why} (log: ${log})`);
+      }
     }
     await Bun.sleep(HEALTH_POLL_MS);
   }

@@ -82,7 +82,7 @@ describe("the state folder (point 6)", () => {
       code: 1,
       out: [],
       err: [
-        `error: cannot write the log ${join(h.state, "port-server.log")}: it is a symbolic link (set PORT_SERVER_HOME to a writable folder)`,
+        `error: cannot write the log ${join(h.state, "port-server.log")}: a symbolic link is in the way (not followed) (set PORT_SERVER_HOME to a writable folder)`,
       ],
     });
     expect(readFileSync(target, "utf8")).toBe("precious\n");
