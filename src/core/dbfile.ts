@@ -4,7 +4,7 @@
 // wording of "the database failed".
 import { closeSync, constants, lstatSync, readSync } from "node:fs";
 import { PortError } from "./errors.ts";
-import { openNoFollow, restrictMode } from "./files.ts";
+import { openNoFollow, pathExists, restrictMode } from "./files.ts";
 
 /** Ready to open: created when missing, or checked. Throws a one-line `storage` error. */
 export function prepareFile(path: string): void {
@@ -34,15 +34,6 @@ export function asStorageError(err: unknown, path?: string): PortError {
 const SIDE_FILES = ["-wal", "-shm", "-journal"];
 const SQLITE_HEADER = "SQLite format 3\0";
 
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function isSymlink(path: string): boolean {
   try {
     return lstatSync(path).isSymbolicLink();
@@ -52,7 +43,7 @@ function isSymlink(path: string): boolean {
 }
 
 function createIfMissing(path: string): void {
-  if (exists(path)) return;
+  if (pathExists(path)) return;
   try {
     closeSync(openNoFollow(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL));
   } catch (err) {

@@ -5,6 +5,7 @@ import {
   constants,
   fchmodSync,
   fstatSync,
+  lstatSync,
   mkdirSync,
   openSync,
   renameSync,
@@ -14,6 +15,16 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileReason, PortError } from "./errors.ts";
+
+/** Like existsSync, but true for a dangling symlink too (lstat, never followed). */
+export function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** open(2) that fails with ELOOP instead of following a symlink at `path` itself. */
 export function openNoFollow(path: string, flags: number, mode = 0o600): number {

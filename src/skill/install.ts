@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileReason } from "../core/errors.ts";
+import { pathExists } from "../core/files.ts";
 import { SKILL_FILES, SKILL_NAME, type SkillFile } from "./files.ts";
 
 export type InstallStatus = "installed" | "skipped" | "failed";
@@ -113,7 +114,7 @@ function install(platform: string, dir: string, files: readonly SkillFile[]): In
 /** Moves the old copy aside, renames the new one into place, then deletes the old one. */
 function swapIn(fresh: string, dir: string): void {
   let old: string | undefined;
-  if (exists(dir)) {
+  if (pathExists(dir)) {
     old = join(dirname(dir), tempName(basename(dir), "old"));
     renameSync(dir, old);
   }
@@ -165,16 +166,6 @@ function isAlive(pid: number): boolean {
 function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** Like existsSync, but true for a dangling symlink too (rename would trip over it). */
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
   } catch {
     return false;
   }

@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { type CliRun, freePort, runWith } from "../helpers/cli.ts";
+import { freePort, runIn } from "../helpers/cli.ts";
 import { startDaemon, stopAllDaemons, type TempHome, tempHome } from "../helpers/daemon.ts";
 import { isAlive } from "../helpers/processes.ts";
 
@@ -28,13 +28,7 @@ function home(): TempHome {
   return h;
 }
 
-function portctl(h: TempHome, port: number, argv: string[]): Promise<CliRun> {
-  return runWith(argv, {
-    env: { ...h.env, PORT_SERVER_ADDR: `127.0.0.1:${port}` },
-    cwd: h.root,
-    home: h.root,
-  });
-}
+const portctl = runIn;
 
 describe("one daemon per state folder (point 7)", () => {
   test("a daemon on one port, PORT_SERVER_ADDR naming another: start, status and stop say where it runs", async () => {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { statePaths } from "../../src/core/config.ts";
-import { type CliRun, freePort, runWith } from "../helpers/cli.ts";
+import { freePort, runIn } from "../helpers/cli.ts";
 import { startDaemon, stopAllDaemons, type TempHome, tempHome } from "../helpers/daemon.ts";
 import { type Impostor, impostor } from "../helpers/impostor.ts";
 import { isAlive } from "../helpers/processes.ts";
@@ -23,13 +23,7 @@ function home(): TempHome {
   return h;
 }
 
-function portctl(h: TempHome, port: number, argv: string[]): Promise<CliRun> {
-  return runWith(argv, {
-    env: { ...h.env, PORT_SERVER_ADDR: `127.0.0.1:${port}` },
-    cwd: h.root,
-    home: h.root,
-  });
-}
+const portctl = runIn;
 
 /** A process of ours that must survive: `cmd` (default `sleep 30`). */
 function bystander(cmd = ["sleep", "30"]) {

@@ -48,6 +48,15 @@ export interface CliRun {
   err: string[];
 }
 
+/** portctl in a temp home (HOME and PORT_SERVER_HOME from it), on 127.0.0.1:`port`. */
+export function runIn(home: TempHome, port: number, argv: string[]): Promise<CliRun> {
+  return runWith(argv, {
+    env: { ...home.env, PORT_SERVER_ADDR: `127.0.0.1:${port}` },
+    cwd: home.root,
+    home: home.root,
+  });
+}
+
 /** `runCli` with a fresh captured Io. */
 export async function runWith(argv: string[], init: IoInit): Promise<CliRun> {
   const io = captureIo(init);
