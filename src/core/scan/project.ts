@@ -2,32 +2,18 @@
 // compose.yaml + compose.override.yaml and their docker-compose.* spellings), each file's
 // documents merged in order, `extends` and `include` resolved, interpolation from the
 // environment over the project's `.env`. Reads files only; never runs Compose.
-import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { MAX_COMPOSE_BYTES } from "../config.ts";
 import { fileReason } from "../errors.ts";
 import { envVars } from "./envfiles.ts";
+import { composeFiles, dotenvOf, readText } from "./files.ts";
 import { interpolate, type Vars } from "./interpolate.ts";
 import type { ComposeProject, ComposeService } from "./model.ts";
 import { documentServices, mergeServices, type Resolver, type Services } from "./services.ts";
 import type { Problem } from "./types.ts";
 import { isObject, plain, readYaml } from "./yaml.ts";
 
+export { COMPOSE_FILES, composeFiles, type FileAccess, OVERRIDE_FILES } from "./files.ts";
 export type { ComposeProject, ComposeService, PublishedPort } from "./model.ts";
-
-/** Compose's own file names, in its order of preference. */
-export const COMPOSE_FILES = [
-  "compose.yaml",
-  "compose.yml",
-  "docker-compose.yml",
-  "docker-compose.yaml",
-];
-export const OVERRIDE_FILES = [
-  "compose.override.yml",
-  "compose.override.yaml",
-  "docker-compose.override.yml",
-  "docker-compose.override.yaml",
-];
 
 export interface LoadOptions {
   /** The process environment: it wins over `.env`, as in Compose. */
@@ -38,36 +24,6 @@ export interface LoadOptions {
   label?: (path: string) => string;
   /** Reads a file (tests give an in-memory one). */
   read?: (path: string) => string;
-}
-
-/**
- * The files `docker compose` in `dir` would read: `COMPOSE_FILE` (from the environment, else
- * `dir/.env`; `:`-separated, or COMPOSE_PATH_SEPARATOR) when set, else the first of
- * COMPOSE_FILES plus the first of OVERRIDE_FILES. `null` when there is no project there.
- */
-export function composeFiles(dir: string, env: Vars, fs: FileAccess = {}): string[] | null {
-  const read = fs.read ?? readText;
-  const exists =
-    fs.exists ?? ((p: string) => (read === readText ? existsSync(p) : canRead(read, p)));
-  const dotenv = exists(join(dir, ".env")) ? dotenvOf(dir, read, env) : {};
-  const list = env.COMPOSE_FILE ?? dotenv.COMPOSE_FILE;
-  if (list) {
-    const sep = env.COMPOSE_PATH_SEPARATOR ?? dotenv.COMPOSE_PATH_SEPARATOR ?? ":";
-    return list
-      .split(sep)
-      .filter(Boolean)
-      .map((f) => resolve(dir, f));
-  }
-  const main = COMPOSE_FILES.map((n) => join(dir, n)).find(exists);
-  if (!main) return null;
-  const override = OVERRIDE_FILES.map((n) => join(dir, n)).find(exists);
-  return override ? [main, override] : [main];
-}
-
-/** How files are reached; a scan that has listed the folders already answers `exists` itself. */
-export interface FileAccess {
-  read?: (path: string) => string;
-  exists?: (path: string) => boolean;
 }
 
 /** The project `docker compose` would load in `dir`, or null when there is none. */
@@ -244,35 +200,6 @@ function includesOf(value: unknown, from: string, vars: Vars): Include[] {
 
 function expand(text: string, vars: Vars): string {
   return interpolate(text, vars).value;
-}
-
-function dotenvOf(dir: string, read: (p: string) => string, env: Vars): Vars {
-  try {
-    return envVars(read(join(dir, ".env")), env);
-  } catch {
-    return {};
-  }
-}
-
-/**
- * A regular file of sane size only: a repository's `extends: {file: /dev/zero}` or a FIFO must
- * not hang scan, and a huge file is no Compose file.
- */
-function readText(path: string): string {
-  const stat = statSync(path);
-  if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTFILE" });
-  if (stat.size > MAX_COMPOSE_BYTES)
-    throw Object.assign(new Error(`larger than ${MAX_COMPOSE_BYTES >> 20} MiB`), { code: "EFBIG" });
-  return readFileSync(path, "utf8");
-}
-
-function canRead(read: (p: string) => string, path: string): boolean {
-  try {
-    read(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function unique(problems: Problem[]): Problem[] {

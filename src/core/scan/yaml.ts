@@ -94,11 +94,6 @@ export function plain(value: unknown): unknown {
   return value;
 }
 
-/** The value inside a box (one level), for checking a shape. */
-export function unbox(value: unknown): unknown {
-  return value instanceof Located ? value.value : value;
-}
-
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !isBox(value);
 }
