@@ -7,6 +7,7 @@ import {
   closeSync,
   mkdirSync,
   openSync,
+  rmSync,
   statSync,
   writeFileSync,
   writeSync,
@@ -53,6 +54,7 @@ describe("portctl doctor", () => {
       "✓ database",
       "✓ state folder",
       "✓ range",
+      "✓ stale",
       "! skill",
     ]);
     expect(io.stdout[3]).toBe(`✓ database: ${join(h.state, "ports.db")}: integrity ok`);
@@ -74,6 +76,27 @@ describe("portctl doctor", () => {
     expect(again.stdout.at(-1)).toBe(
       `✗ skill: the skill in ${join(h.root, "project/.claude/skills/port-manager")} differs from this portctl's — fix: portctl skill install`,
     );
+  });
+
+  test("allocations of a deleted checkout: a warning with the prune that frees them", async () => {
+    const h = home();
+    const d = await startDaemon({ home: h });
+    const checkout = join(h.root, "gone-worktree");
+    mkdirSync(checkout);
+    const res = await fetch(`${d.url}/v1/allocations`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ app: "shop", instance: "gone", service: "web", checkout }),
+    });
+    expect(res.status).toBe(201);
+    rmSync(checkout, { recursive: true });
+    const io = ioFor(h, { PORT_SERVER_ADDR: `127.0.0.1:${d.port}` });
+    expect(await doctor({}, io)).toBe(0);
+    expect(io.stdout).toContain(
+      "! stale: 1 allocation of checkouts that no longer exist: shop/gone/web — fix: portctl prune --yes",
+    );
+    // Doctor only looked: the allocation is still there.
+    expect(((await (await fetch(`${d.url}/v1/allocations`)).json()) as unknown[]).length).toBe(1);
   });
 
   test("a daemon of another version: ✗ version, fix portctl restart; status warns too", async () => {

@@ -9,6 +9,7 @@ import {
   integrityCheck,
   rangeCheck,
   skillCheck,
+  staleCheck,
   stateFolderCheck,
   versionCheck,
 } from "../doctor/checks.ts";
@@ -42,6 +43,7 @@ export async function runChecks(io: Io): Promise<Check[]> {
     health = await client.health().catch(() => undefined);
   }
   const integrity = health ? await integrityOf(new Client(io.env)) : undefined;
+  const stale = health ? await staleOf(new Client(io.env)) : undefined;
   const db = typeof health?.db === "string" ? health.db : "the database";
   const checks: (Check | undefined)[] = [
     address,
@@ -50,6 +52,7 @@ export async function runChecks(io: Io): Promise<Check[]> {
     integrityCheck(integrity, db),
     stateFolderCheck(io.env, process.getuid?.() ?? 0),
     rangeCheck(io.env, health),
+    staleCheck(stale),
     skillCheck(io.cwd, io.home),
   ];
   return checks.filter((c): c is Check => c !== undefined);
@@ -64,5 +67,15 @@ async function integrityOf(client: Client): Promise<string> {
     return integrity ?? "the daemon did not report it (an older daemon: portctl restart)";
   } catch (error) {
     return `the daemon could not check it: ${(error as Error).message}`;
+  }
+}
+
+/** What `prune` would release (a dry run changes nothing); undefined if the daemon cannot say. */
+async function staleOf(client: Client) {
+  try {
+    const { candidates } = await client.prune({ dry_run: true });
+    return candidates.map((c) => c.allocation);
+  } catch {
+    return undefined;
   }
 }

@@ -177,6 +177,24 @@ export function rangeCheck(env: Env, health: Health | undefined): Check {
   };
 }
 
+/** Allocations of checkouts that no longer exist (deleted worktrees): `prune` frees them. */
+export function staleCheck(
+  stale: { app: string; instance: string; service: string }[] | undefined,
+): Check | undefined {
+  if (stale === undefined) return undefined;
+  if (stale.length === 0) {
+    return { name: "stale", status: "ok", message: "no allocation belongs to a vanished checkout" };
+  }
+  const names = stale.slice(0, 3).map((a) => `${a.app}/${a.instance}/${a.service}`);
+  const more = stale.length > 3 ? ` and ${stale.length - 3} more` : "";
+  return {
+    name: "stale",
+    status: "warn",
+    message: `${stale.length} allocation${stale.length === 1 ? "" : "s"} of checkouts that no longer exist: ${names.join(", ")}${more}`,
+    fix: "portctl prune --yes",
+  };
+}
+
 /** Installed copies of the skill must be the embedded one; none installed is only a warning. */
 export function skillCheck(cwd: string, home: string): Check {
   const local = skillDir(join(projectRoot(cwd), LOCAL_PLATFORM.folder));
