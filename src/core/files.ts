@@ -75,22 +75,44 @@ export function ensurePrivateFolder(dir: string): void {
       `cannot create the state folder ${dir}: ${fileReason(err, true)}`,
     );
   }
-  const st = statSync(dir);
-  if (!st.isDirectory()) throw new PortError("daemon", `the state folder ${dir} is not a folder`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) {
+  const problem = stateFolderProblem(dir);
+  if (problem) {
     throw new PortError(
       "daemon",
-      `refusing the state folder ${dir}: it belongs to uid ${st.uid}, not to you (uid ${uid})`,
+      problem.fix ? `${problem.message}; run: ${problem.fix}` : problem.message,
     );
+  }
+}
+
+export interface FolderProblem {
+  message: string;
+  /** A command that fixes it, when there is one. */
+  fix?: string;
+}
+
+/**
+ * Why an existing `dir` must not be used as a state folder (not a folder, another user's, or
+ * writable by group or others), or undefined when it may. `portctl doctor` asks the same.
+ */
+export function stateFolderProblem(
+  dir: string,
+  uid: number | undefined = process.getuid?.(),
+): FolderProblem | undefined {
+  const st = statSync(dir);
+  if (!st.isDirectory()) return { message: `the state folder ${dir} is not a folder` };
+  if (uid !== undefined && st.uid !== uid) {
+    return {
+      message: `refusing the state folder ${dir}: it belongs to uid ${st.uid}, not to you (uid ${uid})`,
+    };
   }
   if (st.mode & 0o022) {
     const mode = (st.mode & 0o777).toString(8).padStart(4, "0");
-    throw new PortError(
-      "daemon",
-      `refusing the state folder ${dir}: others may write to it (mode ${mode}); run: chmod 700 ${dir}`,
-    );
+    return {
+      message: `refusing the state folder ${dir}: others may write to it (mode ${mode})`,
+      fix: `chmod 700 ${dir}`,
+    };
   }
+  return undefined;
 }
 
 /** Makes an existing file ours alone (0600), through an open descriptor that follows no link. */

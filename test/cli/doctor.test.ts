@@ -126,7 +126,7 @@ describe("portctl doctor", () => {
     const io = ioFor(h, { PORT_SERVER_ADDR: `127.0.0.1:${freePort()}` });
     expect(await doctor({}, io)).toBe(1);
     expect(io.stdout).toContain(
-      `✗ state folder: ${h.state} is writable by others (mode 777) — fix: chmod 700 ${h.state}`,
+      `✗ state folder: refusing the state folder ${h.state}: others may write to it (mode 0777) — fix: chmod 700 ${h.state}`,
     );
   });
 

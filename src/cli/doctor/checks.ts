@@ -14,6 +14,7 @@ import {
   parseRange,
   statePaths,
 } from "../../core/config.ts";
+import { stateFolderProblem } from "../../core/files.ts";
 import { SKILL_FILES } from "../../skill/files.ts";
 import { GLOBAL_PLATFORMS, LOCAL_PLATFORM, skillDir } from "../../skill/install.ts";
 import type { Health } from "../client.ts";
@@ -77,46 +78,24 @@ export function integrityCheck(integrity: string | undefined, db: string): Check
 /** The state folder must be ours and closed to others (the daemon refuses it otherwise). */
 export function stateFolderCheck(env: Env, uid: number): Check {
   const dir = statePaths(env).dir;
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(dir);
-  } catch {
+  if (!existsSync(dir)) {
     return {
       name: "state folder",
       status: "ok",
       message: `${dir} does not exist yet (portctl start creates it)`,
     };
   }
-  if (!st.isDirectory()) {
+  const problem = stateFolderProblem(dir, uid);
+  if (problem) {
     return {
       name: "state folder",
       status: "fail",
-      message: `${dir} is not a folder`,
-      fix: `move ${dir} away`,
+      message: problem.message,
+      fix: problem.fix ?? `set ${ENV.home} to a folder of your own`,
     };
   }
-  if (st.uid !== uid) {
-    return {
-      name: "state folder",
-      status: "fail",
-      message: `${dir} is owned by uid ${st.uid}, not you (uid ${uid})`,
-      fix: `set ${ENV.home} to a folder of your own`,
-    };
-  }
-  if ((st.mode & 0o022) !== 0) {
-    const mode = (st.mode & 0o777).toString(8);
-    return {
-      name: "state folder",
-      status: "fail",
-      message: `${dir} is writable by others (mode ${mode})`,
-      fix: `chmod 700 ${dir}`,
-    };
-  }
-  return {
-    name: "state folder",
-    status: "ok",
-    message: `${dir} is yours, mode ${(st.mode & 0o777).toString(8)}`,
-  };
+  const mode = (statSync(dir).mode & 0o777).toString(8);
+  return { name: "state folder", status: "ok", message: `${dir} is yours, mode ${mode}` };
 }
 
 export function addressCheck(env: Env): Check {
