@@ -86,7 +86,7 @@ test.skipIf(!compose)(
     expect(published(a.out)).toEqual([preferred, 6379]);
     expect(published(b.out)).toEqual([portOf("b") as number, 6379]);
     expect(a.err).toBe(
-      `postgres → ${preferred}\nredis: host port 6379 is written as a number (docker-compose.yml:9) and cannot be moved; write it as \${REDIS_PORT:-6379}\n`,
+      `postgres → ${preferred}\nredis: host port 6379 is written as a number (docker-compose.yml:9) and cannot be moved; portctl scan --fix makes it \${REDIS_PORT:-6379}\n`,
     );
     // A second run of the same checkout reuses its port.
     const again = await run([

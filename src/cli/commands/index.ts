@@ -183,6 +183,10 @@ export const COMMANDS: CommandSpec[] = [
       register: {
         help: "allocate each port found for the current app/instance (reusing existing ones)",
       },
+      fix: {
+        help: "rewrite literal Compose host ports as variables (old number as default), in place",
+      },
+      "dry-run": { help: "with --fix: print the changes, write nothing", implies: { fix: true } },
       app: FLAGS.app,
       instance: FLAGS.instance,
       json: FLAGS.json,

@@ -108,7 +108,7 @@ async function runStack(opts: RunOptions, io: Io): Promise<number> {
   for (const port of stackPorts(project, (p) => relative(io.cwd, p) || p)) {
     if (!port.variable) {
       io.err(
-        `${safe(port.service)}: host port ${port.preferred} is written as a number (${safe(port.source)}) and cannot be moved; write it as \${${envKey(port.service)}:-${port.preferred}}`,
+        `${safe(port.service)}: host port ${port.preferred} is written as a number (${safe(port.source)}) and cannot be moved; portctl scan --fix makes it \${${envKey(port.service)}:-${port.preferred}}`,
       );
       continue;
     }

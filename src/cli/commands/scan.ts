@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { PortError } from "../../core/errors.ts";
 import type { Allocation, SystemUse } from "../../core/model.ts";
 import {
+  composeProjectsUnder,
   type Finding,
   type Problem,
   planRegistration,
@@ -30,6 +31,9 @@ export interface ScanOptions {
   /** Folder levels below it to read (SCAN_DEPTH by default). */
   depth?: number;
   register?: boolean;
+  /** Rewrite literal host ports to `${KEY:-port}` (`dryRun`: print what would change). */
+  fix?: boolean;
+  dryRun?: boolean;
   app?: string;
   instance?: string;
   json?: boolean;
@@ -48,6 +52,11 @@ export interface Registration extends Finding {
 /** Exit 1 when a file could not be parsed or a port could not be registered; 0 otherwise. */
 export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   const root = folder(opts.dir, io);
+  if (opts.fix && opts.register)
+    throw new PortError(
+      "bad_request",
+      "--fix and --register are separate steps: run one, then the other",
+    );
   const { findings, problems, unscanned } = scanProject(root, io.env, {
     ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
   });
@@ -59,6 +68,12 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
     );
   if (unscanned.length) io.err(safe(notScanned(unscanned)));
   const failed = problems.some((p) => p.severity === "error");
+  if (opts.fix) {
+    const { fixCompose } = await import("./scan-fix.ts");
+    const depth = opts.depth !== undefined ? { depth: opts.depth } : {};
+    const projects = composeProjectsUnder(root, io.env, depth);
+    return (await fixCompose(projects, root, opts.dryRun ?? false, io)) || failed ? 1 : 0;
+  }
   if (!opts.register) {
     if (opts.json) printJson(io, { findings, ...problemLists(problems), not_scanned: unscanned });
     else if (findings.length === 0) io.out(safe(`no host-bound ports found in ${root}`));

@@ -54,6 +54,15 @@ export function scanProject(
   return { findings, problems, unscanned: unscanned.map((u) => ({ ...u, path: label(u.path) })) };
 }
 
+/** The Compose projects `scanProject` reads under `root`, for `scan --fix`. */
+export function composeProjectsUnder(
+  root: string,
+  env: Vars = {},
+  opts: { depth?: number } = {},
+): ComposeProject[] {
+  return composeProjects(root, walk(root, opts.depth).files, env, (p) => relative(root, p) || p);
+}
+
 export interface Skipped {
   finding: Finding;
   reason: string;
