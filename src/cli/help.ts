@@ -24,7 +24,7 @@ export function helpLines(path: CommandSpec[], table: CommandSpec[]): string[] {
     ];
   }
   const args = (command.args ?? []).map((a) =>
-    a.default === undefined && !a.optional ? a.name : `[${a.name}]`,
+    a.rest ? `[--] ${a.name}...` : a.default === undefined && !a.optional ? a.name : `[${a.name}]`,
   );
   const flagRows = Object.entries(command.flags ?? {}).map(([name, f]) => flagRow(name, f));
   flagRows.push(["-h, --help", "show this help"]);
