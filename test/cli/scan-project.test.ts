@@ -126,13 +126,17 @@ describe("Compose files the walk finds", () => {
     put(outside, service("stranger", 17101));
     mkdirSync(join(f.cwd, "sub"));
     symlinkSync(outside, join(f.cwd, "sub", "docker-compose.yml"));
+    // a link to a folder outside: its Compose files are named too; one inside adds nothing
+    put(join(f.home.root, "shared/api/compose.yaml"), service("shared", 17102));
+    symlinkSync(join(f.home.root, "shared"), join(f.cwd, "shared"));
+    symlinkSync(join(f.cwd, "deploy"), join(f.cwd, "deploy-again"));
     const run = await f.run(["scan"]);
     expect(run.out).toEqual([
       "PORT   SERVICE  PROTOCOL  SOURCE",
       "17100  linked   tcp       compose.yaml:5",
     ]);
     expect(run.err).toEqual([
-      "1 compose file not scanned: sub/docker-compose.yml; a link out of the scanned folder is not followed",
+      "2 compose files not scanned: shared/api/compose.yaml, sub/docker-compose.yml; a link out of the scanned folder is not followed",
     ]);
   });
 });

@@ -2,7 +2,7 @@
 // dependency or build folders. A Compose file it does not read (too deep, in a skipped folder,
 // a link leading out of the tree) is named, never silently dropped.
 import { type Dirent, readdirSync, realpathSync, statSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { basename, join, relative, sep } from "node:path";
 import { SCAN_DEPTH } from "../config.ts";
 
 export type Kind = "compose" | "env" | "script";
@@ -62,26 +62,32 @@ function visit(w: Walker, dir: string, depth: number): void {
       if (SKIP.has(e.name)) look(w, path, "folder");
       else if (depth >= w.depth) look(w, path, "depth");
       else visit(w, path, depth + 1);
-    } else if (kindOf(path)) {
-      if (e.isFile()) w.files.push(path);
-      else if (e.isSymbolicLink()) linked(w, path);
-    }
+    } else if (e.isSymbolicLink()) linked(w, path);
+    else if (e.isFile() && kindOf(path)) w.files.push(path);
   }
 }
 
-/** A link is read when it leads to a file inside the scanned tree. */
+/**
+ * A link to a file inside the scanned tree is read. One leading out of it is not followed; the
+ * Compose files it leads to (a file, or those in a folder) are named. A link to a folder inside
+ * the tree adds nothing: that folder is walked where it is.
+ */
 function linked(w: Walker, path: string): void {
   let target: string;
+  let isFile: boolean;
   try {
     target = realpathSync(path);
-    if (!statSync(target).isFile()) return;
+    isFile = statSync(target).isFile();
   } catch {
     return; // dangling: nothing to read
   }
   const rel = relative(w.realRoot, target);
-  if (rel.startsWith(`..${sep}`) || rel === ".." || rel.startsWith(sep)) {
-    if (kindOf(path) === "compose") w.unscanned.push({ path, reason: "outside" });
-  } else w.files.push(path);
+  const outside = rel.startsWith(`..${sep}`) || rel === ".." || rel.startsWith(sep);
+  if (!isFile) {
+    if (outside && !NEVER.has(basename(path))) look(w, path, "outside");
+  } else if (!kindOf(path)) return;
+  else if (!outside) w.files.push(path);
+  else if (kindOf(path) === "compose") w.unscanned.push({ path, reason: "outside" });
 }
 
 function look(w: Walker, dir: string, reason: Unscanned["reason"]): void {
