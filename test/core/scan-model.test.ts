@@ -191,7 +191,7 @@ describe("extends", () => {
     );
     expect(p.problems.map((x) => x.message)).toEqual([
       "extends: a extends itself (through a → b)",
-      "extends: no service nope in this file",
+      "c: extends: no service nope in this file",
     ]);
   });
 });

@@ -96,7 +96,7 @@ function normalize(
   const mode = tag ? { mode: tag.mode } : {};
   if (tag?.mode === "reset" || !isObject(body)) return { name, ...mode };
   const own = portList(name, body.ports, file, r);
-  const parent = body.extends === undefined ? undefined : base(body.extends, file, r, get);
+  const parent = body.extends === undefined ? undefined : base(name, body.extends, file, r, get);
   const ports = parent ? mergePorts(parent.ports, own) : own;
   return { name, ...mode, ...withPorts(ports) };
 }
@@ -126,6 +126,7 @@ function portList(
 
 /** The service `extends` names, from this document or from `file` (relative to this file). */
 function base(
+  child: string,
   value: unknown,
   file: string,
   r: Resolver,
@@ -137,18 +138,19 @@ function base(
     typeof spec === "string" ? text(spec) : text((spec as { service?: unknown })?.service);
   const other = typeof spec === "object" ? text((spec as { file?: unknown })?.file) : undefined;
   if (!service) {
-    warn(r, file, "extends names no service");
+    warn(r, file, `${child}: extends names no service`);
     return undefined;
   }
   if (!other) {
     const found = get(service);
-    if (found === undefined) warn(r, file, `extends: no service ${service} in this file`);
+    if (found === undefined) warn(r, file, `${child}: extends: no service ${service} in this file`);
     return found ?? undefined;
   }
   const path = resolve(dirname(file), other);
   const services = r.servicesOf(path, file);
   const found = services?.get(service);
-  if (services && !found) warn(r, file, `extends: no service ${service} in ${r.label(path)}`);
+  if (services && !found)
+    warn(r, file, `${child}: extends: no service ${service} in ${r.label(path)}`);
   return found;
 }
 
