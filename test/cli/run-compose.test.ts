@@ -101,6 +101,21 @@ test.skipIf(!compose)(
     ]);
     expect(published(again.out)).toEqual(published(b.out));
     expect(await f.allocations()).toHaveLength(2);
+    // --lease: the stack's ports end with the run.
+    const leased = await run([
+      process.execPath,
+      MAIN,
+      "run",
+      "--lease",
+      "--instance",
+      "c",
+      "--",
+      "docker-compose",
+      "config",
+    ]);
+    expect(leased.code).toBe(0);
+    expect(leased.err).toContain("(leased: released when this run ends)");
+    expect((await f.allocations()).map((r) => r.instance)).toEqual(["a", "b"]);
     // Without port-server the file still works with its defaults.
     const plain = await run(["docker-compose", "config"], { HOME: f.home.root });
     expect(published(plain.out)).toEqual([preferred, 6379]);

@@ -2,7 +2,14 @@
 // port is stable across runs, exit codes and signals pass through, a SIGKILL of portctl leaves
 // no child behind, and a port already listening is refused before anything starts.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { type CliFixture, cliFixture, requestRecorder } from "../helpers/cli.ts";
@@ -180,6 +187,33 @@ test("a SIGTERM reaches the server behind a shell that does not pass it on (npm 
   expect(run.out()).toContain("got SIGTERM");
 });
 
+test("--lease: the allocation ends with the run, also when portctl is SIGKILLed", async () => {
+  const run = portctl(["--lease", "--", "sh", "-c", 'echo "port $PORT"']);
+  expect(await run.done()).toBe(0);
+  const port = run.out().trim().split(" ")[1];
+  expect(run.err()).toBe(
+    `myapp/default/web → http://localhost:${port} (leased: released when this run ends)\n`,
+  );
+  expect(await f.allocations()).toEqual([]);
+
+  const killed = portctl(["--lease", "--", "sh", "-c", "echo ready; exec sleep 30"]);
+  await killed.waitFor(/ready/);
+  const [row] = await f.allocations();
+  expect(row?.lease_pid).toBe(killed.proc.pid);
+  killed.proc.kill("SIGKILL");
+  await killed.done();
+  // The daemon ends a lease whose process is gone (checked within a few seconds).
+  let rows = [row];
+  for (let i = 0; i < 50 && rows.length; i++) {
+    await Bun.sleep(100);
+    rows = await f.allocations();
+  }
+  expect(rows).toEqual([]);
+  // Without --lease the port stays registered (the next run gets the same one).
+  expect(await portctl(["--", "true"]).done()).toBe(0);
+  expect(await f.allocations()).toHaveLength(1);
+});
+
 test("PORT, <SERVICE>_PORT, --env and {port} carry the number", async () => {
   const script = 'echo "$PORT $API_PORT $VITE_PORT $OTHER|$1|$2"';
   const run = portctl(["--service", "api", "--env", "VITE_PORT", "--", "sh", "-c", script, "_"]);
@@ -236,6 +270,8 @@ test("a monorepo package gets its folder's name as the service", async () => {
     "myapp/main/admin",
     "myapp/main/web",
   ]);
+  // Both belong to the checkout (its top folder), as `allocate` records it.
+  expect(rows.map((a) => a.checkout)).toEqual([realpathSync(f.cwd), realpathSync(f.cwd)]);
 });
 
 test("daemon not running: the usual line, exit 1, nothing started", async () => {

@@ -211,6 +211,7 @@ export const COMMANDS: CommandSpec[] = [
         repeatable: true,
       },
       "no-inject": { help: "do not add a framework's port flag (vite --port N --strictPort)" },
+      lease: { help: "release the port(s) when the run ends (the next run may get another)" },
     },
     load: () => import("./run.ts").then((m) => m.run),
   },

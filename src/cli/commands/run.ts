@@ -6,7 +6,7 @@ import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { Client } from "../client.ts";
-import { detectApp, detectInstance, findCheckout } from "../detect.ts";
+import { detectApp, detectCheckoutPath, detectInstance, findCheckout } from "../detect.ts";
 import { envKey } from "../envfile.ts";
 import type { Io } from "../io.ts";
 import { owner, processText, safe } from "../output.ts";
@@ -20,6 +20,8 @@ export interface RunOptions {
   service?: string;
   /** More variable names to set to the port (`--env VITE_PORT`). */
   env?: string[];
+  /** The allocations end with the run (portctl's own pid is their lease). */
+  lease?: boolean;
   /** `--no-inject`: no framework flag is added. */
   noInject?: boolean;
   command: string[];
@@ -34,37 +36,14 @@ export async function run(opts: RunOptions, io: Io): Promise<number> {
     io.err(`error: cannot run ${safe(cmd)}: command not found`);
     return NOT_FOUND_EXIT;
   }
-  if (isComposeCommand(opts.command)) return runStack(opts, io);
-  const service = opts.service ?? defaultService(io.cwd);
-  const extra = opts.env ?? [];
-  const { allocation: a } = await new Client(io.env).allocate(
-    {
-      app: opts.app ?? detectApp(io.cwd),
-      instance: opts.instance ?? detectInstance(io.cwd),
-      service,
-      port: 0,
-    },
-    { reuse: true },
-  );
-  refuseIfListening(a);
-  const plan = planCommand(opts.command, {
-    port: a.port,
-    inject: !opts.noInject,
-    cwd: io.cwd,
-  });
-  if (plan.ownPort) {
-    io.err(
-      `note: ${plan.ownPort.tool} was given port ${safe(plan.ownPort.port)}; ${owner(a)} is registered on ${a.port}`,
-    );
-  }
-  const env = { ...io.env, PORT: String(a.port), [envKey(a.service)]: String(a.port) };
-  for (const name of extra) env[name] = String(a.port);
-  io.err(`${owner(a)} → http://localhost:${a.port}`);
+  const client = new Client(io.env);
+  // Leased allocations end with the run: released here, or by the daemon if portctl is killed.
+  const leased: Allocation[] = [];
   try {
-    return await exec(plan.argv, { env, cwd: io.cwd });
-  } catch (err) {
-    io.err(`error: cannot run ${safe(plan.argv[0])}: ${safe(startFailure(err))}`);
-    return NOT_FOUND_EXIT;
+    if (isComposeCommand(opts.command)) return await runStack(opts, io, client, leased);
+    return await runServer(opts, io, client, leased);
+  } finally {
+    for (const a of leased) await client.release(a.id).catch(() => undefined);
   }
 }
 
@@ -90,8 +69,29 @@ export function defaultService(cwd: string): string {
 
 // --- internal ---
 
+/** A dev server: one service, its port in PORT, <SERVICE>_PORT, {port} and the tool's flag. */
+async function runServer(opts: RunOptions, io: Io, client: Client, leased: Allocation[]) {
+  const service = opts.service ?? defaultService(io.cwd);
+  const { allocation: a } = await client.allocate(
+    { ...whoRuns(opts, io), service, port: 0 },
+    { reuse: true },
+  );
+  if (a.lease_pid === process.pid) leased.push(a);
+  refuseIfListening(a);
+  const plan = planCommand(opts.command, { port: a.port, inject: !opts.noInject, cwd: io.cwd });
+  if (plan.ownPort) {
+    io.err(
+      `note: ${plan.ownPort.tool} was given port ${safe(plan.ownPort.port)}; ${owner(a)} is registered on ${a.port}`,
+    );
+  }
+  const env = { ...io.env, PORT: String(a.port), [envKey(a.service)]: String(a.port) };
+  for (const name of opts.env ?? []) env[name] = String(a.port);
+  io.err(`${owner(a)} → http://localhost:${a.port}${leaseNote(leased)}`);
+  return start(plan.argv, env, io);
+}
+
 /** `docker compose up` and friends: every host-port variable of the stack gets its port. */
-async function runStack(opts: RunOptions, io: Io): Promise<number> {
+async function runStack(opts: RunOptions, io: Io, client: Client, leased: Allocation[]) {
   if (opts.service || opts.env?.length) {
     throw new PortError(
       "bad_request",
@@ -99,11 +99,7 @@ async function runStack(opts: RunOptions, io: Io): Promise<number> {
     );
   }
   const project = loadStack(opts.command, io.cwd, io.env);
-  const who = {
-    app: opts.app ?? detectApp(io.cwd),
-    instance: opts.instance ?? detectInstance(io.cwd),
-  };
-  const client = new Client(io.env);
+  const who = whoRuns(opts, io);
   const env: Record<string, string | undefined> = { ...io.env };
   for (const port of stackPorts(project, (p) => relative(io.cwd, p) || p)) {
     if (!port.variable) {
@@ -113,14 +109,34 @@ async function runStack(opts: RunOptions, io: Io): Promise<number> {
       continue;
     }
     const a = await allocateStackPort(client, who, port);
+    if (a.lease_pid === process.pid) leased.push(a);
     env[envKey(a.service)] = String(a.port);
     env[port.variable] = String(a.port);
     io.err(`${safe(a.service)} → ${a.port}`);
   }
+  if (leased.length) io.err(leaseNote(leased).trim());
+  return start(opts.command, env, io);
+}
+
+/** Who the allocations are for: this checkout, and with --lease this very run. */
+function whoRuns(opts: RunOptions, io: Io) {
+  return {
+    app: opts.app ?? detectApp(io.cwd),
+    instance: opts.instance ?? detectInstance(io.cwd),
+    checkout: detectCheckoutPath(io.cwd),
+    ...(opts.lease ? { lease_pid: process.pid } : {}),
+  };
+}
+
+function leaseNote(leased: Allocation[]): string {
+  return leased.length ? " (leased: released when this run ends)" : "";
+}
+
+async function start(argv: string[], env: Record<string, string | undefined>, io: Io) {
   try {
-    return await exec(opts.command, { env, cwd: io.cwd });
+    return await exec(argv, { env, cwd: io.cwd });
   } catch (err) {
-    io.err(`error: cannot run ${safe(opts.command[0])}: ${safe(startFailure(err))}`);
+    io.err(`error: cannot run ${safe(argv[0])}: ${safe(startFailure(err))}`);
     return NOT_FOUND_EXIT;
   }
 }

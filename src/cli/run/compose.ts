@@ -100,7 +100,7 @@ export function stackPorts(project: ComposeProject, label: (p: string) => string
  */
 export async function allocateStackPort(
   client: Client,
-  who: { app: string; instance: string },
+  who: { app: string; instance: string; checkout?: string; lease_pid?: number },
   port: StackPort,
 ): Promise<Allocation> {
   const req = { ...who, service: port.service };
