@@ -3,7 +3,10 @@ import { processIo } from "./io.ts";
 import { runCli } from "./program.ts";
 
 export async function cliMain(argv: string[]): Promise<void> {
-  process.exit(await runCli(argv, await processIo()));
+  const io = await processIo();
+  const code = await runCli(argv, io);
+  io.flush?.();
+  process.exit(code);
 }
 
 if (import.meta.main) await cliMain(process.argv.slice(2));

@@ -2,7 +2,8 @@
 // dump per address family (what `ss -ltn` does), through libc via bun:ffi. The kernel walks only
 // its table of listeners, so the answer costs tens of microseconds however many connections and
 // TIME_WAIT sockets the machine has, unlike `/proc/net/tcp`, which lists every one of them.
-import { dlopen, FFIType } from "bun:ffi";
+import { FFIType } from "bun:ffi";
+import { openLibc } from "./libc.ts";
 
 export interface KernelListener {
   port: number;
@@ -69,22 +70,12 @@ type Libc = ReturnType<typeof loadLibc>;
 
 function loadLibc() {
   const i32 = FFIType.i32;
-  const symbols = {
+  return openLibc({
     socket: { args: [i32, i32, i32], returns: i32 },
     close: { args: [i32], returns: i32 },
     send: { args: [i32, FFIType.ptr, FFIType.u64, i32], returns: FFIType.i64 },
     recv: { args: [i32, FFIType.ptr, FFIType.u64, i32], returns: FFIType.i64 },
-  } as const;
-  let lastError: unknown;
-  // glibc's soname, then musl's (Alpine), then whatever the linker calls libc here.
-  for (const name of ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so"]) {
-    try {
-      return dlopen(name, symbols).symbols;
-    } catch (err) {
-      lastError = err;
-    }
-  }
-  throw lastError;
+  });
 }
 
 class SockDiag implements ListenerReader {
