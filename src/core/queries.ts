@@ -39,6 +39,7 @@ export function prepareHot(db: Database) {
     leases: db.query<Allocation, []>(
       `SELECT ${COLUMNS} FROM allocations WHERE lease_pid IS NOT NULL ORDER BY id`,
     ),
+    dataVersion: db.query<{ data_version: number }, []>("PRAGMA data_version"),
     lastEvent: db.query<PortEvent, [number]>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE port = ? ORDER BY id DESC LIMIT 1`,
     ),

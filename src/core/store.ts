@@ -51,6 +51,9 @@ export class Store {
   /** The statements on every request's path, prepared once. */
   readonly #q: ReturnType<typeof prepareHot>;
   #dataVersion = -1;
+  /** lastEvent() answers, valid while data_version is #eventsVersion and we have not written. */
+  readonly #lastEvents = new Map<number, PortEvent | null>();
+  #eventsVersion = -1;
 
   /** Opens (creating if needed, mode 0600) the database at `path`, or `:memory:`. */
   constructor(path: string, opts: StoreOptions = {}) {
@@ -84,6 +87,8 @@ export class Store {
     } catch (err) {
       this.#ports = null;
       throw err instanceof PortError ? err : asStorageError(err);
+    } finally {
+      this.#lastEvents.clear();
     }
   }
 
@@ -210,8 +215,22 @@ export class Store {
   }
 
   /** The newest event of a port, or null. */
+  /**
+   * The newest event about a port. `GET /v1/ports/N` asks on every call, so answers are kept
+   * until something changes: any write here, or a commit by another connection (data_version).
+   */
   lastEvent(port: number): PortEvent | null {
-    return this.#q.lastEvent.get(port);
+    const version = this.#q.dataVersion.get()?.data_version ?? 0;
+    if (version !== this.#eventsVersion) {
+      this.#lastEvents.clear();
+      this.#eventsVersion = version;
+    }
+    let event = this.#lastEvents.get(port);
+    if (event === undefined) {
+      event = this.#q.lastEvent.get(port);
+      this.#lastEvents.set(port, event);
+    }
+    return event;
   }
 
   trimEvents(): number {

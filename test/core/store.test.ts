@@ -166,6 +166,23 @@ describe("files", () => {
     again.close();
   });
 
+  test("lastEvent is remembered, yet never stale: after our write, or another connection's", () => {
+    const path = join(dir, "ports.db");
+    const ours = new Store(path);
+    const theirs = new Store(path);
+    try {
+      expect(ours.lastEvent(3000)).toBeNull();
+      theirs.write(() => theirs.insert(row("web", 3000)));
+      expect(ours.lastEvent(3000)?.kind).toBe("allocated");
+      ours.write(() => ours.deleteWhere({ port: 3000 }, { reason: "test" }));
+      expect(ours.lastEvent(3000)?.kind).toBe("released");
+      expect(ours.lastEvent(3000)).toEqual(theirs.lastEvent(3000));
+    } finally {
+      ours.close();
+      theirs.close();
+    }
+  });
+
   test("an empty existing file becomes the database", () => {
     const path = join(dir, "empty.db");
     writeFileSync(path, "", { mode: 0o600 });
