@@ -6,12 +6,14 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
+  readlinkSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileReason } from "../core/errors.ts";
 import { pathExists } from "../core/files.ts";
 import { SKILL_FILES, SKILL_NAME, type SkillFile } from "./files.ts";
@@ -49,12 +51,20 @@ export function skillDir(platformRoot: string): string {
   return join(platformRoot, "skills", SKILL_NAME);
 }
 
-/** Installs into `<cwd>/.claude/skills/port-manager`, creating the folders as needed. */
+/**
+ * Installs into `<cwd>/.claude/skills/port-manager`, creating the folders as needed. A cloned
+ * repository may carry `.claude` or `.claude/skills` as a symlink: it is written through only
+ * while it stays inside the project or `home`.
+ */
 export function installLocal(
   cwd: string,
+  home?: string,
   files: readonly SkillFile[] = SKILL_FILES,
 ): InstallResult {
-  return install(LOCAL_PLATFORM.name, skillDir(join(cwd, LOCAL_PLATFORM.folder)), files);
+  const dir = skillDir(join(cwd, LOCAL_PLATFORM.folder));
+  const outside = linkOutside(cwd, [LOCAL_PLATFORM.folder, "skills", SKILL_NAME], [cwd, home]);
+  if (outside) return { platform: LOCAL_PLATFORM.name, dir, status: "failed", error: outside };
+  return install(LOCAL_PLATFORM.name, dir, files);
 }
 
 /**
@@ -71,6 +81,9 @@ export function installGlobal(
     if (!isDirectory(root)) {
       return { platform: platform.name, dir, status: "skipped", reason: `${root} not found` };
     }
+    // The platform folder itself may live anywhere (dotfile managers link it); below it, stay home.
+    const outside = linkOutside(root, ["skills", SKILL_NAME], [home, root]);
+    if (outside) return { platform: platform.name, dir, status: "failed", error: outside };
     return install(platform.name, dir, files);
   });
 }
@@ -125,6 +138,42 @@ function swapIn(fresh: string, dir: string): void {
     throw err;
   }
   if (old) rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * The one line refusing `base/parts…` when one of its existing components is a symlink that
+ * leads outside every `allowed` folder (dangling links judged by where they point).
+ */
+function linkOutside(
+  base: string,
+  parts: string[],
+  allowed: (string | undefined)[],
+): string | undefined {
+  const roots = allowed.filter((r): r is string => r !== undefined).map(realOrResolved);
+  let path = base;
+  for (const part of parts) {
+    path = join(path, part);
+    let link: string;
+    try {
+      if (!lstatSync(path).isSymbolicLink()) continue;
+      link = readlinkSync(path);
+    } catch {
+      return undefined; // missing: created below, inside what was checked so far
+    }
+    const target = realOrResolved(resolve(dirname(path), link));
+    if (!roots.some((r) => target === r || target.startsWith(r + sep))) {
+      return `refusing to write through ${path}: it is a symbolic link to ${target}, outside the project and your home folder`;
+    }
+  }
+  return undefined;
+}
+
+function realOrResolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
 
 /** Creates a folder (and missing parents) with DIR_MODE regardless of the umask. */

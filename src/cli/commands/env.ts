@@ -1,17 +1,7 @@
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  existsSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { fileError } from "../../core/errors.ts";
+import { fileError, PortError } from "../../core/errors.ts";
+import { writeAtomic } from "../../core/files.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectInstance } from "../detect.ts";
 import {
@@ -58,22 +48,44 @@ export async function env(opts: EnvOptions, io: Io): Promise<number> {
 
 // --- internal ---
 
-/** All or nothing: the new text goes to a temp file beside the target, then is renamed over it. */
+/**
+ * All or nothing: the new text goes to a temp file beside the target (a random name, created
+ * exclusively: a planted link there is never followed), then is renamed over it. A target that
+ * is not UTF-8 text (a binary file, perhaps reached through a symlink) is refused untouched:
+ * decoding it would have replaced its bytes with U+FFFD.
+ */
 function writeMerged(target: string, entries: ReturnType<typeof envEntries>): void {
   const exists = existsSync(target);
   // Through a symlinked .env to the file it names, so the link survives.
   const path = exists ? realpathSync(target) : target;
-  const tmp = `${path}.portctl-${process.pid}.tmp`;
+  let before = "";
   try {
-    if (exists) accessSync(path, constants.R_OK | constants.W_OK);
-    const before = exists ? readFileSync(path, "utf8") : "";
-    const mode = exists ? statSync(path).mode & 0o777 : 0o644;
-    writeFileSync(tmp, mergeDotenv(before, entries), { mode });
-    // The umask applies to `mode` above; an existing file keeps exactly the mode it had.
-    if (exists) chmodSync(tmp, mode);
-    renameSync(tmp, path);
+    if (exists) {
+      accessSync(path, constants.R_OK | constants.W_OK);
+      before = decodeText(readFileSync(path));
+    }
   } catch (err) {
-    rmSync(tmp, { force: true });
+    if (err instanceof PortError)
+      throw new PortError(err.code, `cannot write ${path}: ${err.message}`, undefined, { path });
     throw fileError("write", path, err);
   }
+  // An existing file keeps exactly the mode it had; a new one gets 0644 less the umask.
+  const mode = exists ? statSync(path).mode & 0o777 : 0o644 & ~process.umask();
+  try {
+    writeAtomic(path, mergeDotenv(before, entries), mode);
+  } catch (err) {
+    throw fileError("write", path, err);
+  }
+}
+
+/** UTF-8 text without NUL bytes, or a `filesystem` error saying what it is instead. */
+function decodeText(bytes: Uint8Array): string {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new PortError("filesystem", "it is not UTF-8 text");
+  }
+  if (text.includes("\0")) throw new PortError("filesystem", "it is not a text file");
+  return text;
 }

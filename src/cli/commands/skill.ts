@@ -4,7 +4,7 @@ import { colors, safe } from "../output.ts";
 
 /** Exit 0 when every attempted target was written; 1 when one failed (the others still are). */
 export async function skillInstall(opts: { global?: boolean }, io: Io): Promise<number> {
-  const results = opts.global ? installGlobal(io.home) : [installLocal(io.cwd)];
+  const results = opts.global ? installGlobal(io.home) : [installLocal(io.cwd, io.home)];
   const c = colors(io);
   for (const r of results) report(r, io, c);
   if (opts.global && results.every((r) => r.status === "skipped")) {
