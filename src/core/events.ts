@@ -6,9 +6,11 @@ import { EVENTS_KEEP, EVENTS_MAX_AGE_MS } from "./config.ts";
 import { PortError } from "./errors.ts";
 import {
   type Allocation,
-  nameSchema,
+  anyWhenEmpty,
+  decimalUpTo,
+  documentedName,
   type PortEvent,
-  portSchema,
+  portTextSchema,
   rfc3339,
   unknownKeys,
 } from "./model.ts";
@@ -27,33 +29,30 @@ export const durationSchema = z
   .regex(/^\d{1,6}[smhdw]$/, { error: "must be a duration such as 30m, 3h, 1d or 2w" })
   .transform((s) => Number(s.slice(0, -1)) * UNIT_MS[s.slice(-1) as keyof typeof UNIT_MS]);
 
+/** RFC 3339 as `sinceBound` takes it (Date.parse), written out so the document can say it. */
+const RFC3339 =
+  "\\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\\d|3[01])T(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,9})?(?:Z|[+-](?:[01]\\d|2[0-3]):[0-5]\\d)";
+
 export const eventsQuerySchema = z.strictObject(
   {
-    app: nameSchema.optional(),
-    instance: nameSchema.optional(),
-    service: nameSchema.optional(),
-    port: z
-      .string()
-      .regex(/^\d{1,5}$/, { error: "must be an integer between 1 and 65535" })
-      .transform(Number)
-      .pipe(portSchema)
-      .optional(),
-    since: z
-      .string()
-      .describe("a duration back from now (30m, 3h, 1d, 2w) or an RFC 3339 time")
-      .optional(),
-    limit: z
-      .string()
-      .regex(/^\d{1,5}$/, { error: `must be an integer between 1 and ${EVENTS_KEEP}` })
-      .transform(Number)
-      .pipe(
-        z
-          .number()
-          .int()
-          .min(1)
-          .max(EVENTS_KEEP, { error: `must be at most ${EVENTS_KEEP}` }),
-      )
-      .optional(),
+    app: anyWhenEmpty(documentedName),
+    instance: anyWhenEmpty(documentedName),
+    service: anyWhenEmpty(documentedName),
+    port: anyWhenEmpty(portTextSchema()),
+    since: anyWhenEmpty(
+      z.string().meta({
+        description: "a duration back from now (30m, 3h, 1d, 2w) or an RFC 3339 time",
+        pattern: `^(?:\\d{1,6}[smhdw]|${RFC3339})$`,
+      }),
+    ),
+    limit: anyWhenEmpty(
+      z
+        .string()
+        .regex(decimalUpTo(EVENTS_KEEP), {
+          error: `must be an integer between 1 and ${EVENTS_KEEP}`,
+        })
+        .transform(Number),
+    ),
   },
   { error: unknownKeys },
 );

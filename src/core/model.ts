@@ -49,7 +49,7 @@ export const nameSchema = z
  * on a non-space. The pattern counts code points where the server counts UTF-16 units, so for
  * names outside the BMP (emoji) it is looser; a lone surrogate is refused though not in it.
  */
-const documentedName = nameSchema.meta({
+export const documentedName = nameSchema.meta({
   description: `trimmed, then 1-${MAX_NAME_LENGTH} characters (UTF-16 units), none a control or bidi character`,
   pattern: namePattern(CONTROL.source.slice(1, -1), MAX_NAME_LENGTH),
   // The lengths are in the pattern, after the edges: maxLength would count the trimmed spaces.
@@ -65,14 +65,21 @@ export const portSchema = z
 
 /** An absolute path, normalised (no `..`, no trailing slash), so equal checkouts compare equal. */
 export function checkoutSchema() {
-  return z
-    .string({ error: "must be an absolute path" })
-    .max(MAX_PATH_LENGTH, { error: `must be at most ${MAX_PATH_LENGTH} characters` })
-    .refine((s) => isAbsolute(s), { error: "must be an absolute path" })
-    .refine((s) => !CONTROL.test(s) && s.isWellFormed(), {
-      error: "must not contain control characters",
-    })
-    .transform((s) => resolve(s));
+  return (
+    z
+      .string({ error: "must be an absolute path" })
+      .max(MAX_PATH_LENGTH, { error: `must be at most ${MAX_PATH_LENGTH} characters` })
+      .refine((s) => isAbsolute(s), { error: "must be an absolute path" })
+      .refine((s) => !CONTROL.test(s) && s.isWellFormed(), {
+        error: "must not contain control characters",
+      })
+      // The refinements above, as the document states them.
+      .meta({
+        pattern: `^/[^${CONTROL.source.slice(1, -1)}]*$`,
+        description: "an absolute path without control characters",
+      })
+      .transform((s) => resolve(s))
+  );
 }
 
 export const pidSchema = z
@@ -82,9 +89,37 @@ export const pidSchema = z
   .max(2 ** 31 - 1, { error: "must be a positive integer (a process id)" });
 
 /** 1-65535 in decimal, without leading zeros: what the document states for port text. */
-const PORT_TEXT = /^(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
+const PORT_TEXT = decimalUpTo(65535);
 
-function anyWhenEmpty<T extends z.ZodType<unknown, string>>(s: T) {
+/**
+ * A regex for the decimal integers 1..max, without leading zeros, so that a query or path
+ * parameter's pattern in the document says exactly what the server takes.
+ */
+export function decimalUpTo(max: number): RegExp {
+  const digits = String(max);
+  const alternatives = digits.length > 1 ? [`[1-9]\\d{0,${digits.length - 2}}`] : [];
+  for (let i = 0; i < digits.length; i++) {
+    const d = Number(digits[i]);
+    const low = i === 0 ? 1 : 0;
+    const rest = digits.length - i - 1;
+    const tail = rest ? `\\d{${rest}}` : "";
+    if (d > low) alternatives.push(`${digits.slice(0, i)}[${low}-${d - 1}]${tail}`);
+  }
+  alternatives.push(digits);
+  return new RegExp(`^(?:${alternatives.join("|")})$`);
+}
+
+/** A port as text (a path or query parameter). */
+export function portTextSchema() {
+  return z
+    .string()
+    .regex(PORT_TEXT, { error: "must be an integer between 1 and 65535" })
+    .transform(Number)
+    .pipe(portSchema);
+}
+
+/** Query filters: an empty value (`?app=`) means "no filter", not "empty name". */
+export function anyWhenEmpty<T extends z.ZodType<unknown, string>>(s: T) {
   // The empty value first: zod reports the issues of the last option tried, the real rule's.
   return z.union([z.literal("").transform(() => undefined), s]).optional();
 }
@@ -169,9 +204,9 @@ export type PortStatus = z.infer<typeof portStatusSchema>;
 /** Fields a release before v2 did not have may be missing (`list --json` of the first release). */
 export const importRowSchema = z.object({
   id: z.number().int().positive().optional(),
-  app: nameSchema,
-  instance: nameSchema,
-  service: nameSchema,
+  app: documentedName,
+  instance: documentedName,
+  service: documentedName,
   port: portSchema,
   created_at: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, {
     error: "must be an RFC 3339 UTC time such as 2025-02-08T15:04:05Z",
@@ -273,38 +308,27 @@ export const filterSchema = z
   .meta({ minProperties: 1 });
 export type Filter = z.infer<typeof filterSchema>;
 
-/** Query filters; an empty value (`?app=`) means "no filter", not "empty name". */
 export const listQuerySchema = z.strictObject(
   {
     app: anyWhenEmpty(documentedName),
     instance: anyWhenEmpty(documentedName),
     service: anyWhenEmpty(documentedName),
-    port: anyWhenEmpty(
-      z
-        .string()
-        .regex(PORT_TEXT, { error: "must be an integer between 1 and 65535" })
-        .transform(Number)
-        .pipe(portSchema),
-    ),
+    port: anyWhenEmpty(portTextSchema()),
   },
   { error: unknownKeys },
 );
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
 /**
- * A decimal id: digits only (no sign, exponent or "+"), at most 15 so it is an exact integer,
- * not all zeros.
+ * A decimal id: digits only (no sign, exponent, "+" or leading zero), at most 15 so it is an
+ * exact integer.
  */
 export const idParamSchema = z
   .string()
-  .regex(/^(?=\d{1,15}$)0*[1-9]\d*$/, { error: "must be a positive integer" })
+  .regex(/^[1-9]\d{0,14}$/, { error: "must be a positive integer" })
   .transform(Number);
 
-export const portParamSchema = z
-  .string()
-  .regex(PORT_TEXT, { error: "must be an integer between 1 and 65535" })
-  .transform(Number)
-  .pipe(portSchema);
+export const portParamSchema = portTextSchema();
 
 /** `2025-02-08T15:04:05Z`: RFC 3339, UTC, whole seconds. */
 export function rfc3339(d: Date): string {
@@ -316,6 +340,16 @@ const flagSchema = z
   .enum(["true", "false"], { error: "must be true or false" })
   .transform((v) => v === "true")
   .optional();
+
+export const healthQuerySchema = z.strictObject(
+  {
+    check: z
+      .enum(["integrity"], { error: "must be integrity" })
+      .describe("`integrity` also runs the database's quick_check (reads every page)")
+      .optional(),
+  },
+  { error: unknownKeys },
+);
 
 export const allocateQuerySchema = z.strictObject(
   {

@@ -14,6 +14,7 @@ import {
   errorSchemaOf,
   eventSchema,
   filterSchema,
+  healthQuerySchema,
   idParamSchema,
   importRequestSchema,
   listQuerySchema,
@@ -127,15 +128,7 @@ const PATHS = {
         ),
         ...errors(["bad_request", ...COMMON]),
       }),
-      parameters: [
-        {
-          name: "check",
-          in: "query",
-          required: false,
-          description: "`integrity` also runs the database's quick_check (reads every page)",
-          schema: { type: "string", enum: ["integrity"] },
-        },
-      ],
+      parameters: queryParameters(healthQuerySchema),
     },
   },
   "/v1/allocations": {

@@ -9,6 +9,7 @@ import {
   allocateQuerySchema,
   allocateRequestSchema,
   filterSchema,
+  healthQuerySchema,
   idParamSchema,
   listQuerySchema,
   type PortStatus,
@@ -48,10 +49,7 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
   const { store, allocator, probe } = deps;
 
   app.get("/healthz", (c) => {
-    const check = c.req.query("check");
-    if (check !== undefined && check !== "integrity") {
-      throw new PortError("bad_request", "check must be integrity");
-    }
+    const { check } = parseOrThrow(healthQuerySchema, c.req.query());
     let integrity: string | undefined;
     try {
       store.ping();

@@ -221,7 +221,7 @@ function templateRegex(template: string): RegExp {
 }
 
 /** `#/components/schemas/X` → `#/$defs/X`, so each schema compiles on its own. */
-function rewriteRefs(value: unknown): unknown {
+export function rewriteRefs(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(rewriteRefs);
   if (value === null || typeof value !== "object") return value;
   return Object.fromEntries(

@@ -64,6 +64,13 @@ describe("GET /healthz", () => {
     expect((await json(await t.get("/healthz"))).body.integrity).toBeUndefined();
   });
 
+  test.each([
+    ["?check=quick", "check must be integrity"],
+    ["?verbose=1", "unknown field: verbose"],
+  ])("400 for %p: the query is as strict as the document says", async (query, message) => {
+    await expectRejected(t, () => t.get(`/healthz${query}`), 400, message);
+  });
+
   test("503 once the database is closed", async () => {
     t.store.close();
     const { status, body } = await json(await t.get("/healthz"));

@@ -135,7 +135,7 @@ describe("the document is as strict as the server", () => {
     expect(doc(flag)).toBe(res.status === 201);
   });
 
-  test.each(["1", "000000000000001", "999999999999999", "1234567890123456", "0", "00", "+1"])(
+  test.each(["1", "000000000000001", "01", "999999999999999", "1234567890123456", "0", "00", "+1"])(
     "id %p: same verdict",
     async (id) => {
       const doc = await documented(queryParam("/v1/allocations/{id}", "delete", "id"));
