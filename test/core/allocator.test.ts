@@ -80,6 +80,18 @@ describe("auto-assign", () => {
     expect(a.allocate(req("cache")).allocation.port).toBe(3000);
   });
 
+  test("every allocation looks afresh: a listener that appeared since the last look is skipped", () => {
+    // The fake probe hands out a snapshot per look, so a look kept from an earlier allocation
+    // (a cached answer instead of a fresh one) would miss 3001 and hand it out.
+    const a = allocator();
+    expect(a.allocate(req("web")).allocation.port).toBe(3000);
+    probe.bound.add(3001);
+    expect(a.allocate(req("db")).allocation.port).toBe(3002);
+    probe.bound.add(3003);
+    expect(portError(() => a.allocate(req("cache", 3003))).code).toBe("port_in_use");
+    expect(store.list().map((r) => r.port)).toEqual([3000, 3002]);
+  });
+
   test("looks at the machine's listeners once per allocation, whatever the range", () => {
     allocator().allocate(req("web"));
     expect(probe.snapshots).toBe(1);

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BUSY_TIMEOUT_MS } from "../../src/core/config.ts";
 import { PortError } from "../../src/core/errors.ts";
 import { SCHEMA_VERSION } from "../../src/core/migrations.ts";
 import { type NewAllocation, Store, uniqueViolation } from "../../src/core/store.ts";
@@ -277,6 +278,24 @@ describe("migrations", () => {
       check.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()?.journal_mode,
     ).toBe("delete");
     check.close();
+  });
+});
+
+describe("durability settings, read back from the connection", () => {
+  test("WAL, synchronous = FULL (2), and the busy timeout", () => {
+    const dir = mkdtempSync(join(tmpdir(), "port-server-pragmas-"));
+    try {
+      const store = new Store(join(dir, "ports.db"));
+      const pragma = <T>(name: string) =>
+        Object.values(store.db.query(`PRAGMA ${name}`).get() as Record<string, T>)[0];
+      // NORMAL (1) could lose the last allocations on power loss: a port handed out twice.
+      expect(pragma<number>("synchronous")).toBe(2);
+      expect(pragma<string>("journal_mode")).toBe("wal");
+      expect(pragma<number>("busy_timeout")).toBe(BUSY_TIMEOUT_MS);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
