@@ -2,9 +2,9 @@
 // the machine (a fake probe); explicit claims; conflicts with their holder; reuse; the clock.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Allocator, type AllocatorOptions, rfc3339 } from "../../src/core/allocator.ts";
-import { PortError } from "../../src/core/errors.ts";
 import type { AllocateRequest } from "../../src/core/model.ts";
 import { Store } from "../../src/core/store.ts";
+import { portError } from "../helpers/assert.ts";
 import {
   CREATED_AT,
   type FakeProbe,
@@ -40,17 +40,6 @@ const req = (service: string, port?: number): AllocateRequest => ({
   service,
   ...(port === undefined ? {} : { port }),
 });
-
-/** Runs `fn`, expecting a PortError; returns it so the test can check code, message, holder. */
-function portError(fn: () => unknown): PortError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PortError) return err;
-    throw err;
-  }
-  throw new Error("expected a PortError");
-}
 
 describe("auto-assign", () => {
   test("hands out the first port of the range, then the next", () => {

@@ -10,6 +10,7 @@ import { PortError } from "../../src/core/errors.ts";
 import { SCHEMA_VERSION } from "../../src/core/migrations.ts";
 import type { Allocation } from "../../src/core/model.ts";
 import { Store } from "../../src/core/store.ts";
+import { userVersion } from "../helpers/assert.ts";
 
 const FIXTURE = join(import.meta.dir, "../fixtures/db/v1.db");
 
@@ -44,13 +45,6 @@ beforeEach(() => {
   copyFileSync(FIXTURE, path);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-const userVersion = (p: string) => {
-  const db = new Database(p, { readonly: true });
-  const v = db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version;
-  db.close();
-  return v;
-};
 
 describe("v1 → v2", () => {
   test("the fixture is what the first release wrote", () => {

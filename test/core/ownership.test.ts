@@ -7,6 +7,7 @@ import { PortError } from "../../src/core/errors.ts";
 import { prune } from "../../src/core/prune.ts";
 import { Store } from "../../src/core/store.ts";
 import { Upkeep } from "../../src/core/upkeep.ts";
+import { portError } from "../helpers/assert.ts";
 import {
   type FakeProbe,
   type FakeProcesses,
@@ -50,21 +51,11 @@ const web = (checkout: string | null, extra: Record<string, unknown> = {}) => ({
 });
 const kinds = () => store.events({}).map((e) => `${e.kind} ${e.port}`);
 
-function thrown(fn: () => unknown): PortError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PortError) return err;
-    throw err;
-  }
-  throw new Error("expected a PortError");
-}
-
 describe("checkout", () => {
   test("a second clone reusing the name is refused while the first exists, naming both", () => {
     const first = allocator.allocate(web(WORK), { reuse: true }).allocation;
     expect(first.checkout).toBe(WORK);
-    const err = thrown(() => allocator.allocate(web(OSS), { reuse: true }));
+    const err = portError(() => allocator.allocate(web(OSS), { reuse: true }));
     expect(err.code).toBe("other_checkout");
     expect(err.message).toBe(`api/main/web belongs to the checkout at ${WORK}; this one is ${OSS}`);
     expect(err.holder).toEqual(first);
@@ -112,7 +103,9 @@ describe("leases", () => {
     procs.running.set(500, "2025-02-08T15:00:00Z");
     const a = allocator.allocate(web(null, { lease_pid: 500 })).allocation;
     expect(a).toMatchObject({ lease_pid: 500, lease_started_at: "2025-02-08T15:00:00Z" });
-    const err = thrown(() => allocator.allocate({ ...web(null), service: "db", lease_pid: 501 }));
+    const err = portError(() =>
+      allocator.allocate({ ...web(null), service: "db", lease_pid: 501 }),
+    );
     expect(err).toMatchObject({
       code: "bad_request",
       message: "lease_pid 501 is not a running process",
@@ -160,7 +153,7 @@ describe("leases", () => {
 describe("history", () => {
   test("a change that fails writes no event; an event that fails undoes the change", () => {
     allocator.allocate(web(WORK));
-    thrown(() => allocator.allocate(web(WORK)));
+    portError(() => allocator.allocate(web(WORK)));
     expect(kinds()).toEqual(["allocated 3000"]);
     store.db.run("DROP TABLE events");
     expect(() => allocator.allocate({ ...web(WORK), service: "db" })).toThrow();
@@ -279,7 +272,7 @@ describe("import", () => {
       { app: "new", instance: "i", service: "web", port: 3000, created_at: "2025-01-01T00:00:00Z" },
       { ...web(null), port: 4001, created_at: "2025-01-01T00:00:00Z" },
     ];
-    const err = thrown(() => importAllocations(store, rows));
+    const err = portError(() => importAllocations(store, rows));
     expect(err.code).toBe("import_conflict");
     expect(err.message).toBe("nothing imported: 2 conflicts with the registry");
     expect(err.details?.conflicts).toEqual([

@@ -9,6 +9,7 @@ import { BUSY_TIMEOUT_MS } from "../../src/core/config.ts";
 import { PortError } from "../../src/core/errors.ts";
 import { SCHEMA_VERSION } from "../../src/core/migrations.ts";
 import { type NewAllocation, Store, uniqueViolation } from "../../src/core/store.ts";
+import { userVersion } from "../helpers/assert.ts";
 import { CREATED_AT, UNOWNED } from "../helpers/fakes.ts";
 
 const row = (service: string, port: number, app = "shop", instance = "main") =>
@@ -215,13 +216,6 @@ describe("migrations", () => {
     dir = mkdtempSync(join(tmpdir(), "port-server-migrate-"));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  const userVersion = (path: string) => {
-    const db = new Database(path, { readonly: true });
-    const v = db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version;
-    db.close();
-    return v;
-  };
 
   test("an empty database at user_version 0 is upgraded", () => {
     const path = join(dir, "old.db");

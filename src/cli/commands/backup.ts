@@ -3,11 +3,10 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { PortError } from "../../core/errors.ts";
-import type { ListQuery } from "../../core/model.ts";
 import { Client } from "../client.ts";
-import { detectApp } from "../detect.ts";
 import type { Io } from "../io.ts";
 import { printJson, safe } from "../output.ts";
+import { list } from "./list.ts";
 
 export interface ExportOptions {
   app?: string;
@@ -15,12 +14,9 @@ export interface ExportOptions {
   all?: boolean;
 }
 
-export async function exportAllocations(opts: ExportOptions, io: Io): Promise<number> {
-  const q: ListQuery = {};
-  const app = opts.app ?? (opts.all ? undefined : detectApp(io.cwd));
-  if (app !== undefined) q.app = app;
-  printJson(io, await new Client(io.env).list(q));
-  return 0;
+/** Exactly `list --json` (the same filters): the API's allocation objects. */
+export function exportAllocations(opts: ExportOptions, io: Io): Promise<number> {
+  return list({ ...opts, json: true }, io);
 }
 
 export interface ImportOptions {
