@@ -197,7 +197,9 @@ export const portStatusSchema = z.object({
   system: systemUseSchema,
   last_event: eventSchema
     .optional()
-    .describe("the newest change recorded for this port (who had it, and when)"),
+    .describe(
+      "when no allocation holds the port: the newest change recorded for it (who had it last, and when)",
+    ),
 });
 export type PortStatus = z.infer<typeof portStatusSchema>;
 

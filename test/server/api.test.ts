@@ -393,15 +393,6 @@ describe("GET /v1/ports/{port}", () => {
         available: false,
         holder: db,
         system: FREE,
-        last_event: {
-          id: 2,
-          at: CREATED_AT,
-          kind: "allocated",
-          ...{ app: "shop", instance: "main", service: "db", port: 5432 },
-          checkout: null,
-          pid: null,
-          reason: "allocated",
-        },
       },
     });
   });

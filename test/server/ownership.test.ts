@@ -143,6 +143,9 @@ describe("the history over HTTP", () => {
       last_event: { kind: "released", app: "api", service: "web", checkout: "/w/api" },
     });
     expect("last_event" in (await body(await t.get("/v1/ports/3999"))).body).toBe(false);
+    // A held port answers with its holder only.
+    await t.post(web({ service: "again" }));
+    expect("last_event" in (await body(await t.get("/v1/ports/3000"))).body).toBe(false);
   });
 });
 
