@@ -1,14 +1,16 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Compose `${VAR}` syntax, not templates
 // `portctl scan` as the compiled binary reads Compose projects: every fixture of
 // test/fixtures/compose-model/ gives what the in-process model gives (whose ports
 // test/core/scan-model.test.ts asserts), and `scan --register` records every port the merged
 // stack (base + override file) publishes, under the app/instance it names.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, readdirSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Allocation } from "../../src/core/model.ts";
 import { scanProject } from "../../src/core/scan/index.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
+import { makeRepo } from "../helpers/git.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/compose-model");
 let portctl = "";
@@ -32,8 +34,13 @@ afterAll(async () => {
   home?.cleanup();
 });
 
-function run(args: string[], cwd = home.root) {
-  const p = Bun.spawnSync([portctl, ...args], { cwd, env, stdout: "pipe", stderr: "pipe" });
+function run(args: string[], cwd = home.root, extra: Record<string, string> = {}) {
+  const p = Bun.spawnSync([portctl, ...args], {
+    cwd,
+    env: { ...env, ...extra },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
 }
 
@@ -83,3 +90,27 @@ test("--register records every port of base + override, for the app/instance it 
     "debug:9229",
   ]);
 }, 30_000);
+
+test("from a subfolder: the repository's top, files not read named, links, no secret echoed", () => {
+  const repo = makeRepo(join(home.root, "repos"), "shop", "main");
+  const put = (path: string, text: string) => {
+    mkdirSync(join(repo.main, path, ".."), { recursive: true });
+    writeFileSync(join(repo.main, path), text);
+  };
+  put("deploy/stack.yml", 'services:\n  web:\n    ports: ["${GITHUB_TOKEN}:80", "18080:80"]\n');
+  symlinkSync("deploy/stack.yml", join(repo.main, "compose.yaml"));
+  put("a/b/c/d/e/compose.yaml", 'services:\n  deep:\n    ports: ["18081:80"]\n');
+  mkdirSync(join(repo.main, "services", "api"), { recursive: true });
+  const result = run(["scan"], join(repo.main, "services", "api"), { GITHUB_TOKEN: "ghp_s3cret" });
+  expect(result.code).toBe(0);
+  expect(result.out).toBe(
+    "PORT   SERVICE  PROTOCOL  SOURCE\n18080  web      tcp       compose.yaml:3\n",
+  );
+  expect(result.err.split("\n")).toEqual([
+    `scanning ${repo.main} (the repository's top folder)`,
+    'warning: compose.yaml:3: web: "${GITHUB_TOKEN}:80": the value of GITHUB_TOKEN is not a port or port range',
+    "1 compose file not scanned: a/b/c/d/e/compose.yaml; pass --depth 5",
+    "",
+  ]);
+  expect(result.err + result.out).not.toContain("s3cret");
+});
