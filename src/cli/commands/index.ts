@@ -181,7 +181,7 @@ export const COMMANDS: CommandSpec[] = [
         convert: parseDepth,
       },
       register: {
-        help: "allocate each port found for the current app/instance (reusing existing ones)",
+        help: "allocate each port found for the scanned folder's app/instance (reusing existing ones)",
       },
       fix: {
         help: "rewrite literal Compose host ports as variables (old number as default), in place",
