@@ -22,6 +22,7 @@ import {
   writeJson,
 } from "./lib/report.ts";
 import { listBench } from "./list.ts";
+import { mcpStart } from "./mcp-start.ts";
 import { memoryBench } from "./memory.ts";
 import { npmInstall } from "./npm-install.ts";
 import { scaling } from "./scaling.ts";
@@ -36,6 +37,7 @@ export const BENCHMARKS: Benchmark[] = [
   memoryBench,
   start,
   npmInstall,
+  mcpStart,
 ];
 /** A --quick smoke test never overwrites the figures of a full run. */
 export const RESULTS = join(ROOT, "bench", "results", "latest.json");

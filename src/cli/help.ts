@@ -12,8 +12,12 @@ export function helpLines(path: CommandSpec[], table: CommandSpec[]): string[] {
   if (!command) return rootHelp(table);
   const full = ["portctl", ...path.map((c) => c.name)].join(" ");
   if (command.subcommands) {
+    // A group that also runs itself (`portctl mcp`) has both usages.
+    const usage = command.load
+      ? [`Usage: ${full} [options]`, `       ${full} <command> [options]`]
+      : [`Usage: ${full} <command> [options]`];
     return [
-      `Usage: ${full} <command> [options]`,
+      ...usage,
       "",
       command.summary,
       "",

@@ -41,7 +41,9 @@ export function parseArgv(argv: string[], table: CommandSpec[]): Parsed {
     const command = commands.find((c) => c.name === token);
     if (!command) throw unknownCommand(token, commands, path);
     path.push(command);
-    if (!command.subcommands) return parseCommand(argv.slice(i + 1), path);
+    if (!command.subcommands || runsItself(command, argv[i + 1])) {
+      return parseCommand(argv.slice(i + 1), path);
+    }
     commands = command.subcommands;
   }
   return { kind: "help", path, error: true };
@@ -53,6 +55,15 @@ export function quoted(text: string): string {
 }
 
 // --- internal ---
+
+/**
+ * A group with a handler of its own (`portctl mcp`, beside `portctl mcp install`) runs itself
+ * when nothing follows it, or a flag; a word after it names a subcommand.
+ */
+function runsItself(command: CommandSpec, next: string | undefined): boolean {
+  if (!command.load) return false;
+  return next === undefined || (next.startsWith("-") && !isHelp(next));
+}
 
 function isHelp(token: string): boolean {
   return token === "--help" || token === "-h";

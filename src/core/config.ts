@@ -58,6 +58,8 @@ export const MAX_COMPOSE_BYTES = 2 * 1024 * 1024;
 export const MAX_EXPANDED_NODES = 1_000_000;
 /** Aliases × nodes: the yaml package walks the document once per alias it resolves. */
 export const MAX_ALIAS_WORK = 5_000_000;
+/** The name `portctl mcp` has in MCP hosts' configurations and in its `initialize` answer. */
+export const MCP_SERVER_NAME = "port-server";
 
 export const ENV = {
   home: "PORT_SERVER_HOME",

@@ -124,6 +124,7 @@ export function anyWhenEmpty<T extends z.ZodType<unknown, string>>(s: T) {
   return z.union([z.literal("").transform(() => undefined), s]).optional();
 }
 
+/** zod's error for a strict object's extra keys, as one line: `unknown field: colour`. */
 export function unknownKeys(issue: { code?: string; keys?: string[] }): string | undefined {
   if (issue.code !== "unrecognized_keys" || !issue.keys) return undefined;
   return `unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}`;

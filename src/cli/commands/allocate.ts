@@ -50,6 +50,18 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
   return 0;
 }
 
+/**
+ * `--port N` for a service that holds another port: the server's error, with the port that was
+ * asked for, so cli/errors.ts says "release it first to move it" rather than "pass --reuse"
+ * (which returns the other port only when no --port is asked for). `holder` stays: `--json`
+ * shows who holds the service, as for every conflict.
+ */
+export function movedService(err: unknown, port: number): unknown {
+  if (!(err instanceof PortError) || err.code !== "service_allocated" || !err.holder) return err;
+  if (!port || port === err.holder.port) return err;
+  return new PortError(err.code, err.message, err.holder, { ...err.details, requested_port: port });
+}
+
 // --- internal ---
 
 function leaseOf(opts: AllocateOptions): { lease_pid?: number } {
@@ -65,16 +77,4 @@ function takeOverNote(from: string | null | undefined): string {
   if (from === undefined) return "";
   if (from === null) return "; it had no checkout recorded, and now belongs to this one";
   return `; taken over from the checkout at ${safe(from)}, which no longer exists`;
-}
-
-/**
- * `--port N` for a service that holds another port: the server's error, with the port that was
- * asked for, so cli/errors.ts says "release it first to move it" rather than "pass --reuse"
- * (which returns the other port only when no --port is asked for). `holder` stays: `--json`
- * shows who holds the service, as for every conflict.
- */
-function movedService(err: unknown, port: number): unknown {
-  if (!(err instanceof PortError) || err.code !== "service_allocated" || !err.holder) return err;
-  if (!port || port === err.holder.port) return err;
-  return new PortError(err.code, err.message, err.holder, { ...err.details, requested_port: port });
 }

@@ -307,4 +307,22 @@ export const COMMANDS: CommandSpec[] = [
       },
     ],
   },
+  {
+    name: "mcp",
+    summary: "serve the registry as MCP tools on stdio, for agent hosts (install: configure one)",
+    load: () => import("../mcp/server.ts").then((m) => m.mcp),
+    subcommands: [
+      {
+        name: "install",
+        summary: "add portctl mcp to an agent host's MCP configuration",
+        flags: {
+          claude: { help: "Claude Code: .mcp.json in this folder" },
+          codex: { help: "Codex: [mcp_servers.port-server] in ~/.codex/config.toml" },
+          cursor: { help: "Cursor: .cursor/mcp.json in this folder" },
+          print: { help: "print each host's configuration instead of writing it" },
+        },
+        load: () => import("../mcp/install.ts").then((m) => m.mcpInstall),
+      },
+    ],
+  },
 ];

@@ -33,23 +33,21 @@ export async function release(opts: ReleaseOptions, io: Io): Promise<number> {
   const res = await client.releaseWhere(filter);
   // As the seed's exit codes say: nothing to release is "not found" (with --json, the error).
   if (res.deleted === 0)
-    throw new PortError("not_found", `no allocations match ${describe(filter)}`);
+    throw new PortError("not_found", `no allocations match ${describeFilter(filter)}`);
   if (opts.json) printJson(io, res);
   else
     io.out(
-      `released ${res.deleted} allocation${res.deleted === 1 ? "" : "s"} (${describe(filter)})`,
+      `released ${res.deleted} allocation${res.deleted === 1 ? "" : "s"} (${describeFilter(filter)})`,
     );
   return 0;
 }
-
-// --- internal ---
 
 /**
  * Without --app or --port the filter is this checkout: the detected app *and* instance, so a
  * bare `portctl release` in one worktree never touches another's ports. An explicit --app means
  * every instance of it unless --instance narrows it.
  */
-function buildFilter(opts: ReleaseOptions, cwd: string): Filter {
+export function buildFilter(opts: ReleaseOptions, cwd: string): Filter {
   const filter: Filter = {};
   if (opts.port !== undefined) filter.port = opts.port;
   const here = opts.app === undefined && opts.port === undefined;
@@ -61,7 +59,8 @@ function buildFilter(opts: ReleaseOptions, cwd: string): Filter {
   return filter;
 }
 
-function describe(f: Filter): string {
+/** `app=shop instance=main`, for "no allocations match …"; escaped for a terminal. */
+export function describeFilter(f: Filter): string {
   return safe(
     Object.entries(f)
       .map(([k, v]) => `${k}=${v}`)

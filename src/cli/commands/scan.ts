@@ -156,7 +156,7 @@ const FINDING_COLUMNS: Column<Finding>[] = [
 ];
 
 /** One request per port, in order; conflicts are collected, not fatal. An unreachable server is. */
-async function register(
+export async function register(
   findings: Finding[],
   names: { app: string; instance: string; checkout: string },
   client: Client,

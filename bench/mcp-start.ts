@@ -1,0 +1,89 @@
+// 6. MCP cold start: spawn `portctl mcp`, write an `initialize` request to its stdin, and stop
+// the clock when the answer arrives on stdout: what a host waits for before it can list the
+// tools. `portctl --version` (process start alone) is timed alongside, interleaved.
+
+import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
+import type { Subprocess } from "bun";
+import { cleanEnv, freePort, PORTCTL, timeRun } from "./lib/procs.ts";
+import type { Benchmark, Options, Row } from "./lib/report.ts";
+import { median, spread } from "./lib/stats.ts";
+
+export const mcpStart: Benchmark = {
+  name: "mcp-start",
+  title: "MCP: portctl mcp cold start to the initialize answer",
+  async run(opts: Options): Promise<Row[]> {
+    // No daemon is needed to answer initialize; the address only has to be one nobody serves.
+    const env = cleanEnv({ PORT_SERVER_ADDR: `127.0.0.1:${freePort()}` });
+    const runs = opts.quick ? 10 : 40;
+    const times = { initialize: [] as number[], version: [] as number[] };
+    for (let i = -3; i < runs; i++) {
+      // Alternate which goes first; the first three rounds are warm-up (page cache).
+      const pair = i % 2 === 0 ? [initialize, version] : [version, initialize];
+      for (const measure of pair) {
+        const t = await measure(env);
+        if (i >= 0) times[measure === initialize ? "initialize" : "version"].push(t);
+      }
+    }
+    opts.log(`  portctl mcp → initialize answer: ${spread(times.initialize, "ms")}`);
+    opts.log(`  portctl --version:               ${spread(times.version, "ms")}`);
+    return [
+      {
+        benchmark: "mcp-start",
+        figure: "portctl mcp initialize",
+        value: median(times.initialize),
+        unit: "ms",
+        reference: { label: "portctl --version", value: median(times.version) },
+        target: { on: "value", op: "<=", limit: 100 },
+      },
+    ];
+  },
+};
+
+// --- internal ---
+
+const REQUEST = `${JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: {
+    protocolVersion: LATEST_PROTOCOL_VERSION,
+    capabilities: {},
+    clientInfo: { name: "bench", version: "1" },
+  },
+})}\n`;
+
+async function version(env: Record<string, string>): Promise<number> {
+  const t = await timeRun([PORTCTL, "--version"], env);
+  if (t.code !== 0) throw new Error(`portctl --version gave exit ${t.code}`);
+  return t.ms;
+}
+
+/** Spawn → the first line on stdout, which must be the initialize result; then stdin closes. */
+async function initialize(env: Record<string, string>): Promise<number> {
+  const start = performance.now();
+  const proc = Bun.spawn([PORTCTL, "mcp"], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  proc.stdin.write(REQUEST);
+  proc.stdin.flush();
+  const line = await firstLine(proc);
+  const ms = performance.now() - start;
+  proc.stdin.end();
+  const exited = await Promise.race([proc.exited, Bun.sleep(5000).then(() => null)]);
+  if (exited === null) proc.kill("SIGKILL");
+  const answer = JSON.parse(line) as { id?: number; result?: { serverInfo?: { name?: string } } };
+  if (answer.id !== 1 || answer.result?.serverInfo?.name !== "port-server") {
+    throw new Error(`portctl mcp answered: ${line}`);
+  }
+  if (exited !== 0) throw new Error(`portctl mcp exited ${exited} after stdin closed`);
+  return ms;
+}
+
+async function firstLine(proc: Subprocess<"pipe", "pipe", "pipe">): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of proc.stdout) {
+    text += decoder.decode(chunk, { stream: true });
+    const nl = text.indexOf("\n");
+    if (nl >= 0) return text.slice(0, nl);
+  }
+  throw new Error(`portctl mcp closed stdout without answering: ${text}`);
+}

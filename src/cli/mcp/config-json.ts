@@ -1,0 +1,68 @@
+// Merging one server into a host's JSON configuration (`.mcp.json`, `.cursor/mcp.json`):
+// every other key and server is kept as it was, the file's indentation too. A file that is not
+// a JSON object is refused, never overwritten.
+import { PortError } from "../../core/errors.ts";
+
+export interface ServerEntry {
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+}
+
+export type MergeOutcome = "added" | "updated" | "unchanged";
+
+/**
+ * `text` (the file's content, "" when it does not exist) with `mcpServers[name]` set to
+ * `entry`; `extra` fields (Claude Code's `type: "stdio"`) come first in the entry.
+ */
+export function mergeJsonServer(
+  text: string,
+  file: string,
+  name: string,
+  entry: Record<string, unknown>,
+): { text: string; outcome: MergeOutcome } {
+  const config = parseObject(text, file);
+  const servers = config.mcpServers ?? {};
+  if (!isObject(servers)) {
+    throw new PortError("bad_request", `cannot update ${file}: "mcpServers" is not an object`);
+  }
+  const before = servers[name];
+  if (before !== undefined && JSON.stringify(before) === JSON.stringify(entry)) {
+    return { text, outcome: "unchanged" };
+  }
+  servers[name] = entry;
+  config.mcpServers = servers;
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
+  const out = JSON.stringify(config, null, indentOf(text)).replaceAll("\n", eol);
+  return { text: `${out}${eol}`, outcome: before === undefined ? "added" : "updated" };
+}
+
+// --- internal ---
+
+function parseObject(text: string, file: string): Record<string, unknown> {
+  if (text.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new PortError(
+      "bad_request",
+      `cannot update ${file}: it is not valid JSON (${(err as Error).message}); fix it and run again`,
+    );
+  }
+  if (!isObject(value)) {
+    throw new PortError("bad_request", `cannot update ${file}: it is not a JSON object`);
+  }
+  return value;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The indentation of the first indented line (a tab, or N spaces); 2 spaces by default. */
+function indentOf(text: string): string | number {
+  const m = /^([ \t]+)\S/m.exec(text);
+  if (!m?.[1]) return 2;
+  return m[1].startsWith("\t") ? "\t" : m[1].length;
+}

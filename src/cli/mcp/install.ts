@@ -1,0 +1,174 @@
+// `portctl mcp install`: adds `portctl mcp` to an agent host's MCP configuration (Claude Code's
+// .mcp.json, Codex's config.toml, Cursor's .cursor/mcp.json), merging into the file that is
+// there, or prints each configuration. A file is replaced by rename, never half-written.
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { ENV, MCP_SERVER_NAME as SERVER_NAME } from "../../core/config.ts";
+import { PortError } from "../../core/errors.ts";
+import type { Io } from "../io.ts";
+import { colors } from "../output.ts";
+import { type MergeOutcome, mergeJsonServer, type ServerEntry } from "./config-json.ts";
+import { mergeTomlServer, tomlTable } from "./config-toml.ts";
+
+export interface McpInstallOptions {
+  claude?: boolean;
+  codex?: boolean;
+  cursor?: boolean;
+  print?: boolean;
+}
+
+export interface Host {
+  flag: "claude" | "codex" | "cursor";
+  name: string;
+  /** The file this host reads its MCP servers from. */
+  file(io: Io): string;
+  merge(text: string, file: string, entry: ServerEntry): { text: string; outcome: MergeOutcome };
+  /** What --print shows. */
+  snippet(entry: ServerEntry): string[];
+}
+
+export const HOSTS: readonly Host[] = [
+  {
+    flag: "claude",
+    name: "Claude Code",
+    file: (io) => join(io.cwd, ".mcp.json"),
+    merge: (text, file, entry) => mergeJsonServer(text, file, SERVER_NAME, claudeEntry(entry)),
+    snippet: (entry) => [
+      `# Claude Code: .mcp.json in the project, or for every project:`,
+      `#   claude mcp add --scope user ${SERVER_NAME} ${envFlags(entry)}-- ${shellWords([entry.command, ...entry.args])}`,
+      jsonSnippet(claudeEntry(entry)),
+    ],
+  },
+  {
+    flag: "codex",
+    name: "Codex",
+    file: (io) => join(io.env.CODEX_HOME || join(io.home, ".codex"), "config.toml"),
+    merge: (text, file, entry) => mergeTomlServer(text, file, SERVER_NAME, entry),
+    snippet: (entry) => [`# Codex: ~/.codex/config.toml`, ...tomlTable(SERVER_NAME, entry)],
+  },
+  {
+    flag: "cursor",
+    name: "Cursor",
+    file: (io) => join(io.cwd, ".cursor", "mcp.json"),
+    merge: (text, file, entry) => mergeJsonServer(text, file, SERVER_NAME, { ...entry }),
+    snippet: (entry) => [
+      `# Cursor: .cursor/mcp.json in the project (or ~/.cursor/mcp.json for every project)`,
+      jsonSnippet({ ...entry }),
+    ],
+  },
+];
+
+/** Exit 0 when every chosen host was written (or printed); 1 when one failed, the others still are. */
+export async function mcpInstall(opts: McpInstallOptions, io: Io): Promise<number> {
+  const chosen = HOSTS.filter((h) => opts[h.flag]);
+  const entry = serverEntry(io);
+  if (opts.print) {
+    const blocks = (chosen.length ? chosen : HOSTS).map((h) => h.snippet(entry).join("\n"));
+    io.out(blocks.join("\n\n"));
+    return 0;
+  }
+  if (chosen.length === 0) {
+    throw new PortError(
+      "bad_request",
+      "choose a host: --claude, --codex or --cursor (or --print to see each configuration)",
+    );
+  }
+  const c = colors(io);
+  let failed = false;
+  for (const host of chosen) {
+    const file = host.file(io);
+    try {
+      const outcome = writeMerged(file, (text) => host.merge(text, file, entry));
+      io.out(`${host.name}: ${describe(outcome, c)} ${file}`);
+    } catch (err) {
+      failed = true;
+      const line = err instanceof PortError ? err.message : (err as Error).message;
+      io.err(`${host.name}: ${c.red("failed")}: ${line}`);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+/**
+ * How a host starts this server: this very executable (an absolute path, since hosts started
+ * from a desktop do not have the shell's PATH), and the registry address if it is not the
+ * default one, so the agent reaches the daemon you do.
+ */
+export function serverEntry(io: Io): ServerEntry {
+  // Compiled, the executable is portctl itself; from source it is bun running src/main.ts.
+  const command = process.execPath;
+  const args = isCompiled() ? ["mcp"] : [join(import.meta.dir, "../../main.ts"), "mcp"];
+  const addr = io.env[ENV.addr];
+  return { command, args, ...(addr ? { env: { [ENV.addr]: addr } } : {}) };
+}
+
+// --- internal ---
+
+/** A compiled binary's own modules live under /$bunfs/ (B:/~BUN/ on Windows). */
+function isCompiled(): boolean {
+  return Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
+}
+
+function describe(outcome: MergeOutcome, c: ReturnType<typeof colors>): string {
+  if (outcome === "added") return `${c.green("added")} ${SERVER_NAME} to`;
+  if (outcome === "updated") return `${c.green("updated")} ${SERVER_NAME} in`;
+  return `${SERVER_NAME} ${c.dim("already up to date")} in`;
+}
+
+/** Claude Code writes `type: "stdio"` itself (`claude mcp add`); so do we. */
+function claudeEntry(entry: ServerEntry): Record<string, unknown> {
+  return { type: "stdio", ...entry };
+}
+
+function jsonSnippet(entry: Record<string, unknown>): string {
+  return JSON.stringify({ mcpServers: { [SERVER_NAME]: entry } }, null, 2);
+}
+
+function envFlags(entry: ServerEntry): string {
+  return Object.entries(entry.env ?? {})
+    .map(([k, v]) => `--env ${shellWords([`${k}=${v}`])} `)
+    .join("");
+}
+
+function shellWords(words: string[]): string {
+  return words
+    .map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`))
+    .join(" ");
+}
+
+/** Reads the file (missing: ""), merges, and renames the new text over it (through a symlink). */
+function writeMerged(
+  target: string,
+  merge: (text: string) => { text: string; outcome: MergeOutcome },
+): MergeOutcome {
+  const exists = existsSync(target);
+  const path = exists ? realpathSync(target) : target;
+  const before = exists ? readFileSync(path, "utf8") : "";
+  const { text, outcome } = merge(before);
+  if (outcome === "unchanged") return outcome;
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.portctl-${process.pid}.tmp`;
+  let created = false;
+  try {
+    const mode = exists ? statSync(path).mode & 0o777 : 0o644;
+    // "wx": never through a file (or link) someone placed at the temp name.
+    writeFileSync(tmp, text, { mode, flag: "wx" });
+    created = true;
+    chmodSync(tmp, mode);
+    renameSync(tmp, path);
+  } catch (err) {
+    if (created) rmSync(tmp, { force: true });
+    throw new PortError("bad_request", `cannot write ${path}: ${(err as Error).message}`);
+  }
+  return outcome;
+}

@@ -1,0 +1,105 @@
+// The `scan` tool: host-bound ports in a project's Compose files, .env files and package.json
+// scripts, and with register: true, each recorded for the project's app and instance, as
+// `portctl scan --register` does.
+import { z } from "zod";
+import { SCAN_DEPTH } from "../../core/config.ts";
+import { systemUseSchema } from "../../core/model.ts";
+import { detectApp, detectInstance } from "../detect.ts";
+import {
+  allocationOut,
+  appArg,
+  defineTool,
+  instanceArg,
+  projectFolder,
+  strictArgs,
+} from "./schemas.ts";
+
+const finding = z.object({
+  port: z.number().int().describe("the host port"),
+  service: z.string().describe("the name it would be registered under"),
+  source: z.string().describe("file:line, relative to the scanned folder"),
+  protocol: z.enum(["tcp", "udp"]),
+  kind: z.enum(["compose", "env", "script"]),
+  host_ip: z.string().optional(),
+});
+
+export const scanTool = defineTool({
+  name: "scan",
+  title: "Scan a project for ports",
+  description:
+    'Find the host ports a project binds: published ports in Compose files ("5432:5432", "127.0.0.1:9100:8080"; a bare "3001" is not host-bound), *_PORT variables in .env files, and --port flags in package.json scripts. ' +
+    "Reads only, unless register is true: then each port found is recorded for the project's app and instance (existing allocations are reused; a port held by someone else is a conflict, reported, not fatal).",
+  input: strictArgs({
+    directory: z
+      .string()
+      .min(1, { error: "must not be empty" })
+      .describe(
+        "The project folder to scan (absolute, or relative to this server's working directory).",
+      ),
+    register: z.boolean().default(false).describe("Record each port found in the registry."),
+    depth: z
+      .number()
+      .int({ error: "must be an integer between 0 and 64" })
+      .min(0, { error: "must be an integer between 0 and 64" })
+      .max(64, { error: "must be an integer between 0 and 64" })
+      .optional()
+      .describe(`Folder levels below directory to read (default ${SCAN_DEPTH}).`),
+    app: appArg.describe(
+      "With register: the app to record under. Default: detected from directory.",
+    ),
+    instance: instanceArg,
+  }),
+  output: z.object({
+    directory: z.string().describe("the folder scanned"),
+    findings: z.array(finding),
+    problems: z.array(
+      z.object({
+        source: z.string(),
+        message: z.string(),
+        severity: z.enum(["error", "warning"]),
+      }),
+    ),
+    unscanned: z
+      .array(z.object({ path: z.string(), reason: z.enum(["depth", "folder", "outside"]) }))
+      .describe(
+        "Compose files found but not read: deeper than depth, in a skipped folder (build/, dist/, vendor/, …; scan it by naming it), or linked from outside",
+      ),
+    registrations: z
+      .array(
+        finding.extend({
+          result: z.enum(["registered", "exists", "conflict", "skipped"]),
+          allocation: allocationOut.optional(),
+          holder: allocationOut.optional(),
+          listening: systemUseSchema.optional(),
+          error: z.string().optional(),
+        }),
+      )
+      .optional()
+      .describe("with register: what happened to each port"),
+  }),
+  // Not read-only: with register it writes to the registry (never deletes, and reuses).
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
+  async run(args, { client, io }) {
+    const root = projectFolder(args.directory, io);
+    // The scanner (and its YAML parser) loads on the first scan, not with every `portctl mcp`.
+    const { planRegistration, scanProject } = await import("../../core/scan/index.ts");
+    const { register } = await import("../commands/scan.ts");
+    const depth = args.depth ?? SCAN_DEPTH;
+    const { findings, problems, unscanned } = scanProject(root, io.env, { depth });
+    const found = { directory: root, findings, problems, unscanned };
+    if (!args.register) return found;
+    const app = args.app ?? detectApp(root);
+    const instance = args.instance ?? detectInstance(root);
+    const plan = planRegistration(findings);
+    const registrations = await register(plan.register, app, instance, client);
+    for (const { finding, reason } of plan.skipped) {
+      registrations.push({ ...finding, result: "skipped", error: reason });
+    }
+    return { ...found, registrations };
+  },
+});

@@ -1,0 +1,203 @@
+// The registry as MCP tools. Each one does what the CLI command of the same name does, through
+// the same client and the same defaults (app and instance detected from the project folder),
+// and returns data instead of text: the host gets `structuredContent` checked by `output`.
+import { z } from "zod";
+import { PortError } from "../../core/errors.ts";
+import type { Allocation, ListQuery } from "../../core/model.ts";
+import { systemProbe } from "../../core/probe.ts";
+import { movedService } from "../commands/allocate.ts";
+import { buildFilter, describeFilter } from "../commands/release.ts";
+import { detectApp, detectInstance } from "../detect.ts";
+import { envEntries } from "../envfile.ts";
+import { scanTool } from "./scan-tool.ts";
+import {
+  allocationOut,
+  appArg,
+  defineTool,
+  directoryArg,
+  instanceArg,
+  listedAllocationOut,
+  optionalName,
+  portArg,
+  portStatusOut,
+  projectFolder,
+  serviceArg,
+  strictArgs,
+  type Tool,
+  type ToolContext,
+} from "./schemas.ts";
+
+const allocate = defineTool({
+  name: "allocate",
+  title: "Allocate a port",
+  description:
+    "Get a host port for a service of the project you work in, instead of picking a number yourself. " +
+    "Without port, the registry picks a free one; with port, it claims exactly that one (refused if another service holds it or a process on this machine listens on it). " +
+    "With reuse (the default) a service that already has a port gets the same one back, so calling this again is safe. " +
+    "Use the returned port in the service's configuration (e.g. PORT, or a Compose file's published port).",
+  input: strictArgs({
+    service: serviceArg,
+    port: portArg.optional().describe("A specific port to claim (1-65535). Omit to auto-assign."),
+    app: appArg,
+    instance: instanceArg,
+    directory: directoryArg,
+    reuse: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Return the service's existing allocation instead of failing (default true). False: fail if the service already has a port.",
+      ),
+  }),
+  output: z.object({
+    allocation: allocationOut,
+    created: z.boolean().describe("true if newly allocated, false if the service already had it"),
+  }),
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
+  async run(args, { client, io }) {
+    const dir = projectFolder(args.directory, io);
+    const req = {
+      app: args.app ?? detectApp(dir),
+      instance: args.instance ?? detectInstance(dir),
+      service: args.service,
+      port: args.port ?? 0,
+    };
+    return client.allocate(req, { reuse: args.reuse }).catch((err: unknown) => {
+      throw movedService(err, req.port);
+    });
+  },
+});
+
+const release = defineTool({
+  name: "release",
+  title: "Release ports",
+  description:
+    "Give ports back to the registry when a service or checkout is torn down. " +
+    "Either id alone (one allocation), or a filter whose fields are AND-ed: without app and port, the filter is the project's own app and instance (detected from directory), so other checkouts are never touched. " +
+    "Returns the allocations released. Nothing matching is an error.",
+  input: strictArgs({
+    id: z.number().int().positive().optional().describe("Release exactly this allocation."),
+    app: appArg.describe(
+      "Release this app's allocations (every instance unless instance is given).",
+    ),
+    instance: instanceArg,
+    service: optionalName("Only this service."),
+    port: portArg.optional().describe("Only the allocation of this port."),
+    directory: directoryArg,
+  }),
+  output: z.object({
+    released: z.array(allocationOut),
+  }),
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
+  async run(args, { client, io }) {
+    const { id, directory, ...rest } = args;
+    if (id !== undefined) {
+      if (directory !== undefined || Object.values(rest).some((v) => v !== undefined)) {
+        throw new PortError(
+          "bad_request",
+          "id cannot be combined with app, instance, service, port or directory",
+        );
+      }
+      const found = (await client.list()).find((a) => a.id === id);
+      if (!found) throw new PortError("not_found", "allocation not found");
+      await client.release(id);
+      return { released: [found] };
+    }
+    const filter = buildFilter(rest, projectFolder(directory, io));
+    // One by one, so the answer is exactly what was released, not what matched a moment earlier.
+    const released: Allocation[] = [];
+    for (const a of await client.list(filter)) {
+      if (await releaseIfPresent(a.id, client)) released.push(a);
+    }
+    if (released.length === 0) {
+      throw new PortError("not_found", `no allocations match ${describeFilter(filter)}`);
+    }
+    return { released };
+  },
+});
+
+const list = defineTool({
+  name: "list",
+  title: "List allocations",
+  description:
+    "The ports registered for the project you work in (its app, every instance), or with all: true for every app on this machine. " +
+    "Each allocation says whether something listens on its port right now. Use it before choosing ports, and to see what a checkout holds.",
+  input: strictArgs({
+    app: appArg.describe("Only this app. Default: the app detected from directory, unless all."),
+    instance: optionalName("Only this instance."),
+    service: optionalName("Only this service."),
+    all: z.boolean().default(false).describe("Every app, not just the current one."),
+    directory: directoryArg,
+  }),
+  output: z.object({ allocations: z.array(listedAllocationOut) }),
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  async run(args, { client, io }) {
+    const q: ListQuery = {};
+    const app = args.app ?? (args.all ? undefined : detectApp(projectFolder(args.directory, io)));
+    if (app !== undefined) q.app = app;
+    if (args.instance !== undefined) q.instance = args.instance;
+    if (args.service !== undefined) q.service = args.service;
+    const rows = await client.list(q);
+    const listening = systemProbe().listening();
+    return { allocations: rows.map((a) => ({ ...a, listening: listening(a.port) })) };
+  },
+});
+
+const check = defineTool({
+  name: "check",
+  title: "Check a port",
+  description:
+    "Whether a port is free to use: available is false when the registry has it allocated (holder says to whom) or a process on this machine listens on it (system says which, where the OS tells). " +
+    "Check a port before binding a number you did not get from allocate.",
+  input: strictArgs({ port: portArg.describe("The port to check (1-65535).") }),
+  output: portStatusOut,
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  run: (args, { client }) => client.port(args.port),
+});
+
+const env = defineTool({
+  name: "env",
+  title: "Ports as environment variables",
+  description:
+    "The project's allocations as SERVICE_PORT variables (postgres → POSTGRES_PORT, web-api → WEB_API_PORT), for a .env file or a command's environment.",
+  input: strictArgs({ app: appArg, instance: instanceArg, directory: directoryArg }),
+  output: z.object({
+    app: z.string(),
+    instance: z.string(),
+    env: z.record(z.string(), z.number().int()).describe("variable name → port"),
+  }),
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  async run(args, { client, io }) {
+    const needsDir = args.app === undefined || args.instance === undefined;
+    const dir = needsDir ? projectFolder(args.directory, io) : io.cwd;
+    const app = args.app ?? detectApp(dir);
+    const instance = args.instance ?? detectInstance(dir);
+    const rows = await client.list({ app, instance });
+    return { app, instance, env: Object.fromEntries(envEntries(rows)) };
+  },
+});
+
+/** Every tool, in the order a host lists them. */
+export const TOOLS: Tool[] = [allocate, release, list, check, env, scanTool];
+
+// --- internal ---
+
+/** false when someone else released it between our list and our delete. */
+async function releaseIfPresent(id: number, client: ToolContext["client"]): Promise<boolean> {
+  try {
+    await client.release(id);
+    return true;
+  } catch (err) {
+    if (err instanceof PortError && err.code === "not_found") return false;
+    throw err;
+  }
+}

@@ -1,0 +1,152 @@
+// `portctl mcp install`: each host's file written or merged (other servers kept), a broken file
+// refused and left as it was while the other hosts are still written, and --print writing nothing.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { parse } from "smol-toml";
+import { serverEntry } from "../../src/cli/mcp/install.ts";
+import { captureIo, runWith } from "../helpers/cli.ts";
+import { type TempHome, tempHome } from "../helpers/daemon.ts";
+
+let home: TempHome;
+let cwd = "";
+const ADDR = "127.0.0.1:45999";
+
+beforeEach(() => {
+  home = tempHome("portctl-mcp-install-");
+  cwd = join(home.root, "shop");
+  mkdirSync(cwd);
+});
+afterEach(() => home.cleanup());
+
+function run(...argv: string[]) {
+  return runWith(["mcp", "install", ...argv], {
+    env: { ...home.env, PORT_SERVER_ADDR: ADDR },
+    cwd,
+    home: home.root,
+  });
+}
+
+const io = () => captureIo({ env: { PORT_SERVER_ADDR: ADDR }, cwd, home: home.root });
+const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"));
+
+describe("portctl mcp install", () => {
+  test("the entry: this executable, `mcp`, and the registry address in use", () => {
+    const entry = serverEntry(io());
+    // From source: bun running src/main.ts (compiled: the binary alone; see test/e2e/mcp).
+    expect(entry).toEqual({
+      command: process.execPath,
+      args: [join(import.meta.dir, "../../src/main.ts"), "mcp"],
+      env: { PORT_SERVER_ADDR: ADDR },
+    });
+  });
+
+  test("--claude --codex --cursor: each host's file, merged with what was there", async () => {
+    const entry = serverEntry(io());
+    writeFileSync(join(cwd, ".mcp.json"), `{"mcpServers": {"github": {"command": "gh"}}}`);
+    mkdirSync(join(home.root, ".codex"));
+    const codex = join(home.root, ".codex", "config.toml");
+    writeFileSync(codex, `# mine\nmodel = "o3"\n\n[mcp_servers.github]\ncommand = "gh"\n`);
+
+    const r = await run("--claude", "--codex", "--cursor");
+    expect(r.err).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.out).toEqual([
+      `Claude Code: added port-server to ${join(cwd, ".mcp.json")}`,
+      `Codex: added port-server to ${codex}`,
+      `Cursor: added port-server to ${join(cwd, ".cursor", "mcp.json")}`,
+    ]);
+    expect(readJson(join(cwd, ".mcp.json"))).toEqual({
+      mcpServers: { github: { command: "gh" }, "port-server": { type: "stdio", ...entry } },
+    });
+    expect(readJson(join(cwd, ".cursor", "mcp.json"))).toEqual({
+      mcpServers: { "port-server": entry },
+    });
+    const text = readFileSync(codex, "utf8");
+    expect(text).toStartWith(`# mine\nmodel = "o3"\n\n[mcp_servers.github]\ncommand = "gh"\n\n`);
+    expect(parse(text) as unknown).toEqual({
+      model: "o3",
+      mcp_servers: { github: { command: "gh" }, "port-server": entry },
+    });
+
+    const again = await run("--claude", "--codex", "--cursor");
+    expect(again.code).toBe(0);
+    expect(again.out).toEqual([
+      `Claude Code: port-server already up to date in ${join(cwd, ".mcp.json")}`,
+      `Codex: port-server already up to date in ${codex}`,
+      `Cursor: port-server already up to date in ${join(cwd, ".cursor", "mcp.json")}`,
+    ]);
+    expect(readFileSync(codex, "utf8")).toBe(text);
+  });
+
+  test("CODEX_HOME is where Codex reads its config; the folder is created", async () => {
+    const codexHome = join(home.root, "elsewhere", "codex");
+    const r = await runWith(["mcp", "install", "--codex"], {
+      env: { ...home.env, CODEX_HOME: codexHome },
+      cwd,
+      home: home.root,
+    });
+    expect(r.code).toBe(0);
+    const config = parse(readFileSync(join(codexHome, "config.toml"), "utf8")) as {
+      mcp_servers: Record<string, { env?: unknown }>;
+    };
+    // The default address: nothing to pass on.
+    expect(config.mcp_servers["port-server"]?.env).toBeUndefined();
+  });
+
+  test("a broken file is refused and left exactly as it was; the other hosts are written", async () => {
+    const broken = `{"mcpServers": {"github": `;
+    writeFileSync(join(cwd, ".mcp.json"), broken);
+    const r = await run("--claude", "--cursor");
+    expect(r.code).toBe(1);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toStartWith(
+      `Claude Code: failed: cannot update ${join(cwd, ".mcp.json")}: it is not valid JSON (`,
+    );
+    expect(readFileSync(join(cwd, ".mcp.json"), "utf8")).toBe(broken);
+    expect(r.out).toEqual([`Cursor: added port-server to ${join(cwd, ".cursor", "mcp.json")}`]);
+    // No temp file left beside it.
+    expect(readdirSync(cwd).sort()).toEqual([".cursor", ".mcp.json"]);
+  });
+
+  test("a symlinked config stays a link; the file it names is updated", async () => {
+    const real = join(home.root, "dotfiles-mcp.json");
+    writeFileSync(real, "{}\n");
+    symlinkSync(real, join(cwd, ".mcp.json"));
+    expect((await run("--claude")).code).toBe(0);
+    expect(lstatSync(join(cwd, ".mcp.json")).isSymbolicLink()).toBe(true);
+    expect(Object.keys(readJson(real).mcpServers)).toEqual(["port-server"]);
+  });
+
+  test("--print shows every host's configuration and writes nothing", async () => {
+    const r = await run("--print");
+    expect(r.code).toBe(0);
+    const text = r.out.join("\n");
+    expect(text).toContain(
+      `claude mcp add --scope user port-server --env PORT_SERVER_ADDR=${ADDR} -- ${process.execPath}`,
+    );
+    expect(text).toContain("[mcp_servers.port-server]");
+    expect(text).toContain("# Cursor: .cursor/mcp.json");
+    expect(readdirSync(cwd)).toEqual([]);
+    expect(existsSync(join(home.root, ".codex"))).toBe(false);
+    const codexOnly = await run("--print", "--codex");
+    expect(codexOnly.out.join("\n")).not.toContain("Cursor");
+  });
+
+  test("no host named: one line saying how to choose, nothing written", async () => {
+    const r = await run();
+    expect(r.code).toBe(1);
+    expect(r.err).toEqual([
+      "error: choose a host: --claude, --codex or --cursor (or --print to see each configuration)",
+    ]);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+});
