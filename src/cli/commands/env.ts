@@ -1,7 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { fileError, PortError } from "../../core/errors.ts";
-import { writeAtomic } from "../../core/files.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectInstance } from "../detect.ts";
 import {
@@ -13,6 +10,7 @@ import {
 } from "../envfile.ts";
 import type { Io } from "../io.ts";
 import { printJson, safe } from "../output.ts";
+import { rewriteFile } from "../rewrite.ts";
 
 export interface EnvOptions {
   app?: string;
@@ -30,7 +28,7 @@ export async function env(opts: EnvOptions, io: Io): Promise<number> {
   const entries = envEntries(rows);
   if (opts.write !== undefined) {
     const path = resolve(io.cwd, opts.write);
-    writeMerged(path, entries);
+    rewriteFile(path, (before) => mergeDotenv(before, entries));
     io.out(
       safe(
         `wrote ${entries.length} port${entries.length === 1 ? "" : "s"} of ${app}/${instance} to ${opts.write}`,
@@ -44,48 +42,4 @@ export async function env(opts: EnvOptions, io: Io): Promise<number> {
     for (const line of opts.format === "export" ? renderExport(entries) : renderDotenv(entries))
       io.out(line);
   return 0;
-}
-
-// --- internal ---
-
-/**
- * All or nothing: the new text goes to a temp file beside the target (a random name, created
- * exclusively: a planted link there is never followed), then is renamed over it. A target that
- * is not UTF-8 text (a binary file, perhaps reached through a symlink) is refused untouched:
- * decoding it would have replaced its bytes with U+FFFD.
- */
-function writeMerged(target: string, entries: ReturnType<typeof envEntries>): void {
-  const exists = existsSync(target);
-  // Through a symlinked .env to the file it names, so the link survives.
-  const path = exists ? realpathSync(target) : target;
-  let before = "";
-  try {
-    if (exists) {
-      accessSync(path, constants.R_OK | constants.W_OK);
-      before = decodeText(readFileSync(path));
-    }
-  } catch (err) {
-    if (err instanceof PortError)
-      throw new PortError(err.code, `cannot write ${path}: ${err.message}`, undefined, { path });
-    throw fileError("write", path, err);
-  }
-  // An existing file keeps exactly the mode it had; a new one gets 0644 less the umask.
-  const mode = exists ? statSync(path).mode & 0o777 : 0o644 & ~process.umask();
-  try {
-    writeAtomic(path, mergeDotenv(before, entries), mode);
-  } catch (err) {
-    throw fileError("write", path, err);
-  }
-}
-
-/** UTF-8 text without NUL bytes, or a `filesystem` error saying what it is instead. */
-function decodeText(bytes: Uint8Array): string {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    throw new PortError("filesystem", "it is not UTF-8 text");
-  }
-  if (text.includes("\0")) throw new PortError("filesystem", "it is not a text file");
-  return text;
 }

@@ -1,22 +1,12 @@
 // `portctl mcp install`: adds `portctl mcp` to an agent host's MCP configuration (Claude Code's
 // .mcp.json, Codex's config.toml, Cursor's .cursor/mcp.json), merging into the file that is
 // there, or prints each configuration. A file is replaced by rename, never half-written.
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { ENV, MCP_SERVER_NAME as SERVER_NAME } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
 import type { Io } from "../io.ts";
 import { colors } from "../output.ts";
+import { rewriteFile } from "../rewrite.ts";
 import { type MergeOutcome, mergeJsonServer, type ServerEntry } from "./config-json.ts";
 import { mergeTomlServer, tomlTable } from "./config-toml.ts";
 
@@ -88,7 +78,16 @@ export async function mcpInstall(opts: McpInstallOptions, io: Io): Promise<numbe
   for (const host of chosen) {
     const file = host.file(io);
     try {
-      const outcome = writeMerged(file, (text) => host.merge(text, file, entry));
+      let outcome: MergeOutcome = "unchanged";
+      rewriteFile(
+        file,
+        (before) => {
+          const merged = host.merge(before, file, entry);
+          outcome = merged.outcome;
+          return merged.outcome === "unchanged" ? undefined : merged.text;
+        },
+        { createFolder: true },
+      );
       io.out(`${host.name}: ${describe(outcome, c)} ${file}`);
     } catch (err) {
       failed = true;
@@ -144,31 +143,4 @@ function shellWords(words: string[]): string {
   return words
     .map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`))
     .join(" ");
-}
-
-/** Reads the file (missing: ""), merges, and renames the new text over it (through a symlink). */
-function writeMerged(
-  target: string,
-  merge: (text: string) => { text: string; outcome: MergeOutcome },
-): MergeOutcome {
-  const exists = existsSync(target);
-  const path = exists ? realpathSync(target) : target;
-  const before = exists ? readFileSync(path, "utf8") : "";
-  const { text, outcome } = merge(before);
-  if (outcome === "unchanged") return outcome;
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.portctl-${process.pid}.tmp`;
-  let created = false;
-  try {
-    const mode = exists ? statSync(path).mode & 0o777 : 0o644;
-    // "wx": never through a file (or link) someone placed at the temp name.
-    writeFileSync(tmp, text, { mode, flag: "wx" });
-    created = true;
-    chmodSync(tmp, mode);
-    renameSync(tmp, path);
-  } catch (err) {
-    if (created) rmSync(tmp, { force: true });
-    throw new PortError("bad_request", `cannot write ${path}: ${(err as Error).message}`);
-  }
-  return outcome;
 }

@@ -9,6 +9,7 @@ import {
   allocationOut,
   appArg,
   defineTool,
+  IDEMPOTENT_WRITE,
   instanceArg,
   projectFolder,
   strictArgs,
@@ -78,12 +79,7 @@ export const scanTool = defineTool({
       .describe("with register: what happened to each port"),
   }),
   // Not read-only: with register it writes to the registry (never deletes, and reuses).
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: IDEMPOTENT_WRITE,
   async run(args, { client, io }) {
     const root = projectFolder(args.directory, io);
     // The scanner (and its YAML parser) loads on the first scan, not with every `portctl mcp`.

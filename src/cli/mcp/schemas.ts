@@ -30,6 +30,21 @@ export interface Annotations {
   openWorldHint: boolean;
 }
 
+/** The hints in use: reads only; writes that repeat safely; removes. */
+export const READ_ONLY: Annotations = { readOnlyHint: true, openWorldHint: false };
+export const IDEMPOTENT_WRITE: Annotations = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
+};
+export const DESTRUCTIVE: Annotations = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: false,
+};
+
 export interface Tool<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
   name: string;
   title: string;

@@ -13,14 +13,17 @@ import { scanTool } from "./scan-tool.ts";
 import {
   allocationOut,
   appArg,
+  DESTRUCTIVE,
   defineTool,
   directoryArg,
+  IDEMPOTENT_WRITE,
   instanceArg,
   listedAllocationOut,
   optionalName,
   portArg,
   portStatusOut,
   projectFolder,
+  READ_ONLY,
   serviceArg,
   strictArgs,
   type Tool,
@@ -52,12 +55,7 @@ const allocate = defineTool({
     allocation: allocationOut,
     created: z.boolean().describe("true if newly allocated, false if the service already had it"),
   }),
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: IDEMPOTENT_WRITE,
   async run(args, { client, io }) {
     const dir = projectFolder(args.directory, io);
     const req = {
@@ -92,12 +90,7 @@ const release = defineTool({
   output: z.object({
     released: z.array(allocationOut),
   }),
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: true,
-    idempotentHint: false,
-    openWorldHint: false,
-  },
+  annotations: DESTRUCTIVE,
   async run(args, { client, io }) {
     const { id, directory, ...rest } = args;
     if (id !== undefined) {
@@ -139,7 +132,7 @@ const list = defineTool({
     directory: directoryArg,
   }),
   output: z.object({ allocations: z.array(listedAllocationOut) }),
-  annotations: { readOnlyHint: true, openWorldHint: false },
+  annotations: READ_ONLY,
   async run(args, { client, io }) {
     const q: ListQuery = {};
     const app = args.app ?? (args.all ? undefined : detectApp(projectFolder(args.directory, io)));
@@ -160,7 +153,7 @@ const check = defineTool({
     "Check a port before binding a number you did not get from allocate.",
   input: strictArgs({ port: portArg.describe("The port to check (1-65535).") }),
   output: portStatusOut,
-  annotations: { readOnlyHint: true, openWorldHint: false },
+  annotations: READ_ONLY,
   run: (args, { client }) => client.port(args.port),
 });
 
@@ -175,7 +168,7 @@ const env = defineTool({
     instance: z.string(),
     env: z.record(z.string(), z.number().int()).describe("variable name → port"),
   }),
-  annotations: { readOnlyHint: true, openWorldHint: false },
+  annotations: READ_ONLY,
   async run(args, { client, io }) {
     const needsDir = args.app === undefined || args.instance === undefined;
     const dir = needsDir ? projectFolder(args.directory, io) : io.cwd;
