@@ -4,8 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import Ajv from "ajv";
 import type { Allocation } from "../../src/core/model.ts";
@@ -13,6 +12,7 @@ import { builtBinaries } from "../helpers/binaries.ts";
 import { freePort } from "../helpers/cli.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
 import { makeRepo } from "../helpers/git.ts";
+import { connectMcp, type McpSession } from "../helpers/mcp.ts";
 
 const NOT_RUNNING = "port-server is not running — start it with: portctl start";
 
@@ -20,41 +20,15 @@ let bin = "";
 let home: TempHome;
 let daemon: Daemon;
 let project = "";
+let session: McpSession;
 let client: Client;
-let stderr = "";
 
-async function connect(env: Record<string, string>, cwd: string): Promise<Client> {
-  const transport = new StdioClientTransport({
-    command: bin,
-    args: ["mcp"],
-    cwd,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home.root, ...env },
-    stderr: "pipe",
-  });
-  transport.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const c = new Client({ name: "e2e", version: "1" });
-  await c.connect(transport);
-  return c;
+function connect(env: Record<string, string>, cwd: string): Promise<McpSession> {
+  return connectMcp({ bin, cwd, env: { HOME: home.root, ...env } });
 }
 
-/** A tool call's structured answer; fails the test on a tool error. */
-async function call<T>(name: string, args: Record<string, unknown> = {}): Promise<T> {
-  const res = await client.callTool({ name, arguments: args });
-  if (res.isError) throw new Error(`${name} failed: ${JSON.stringify(res.content)}`);
-  return res.structuredContent as T;
-}
-
-/** A tool call that must fail: its one line. */
-async function failure(name: string, args: Record<string, unknown>, c = client): Promise<string> {
-  const res = await c.callTool({ name, arguments: args });
-  expect(res.isError).toBe(true);
-  expect(res.structuredContent).toBeUndefined();
-  const content = res.content as { type: string; text: string }[];
-  expect(content).toHaveLength(1);
-  return content[0]?.text ?? "";
-}
+const call = <T>(name: string, args: Record<string, unknown> = {}) => session.call<T>(name, args);
+const failure = (name: string, args: Record<string, unknown>, s = session) => s.failure(name, args);
 
 async function allocations(): Promise<Allocation[]> {
   return (await fetch(`${daemon.url}/v1/allocations`)).json() as Promise<Allocation[]>;
@@ -66,11 +40,12 @@ beforeAll(async () => {
   home = tempHome("portctl-mcp-");
   daemon = await startDaemon({ home, bin: join(dir, "port-server") });
   project = makeRepo(home.root, "shop").main;
-  client = await connect({ PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}` }, home.root);
+  session = await connect({ PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}` }, home.root);
+  client = session.client;
 }, 120_000);
 
 afterAll(async () => {
-  await client?.close();
+  await session?.close();
   await daemon?.stop();
   home?.cleanup();
 });
@@ -82,7 +57,7 @@ describe("portctl mcp (compiled) over stdio", () => {
     expect(client.getInstructions()).toContain("allocate");
     expect(LATEST_PROTOCOL_VERSION).toBe("2025-11-25");
     // Logs go to stderr: stdout carried nothing the client could not parse (it would have failed).
-    expect(stderr).toContain("serving on stdio");
+    expect(session.stderr()).toContain("serving on stdio");
   });
 
   test("tools/list: every tool, valid JSON Schemas in and out, annotations", async () => {
@@ -94,6 +69,7 @@ describe("portctl mcp (compiled) over stdio", () => {
       "check",
       "env",
       "scan",
+      "prune",
     ]);
     const ajv = new Ajv({ strict: false });
     for (const t of tools) {
@@ -302,12 +278,15 @@ describe("portctl mcp (compiled) over stdio", () => {
         ["check", { port: 3000 }],
         ["env", {}],
         ["scan", { directory: project, register: true }],
+        ["prune", {}],
       ] as const) {
         expect(await failure(name, args, down)).toBe(NOT_RUNNING);
       }
-      await expect(down.readResource({ uri: "ports://allocations" })).rejects.toThrow(NOT_RUNNING);
+      await expect(down.client.readResource({ uri: "ports://allocations" })).rejects.toThrow(
+        NOT_RUNNING,
+      );
       // Still up and answering.
-      expect((await down.listTools()).tools).toHaveLength(6);
+      expect((await down.client.listTools()).tools).toHaveLength(7);
     } finally {
       await down.close();
     }

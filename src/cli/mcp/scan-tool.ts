@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { SCAN_DEPTH } from "../../core/config.ts";
 import { systemUseSchema } from "../../core/model.ts";
-import { detectApp, detectInstance } from "../detect.ts";
+import { detectApp, detectCheckoutPath, detectInstance } from "../detect.ts";
 import {
   allocationOut,
   appArg,
@@ -22,6 +22,11 @@ const finding = z.object({
   protocol: z.enum(["tcp", "udp"]),
   kind: z.enum(["compose", "env", "script"]),
   host_ip: z.string().optional(),
+});
+
+const problem = z.object({
+  source: z.string().describe("file:line:column where known"),
+  message: z.string(),
 });
 
 export const scanTool = defineTool({
@@ -53,14 +58,9 @@ export const scanTool = defineTool({
   output: z.object({
     directory: z.string().describe("the folder scanned"),
     findings: z.array(finding),
-    problems: z.array(
-      z.object({
-        source: z.string(),
-        message: z.string(),
-        severity: z.enum(["error", "warning"]),
-      }),
-    ),
-    unscanned: z
+    errors: z.array(problem).describe("files that could not be read or parsed"),
+    warnings: z.array(problem).describe("entries skipped, with why"),
+    not_scanned: z
       .array(z.object({ path: z.string(), reason: z.enum(["depth", "folder", "outside"]) }))
       .describe(
         "Compose files found but not read: deeper than depth, in a skipped folder (build/, dist/, vendor/, …; scan it by naming it), or linked from outside",
@@ -87,12 +87,24 @@ export const scanTool = defineTool({
     const { register } = await import("../commands/scan.ts");
     const depth = args.depth ?? SCAN_DEPTH;
     const { findings, problems, unscanned } = scanProject(root, io.env, { depth });
-    const found = { directory: root, findings, problems, unscanned };
+    // The keys of `portctl scan --json`.
+    const pick = (severity: "error" | "warning") =>
+      problems
+        .filter((p) => p.severity === severity)
+        .map(({ source, message }) => ({ source, message }));
+    const found = {
+      directory: root,
+      findings,
+      errors: pick("error"),
+      warnings: pick("warning"),
+      not_scanned: unscanned,
+    };
     if (!args.register) return found;
     const app = args.app ?? detectApp(root);
     const instance = args.instance ?? detectInstance(root);
     const plan = planRegistration(findings);
-    const registrations = await register(plan.register, app, instance, client);
+    const names = { app, instance, checkout: detectCheckoutPath(root) };
+    const registrations = await register(plan.register, names, client);
     for (const { finding, reason } of plan.skipped) {
       registrations.push({ ...finding, result: "skipped", error: reason });
     }

@@ -3,12 +3,13 @@
 // and returns data instead of text: the host gets `structuredContent` checked by `output`.
 import { z } from "zod";
 import { PortError } from "../../core/errors.ts";
-import type { Allocation, ListQuery } from "../../core/model.ts";
+import { type Allocation, type ListQuery, pidSchema } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { movedService } from "../commands/allocate.ts";
 import { buildFilter, describeFilter } from "../commands/release.ts";
-import { detectApp, detectInstance } from "../detect.ts";
+import { detectApp, detectCheckoutPath, detectInstance } from "../detect.ts";
 import { envEntries } from "../envfile.ts";
+import { pruneTool } from "./prune-tool.ts";
 import { scanTool } from "./scan-tool.ts";
 import {
   allocationOut,
@@ -50,23 +51,52 @@ const allocate = defineTool({
       .describe(
         "Return the service's existing allocation instead of failing (default true). False: fail if the service already has a port.",
       ),
+    lease: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Release the port by itself when this agent session ends (the MCP server's process exits): for throwaway ports such as a test run's.",
+      ),
+    lease_pid: pidSchema
+      .optional()
+      .describe("Release the port by itself when this process exits (e.g. a server you started)."),
   }),
   output: z.object({
     allocation: allocationOut,
     created: z.boolean().describe("true if newly allocated, false if the service already had it"),
+    taken_over_from: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        "with reuse: the allocation belonged to another checkout that no longer exists (null: none was recorded) and now belongs to this one",
+      ),
   }),
   annotations: IDEMPOTENT_WRITE,
   async run(args, { client, io }) {
     const dir = projectFolder(args.directory, io);
+    if (args.lease && args.lease_pid !== undefined) {
+      throw new PortError("bad_request", "lease and lease_pid both name the process; pass one");
+    }
+    const leasePid = args.lease ? process.pid : args.lease_pid;
     const req = {
       app: args.app ?? detectApp(dir),
       instance: args.instance ?? detectInstance(dir),
       service: args.service,
       port: args.port ?? 0,
+      checkout: detectCheckoutPath(dir),
+      ...(leasePid === undefined ? {} : { lease_pid: leasePid }),
     };
-    return client.allocate(req, { reuse: args.reuse }).catch((err: unknown) => {
-      throw movedService(err, req.port);
-    });
+    const { allocation, created, takenOverFrom } = await client
+      .allocate(req, { reuse: args.reuse })
+      .catch((err: unknown) => {
+        throw movedService(err, req.port);
+      });
+    return {
+      allocation,
+      created,
+      ...(takenOverFrom === undefined ? {} : { taken_over_from: takenOverFrom }),
+    };
   },
 });
 
@@ -180,7 +210,7 @@ const env = defineTool({
 });
 
 /** Every tool, in the order a host lists them. */
-export const TOOLS: Tool[] = [allocate, release, list, check, env, scanTool];
+export const TOOLS: Tool[] = [allocate, release, list, check, env, scanTool, pruneTool];
 
 // --- internal ---
 
