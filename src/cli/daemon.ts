@@ -42,7 +42,7 @@ export async function startDaemon(io: Io): Promise<Started> {
   ensurePrivateFolder(paths.dir);
   const log = openLog(paths.log);
   const [cmd, args, argv0] = serverCommand();
-  const child = spawn(cmd, [...args, "--port", String(port)], {
+  const child = spawn(cmd, [...args, "--port", String(port), "--log", paths.log], {
     detached: true,
     stdio: ["ignore", log, log],
     env: { ...io.env, [ENV.home]: paths.dir },

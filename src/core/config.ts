@@ -11,6 +11,8 @@ export const PID_FILE = "port-server.pid";
 /** Held (flock) by the daemon of a state folder for its whole life: one daemon per folder. */
 export const LOCK_FILE = "port-server.lock";
 export const LOG_FILE = "port-server.log";
+/** Past this size the daemon's log is moved to `port-server.log.1` and starts again. */
+export const LOG_MAX_BYTES = 10 * 1024 * 1024;
 
 export const MAX_BODY_BYTES = 64 * 1024;
 /**

@@ -6,6 +6,7 @@ import {
   ENV,
   formatRange,
   IDLE_TIMEOUT_S,
+  LOG_MAX_BYTES,
   MAX_IDLE_TIMEOUT_S,
   parseExclusions,
   parseRange,
@@ -20,6 +21,8 @@ export interface ServerOptions {
   exclude: ReturnType<typeof parseExclusions>;
   /** Seconds before a silent or dribbling connection is closed. */
   idleTimeout: number;
+  /** The file stdout/stderr go to (portctl start opens it), rotated past LOG_MAX_BYTES. */
+  log?: string;
   help: boolean;
   version: boolean;
 }
@@ -33,6 +36,7 @@ export function parseFlags(argv: string[], env = process.env): ServerOptions {
       pidfile: { type: "string" },
       range: { type: "string" },
       "idle-timeout": { type: "string" },
+      log: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -54,6 +58,7 @@ export function parseFlags(argv: string[], env = process.env): ServerOptions {
       : DEFAULT_RANGE,
     exclude: named(ENV.exclude, () => parseExclusions(env[ENV.exclude])),
     idleTimeout: parseIdleTimeout(values["idle-timeout"]),
+    ...(values.log ? { log: values.log } : {}),
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -69,6 +74,7 @@ Flags:
   --pidfile PATH    PID file (default $${ENV.home}/port-server.pid)
   --range LO-HI     auto-assign range (default ${formatRange(DEFAULT_RANGE)}; env ${ENV.range})
   --idle-timeout S  close a connection silent or dribbling for S seconds (default ${IDLE_TIMEOUT_S})
+  --log PATH        the file stdout and stderr go to: moved to PATH.1 past ${LOG_MAX_BYTES / 1024 / 1024} MB
   -h, --help        show this help
   -v, --version     show version, commit and build date
 

@@ -3,7 +3,13 @@
 // The only module that owns the daemon's process lifecycle.
 import { dirname, join } from "node:path";
 import { Allocator } from "../core/allocator.ts";
-import { BUN_MAX_BODY_BYTES, DEFAULT_HOST, formatRange, LOCK_FILE } from "../core/config.ts";
+import {
+  BUN_MAX_BODY_BYTES,
+  DEFAULT_HOST,
+  formatRange,
+  LOCK_FILE,
+  LOG_MAX_BYTES,
+} from "../core/config.ts";
 import { ensurePrivateFolder } from "../core/files.ts";
 import { systemProbe } from "../core/probe.ts";
 import { systemProcesses } from "../core/processes.ts";
@@ -13,6 +19,7 @@ import { versionLine } from "../core/version.ts";
 import { createApp } from "./app.ts";
 import { HELP, parseFlags, type ServerOptions } from "./flags.ts";
 import { acquireLock, type Lock } from "./lock.ts";
+import { createLog, logEvent, useLog } from "./log.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
 
 export async function serverMain(argv: string[]): Promise<void> {
@@ -53,6 +60,7 @@ async function run(opts: ServerOptions): Promise<void> {
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
+  useLog(createLog({ ...(opts.log ? { path: opts.log } : {}), maxBytes: LOG_MAX_BYTES }));
 
   try {
     for (const dir of new Set([dirname(opts.db), dirname(opts.pidfile)])) ensurePrivateFolder(dir);
@@ -62,7 +70,7 @@ async function run(opts: ServerOptions): Promise<void> {
     fail((err as Error).message);
   }
   if (!running.lock.held) {
-    console.error("port-server: flock(2) unavailable; the listening port is the only lock");
+    logEvent("port-server: flock(2) unavailable; the listening port is the only lock");
   }
   const store = running.store;
   const probe = systemProbe();
@@ -74,7 +82,7 @@ async function run(opts: ServerOptions): Promise<void> {
     range: opts.range,
     exclude: opts.exclude,
   });
-  const upkeep = new Upkeep({ store, probe, processes, log: (m) => console.error(m) });
+  const upkeep = new Upkeep({ store, probe, processes, log: logEvent });
   let boundPort = opts.port;
   const app = createApp({ store, allocator, probe, port: () => boundPort });
   try {

@@ -3,6 +3,7 @@
 import { SQLiteError } from "bun:sqlite";
 import { errorBody, PortError } from "../core/errors.ts";
 import { SECURITY_HEADERS } from "./guards.ts";
+import { describeError, logEvent } from "./log.ts";
 import { HTTP_STATUS } from "./status.ts";
 
 export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
@@ -32,8 +33,8 @@ const JSON_HEADERS = new Headers({ "Content-Type": "application/json", ...SECURI
 function unexpected(err: unknown): PortError {
   // bun:sqlite throws SQLiteError, and plain errors on a closed database: all are storage.
   if (err instanceof SQLiteError || isClosedDatabase(err)) return storageError(err);
-  // Never leak a stack trace to the client; the log gets the details.
-  console.error("internal error:", err);
+  // Never leak a stack trace to the client; the log gets the details, on one line.
+  logEvent(`port-server: internal error: ${describeError(err)}`);
   return new PortError("internal", "internal server error");
 }
 
