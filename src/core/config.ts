@@ -54,6 +54,10 @@ export const START_TIMEOUT_MS = 5000;
 export const STOP_TIMEOUT_MS = 5000;
 /** How many folder levels below the scanned folder `portctl scan` reads (`--depth`). */
 export const SCAN_DEPTH = 4;
+/** `portctl run`'s service at a repository's top folder (below it: the folder's name). */
+export const RUN_DEFAULT_SERVICE = "web";
+/** How long `portctl run`'s guard waits after SIGTERM before SIGKILL, once portctl is gone. */
+export const RUN_GUARD_GRACE_S = 5;
 /** A Compose or `.env` file larger than this is refused by scan, not read. */
 export const MAX_COMPOSE_BYTES = 2 * 1024 * 1024;
 /** A Compose file's YAML nodes once aliases and merge keys are expanded: more is refused. */

@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { type CliFixture, cliFixture, requestRecorder } from "../helpers/cli.ts";
+import { type CliFixture, cliFixture, freePort, requestRecorder } from "../helpers/cli.ts";
 import { stopAllDaemons } from "../helpers/daemon.ts";
 import { isAlive, killHard, waitUntil } from "../helpers/processes.ts";
 
@@ -79,6 +79,7 @@ function portctl(args: string[], env: Record<string, string> = {}, cwd = f.cwd):
 }
 
 test("a real HTTP server answers on the allocated port; a second run gets the same port", async () => {
+  await registerWeb();
   const first = portctl(["--", process.execPath, SERVER]);
   const ready = await first.waitFor(/ready (\d+) pid (\d+)/);
   const port = Number(ready[1]);
@@ -101,6 +102,7 @@ test("a real HTTP server answers on the allocated port; a second run gets the sa
 });
 
 test("a second run while the first still listens is refused, and starts nothing", async () => {
+  await registerWeb();
   const first = portctl(["--", process.execPath, SERVER]);
   const ready = await first.waitFor(/ready (\d+) pid (\d+)/);
   const marker = join(f.home.root, "started");
@@ -177,6 +179,7 @@ test("a SIGKILL of portctl leaves neither the child nor its children behind", as
 });
 
 test("a SIGTERM reaches the server behind a shell that does not pass it on (npm → sh → vite)", async () => {
+  await registerWeb();
   // `sh -c "server; true"` keeps sh in between, and sh dies of SIGTERM without telling it.
   const run = portctl(["--", "sh", "-c", `'${process.execPath}' '${SERVER}'; true`]);
   const ready = await run.waitFor(/ready (\d+) pid (\d+)/);
@@ -294,6 +297,14 @@ test("a command that does not exist: one line, 127, nothing allocated", async ()
 });
 
 // --- internal ---
+
+/**
+ * Registers `web` on a port the kernel just handed out: on a shared machine another test's
+ * server may take the range's first port between our check and the child's bind.
+ */
+async function registerWeb(): Promise<number> {
+  return (await f.alloc("--service", "web", "--port", String(freePort()))).port;
+}
 
 /** Executables that print their name and argv on one line, in a fresh folder. */
 function fakeTools(names: string[]): string {

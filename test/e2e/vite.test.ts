@@ -2,10 +2,11 @@
 // run -- npm run dev` in a fixture whose script is plain `vite` serves on the registered port.
 // Skipped (saying why) only when npm cannot reach the registry.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { builtBinaries } from "../helpers/binaries.ts";
+import { freePort } from "../helpers/cli.ts";
 import {
   type Daemon,
   startDaemon,
@@ -41,6 +42,20 @@ test("real vite via npm run dev: serves on the registered port, stops on SIGTERM
     console.warn(`skipped: vite could not be installed from npm (${installed.why})`);
     return;
   }
+  // A port the kernel just handed out, registered first: on a shared machine another test may
+  // bind the range's first port between portctl's check and vite's listen.
+  const registered = await fetch(`${daemon.url}/v1/allocations`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      app: "vite-app",
+      instance: "default",
+      service: "web",
+      port: freePort(),
+      checkout: realpathSync(app),
+    }),
+  });
+  expect(registered.status).toBe(201);
   const portctl = join(await builtBinaries(), "portctl");
   const proc = Bun.spawn([portctl, "run", "--", "npm", "run", "dev"], {
     cwd: app,

@@ -2,6 +2,7 @@
 // (allocated with reuse), handed to a dev server as PORT, <SERVICE>_PORT, {port} and, for tools
 // that ignore PORT, their own port flag. Then the server runs in the foreground until it ends.
 import { basename, relative, resolve } from "node:path";
+import { RUN_DEFAULT_SERVICE } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
@@ -26,8 +27,6 @@ export interface RunOptions {
   noInject?: boolean;
   command: string[];
 }
-
-export const DEFAULT_SERVICE = "web";
 
 export async function run(opts: RunOptions, io: Io): Promise<number> {
   const cmd = opts.command[0] ?? "";
@@ -55,7 +54,7 @@ export async function run(opts: RunOptions, io: Io): Promise<number> {
 export function defaultService(cwd: string): string {
   const root = findCheckout(cwd)?.top;
   const here = resolve(cwd);
-  if (!root || relative(root, here) === "") return DEFAULT_SERVICE;
+  if (!root || relative(root, here) === "") return RUN_DEFAULT_SERVICE;
   const { nameSchema } = require("../../core/model.ts") as typeof import("../../core/model.ts");
   const parsed = nameSchema.safeParse(basename(here));
   if (!parsed.success) {

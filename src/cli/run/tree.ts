@@ -2,6 +2,7 @@
 // manager in front of it: `npm run dev` is npm → sh → vite, and a SIGTERM to npm alone ends npm
 // and sh but leaves vite running, holding the port, under init.
 import { readdirSync, readFileSync } from "node:fs";
+import { RUN_GUARD_GRACE_S } from "../../core/config.ts";
 
 /** Every live descendant of `root` (not `root` itself), from /proc on Linux, `ps` elsewhere. */
 export function descendants(root: number): number[] {
@@ -22,7 +23,8 @@ export function descendants(root: number): number[] {
 /**
  * The stopper that runs beside the child, as `sh -c GUARD_SCRIPT guard <pid>`: it waits on its
  * standard input (a pipe from portctl) and, if that ends without "done" (portctl was killed),
- * stops the child and its descendants: SIGTERM, then SIGKILL for whatever is left after 5 s.
+ * stops the child and its descendants: SIGTERM, then SIGKILL for whatever is left after
+ * RUN_GUARD_GRACE_S.
  * It ignores the terminal's signals: a Ctrl-C is for the dev server, and portctl says "done".
  */
 export const GUARD_SCRIPT = `trap '' INT TERM HUP QUIT
@@ -39,7 +41,7 @@ pids=$(tree "$1")
 [ -n "$pids" ] || exit 0
 kill -TERM $pids 2>/dev/null
 i=0
-while [ $i -lt 50 ] && kill -0 $pids 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+while [ $i -lt ${RUN_GUARD_GRACE_S * 10} ] && kill -0 $pids 2>/dev/null; do sleep 0.1; i=$((i+1)); done
 kill -KILL $pids 2>/dev/null
 exit 0`;
 
