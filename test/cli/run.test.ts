@@ -207,7 +207,7 @@ test("--lease: the allocation ends with the run, also when portctl is SIGKILLed"
   await killed.done();
   // The daemon ends a lease whose process is gone (checked within a few seconds).
   let rows = [row];
-  for (let i = 0; i < 50 && rows.length; i++) {
+  for (let i = 0; i < 150 && rows.length; i++) {
     await Bun.sleep(100);
     rows = await f.allocations();
   }
