@@ -44,14 +44,18 @@ export const nameSchema = z
 
 /**
  * nameSchema as the API document states it: the same checks, and a JSON Schema pattern built
- * from the same character class and length, for clients and fuzzers: whitespace at the edges
- * (it is trimmed), then 1-128 characters with no control or bidi character, starting and ending
- * on a non-space. The pattern counts code points where the server counts UTF-16 units, so for
- * names outside the BMP (emoji) it is looser; a lone surrogate is refused though not in it.
+ * from the same character classes and length, for clients and fuzzers: whitespace at the edges
+ * (it is trimmed), then 1-128 characters, starting and ending on a non-space, with no control,
+ * bidi or invisible character anywhere. The pattern counts code points where the server counts
+ * UTF-16 units after NFC, so for names outside the BMP (emoji) it is looser; a lone surrogate is
+ * refused though not in it.
  */
 export const documentedName = nameSchema.meta({
-  description: `trimmed, then 1-${MAX_NAME_LENGTH} characters (UTF-16 units), none a control or bidi character`,
-  pattern: namePattern(CONTROL.source.slice(1, -1), MAX_NAME_LENGTH),
+  description: `trimmed, then 1-${MAX_NAME_LENGTH} characters (UTF-16 units, after NFC), none a control, bidi or invisible character`,
+  pattern: namePattern(
+    CONTROL.source.slice(1, -1) + INVISIBLE.source.slice(1, -1),
+    MAX_NAME_LENGTH,
+  ),
   // The lengths are in the pattern, after the edges: maxLength would count the trimmed spaces.
   minLength: undefined,
   maxLength: undefined,
@@ -394,8 +398,12 @@ function lastOption(issue: z.core.$ZodIssue | undefined): z.core.$ZodIssue | und
   return inner ? { ...inner, path: [...issue.path, ...inner.path] } : issue;
 }
 
-/** Spaces, then `max` characters but `controls` that start and end on a non-space, then spaces. */
-function namePattern(controls: string, max: number): string {
-  const solid = `[^\\s${controls}]`;
-  return `^\\s*${solid}(?:[^${controls}]{0,${max - 2}}${solid})?\\s*$`;
+/**
+ * Edge whitespace (what trim removes, less the invisible U+2028/9 and U+FEFF that are refused
+ * even there), then `max` characters but `refused` that start and end on a non-space.
+ */
+function namePattern(refused: string, max: number): string {
+  const edge = "[\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]*";
+  const solid = `[^\\s${refused}]`;
+  return `^${edge}${solid}(?:[^${refused}]{0,${max - 2}}${solid})?${edge}$`;
 }

@@ -23,40 +23,44 @@ const GUARD_STATUS: Record<string, number> = {
   "body over the limit": 413,
 };
 
-test(`${ROUNDS} valid and ${ROUNDS} invalid requests per operation, from the document (seed ${SEED})`, async () => {
-  // One running process for leases to name (the fake process table knows only it).
-  const t = testApp({ range: { lo: 3000, hi: 3999 }, processes: fakeProcesses([[LEASER, "1"]]) });
-  const { doc } = await servedContract(t.app);
-  const fuzzer = new RequestFuzzer(doc, { lease_pid: LEASER });
-  const ops = operationsOf(doc);
-  const tally = new Map<string, number>();
-  const problems: string[] = [];
-  let sent = 0;
+test(
+  `${ROUNDS} valid and ${ROUNDS} invalid requests per operation, from the document (seed ${SEED})`,
+  async () => {
+    // One running process for leases to name (the fake process table knows only it).
+    const t = testApp({ range: { lo: 3000, hi: 3999 }, processes: fakeProcesses([[LEASER, "1"]]) });
+    const { doc } = await servedContract(t.app);
+    const fuzzer = new RequestFuzzer(doc, { lease_pid: LEASER });
+    const ops = operationsOf(doc);
+    const tally = new Map<string, number>();
+    const problems: string[] = [];
+    let sent = 0;
 
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, op] of ops.entries()) {
-      const seed = SEED + round * 7919 + i * 104729;
-      for (const g of [fuzzer.valid(op, seed), fuzzer.invalid(op, seed)]) {
-        const problem = await exchange(t, g);
-        sent++;
-        if (problem) problems.push(problem);
-        const key = `${g.valid ? "valid" : "invalid"} ${g.method} ${op.path}`;
-        tally.set(key, (tally.get(key) ?? 0) + 1);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, op] of ops.entries()) {
+        const seed = SEED + round * 7919 + i * 104729;
+        for (const g of [fuzzer.valid(op, seed), fuzzer.invalid(op, seed)]) {
+          const problem = await exchange(t, g);
+          sent++;
+          if (problem) problems.push(problem);
+          const key = `${g.valid ? "valid" : "invalid"} ${g.method} ${op.path}`;
+          tally.set(key, (tally.get(key) ?? 0) + 1);
+        }
       }
     }
-  }
 
-  const valid = [...tally].filter(([k]) => k.startsWith("valid")).reduce((n, [, c]) => n + c, 0);
-  console.log(`fuzz: ${sent} requests (${valid} valid, ${sent - valid} invalid), seed ${SEED}`);
-  expect(problems.slice(0, 10)).toEqual([]);
-  expect(sent).toBe(ROUNDS * ops.length * 2);
-  // Each operation got requests of both kinds: the generator did not collapse to one.
-  for (const op of ops) {
-    expect(tally.get(`valid ${op.method} ${op.path}`) ?? 0).toBeGreaterThan(0);
-    expect(tally.get(`invalid ${op.method} ${op.path}`) ?? 0).toBeGreaterThan(0);
-  }
-  expect((await t.get("/healthz")).status).toBe(200);
-}, 120_000);
+    const valid = [...tally].filter(([k]) => k.startsWith("valid")).reduce((n, [, c]) => n + c, 0);
+    console.log(`fuzz: ${sent} requests (${valid} valid, ${sent - valid} invalid), seed ${SEED}`);
+    expect(problems.slice(0, 10)).toEqual([]);
+    expect(sent).toBe(ROUNDS * ops.length * 2);
+    // Each operation got requests of both kinds: the generator did not collapse to one.
+    for (const op of ops) {
+      expect(tally.get(`valid ${op.method} ${op.path}`) ?? 0).toBeGreaterThan(0);
+      expect(tally.get(`invalid ${op.method} ${op.path}`) ?? 0).toBeGreaterThan(0);
+    }
+    expect((await t.get("/healthz")).status).toBe(200);
+  },
+  Math.max(120_000, ROUNDS * 600),
+);
 
 /** Sends one request; returns what is wrong with the exchange, if anything. */
 async function exchange(t: ReturnType<typeof testApp>, g: Generated): Promise<string | undefined> {
