@@ -146,10 +146,11 @@ async function portStatus(
 ) {
   const port = parseOrThrow(portParamSchema, c.req.param("port"), "port");
   const system = (await listening(port)) ? probe.who(port) : { in_use: false };
-  const holder = store.byPort(port);
+  const record = store.portRecord(port);
+  const holder = record.holder;
   // Only for a port nobody holds: there the history says who had it last; a held port's
-  // holder already tells the story, and its path stays as fast as before.
-  const lastEvent = holder ? null : store.lastEvent(port);
+  // holder already tells the story.
+  const lastEvent = holder ? null : record.lastEvent;
   const body: PortStatus = {
     port,
     available: !holder && !system.in_use,

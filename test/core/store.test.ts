@@ -168,17 +168,19 @@ describe("files", () => {
     again.close();
   });
 
-  test("lastEvent is remembered, yet never stale: after our write, or another connection's", () => {
+  test("a port's holder and last event are remembered, yet never stale: after our write, or another connection's", () => {
     const path = join(dir, "ports.db");
     const ours = new Store(path);
     const theirs = new Store(path);
     try {
-      expect(ours.lastEvent(3000)).toBeNull();
+      expect(ours.portRecord(3000)).toEqual({ holder: null, lastEvent: null });
       theirs.write(() => theirs.insert(row("web", 3000)));
+      expect(ours.portRecord(3000).holder).toMatchObject({ service: "web", port: 3000 });
       expect(ours.lastEvent(3000)?.kind).toBe("allocated");
       ours.write(() => ours.deleteWhere({ port: 3000 }, { reason: "test" }));
+      expect(ours.portRecord(3000).holder).toBeNull();
       expect(ours.lastEvent(3000)?.kind).toBe("released");
-      expect(ours.lastEvent(3000)).toEqual(theirs.lastEvent(3000));
+      expect(ours.portRecord(3000)).toEqual(theirs.portRecord(3000));
     } finally {
       ours.close();
       theirs.close();
