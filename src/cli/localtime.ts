@@ -9,15 +9,25 @@ import { openLibc } from "../core/libc.ts";
 
 /** `2025-02-08 16:04:05` for `2025-02-08T15:04:05Z` in Europe/Berlin; text that is no date as given. */
 export function localTime(rfc3339: string): string {
-  const ms = Date.parse(rfc3339);
-  if (Number.isNaN(ms)) return rfc3339;
-  const d = new Date(ms + offsetSeconds(ms) * 1000);
-  return `${d.getUTCFullYear()}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+  // Rows registered together share their second: each distinct one is worked out once.
+  const tz = process.env.TZ;
+  const key = `${tz ?? ""} ${rfc3339}`;
+  let text = formatted.get(key);
+  if (text === undefined) {
+    const ms = Date.parse(rfc3339);
+    if (Number.isNaN(ms)) return rfc3339;
+    const d = new Date(ms + offsetSeconds(ms, tz) * 1000);
+    text = `${d.getUTCFullYear()}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+    formatted.set(key, text);
+  }
+  return text;
 }
 
 // --- internal ---
 
 const QUARTER_HOUR_MS = 15 * 60 * 1000;
+/** Answers by zone and timestamp; a CLI process formats one table, so it stays small. */
+const formatted = new Map<string, string>();
 /** Offset (seconds east of UTC) per quarter hour, for the TZ in `cachedFor`. */
 const offsets = new Map<number, number>();
 let cachedFor: string | undefined;
@@ -26,8 +36,7 @@ function p2(n: number): string {
   return String(n).padStart(2, "0");
 }
 
-function offsetSeconds(ms: number): number {
-  const tz = process.env.TZ;
+function offsetSeconds(ms: number, tz: string | undefined): number {
   if (tz !== cachedFor) {
     offsets.clear();
     cachedFor = tz;
