@@ -86,6 +86,14 @@ describe("every human-readable command, against a hostile server", () => {
             status: 200,
             body: { port: 4001, available: false, system: { in_use: true, pid: 5, process: EVIL } },
           };
+        if (url.pathname === "/v1/events") return { status: 200, body: [evilEvent()] };
+        if (url.pathname === "/v1/prune") {
+          const candidate = { allocation: evilAllocation(), cause: "checkout_gone", reason: EVIL };
+          return {
+            status: 200,
+            body: { dry_run: false, candidates: [candidate] },
+          };
+        }
         if (req.method === "POST" && url.searchParams.has("adopt"))
           return {
             status: 409,
@@ -112,6 +120,8 @@ describe("every human-readable command, against a hostile server", () => {
       ["allocate", "--service", "web"],
       ["release", "--port", "4000"],
       ["env", "--app", "a", "--instance", "b"],
+      ["history"],
+      ["prune"],
     ].map((argv) => [argv.join(" "), argv] as const),
   )("portctl %s: no raw control character on stdout or stderr", async (_name, argv) => {
     expectEscaped(await run([...argv]));
@@ -164,6 +174,22 @@ describe("every human-readable command, against a hostile server", () => {
 });
 
 // --- internal ---
+
+function evilEvent() {
+  const a = evilAllocation();
+  return {
+    id: 1,
+    at: "2025-02-08T15:04:05Z",
+    kind: "allocated",
+    app: a.app,
+    instance: a.instance,
+    service: a.service,
+    port: a.port,
+    checkout: `/home/x/${EVIL}`,
+    pid: 5,
+    reason: EVIL,
+  };
+}
 
 const same = (t: string) => t;
 const PLAIN = { bold: same, dim: same, green: same, yellow: same, red: same };

@@ -2,7 +2,7 @@
 import type { PortEvent } from "../../core/model.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
-import { type Colors, type Column, colors, localTime, printJson, table } from "../output.ts";
+import { type Colors, type Column, colors, localTime, printJson, safe, table } from "../output.ts";
 
 export interface HistoryOptions {
   port?: number;
@@ -18,7 +18,7 @@ export async function history(opts: HistoryOptions, io: Io): Promise<number> {
   const { json, ...q } = opts;
   const events = await new Client(io.env).events(q);
   if (json) printJson(io, events);
-  else if (events.length === 0) io.out(`no events${filters(q)}`);
+  else if (events.length === 0) io.out(safe(`no events${filters(q)}`));
   else for (const line of table(events, columns(colors(io)), colors(io))) io.out(line);
   return 0;
 }

@@ -65,7 +65,7 @@ export async function serviceUninstall(opts: ServiceOptions, io: Io): Promise<nu
   for (const cmd of plan.uninstall) {
     const res = run(cmd, io);
     // Unloading a service that is not loaded is fine: the file is what makes it come back.
-    if (res.code !== 0) io.err(`warning: ${cmd.join(" ")}: ${firstLine(res.stderr)}`);
+    if (res.code !== 0) io.err(`warning: ${safe(`${cmd.join(" ")}: ${firstLine(res.stderr)}`)}`);
   }
   rmSync(plan.file, { force: true });
   if (opts.json) printJson(io, { installed: false, file: plan.file });
@@ -95,7 +95,7 @@ export async function serviceStatus(opts: ServiceOptions, io: Io): Promise<numbe
   );
   if (!manager) io.out(`${plan.manager}: not found on this machine`);
   else io.out(`${plan.manager}: ${active ? "active" : "not active"}`);
-  io.out(health ? `daemon: running (pid ${health.pid})` : "daemon: not running");
+  io.out(health ? `daemon: running (pid ${safe(health.pid)})` : "daemon: not running");
   return 0;
 }
 
