@@ -2,9 +2,10 @@
 // issue's ten-line Python server) naming a `sleep`, a stale PID file naming a
 // `tail -f …/src/server/main.ts` decoy, another registry's daemon, and a hostile compose file.
 // Nothing but this registry's own daemon is ever signalled, and no raw escape reaches stdout.
+// Also on the binaries: one daemon per state folder, and a folder others may write refused.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { builtBinaries, runBinary } from "../helpers/binaries.ts";
 import { freePort } from "../helpers/cli.ts";
 import { type TempHome, tempHome } from "../helpers/daemon.ts";
@@ -197,6 +198,48 @@ describe("exploit 3: a hostile repository", () => {
       const { findings } = JSON.parse(json.out) as { findings: { service: string }[] };
       const services = findings.map((f) => f.service);
       expect(services).toEqual(["web\u001b]0;PWNED\u0007", "db\u001b]52;c;cHduZWQ=\u0007"]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe("the state folder, on the binaries", () => {
+  test(
+    "one daemon per folder: PORT_SERVER_ADDR naming another port gets 'already running … on'",
+    async () => {
+      const first = sandbox();
+      const started = await run(first, ["start"]);
+      expect(started.code).toBe(0);
+      const pid = Number(/pid (\d+)/.exec(started.out)?.[1]);
+      const second = { ...first, port: freePort() };
+      second.env = { ...first.env, PORT_SERVER_ADDR: `127.0.0.1:${second.port}` };
+      const line = `port-server is already running (pid ${pid}) on 127.0.0.1:${first.port}\n`;
+      expect(await run(second, ["start"])).toEqual({ code: 1, out: "", err: line });
+      expect(daemonPids(second.port)).toEqual([]);
+      expect((await run(second, ["status"])).out).toStartWith(line);
+      expect(await run(first, ["stop"])).toEqual({
+        code: 0,
+        out: `port-server stopped (pid ${pid})\n`,
+        err: "",
+      });
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "a folder others may write to is refused by portctl start and by port-server itself",
+    async () => {
+      const sb = sandbox();
+      mkdirSync(sb.home.state, { recursive: true, mode: 0o700 });
+      chmodSync(sb.home.state, 0o777);
+      const why = `refusing the state folder ${sb.home.state}: others may write to it (mode 0777); run: chmod 700 ${sb.home.state}`;
+      expect(await run(sb, ["start"])).toEqual({ code: 1, out: "", err: `error: ${why}\n` });
+      const server = await runBinary(join(dirname(portctl), "port-server"), ["--port", "0"], {
+        cwd: sb.home.root,
+        env: sb.env,
+      });
+      expect(server).toEqual({ code: 1, stdout: "", stderr: `port-server: ${why}\n` });
+      expect(readdirSync(sb.home.state)).toEqual([]);
     },
     TEST_TIMEOUT_MS,
   );
