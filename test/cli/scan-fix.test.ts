@@ -139,3 +139,15 @@ function published(text: string): number[] {
     Number(m[1] ?? m[2]),
   );
 }
+
+test("a hostile repository's names reach the terminal escaped", async () => {
+  const evil = 'services:\n  "db\\e[31m\\u202e":\n    image: x\n    ports:\n      - "5432:5432"\n';
+  writeFileSync(join(repo.main, "docker-compose.yml"), evil);
+  const run = await f.run(["scan", "--fix", "--dry-run"], { cwd: repo.main });
+  expect(run.code).toBe(0);
+  const printed = [...run.out, ...run.err].join("\n");
+  expect(printed).not.toContain("\u001b");
+  expect(printed).not.toContain("\u202e");
+  expect(printed).toContain("would rewrite 1 port in 1 file");
+  expect(file(repo.main)).toBe(evil);
+});
