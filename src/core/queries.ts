@@ -27,6 +27,12 @@ export type InsertParams = [
   string | null,
 ];
 
+/**
+ * Every auto-assign runs it. No ORDER BY: SQLite would scan the whole table in id order rather
+ * than use the partial index (store.leases() sorts the few rows it finds).
+ */
+export const LEASES_SQL = `SELECT ${COLUMNS} FROM allocations WHERE lease_pid IS NOT NULL`;
+
 export function prepareHot(db: Database) {
   return {
     insert: db.query<Allocation, InsertParams>(
@@ -36,9 +42,7 @@ export function prepareHot(db: Database) {
     ),
     byId: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE id = ?`),
     deleteById: db.query<unknown, [number]>("DELETE FROM allocations WHERE id = ?"),
-    leases: db.query<Allocation, []>(
-      `SELECT ${COLUMNS} FROM allocations WHERE lease_pid IS NOT NULL ORDER BY id`,
-    ),
+    leases: db.query<Allocation, []>(LEASES_SQL),
     dataVersion: db.query<{ data_version: number }, []>("PRAGMA data_version"),
     lastEvent: db.query<PortEvent, [number]>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE port = ? ORDER BY id DESC LIMIT 1`,

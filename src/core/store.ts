@@ -194,7 +194,7 @@ export class Store {
 
   /** Allocations tied to a process. */
   leases(): Allocation[] {
-    return this.#q.leases.all();
+    return this.#q.leases.all().sort((a, b) => a.id - b.id);
   }
 
   /** Allocations whose `last_seen` is unset or older than `before`. */

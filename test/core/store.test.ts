@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { BUSY_TIMEOUT_MS } from "../../src/core/config.ts";
 import { PortError } from "../../src/core/errors.ts";
 import { SCHEMA_VERSION } from "../../src/core/migrations.ts";
+import { LEASES_SQL } from "../../src/core/queries.ts";
 import { type NewAllocation, Store, uniqueViolation } from "../../src/core/store.ts";
 import { userVersion } from "../helpers/assert.ts";
 import { CREATED_AT, UNOWNED } from "../helpers/fakes.ts";
@@ -345,5 +346,27 @@ describe("allocatedPorts cache", () => {
     ).toThrow("abort");
     expect(a.count()).toBe(0);
     expect(held(a, 3000)).toBe(0);
+  });
+});
+
+describe("query plans of what every auto-assign runs", () => {
+  test("leases() uses the partial index, never a scan of the whole table", () => {
+    const store = new Store(":memory:");
+    try {
+      const plan = store.db
+        .query<{ detail: string }, []>(`EXPLAIN QUERY PLAN ${LEASES_SQL}`)
+        .all()
+        .map((r) => r.detail);
+      expect(plan.join(" ")).toContain("allocations_lease");
+      expect(plan.join(" ")).not.toContain("SCAN allocations");
+      store.write(() => {
+        store.insert({ ...row("b", 3001), lease_pid: 7, lease_started_at: "x" });
+        store.insert({ ...row("a", 3000), lease_pid: 8, lease_started_at: "x" });
+        store.insert(row("c", 3002));
+      });
+      expect(store.leases().map((a) => a.port)).toEqual([3001, 3000]);
+    } finally {
+      store.close();
+    }
   });
 });
