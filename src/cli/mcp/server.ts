@@ -7,21 +7,15 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import {
   CallToolRequestSchema,
-  type CallToolResult,
   ListResourcesRequestSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
 import { MCP_SERVER_NAME } from "../../core/config.ts";
-import { PortError } from "../../core/errors.ts";
-import { parseOrThrow } from "../../core/model.ts";
 import { VERSION } from "../../core/version.ts";
 import { Client } from "../client.ts";
-import { CLI_ERRORS } from "../errors.ts";
 import type { Io } from "../io.ts";
-import type { Tool, ToolContext } from "./schemas.ts";
-import { TOOLS } from "./tools.ts";
+import { errorLine, toolContext } from "./context.ts";
 
 export const ALLOCATIONS_URI = "ports://allocations";
 
@@ -45,13 +39,23 @@ export function createMcpServer(io: Io): Server {
     { name: MCP_SERVER_NAME, title: "port-server", version: VERSION },
     { capabilities: { tools: {}, resources: {} }, instructions: INSTRUCTIONS },
   );
-  const byName = new Map(TOOLS.map((t) => [t.name, t]));
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOLS.map(describeTool) }));
+  // The tools load on first use; the host's "initialized" starts that while it prepares its
+  // next request, so initialize itself is answered without them.
+  let dispatch: Promise<typeof import("./dispatch.ts")> | undefined;
+  const tools = () => {
+    dispatch ??= import("./dispatch.ts");
+    return dispatch;
+  };
+  server.oninitialized = () => void tools();
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: (await tools()).describeTools(),
+  }));
   server.setRequestHandler(CallToolRequestSchema, async (req) => {
-    const tool = byName.get(req.params.name);
+    const d = await tools();
+    const tool = d.findTool(req.params.name);
     // An unknown tool is the host's mistake, not the tool's: a protocol error, as the spec says.
     if (!tool) throw protocolError(-32602, `unknown tool: ${req.params.name}`);
-    return callTool(tool, req.params.arguments ?? {}, io);
+    return d.callTool(tool, req.params.arguments ?? {}, io);
   });
   server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: [ALLOCATIONS] }));
   server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
@@ -59,30 +63,13 @@ export function createMcpServer(io: Io): Server {
       throw protocolError(RESOURCE_NOT_FOUND, `unknown resource: ${req.params.uri}`);
     }
     try {
-      const rows = await context(io).client.list();
+      const rows = await toolContext(io).client.list();
       return { contents: [{ uri: ALLOCATIONS_URI, mimeType: JSON_TYPE, text: json(rows) }] };
     } catch (err) {
       throw protocolError(-32603, errorLine(err));
     }
   });
   return server;
-}
-
-/** Runs a tool: arguments checked like the CLI's flags, every failure a one-line tool error. */
-export async function callTool(tool: Tool, args: unknown, io: Io): Promise<CallToolResult> {
-  try {
-    const input = parseOrThrow(tool.input, args);
-    const result = (await tool.run(input, context(io))) as Record<string, unknown>;
-    return { content: [{ type: "text", text: json(result) }], structuredContent: result };
-  } catch (err) {
-    return { content: [{ type: "text", text: errorLine(err) }], isError: true };
-  }
-}
-
-/** The line the CLI would print after `error: ` for this failure. */
-export function errorLine(err: unknown): string {
-  if (err instanceof PortError) return CLI_ERRORS[err.code].line(err);
-  return err instanceof Error ? err.message : String(err);
 }
 
 // --- internal ---
@@ -106,38 +93,6 @@ const INSTRUCTIONS =
   "scan finds them in a project. check a number you did not get from allocate before using it. " +
   "release the project's ports when its services are torn down. " +
   "Pass directory (the folder you work in) so the app and instance are the project's own.";
-
-function describeTool(t: Tool) {
-  return {
-    name: t.name,
-    title: t.title,
-    description: t.description,
-    inputSchema: jsonSchema(t.input, "input"),
-    outputSchema: jsonSchema(t.output, "output"),
-    annotations: { title: t.title, ...t.annotations },
-  };
-}
-
-/**
- * Draft-07, like the SDK's own conversion, so every client's validator reads it. Inputs are
- * closed (a misspelt argument is an error); outputs are open, so a client built against this
- * version still accepts the answer of a daemon that added a field.
- */
-function jsonSchema(schema: z.ZodType, io: "input" | "output") {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
-    target: "draft-7",
-    io,
-    override: (ctx) => {
-      if (io === "output") delete ctx.jsonSchema.additionalProperties;
-    },
-  });
-  return rest as { type: "object"; [key: string]: unknown };
-}
-
-/** A client per call: it reads PORT_SERVER_ADDR from the environment, which cannot change. */
-function context(io: Io): ToolContext {
-  return { client: new Client(io.env), io };
-}
 
 /** A bad PORT_SERVER_ADDR is reported by every tool call, not by refusing to start. */
 function registryAt(io: Io): string {
