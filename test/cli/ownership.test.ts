@@ -42,6 +42,9 @@ describe("two clones on the same branch", () => {
     expect(b.err).toEqual([
       `error: api/main/web belongs to the checkout at ${work}; this one is ${oss} — pass --instance to give it its own ports`,
     ]);
+    // Without --reuse the same: "pass --reuse" would only be refused next.
+    const plain = await inDir(oss, "allocate", "--service", "web");
+    expect(plain).toMatchObject({ code: 1, err: [b.err[0]] });
     const own = await inDir(
       oss,
       "allocate",

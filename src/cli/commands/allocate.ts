@@ -1,3 +1,4 @@
+import { checkoutExists } from "../../core/checkout.ts";
 import { PortError } from "../../core/errors.ts";
 import { Client } from "../client.ts";
 import { detectApp, detectCheckoutPath, detectInstance } from "../detect.ts";
@@ -35,7 +36,7 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
   } = await new Client(io.env)
     .allocate(req, { reuse: opts.reuse ?? false })
     .catch((err: unknown) => {
-      throw movedService(err, req.port);
+      throw otherCheckout(movedService(err, req.port), req.checkout);
     });
   if (opts.json) printJson(io, a);
   else if (opts.quiet) io.out(safe(a.port));
@@ -77,4 +78,22 @@ function takeOverNote(from: string | null | undefined): string {
   if (from === undefined) return "";
   if (from === null) return "; it had no checkout recorded, and now belongs to this one";
   return `; taken over from the checkout at ${safe(from)}, which no longer exists`;
+}
+
+/**
+ * Without --reuse, a service that another existing checkout owns: "pass --reuse" would only be
+ * refused next, so say what --reuse would have said (and what helps: --instance).
+ */
+function otherCheckout(err: unknown, checkout: string): unknown {
+  if (!(err instanceof PortError) || err.code !== "service_allocated" || !err.holder) return err;
+  const owner = err.holder.checkout;
+  if (owner === null || owner === checkout || err.details?.requested_port || !checkoutExists(owner))
+    return err;
+  const h = err.holder;
+  return new PortError(
+    "other_checkout",
+    `${h.app}/${h.instance}/${h.service} belongs to the checkout at ${owner}; this one is ${checkout}`,
+    h,
+    { checkout },
+  );
 }
