@@ -215,7 +215,8 @@ test("--lease: the allocation ends with the run, also when portctl is SIGKILLed"
   // Without --lease the port stays registered (the next run gets the same one).
   expect(await portctl(["--", "true"]).done()).toBe(0);
   expect(await f.allocations()).toHaveLength(1);
-});
+  // Three runs and a wait of up to 15 s for the daemon: more than bun's default 5 s under load.
+}, 30_000);
 
 test("PORT, <SERVICE>_PORT, --env and {port} carry the number", async () => {
   const script = 'echo "$PORT $API_PORT $VITE_PORT $OTHER|$1|$2"';
