@@ -1,12 +1,15 @@
 // `portctl run -- docker-compose config` with Debian's real docker-compose (it renders a file
 // without a daemon): two checkouts publish different host ports, the first keeps the file's
 // default, a literal host port is named with its fix, and without portctl nothing changes.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { afterEach, beforeEach, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isComposeCommand, loadStack, stackPorts } from "../../src/cli/run/compose.ts";
 import { type CliFixture, cliFixture, freePort } from "../helpers/cli.ts";
 import { stopAllDaemons } from "../helpers/daemon.ts";
+
+// Each test starts several real processes (portctl, a daemon, a server): 5 s is tight under load.
+setDefaultTimeout(30_000);
 
 const MAIN = join(import.meta.dir, "../../src/cli/main.ts");
 const compose = Bun.which("docker-compose");

@@ -1,7 +1,7 @@
 // `portctl run` as a real process against a real daemon: a real HTTP server gets its port, the
 // port is stable across runs, exit codes and signals pass through, a SIGKILL of portctl leaves
 // no child behind, and a port already listening is refused before anything starts.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { afterEach, beforeEach, expect, setDefaultTimeout, test } from "bun:test";
 import {
   chmodSync,
   existsSync,
@@ -15,6 +15,9 @@ import type { Subprocess } from "bun";
 import { type CliFixture, cliFixture, freePort, requestRecorder } from "../helpers/cli.ts";
 import { stopAllDaemons } from "../helpers/daemon.ts";
 import { isAlive, killHard, waitUntil } from "../helpers/processes.ts";
+
+// Each test starts several real processes (portctl, a daemon, a server): 5 s is tight under load.
+setDefaultTimeout(30_000);
 
 const MAIN = join(import.meta.dir, "../../src/cli/main.ts");
 const SERVER = join(import.meta.dir, "../fixtures/run/server.ts");

@@ -2,12 +2,15 @@
 // `portctl scan --fix` end to end: --dry-run writes nothing, --fix rewrites in place, and then
 // with Debian's real docker-compose two worktrees of the project publish different host ports
 // through `portctl run`, while without port-server the file renders its old numbers.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { afterEach, beforeEach, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliFixture, cliFixture } from "../helpers/cli.ts";
 import { stopAllDaemons } from "../helpers/daemon.ts";
 import { makeRepo, type Repo } from "../helpers/git.ts";
+
+// Each test starts several real processes (portctl, a daemon, a server): 5 s is tight under load.
+setDefaultTimeout(30_000);
 
 const MAIN = join(import.meta.dir, "../../src/cli/main.ts");
 const STACK = [
