@@ -3,7 +3,6 @@
 // paths, file contents, server replies, process names) reaches a terminal only through `safe`.
 import type { Allocation, SystemUse } from "../core/model.ts";
 import type { Io } from "./io.ts";
-import { localTime } from "./localtime.ts";
 
 export type Colors = Record<"bold" | "dim" | "green" | "yellow" | "red", (text: string) => string>;
 
@@ -51,9 +50,6 @@ export function processText(sys: SystemUse | undefined): string {
   if (sys?.process) return ` by ${safe(sys.process)}${sys.pid ? ` (pid ${safe(sys.pid)})` : ""}`;
   return sys?.pid ? ` by pid ${safe(sys.pid)}` : "";
 }
-
-/** RFC 3339 UTC → local `2025-02-08 15:04:05` (through libc: see localtime.ts). */
-export { localTime } from "./localtime.ts";
 
 /** `40 s ago`, `12 min ago`, `3 h ago`, `5 days ago`. */
 export function ago(rfc3339: string, now = Date.now()): string {
@@ -113,15 +109,6 @@ export function table<T>(rows: T[], columns: Column<T>[], c: Colors): string[] {
   for (let r = 0; r < rows.length; r++) lines.push(line(cells[r] ?? [], rows[r]));
   return lines;
 }
-
-export const ALLOCATION_COLUMNS: Column<Allocation>[] = [
-  { header: "ID", value: (a) => String(a.id) },
-  { header: "APP", value: (a) => a.app },
-  { header: "INSTANCE", value: (a) => a.instance },
-  { header: "SERVICE", value: (a) => a.service },
-  { header: "PORT", value: (a) => String(a.port) },
-  { header: "CREATED", value: (a) => localTime(a.created_at) },
-];
 
 // --- internal ---
 

@@ -2,7 +2,8 @@
 import type { PortEvent } from "../../core/model.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
-import { type Colors, type Column, colors, localTime, printJson, safe, table } from "../output.ts";
+import { localTime } from "../localtime.ts";
+import { type Colors, type Column, colors, printJson, safe, table } from "../output.ts";
 
 export interface HistoryOptions {
   port?: number;

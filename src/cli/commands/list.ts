@@ -4,16 +4,9 @@ import { systemProbe } from "../../core/probe.ts";
 import { Client } from "../client.ts";
 import { detectApp } from "../detect.ts";
 import type { Io } from "../io.ts";
-import {
-  ALLOCATION_COLUMNS,
-  type Colors,
-  type Column,
-  colors,
-  localTime,
-  printJson,
-  safe,
-  table,
-} from "../output.ts";
+// Only the tables load localtime.ts (and with it bun:ffi), not every command through output.ts.
+import { localTime } from "../localtime.ts";
+import { type Colors, type Column, colors, printJson, safe, table } from "../output.ts";
 
 export interface ListOptions {
   app?: string;
@@ -56,6 +49,15 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
 }
 
 // --- internal ---
+
+const ALLOCATION_COLUMNS: Column<Allocation>[] = [
+  { header: "ID", value: (a) => String(a.id) },
+  { header: "APP", value: (a) => a.app },
+  { header: "INSTANCE", value: (a) => a.instance },
+  { header: "SERVICE", value: (a) => a.service },
+  { header: "PORT", value: (a) => String(a.port) },
+  { header: "CREATED", value: (a) => localTime(a.created_at) },
+];
 
 const LONG_COLUMNS: Column<Allocation>[] = [
   { header: "CHECKOUT", value: (a) => a.checkout ?? "-" },
