@@ -12,7 +12,7 @@ import {
   realpathSync,
   statSync,
 } from "node:fs";
-import { dirname } from "node:path";
+import { basename, dirname, join, sep } from "node:path";
 import { fileError, PortError } from "../core/errors.ts";
 import { writeAtomic } from "../core/files.ts";
 
@@ -50,6 +50,33 @@ export function rewriteFile(
     throw fileError("write", path, err);
   }
   return true;
+}
+
+/**
+ * A path inside this checkout must not lead out of it: a cloned repository's `.env` (or a folder
+ * on the way) may be a link to `~/.bashrc`. An explicit path outside the checkout is the user's.
+ */
+export function refuseLinkOut(path: string, asTyped: string, checkout: string): void {
+  const inside = (p: string) => p === checkout || p.startsWith(checkout + sep);
+  if (!inside(path)) return;
+  const real = existsSync(path)
+    ? realpathSync(path)
+    : join(realOrSelf(dirname(path)), basename(path));
+  if (inside(real)) return;
+  throw new PortError(
+    "filesystem",
+    `refusing to write ${asTyped}: it leads to ${real}, outside this checkout (${checkout}); pass that path to --write if you mean it`,
+    undefined,
+    { path: real },
+  );
+}
+
+export function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 // --- internal ---

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import {
   chmodSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   statSync,
@@ -71,12 +72,57 @@ describe("env --write refuses what is not UTF-8 text", () => {
     ["Latin-1 text", Buffer.from("CAF\xc9=1\n", "latin1"), "it is not UTF-8 text"],
     ["valid UTF-8 with NUL bytes", Buffer.from("A=1\0\0\0\n"), "it is not a text file"],
   ])("%s: one line, exit 1, not a byte changed", async (_, bytes, why) => {
-    const real = join(f.home.root, "blob.bin");
+    mkdirSync(join(f.cwd, "assets"));
+    const real = join(f.cwd, "assets", "blob.bin");
     writeFileSync(real, bytes, { mode: 0o600 });
     symlinkSync(real, join(f.cwd, ".env"));
     const r = await write();
     expect(r).toEqual({ code: 1, out: [], err: [`error: cannot write ${real}: ${why}`] });
     expect(readFileSync(real).equals(bytes)).toBe(true);
     expect(mode(real)).toBe(0o600);
+  });
+});
+
+// A cloned repository's `.env` (or a folder on the way to it) may be a link out of the tree:
+// `.env -> ../../.bashrc`. A path inside this checkout must not lead out of it.
+describe("env --write and links out of the checkout", () => {
+  test("a .env linked to a file in the home folder: one line, exit 1, the file untouched", async () => {
+    const victim = join(f.home.root, ".bashrc");
+    writeFileSync(victim, "# mine\n");
+    symlinkSync("../.bashrc", join(f.cwd, ".env"));
+    const r = await write();
+    expect(r).toEqual({
+      code: 1,
+      out: [],
+      err: [
+        `error: refusing to write .env: it leads to ${victim}, outside this checkout (${f.cwd}); pass that path to --write if you mean it`,
+      ],
+    });
+    expect(readFileSync(victim, "utf8")).toBe("# mine\n");
+  });
+
+  test("a folder linked out of the tree is refused for a new file too", async () => {
+    const outside = join(f.home.root, "elsewhere");
+    mkdirSync(outside);
+    symlinkSync(outside, join(f.cwd, "config"));
+    const r = await write("config/.env");
+    expect(r.code).toBe(1);
+    expect(r.err).toEqual([
+      `error: refusing to write config/.env: it leads to ${join(outside, ".env")}, outside this checkout (${f.cwd}); pass that path to --write if you mean it`,
+    ]);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  test("a link inside the checkout, and an explicit path outside it, are written", async () => {
+    mkdirSync(join(f.cwd, "shared"));
+    writeFileSync(join(f.cwd, "shared", "dev.env"), "A=1\n");
+    symlinkSync("shared/dev.env", join(f.cwd, ".env"));
+    expect((await write()).code).toBe(0);
+    expect(readFileSync(join(f.cwd, "shared", "dev.env"), "utf8")).toBe(
+      `A=1\nPOSTGRES_PORT=${pg.port}\n`,
+    );
+    const explicit = join(f.home.root, "explicit.env");
+    expect((await write(explicit)).code).toBe(0);
+    expect(readFileSync(explicit, "utf8")).toBe(`POSTGRES_PORT=${pg.port}\n`);
   });
 });

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { Client } from "../client.ts";
-import { detectApp, detectInstance } from "../detect.ts";
+import { detectApp, detectCheckoutPath, detectInstance } from "../detect.ts";
 import {
   type ENV_FORMATS,
   envEntries,
@@ -10,7 +10,7 @@ import {
 } from "../envfile.ts";
 import type { Io } from "../io.ts";
 import { printJson, safe } from "../output.ts";
-import { rewriteFile } from "../rewrite.ts";
+import { realOrSelf, refuseLinkOut, rewriteFile } from "../rewrite.ts";
 
 export interface EnvOptions {
   app?: string;
@@ -28,6 +28,7 @@ export async function env(opts: EnvOptions, io: Io): Promise<number> {
   const entries = envEntries(rows);
   if (opts.write !== undefined) {
     const path = resolve(io.cwd, opts.write);
+    refuseLinkOut(resolve(realOrSelf(io.cwd), opts.write), opts.write, detectCheckoutPath(io.cwd));
     rewriteFile(path, (before) => mergeDotenv(before, entries));
     io.out(
       safe(
