@@ -119,6 +119,23 @@ describe("portctl doctor", () => {
     ]);
   });
 
+  test("something else answering on the address is ✗ daemon, and its database is never named", async () => {
+    const h = home();
+    const fake = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => Response.json({ status: "ok", pid: 1, version: VERSION, db: "/evil.db" }),
+    });
+    servers.push(fake);
+    const io = ioFor(h, { PORT_SERVER_ADDR: `127.0.0.1:${fake.port}` });
+    expect(await doctor({}, io)).toBe(1);
+    expect(io.stdout).toContain(
+      `✗ daemon: what answers at 127.0.0.1:${fake.port} is not this registry's daemon (pid 1: it is not a process id port-server could have) — fix: stop it, or set PORT_SERVER_ADDR to 127.0.0.1:<a free port>`,
+    );
+    expect(io.stdout.some((l) => l.includes("/evil.db"))).toBe(false);
+    expect(io.stdout.some((l) => l.startsWith("✓ daemon"))).toBe(false);
+  });
+
   test("a state folder others can write: ✗ with the chmod that fixes it", async () => {
     const h = home();
     mkdirSync(h.state);

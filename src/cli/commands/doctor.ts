@@ -1,5 +1,6 @@
 // `portctl doctor`: one line per check (✓ ok, ! warning, ✗ failure with the command that fixes
 // it); exit 1 if anything failed. The daemon's version is compared whenever /healthz answers.
+import { statePaths } from "../../core/config.ts";
 import { VERSION } from "../../core/version.ts";
 import { Client, type Health } from "../client.ts";
 import {
@@ -13,6 +14,7 @@ import {
   stateFolderCheck,
   versionCheck,
 } from "../doctor/checks.ts";
+import { disprove } from "../identity.ts";
 import type { Io } from "../io.ts";
 import { colors, printJson, safe } from "../output.ts";
 
@@ -36,22 +38,27 @@ export async function doctor(opts: { json?: boolean }, io: Io): Promise<number> 
 export async function runChecks(io: Io): Promise<Check[]> {
   const address = addressCheck(io.env);
   let health: Health | undefined;
+  let foreign: string | undefined;
   let base = "";
   if (address.status === "ok") {
     const client = new Client(io.env);
     base = client.base.replace(/^http:\/\//, "");
     health = await client.health().catch(() => undefined);
+    // Whatever answers is asked nothing more (its database, its stale rows) unless it is ours.
+    const ours = { db: statePaths(io.env).db, address: client.base };
+    foreign = health ? disprove(health.pid, health, ours) : undefined;
   }
-  const integrity = health ? await integrityOf(new Client(io.env)) : undefined;
-  const stale = health ? await staleOf(new Client(io.env)) : undefined;
-  const db = typeof health?.db === "string" ? health.db : "the database";
+  const daemon = foreign ? undefined : health;
+  const integrity = daemon ? await integrityOf(new Client(io.env)) : undefined;
+  const stale = daemon ? await staleOf(new Client(io.env)) : undefined;
+  const db = typeof daemon?.db === "string" ? daemon.db : "the database";
   const checks: (Check | undefined)[] = [
     address,
-    address.status === "ok" ? daemonCheck(health, base) : undefined,
+    address.status === "ok" ? daemonCheck(health, base, foreign) : undefined,
     versionCheck(health, VERSION),
     integrityCheck(integrity, db),
     stateFolderCheck(io.env, process.getuid?.() ?? 0),
-    rangeCheck(io.env, health),
+    rangeCheck(io.env, daemon),
     staleCheck(stale),
     skillCheck(io.cwd, io.home),
   ];

@@ -18,6 +18,7 @@ import { stateFolderProblem } from "../../core/files.ts";
 import { SKILL_FILES } from "../../skill/files.ts";
 import { GLOBAL_PLATFORMS, LOCAL_PLATFORM, skillDir } from "../../skill/install.ts";
 import type { Health } from "../client.ts";
+import { pidText } from "../identity.ts";
 
 export type Verdict = "ok" | "warn" | "fail";
 
@@ -29,7 +30,15 @@ export interface Check {
   fix?: string;
 }
 
-export function daemonCheck(health: Health | undefined, address: string): Check {
+export function daemonCheck(health: Health | undefined, address: string, foreign?: string): Check {
+  if (health && foreign) {
+    return {
+      name: "daemon",
+      status: "fail",
+      message: `what answers at ${address} is not this registry's daemon (pid ${pidText(health.pid)}: ${foreign})`,
+      fix: "stop it, or set PORT_SERVER_ADDR to 127.0.0.1:<a free port>",
+    };
+  }
   if (!health) {
     return {
       name: "daemon",
