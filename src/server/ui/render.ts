@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // The dashboard's DOM, built from the registry's data. Every name from outside goes in as
 // text (textContent), never as HTML, and stays in the light DOM where it can be searched.
+import { envKey } from "../../cli/envfile.ts";
 import type { Allocation } from "../../core/model.ts";
 
 export interface Listener {
@@ -119,14 +120,8 @@ export function renderUnregistered(view: View, on: Handlers): Node {
   );
 }
 
-/** `web-api` → `WEB_API_PORT`, as `portctl env` names it (accents dropped, others `_`). */
-export function envKey(service: string): string {
-  const ascii = service.normalize("NFKD").replace(/\p{M}/gu, "");
-  return `${ascii
-    .toUpperCase()
-    .replace(/[^A-Z0-9]+/g, "_")
-    .replace(/^_|_$/g, "")}_PORT`;
-}
+/** `web-api` → `WEB_API_PORT`: the copied line names the variable exactly as `portctl env` does. */
+export { envKey };
 
 /** "5 s ago", "3 min ago", "2 h ago", "4 d ago". */
 export function ago(rfc3339: string | null | undefined, now: number): string {
