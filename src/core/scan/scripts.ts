@@ -17,12 +17,11 @@ export function scanPackageJson(text: string, file: string): ScanResult {
   const scripts = (pkg as { scripts?: unknown })?.scripts;
   if (!scripts || typeof scripts !== "object") return { findings: [], problems: [] };
   const findings: Finding[] = [];
-  const lines = text.split(/\r?\n/);
-  const scriptsLine = lines.findIndex((l) => /"scripts"\s*:/.test(l));
+  const lineOf = stringLines(text);
   for (const [name, command] of Object.entries(scripts as Record<string, unknown>)) {
     if (typeof command !== "string") continue;
     const ports = portsIn(command);
-    const index = lines.findIndex((l, i) => i >= scriptsLine && l.includes(JSON.stringify(name)));
+    const index = lineOf.get(JSON.stringify(name)) ?? -1;
     ports.forEach((port, i) => {
       findings.push({
         port,
@@ -52,6 +51,23 @@ export function portsIn(command: string): number[] {
 }
 
 // --- internal ---
+
+/**
+ * Each JSON string as written (quotes included) → the first line at or after `"scripts":` that
+ * holds it, in one pass: a search per script was quadratic, and a repository's package.json of
+ * a few thousand scripts held scan for minutes.
+ */
+function stringLines(text: string): Map<string, number> {
+  const lines = text.split(/\r?\n/);
+  const first = new Map<string, number>();
+  const start = lines.findIndex((l) => /"scripts"\s*:/.test(l));
+  for (let i = Math.max(start, 0); i < lines.length; i++) {
+    for (const [token] of (lines[i] as string).matchAll(/"(?:[^"\\]|\\.)*"/g)) {
+      if (!first.has(token)) first.set(token, i);
+    }
+  }
+  return first;
+}
 
 /** Groups: 1 `--port N`, 2 `-p [IP:]N`, 3 the `:` of docker's HOST:CONTAINER, 4 `PORT=N`. */
 const PATTERN =
