@@ -98,4 +98,15 @@ describe("portctl mcp and ownership", () => {
       "unused_for must be a duration such as 30m, 3h, 1d or 2w",
     );
   });
+
+  test("history: what happened to a port, newest first; a bad limit names the argument", async () => {
+    const { events } = await session.call<{ events: { kind: string; port: number }[] }>("history", {
+      app: "shop",
+      instance: "wt-feature",
+    });
+    expect(events.map((e) => e.kind)).toEqual(["pruned", "allocated"]);
+    expect(await session.failure("history", { limit: 0 })).toBe(
+      "limit must be an integer between 1 and 10000",
+    );
+  });
 });

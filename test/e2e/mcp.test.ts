@@ -70,6 +70,7 @@ describe("portctl mcp (compiled) over stdio", () => {
       "env",
       "scan",
       "prune",
+      "history",
     ]);
     const ajv = new Ajv({ strict: false });
     for (const t of tools) {
@@ -80,7 +81,7 @@ describe("portctl mcp (compiled) over stdio", () => {
       expect(() => ajv.compile(t.outputSchema ?? {})).not.toThrow();
     }
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
-    for (const name of ["list", "check", "env"]) {
+    for (const name of ["list", "check", "env", "history"]) {
       expect(byName[name]?.annotations?.readOnlyHint).toBe(true);
     }
     expect(byName.release?.annotations?.destructiveHint).toBe(true);
@@ -279,6 +280,7 @@ describe("portctl mcp (compiled) over stdio", () => {
         ["env", {}],
         ["scan", { directory: project, register: true }],
         ["prune", {}],
+        ["history", {}],
       ] as const) {
         expect(await failure(name, args, down)).toBe(NOT_RUNNING);
       }
@@ -286,7 +288,7 @@ describe("portctl mcp (compiled) over stdio", () => {
         NOT_RUNNING,
       );
       // Still up and answering.
-      expect((await down.client.listTools()).tools).toHaveLength(7);
+      expect((await down.client.listTools()).tools).toHaveLength(8);
     } finally {
       await down.close();
     }

@@ -9,6 +9,7 @@ import { movedService } from "../commands/allocate.ts";
 import { buildFilter, describeFilter } from "../commands/release.ts";
 import { detectApp, detectCheckoutPath, detectInstance } from "../detect.ts";
 import { envEntries } from "../envfile.ts";
+import { historyTool } from "./history-tool.ts";
 import { pruneTool } from "./prune-tool.ts";
 import { scanTool } from "./scan-tool.ts";
 import {
@@ -210,7 +211,16 @@ const env = defineTool({
 });
 
 /** Every tool, in the order a host lists them. */
-export const TOOLS: Tool[] = [allocate, release, list, check, env, scanTool, pruneTool];
+export const TOOLS: Tool[] = [
+  allocate,
+  release,
+  list,
+  check,
+  env,
+  scanTool,
+  pruneTool,
+  historyTool,
+];
 
 // --- internal ---
 
