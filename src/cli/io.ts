@@ -31,7 +31,7 @@ export async function processIo(): Promise<Io> {
     },
     err: (line) => {
       flush();
-      console.error(line);
+      writeErr(`${line}\n`);
     },
     flush,
     env: process.env,
@@ -42,6 +42,19 @@ export async function processIo(): Promise<Io> {
 }
 
 // --- internal ---
+
+/**
+ * stderr without console.error, which Bun paints red on a terminal (a whole warning or
+ * `run`'s start line in red, our own colours or not). Synchronous, so nothing is lost when
+ * main.ts exits right after; node:fs is loaded only when there is something to say.
+ */
+function writeErr(text: string): void {
+  try {
+    (require("node:fs") as typeof import("node:fs")).writeSync(2, text);
+  } catch {
+    console.error(text.slice(0, -1)); // EAGAIN on a non-blocking pipe: let Bun queue it
+  }
+}
 
 /**
  * A character device that is not /dev/null: a terminal. Through Bun.file rather than node:tty
