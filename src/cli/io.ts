@@ -11,6 +11,8 @@ export interface Io {
   isTTY: boolean;
   /** Writes what `out` has buffered, if it buffers; `cli/main.ts` calls it before exiting. */
   flush?(): void;
+  /** The terminal's width, when printing to one (tables fit it; see table.ts tableWidth). */
+  readonly columns?: number;
 }
 
 export async function processIo(): Promise<Io> {
@@ -25,6 +27,7 @@ export async function processIo(): Promise<Io> {
     pending = [];
     console.log(text);
   };
+  const isTTY = await stdoutIsTerminal();
   return {
     out: (line) => {
       if (pending.push(line) === 1) queueMicrotask(flush);
@@ -37,7 +40,11 @@ export async function processIo(): Promise<Io> {
     env: process.env,
     cwd: process.cwd(),
     home: process.env.HOME || (require("node:os") as typeof import("node:os")).homedir(),
-    isTTY: await stdoutIsTerminal(),
+    isTTY,
+    // Asked only by a table on a terminal: process.stdout is the expensive part (see above).
+    get columns() {
+      return isTTY ? process.stdout.columns : undefined;
+    },
   };
 }
 

@@ -1,8 +1,10 @@
-// Everything the CLI prints for people: colours, the allocation table, one-line messages.
+// Everything the CLI prints for people: colours, one-line messages (tables: table.ts).
 // `--json` output bypasses this and prints what the API returned. Text from outside (names,
 // paths, file contents, server replies, process names) reaches a terminal only through `safe`.
 import type { Allocation, SystemUse } from "../core/model.ts";
 import type { Io } from "./io.ts";
+
+export { type Column, table, tableWidth } from "./table.ts";
 
 export type Colors = Record<"bold" | "dim" | "green" | "yellow" | "red", (text: string) => string>;
 
@@ -59,55 +61,6 @@ export function ago(rfc3339: string, now = Date.now()): string {
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   if (s < 48 * 3600) return `${Math.round(s / 3600)} h ago`;
   return `${Math.round(s / 86400)} days ago`;
-}
-
-export interface Column<T> {
-  header: string;
-  value: (row: T) => string;
-  /** Styles the padded cell; padding is computed on the plain text. */
-  style?: (text: string, row: T) => string;
-  align?: "left" | "right";
-}
-
-/**
- * An aligned table, two spaces between columns, no trailing spaces; every cell escaped. Plain
- * loops rather than map/join chains: a CLI runs this once, cold, in the interpreter, where a
- * 250-row `list` took twice as long the other way (bench/list.ts).
- */
-export function table<T>(rows: T[], columns: Column<T>[], c: Colors): string[] {
-  const n = columns.length;
-  const widths = columns.map((col) => col.header.length);
-  const cells: string[][] = [];
-  for (const row of rows) {
-    const texts: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const text = safe(columns[i]?.value(row));
-      texts.push(text);
-      if (text.length > (widths[i] ?? 0)) widths[i] = text.length;
-    }
-    cells.push(texts);
-  }
-  const line = (texts: string[], row: T | undefined): string => {
-    let s = "";
-    for (let i = 0; i < n; i++) {
-      const col = columns[i];
-      const t = texts[i] ?? "";
-      const w = widths[i] ?? 0;
-      const padded = col?.align === "right" ? t.padStart(w) : i === n - 1 ? t : t.padEnd(w);
-      const styled =
-        row === undefined ? c.bold(padded) : col?.style ? col.style(padded, row) : padded;
-      s += i === 0 ? styled : `  ${styled}`;
-    }
-    return s.trimEnd();
-  };
-  const lines = [
-    line(
-      columns.map((col) => col.header),
-      undefined,
-    ),
-  ];
-  for (let r = 0; r < rows.length; r++) lines.push(line(cells[r] ?? [], rows[r]));
-  return lines;
 }
 
 // --- internal ---

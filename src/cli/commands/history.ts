@@ -3,7 +3,7 @@ import type { PortEvent } from "../../core/model.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
 import { localTime } from "../localtime.ts";
-import { type Colors, type Column, colors, printJson, safe, table } from "../output.ts";
+import { type Colors, type Column, colors, printJson, safe, table, tableWidth } from "../output.ts";
 
 export interface HistoryOptions {
   port?: number;
@@ -20,7 +20,8 @@ export async function history(opts: HistoryOptions, io: Io): Promise<number> {
   const events = await new Client(io.env).events(q);
   if (json) printJson(io, events);
   else if (events.length === 0) io.out(safe(`no events${filters(q)}`));
-  else for (const line of table(events, columns(colors(io)), colors(io))) io.out(line);
+  else
+    for (const line of table(events, columns(colors(io)), colors(io), tableWidth(io))) io.out(line);
   return 0;
 }
 

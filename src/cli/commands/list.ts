@@ -6,7 +6,7 @@ import { detectApp } from "../detect.ts";
 import type { Io } from "../io.ts";
 // Only the tables load localtime.ts (and with it bun:ffi), not every command through output.ts.
 import { localTime } from "../localtime.ts";
-import { type Colors, type Column, colors, printJson, safe, table } from "../output.ts";
+import { type Colors, type Column, colors, printJson, safe, table, tableWidth } from "../output.ts";
 
 export interface ListOptions {
   app?: string;
@@ -44,19 +44,19 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
     ...(opts.long ? LONG_COLUMNS : []),
     ...noteColumn(rows, c),
   ];
-  for (const line of table(rows, columns, c)) io.out(line);
+  for (const line of table(rows, columns, c, tableWidth(io))) io.out(line);
   return 0;
 }
 
 // --- internal ---
 
 const ALLOCATION_COLUMNS: Column<Allocation>[] = [
-  { header: "ID", value: (a) => String(a.id) },
+  { header: "ID", value: (a) => String(a.id), fixed: true },
   { header: "APP", value: (a) => a.app },
   { header: "INSTANCE", value: (a) => a.instance },
   { header: "SERVICE", value: (a) => a.service },
-  { header: "PORT", value: (a) => String(a.port) },
-  { header: "CREATED", value: (a) => localTime(a.created_at) },
+  { header: "PORT", value: (a) => String(a.port), fixed: true },
+  { header: "CREATED", value: (a) => localTime(a.created_at), fixed: true },
 ];
 
 const LONG_COLUMNS: Column<Allocation>[] = [

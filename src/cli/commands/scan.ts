@@ -23,6 +23,7 @@ import {
   processText,
   safe,
   table,
+  tableWidth,
 } from "../output.ts";
 
 export interface ScanOptions {
@@ -77,7 +78,7 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   if (!opts.register) {
     if (opts.json) printJson(io, { findings, ...problemLists(problems), not_scanned: unscanned });
     else if (findings.length === 0) io.out(safe(`no host-bound ports found in ${root}`));
-    else for (const line of table(findings, FINDING_COLUMNS, c)) io.out(line);
+    else for (const line of table(findings, FINDING_COLUMNS, c, tableWidth(io))) io.out(line);
     return failed ? 1 : 0;
   }
   // The scanned folder's checkout names the ports, wherever portctl was started from.
