@@ -1,5 +1,6 @@
-// A typed client of the port-server HTTP API. It talks to 127.0.0.1 (or [::1]) explicitly and
-// turns every failure into a PortError, so commands never see a raw network exception.
+// A typed client of the port-server HTTP API. It always talks to 127.0.0.1 (a PORT_SERVER_ADDR
+// of localhost or [::1] means the daemon there: it listens on 127.0.0.1 only) and turns every
+// failure into a PortError, so commands never see a raw network exception.
 
 import type { ImportResult } from "../core/backup.ts";
 import {

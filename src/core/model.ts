@@ -1,5 +1,6 @@
 // The shapes that cross a boundary (HTTP bodies and queries, CLI flags), as zod schemas with
-// their inferred types. The server validates with these; the CLI imports the types only.
+// their inferred types. The server validates with these; the CLI uses the types, and loads the
+// schemas at run time only to check a name flag (cli/flags.ts), so `portctl check` never loads zod.
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { MAX_NAME_LENGTH, MAX_PATH_LENGTH } from "./config.ts";

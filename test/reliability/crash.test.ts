@@ -1,6 +1,8 @@
 // `kill -9` in the middle of a burst of allocations: whatever a client was told (201) survives
 // the crash exactly, nothing is recorded twice, and the file passes SQLite's integrity check.
-// This is what `synchronous=FULL` and one transaction per allocation are for.
+// This is what committing each allocation in one BEGIN IMMEDIATE transaction before answering
+// is for: a killed process loses nothing it committed (synchronous=FULL is for power loss,
+// which this test cannot cause).
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Allocation } from "../../src/core/model.ts";
