@@ -3,7 +3,7 @@
 // `start` reports what really happened. A PID is signalled only once identity.ts has proved it
 // is this registry's daemon.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   ENV,
@@ -13,9 +13,10 @@ import {
   statePaths,
 } from "../core/config.ts";
 import { fileReason, PortError } from "../core/errors.ts";
-import { APPEND, ensurePrivateFolder, openNoFollow } from "../core/files.ts";
+import { APPEND, ensurePrivateFolder, openNoFollow, readText } from "../core/files.ts";
+import { isAlive } from "../core/processes.ts";
 import { Client, type Health } from "./client.ts";
-import { disprove, isAlive, isPid, pidText } from "./identity.ts";
+import { disprove, isPid, pidText } from "./identity.ts";
 import type { Io } from "./io.ts";
 import { type DaemonState, inspect, removeIfNames } from "./state.ts";
 
@@ -161,14 +162,6 @@ function serverCommand(): [string, string[], string | undefined] {
 
 function isCompiled(): boolean {
   return import.meta.url.includes("$bunfs") || import.meta.url.includes("~BUN");
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
 }
 
 function lastLine(path: string): string {

@@ -1,8 +1,9 @@
 // Default app and instance names from the git checkout around the current folder. Read from
 // the files git keeps (.git, gitdir, commondir, HEAD) rather than by running git: no
 // dependency on a git binary, and no process start on every command.
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { readText } from "../core/files.ts";
 
 export interface Checkout {
   /** The folder that holds `.git`: this checkout's top folder. */
@@ -59,7 +60,7 @@ export function findCheckout(cwd: string): Checkout | null {
 /** A `.git` file points at the real git dir: a linked worktree (has `commondir`) or a submodule. */
 function fromGitFile(top: string, dotGit: string): Checkout {
   const gitDir = readPointer(dotGit, top);
-  const common = gitDir ? readText(join(gitDir, "commondir")) : null;
+  const common = gitDir ? readLine(join(gitDir, "commondir")) : null;
   if (!gitDir || common === null)
     return { top, repo: basename(top), ...(gitDir ? branchOf(gitDir) : {}) };
   const commonDir = resolve(gitDir, common);
@@ -73,23 +74,20 @@ function repoName(commonDir: string): string {
 }
 
 function branchOf(gitDir: string): { branch?: string } {
-  const head = readText(join(gitDir, "HEAD"));
+  const head = readLine(join(gitDir, "HEAD"));
   const m = head ? /^ref: refs\/heads\/(.+)$/.exec(head) : null;
   return m?.[1] ? { branch: m[1] } : {};
 }
 
 function readPointer(file: string, base: string): string | null {
-  const m = /^gitdir:\s*(.+)$/.exec(readText(file) ?? "");
+  const m = /^gitdir:\s*(.+)$/.exec(readLine(file) ?? "");
   if (!m?.[1]) return null;
   return isAbsolute(m[1]) ? m[1] : resolve(base, m[1]);
 }
 
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch {
-    return null;
-  }
+/** The file's text without its newline, or null when it cannot be read. */
+function readLine(path: string): string | null {
+  return readText(path)?.trim() ?? null;
 }
 
 /** Symlinks resolved, so one checkout reached two ways is recorded once. */

@@ -4,6 +4,7 @@
 // the daemon on our address reports that pid and our database.
 import { readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { isAlive } from "../core/processes.ts";
 import type { Health } from "./client.ts";
 import { safe } from "./output.ts";
 
@@ -33,17 +34,6 @@ export function pidText(pid: unknown): string {
 /** An integer > 1: never 0 (our process group), -1 (every process we may signal) or init. */
 export function isPid(pid: unknown): pid is number {
   return typeof pid === "number" && Number.isSafeInteger(pid) && pid > 1;
-}
-
-/** Alive and not a zombie (an orphan nobody reaped still answers kill 0). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-  const stat = readText(`/proc/${pid}/stat`);
-  return !stat || !/^\d+ \(.*\) Z/.test(stat);
 }
 
 /**
@@ -114,12 +104,4 @@ function samePath(a: string, b: string): boolean {
     }
   };
   return real(a) === real(b);
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
 }

@@ -4,8 +4,9 @@
 import { readFileSync, rmSync } from "node:fs";
 import { ENV, statePaths } from "../core/config.ts";
 import { type LockHolder, readLockHolder } from "../core/lockfile.ts";
+import { isAlive } from "../core/processes.ts";
 import { Client, type Health } from "./client.ts";
-import { disprove, isAlive, portServerExecutable } from "./identity.ts";
+import { disprove, portServerExecutable } from "./identity.ts";
 import type { Io } from "./io.ts";
 
 export interface DaemonState {

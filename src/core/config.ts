@@ -118,7 +118,7 @@ export function parseAddress(value: string | undefined): ServerAddress {
   if (!raw) return { host: DEFAULT_HOST, port: DEFAULT_PORT };
   const m = /^(?:(\[[^\]]+\]|[^:]*):)?(\d+)$/.exec(raw);
   const port = m?.[2] ? Number(m[2]) : Number.NaN;
-  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+  if (!m || !isPort(port)) {
     throw new Error(`${ENV.addr} must look like 127.0.0.1:${DEFAULT_PORT} (got "${raw}")`);
   }
   const host = m[1] ? m[1] : DEFAULT_HOST;

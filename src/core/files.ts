@@ -8,6 +8,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -129,6 +130,15 @@ export function restrictMode(path: string): void {
     if (st.isFile() && st.mode & 0o077) fchmodSync(fd, 0o600);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** "Read it if it is there": the text, or undefined when it cannot be read (missing, a folder). */
+export function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
   }
 }
 

@@ -2,6 +2,7 @@
 // to the next process that asks. A lease records its process's start time too, and ends when
 // the PID is gone or now belongs to a process that started at another time.
 import { readFileSync } from "node:fs";
+import { readText } from "./files.ts";
 import { rfc3339 } from "./model.ts";
 
 export interface Processes {
@@ -51,6 +52,17 @@ export function psProcesses(): Processes {
       return out;
     },
   };
+}
+
+/** Alive and not a zombie (an orphan nobody reaped still answers kill 0). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  const stat = readText(`/proc/${pid}/stat`);
+  return !stat || !/^\d+ \(.*\) Z/.test(stat);
 }
 
 // --- internal ---

@@ -6,6 +6,7 @@ import {
   ENV,
   formatRange,
   IDLE_TIMEOUT_S,
+  isPort,
   LOG_MAX_BYTES,
   MAX_IDLE_TIMEOUT_S,
   parseExclusions,
@@ -45,7 +46,7 @@ export function parseFlags(argv: string[], env = process.env): ServerOptions {
   });
   const paths = statePaths(env);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
-  if (!/^\d+$/.test(values.port ?? "0") || !Number.isInteger(port) || port < 0 || port > 65535) {
+  if (!/^\d+$/.test(values.port ?? "0") || !(port === 0 || isPort(port))) {
     throw new Error(`invalid --port "${values.port}": expected 0-65535 (0 picks a free port)`);
   }
   const rangeText = values.range ?? env[ENV.range];

@@ -3,7 +3,6 @@
 // an agent never reads a half-written skill and no file of an older version survives.
 import {
   chmodSync,
-  lstatSync,
   mkdirSync,
   readdirSync,
   readlinkSync,
@@ -16,6 +15,7 @@ import {
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileReason } from "../core/errors.ts";
 import { pathExists } from "../core/files.ts";
+import { isAlive } from "../core/processes.ts";
 import { SKILL_FILES, SKILL_NAME, type SkillFile } from "./files.ts";
 
 export type InstallStatus = "installed" | "skipped" | "failed";
@@ -200,15 +200,6 @@ function removeLeftovers(parent: string, name: string): void {
   for (const entry of entries) {
     const pid = Number(pattern.exec(entry)?.[1]);
     if (pid && !isAlive(pid)) rmSync(join(parent, entry), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -1,5 +1,6 @@
 // `*_PORT=N` (and `PORT=N`) in .env files, values read with dotenv's parser.
 import { parse } from "dotenv";
+import { isPort } from "../config.ts";
 import { interpolate, type Vars } from "./interpolate.ts";
 import { at, type Finding, type ScanResult } from "./types.ts";
 
@@ -16,7 +17,7 @@ export function scanEnvFile(text: string, file: string): ScanResult {
   for (const [key, value] of Object.entries(values)) {
     if (!/(^|_)PORT$/i.test(key) || !/^\d{1,5}$/.test(value.trim())) continue;
     const port = Number(value);
-    if (port < 1 || port > 65535) continue;
+    if (!isPort(port)) continue;
     // dotenv keeps the last definition, so point at that line (`KEY: value` is dotenv too).
     const defines = definition(key);
     const index = lines.findLastIndex((l) => defines.test(l));

@@ -4,6 +4,7 @@
 // `expose:` are not host-bound: nothing. A message never contains a variable's value (it may
 // be a secret): it quotes the entry as written and names the variable.
 import { isIP } from "node:net";
+import { isPort } from "../config.ts";
 import { interpolate, origin, type Part, type Vars } from "./interpolate.ts";
 import type { PublishedPort } from "./model.ts";
 import { isObject, Located, plain } from "./yaml.ts";
@@ -165,5 +166,5 @@ function range(text: string): { lo: number; hi: number } | null {
   if (!m) return null;
   const lo = Number(m[1]);
   const hi = m[2] ? Number(m[2]) : lo;
-  return lo >= 1 && hi <= 65535 && lo <= hi ? { lo, hi } : null;
+  return isPort(lo) && isPort(hi) && lo <= hi ? { lo, hi } : null;
 }

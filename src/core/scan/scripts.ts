@@ -1,5 +1,6 @@
 // Ports fixed in package.json scripts: `--port N`, `--port=N`, `-p N` (also docker's
 // `-p [IP:]8080:80`, host side; never its container-only `-p 80`) and `PORT=N`.
+import { isPort } from "../config.ts";
 import { locate } from "./json.ts";
 import { at, type Finding, type ScanResult } from "./types.ts";
 
@@ -44,7 +45,7 @@ export function portsIn(command: string): number[] {
       // `docker run -p 80` publishes container port 80 on a host port Docker picks: not ours.
       if (m[2] && docker && !m[3]) continue;
       const port = Number(m[1] ?? m[2] ?? m[4]);
-      if (port >= 1 && port <= 65535 && !found.includes(port)) found.push(port);
+      if (isPort(port) && !found.includes(port)) found.push(port);
     }
   }
   return found;
