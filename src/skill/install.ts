@@ -3,6 +3,7 @@
 // an agent never reads a half-written skill and no file of an older version survives.
 import {
   chmodSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readlinkSync,
