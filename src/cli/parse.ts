@@ -2,26 +2,16 @@
 // `portctl check` must not pay for one). Problems are reported in a fixed order, so the first
 // line names the real mistake: an unknown flag or a stray argument first, then a bad value,
 // then a missing required flag (`allocate --servce web` is a typo, not a missing --service).
-import { PortError } from "../core/errors.ts";
-import { safe } from "./output.ts";
 import { type CommandSpec, type Flag, flagLabel, optionKey } from "./spec.ts";
-import { closest, didYouMean } from "./suggest.ts";
+import { quoted, strayArgument, UsageError, unknownCommand, unknownFlag } from "./usage.ts";
+
+export { quoted, UsageError } from "./usage.ts";
 
 export type Parsed =
   | { kind: "run"; path: CommandSpec[]; opts: Record<string, unknown> }
   /** Help for `path` (empty: portctl itself); `error`: asked for nothing, so exit 1. */
   | { kind: "help"; path: CommandSpec[]; error?: boolean }
   | { kind: "version" };
-
-/** A mistake in argv. `path` is the command it concerns, for the usage hint. */
-export class UsageError extends PortError {
-  constructor(
-    message: string,
-    readonly path: string[],
-  ) {
-    super("bad_request", message);
-  }
-}
 
 /** The root's own flags (a command's --help is added to every command). */
 export const ROOT_FLAGS: Record<string, Flag> = {
@@ -47,11 +37,6 @@ export function parseArgv(argv: string[], table: CommandSpec[]): Parsed {
     commands = command.subcommands;
   }
   return { kind: "help", path, error: true };
-}
-
-/** `'text'`, escaped (output.ts `safe`) so that what was typed cannot drive the terminal. */
-export function quoted(text: string): string {
-  return `'${safe(text)}'`;
 }
 
 // --- internal ---
@@ -220,51 +205,6 @@ function applyImplied(
   }
 }
 
-function unknownFlag(written: string, names: string[], flags: Record<string, Flag>) {
-  const longs = [...Object.keys(flags), "help"];
-  // `-s` for `--service`: the one long flag starting with that letter, if there is just one.
-  const guess = written.startsWith("--")
-    ? closest(written.slice(2), longs)
-    : onlyOne(longs.filter((n) => n.startsWith(written.slice(1, 2))));
-  const suggestion = guess === undefined ? undefined : `--${guess}`;
-  return new UsageError(`unknown option ${quoted(written)}${didYouMean(suggestion)}`, names);
-}
-
-function unknownCommand(name: string, commands: CommandSpec[], path: CommandSpec[]) {
-  const candidates = commands.map((c) => c.name);
-  if (path.length === 0) candidates.push("help");
-  return new UsageError(
-    `unknown command ${quoted(name)}${didYouMean(closest(name, candidates))}`,
-    namesOf(path),
-  );
-}
-
 function namesOf(path: CommandSpec[]): string[] {
   return path.map((c) => c.name);
-}
-
-/** `allocate web`: most likely the value of the required flag that is still missing. */
-function strayArgument(
-  text: string,
-  command: CommandSpec,
-  given: Map<string, string | true | string[]>,
-  names: string[],
-): UsageError {
-  const missing = Object.entries(command.flags ?? {}).filter(
-    ([n, f]) => f.required && f.value && !given.has(n),
-  );
-  if (missing.length === 1) {
-    const hint = `--${missing[0]?.[0]} ${text}`;
-    return new UsageError(`unexpected argument ${quoted(text)}${didYouMean(hint)}`, names);
-  }
-  const max = command.args?.length ?? 0;
-  const takes = max === 0 ? "no arguments" : `at most ${max} argument${max === 1 ? "" : "s"}`;
-  return new UsageError(
-    `unexpected argument ${quoted(text)}: portctl ${names.join(" ")} takes ${takes}`,
-    names,
-  );
-}
-
-function onlyOne<T>(items: T[]): T | undefined {
-  return items.length === 1 ? items[0] : undefined;
 }
