@@ -1,14 +1,10 @@
 // Request guards for a daemon that every web page the user opens can reach: DNS rebinding
 // (Host), cross-site writes (Sec-Fetch-Site / Origin), simple-request smuggling
-// (Content-Type), and oversized bodies.
+// (Content-Type), and bodies declared too large. Reading a body is body.ts; the headers every
+// response carries are respond.ts.
 import { MAX_BODY_BYTES, MAX_IMPORT_BYTES } from "../core/config.ts";
 import { PortError } from "../core/errors.ts";
-
-/** Headers every response carries, errors included. */
-export const SECURITY_HEADERS = {
-  "X-Content-Type-Options": "nosniff",
-  "Cross-Origin-Resource-Policy": "same-origin",
-} as const;
+import { tooLarge } from "./body.ts";
 
 /**
  * Refuses, by throwing a PortError: a Host other than `127.0.0.1:<port>`, `localhost:<port>`
@@ -42,26 +38,6 @@ export function bodyLimit(url: string): number {
 
 export const IMPORT_PATH = "/v1/import";
 
-/**
- * Reads the body as strict UTF-8 JSON of at most `limit` bytes (64 KiB unless said). A chunked
- * body declares no size, so the limit is enforced while reading: the first byte over it ends
- * the read with a 413.
- */
-export async function readJson(req: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
-  const bytes = await readLimited(req, limit);
-  let text: string;
-  try {
-    text = UTF8.decode(bytes);
-  } catch {
-    throw new PortError("bad_request", "request body is not valid UTF-8");
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new PortError("bad_request", "request body is not valid JSON");
-  }
-}
-
 // --- internal ---
 
 let hostsFor = -1;
@@ -77,7 +53,6 @@ function allowedHosts(port: number): Set<string> {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 function crossOrigin(headers: Headers, host: string): void {
   const site = headers.get("sec-fetch-site");
@@ -100,35 +75,6 @@ function bodyShape(headers: Headers, limit: number): void {
     throw new PortError("unsupported_media_type", "Content-Type must be application/json");
   }
   if (Number(headers.get("content-length")) > limit) throw tooLarge(limit);
-}
-
-async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
-  if (!req.body) return new Uint8Array();
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    let chunk: Awaited<ReturnType<typeof reader.read>>;
-    try {
-      chunk = await reader.read();
-    } catch {
-      // Bad chunk framing or the client gone: Bun answers the client; we only must not crash.
-      throw new PortError("bad_request", "request body could not be read to its end");
-    }
-    if (chunk.done) break;
-    size += chunk.value.byteLength;
-    if (size > limit) {
-      // The rest is never read: the 413 closes the connection (respond.ts).
-      reader.cancel().catch(() => {});
-      throw tooLarge(limit);
-    }
-    chunks.push(chunk.value);
-  }
-  return Buffer.concat(chunks);
-}
-
-function tooLarge(limit: number): PortError {
-  return new PortError("payload_too_large", `request body is larger than ${limit / 1024} KiB`);
 }
 
 /** Bodiless requests (no length, not chunked) need no Content-Type. */

@@ -7,7 +7,8 @@ import { PortError } from "../core/errors.ts";
 import { eventsQuerySchema, sinceBound } from "../core/events.ts";
 import { parseOrThrow } from "../core/model.ts";
 import { prune, pruneRequestSchema } from "../core/prune.ts";
-import { IMPORT_PATH, readJson } from "./guards.ts";
+import { readJson } from "./body.ts";
+import { IMPORT_PATH } from "./guards.ts";
 import { json } from "./respond.ts";
 import type { RouteDeps } from "./routes.ts";
 

@@ -2,9 +2,14 @@
 // `{"error", "code", "holder"?, …details}` with the status of the code's row in status.ts.
 import { SQLiteError } from "bun:sqlite";
 import { errorBody, PortError } from "../core/errors.ts";
-import { SECURITY_HEADERS } from "./guards.ts";
 import { describeError, logEvent } from "./log.ts";
 import { HTTP_STATUS } from "./status.ts";
+
+/** Headers every response carries, errors included. */
+export const SECURITY_HEADERS = {
+  "X-Content-Type-Options": "nosniff",
+  "Cross-Origin-Resource-Policy": "same-origin",
+} as const;
 
 export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
   const all = headers ? new Headers([...JSON_HEADERS, ...Object.entries(headers)]) : JSON_HEADERS;

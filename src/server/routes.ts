@@ -18,7 +18,7 @@ import {
 } from "../core/model.ts";
 import { batchedListening, type Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
-import { readJson } from "./guards.ts";
+import { readJson } from "./body.ts";
 import { openApiDocument } from "./openapi.ts";
 import { clientPid, OWNERSHIP_PATHS, registerOwnershipRoutes } from "./ownership.ts";
 import { json, storageError } from "./respond.ts";

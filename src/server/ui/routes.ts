@@ -3,8 +3,7 @@
 // no framing), plus the API's nosniff/CORP. Any other path keeps the API's JSON 404.
 import type { Context, Hono } from "hono";
 import type { MachineListener } from "../../core/listeners.ts";
-import { SECURITY_HEADERS } from "../guards.ts";
-import { json } from "../respond.ts";
+import { json, SECURITY_HEADERS } from "../respond.ts";
 import { type Asset, dashboardAssets } from "./assets.ts";
 
 export const CONTENT_SECURITY_POLICY = [
