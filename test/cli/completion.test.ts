@@ -9,6 +9,7 @@ import { COMMANDS } from "../../src/cli/commands/index.ts";
 import { completionModel } from "../../src/cli/completion/model.ts";
 import { completionScript, SHELLS, type Shell } from "../../src/cli/completion/scripts.ts";
 import { captureIo, freePort } from "../helpers/cli.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 import { startDaemon, stopAllDaemons, tempHome } from "../helpers/daemon.ts";
 
 let dir = "";
@@ -103,7 +104,7 @@ describe("portctl completion services", () => {
         ["shop", "db"],
         ["other", "cache"],
       ]) {
-        await fetch(`${d.url}/v1/allocations`, {
+        await checkedFetch(`${d.url}/v1/allocations`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ app, instance: "main", service }),

@@ -20,6 +20,7 @@ import { Store } from "../../src/core/store.ts";
 import { VERSION } from "../../src/core/version.ts";
 import { installLocal } from "../../src/skill/install.ts";
 import { captureIo, freePort } from "../helpers/cli.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 import { startDaemon, stopAllDaemons, type TempHome, tempHome } from "../helpers/daemon.ts";
 
 const homes: TempHome[] = [];
@@ -83,7 +84,7 @@ describe("portctl doctor", () => {
     const d = await startDaemon({ home: h });
     const checkout = join(h.root, "gone-worktree");
     mkdirSync(checkout);
-    const res = await fetch(`${d.url}/v1/allocations`, {
+    const res = await checkedFetch(`${d.url}/v1/allocations`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ app: "shop", instance: "gone", service: "web", checkout }),
@@ -96,7 +97,9 @@ describe("portctl doctor", () => {
       "! stale: 1 allocation of checkouts that no longer exist: shop/gone/web — fix: portctl prune --yes",
     );
     // Doctor only looked: the allocation is still there.
-    expect(((await (await fetch(`${d.url}/v1/allocations`)).json()) as unknown[]).length).toBe(1);
+    expect(
+      ((await (await checkedFetch(`${d.url}/v1/allocations`)).json()) as unknown[]).length,
+    ).toBe(1);
   });
 
   test("a daemon of another version: ✗ version, fix portctl restart; status warns too", async () => {

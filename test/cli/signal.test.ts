@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { statePaths } from "../../src/core/config.ts";
 import { freePort, runIn } from "../helpers/cli.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 import { startDaemon, stopAllDaemons, type TempHome, tempHome } from "../helpers/daemon.ts";
 import { type Impostor, impostor } from "../helpers/impostor.ts";
 import { isAlive } from "../helpers/processes.ts";
@@ -138,7 +139,7 @@ describe("another registry's daemon (exploit 2)", () => {
       `error: refusing to stop pid ${other.pid}: it serves ${statePaths(theirs.env).db}, not this registry's ${statePaths(ours.env).db}`,
     ]);
     await expectAlive(other.proc);
-    expect((await fetch(`${other.url}/healthz`)).status).toBe(200);
+    expect((await checkedFetch(`${other.url}/healthz`)).status).toBe(200);
   });
 
   test("named by our PID file, our address silent: stop refuses; it keeps serving", async () => {
@@ -153,7 +154,7 @@ describe("another registry's daemon (exploit 2)", () => {
       `error: refusing to stop pid ${other.pid}: nothing answers on http://127.0.0.1:${address} to confirm it is this registry's daemon`,
     ]);
     await expectAlive(other.proc);
-    expect((await fetch(`${other.url}/healthz`)).status).toBe(200);
+    expect((await checkedFetch(`${other.url}/healthz`)).status).toBe(200);
   });
 });
 

@@ -6,6 +6,7 @@ import { realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Allocation } from "../../src/core/model.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
 import { git, makeRepo, type Repo } from "../helpers/git.ts";
 import { connectMcp, type McpSession } from "../helpers/mcp.ts";
@@ -20,7 +21,7 @@ let env: Record<string, string>;
 type Allocated = { allocation: Allocation; created: boolean };
 
 async function allocations(): Promise<Allocation[]> {
-  return (await fetch(`${daemon.url}/v1/allocations`)).json() as Promise<Allocation[]>;
+  return (await checkedFetch(`${daemon.url}/v1/allocations`)).json() as Promise<Allocation[]>;
 }
 
 beforeAll(async () => {

@@ -10,6 +10,7 @@ import Ajv from "ajv";
 import type { Allocation } from "../../src/core/model.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
 import { freePort } from "../helpers/cli.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
 import { makeRepo } from "../helpers/git.ts";
 import { connectMcp, type McpSession } from "../helpers/mcp.ts";
@@ -31,7 +32,7 @@ const call = <T>(name: string, args: Record<string, unknown> = {}) => session.ca
 const failure = (name: string, args: Record<string, unknown>, s = session) => s.failure(name, args);
 
 async function allocations(): Promise<Allocation[]> {
-  return (await fetch(`${daemon.url}/v1/allocations`)).json() as Promise<Allocation[]>;
+  return (await checkedFetch(`${daemon.url}/v1/allocations`)).json() as Promise<Allocation[]>;
 }
 
 beforeAll(async () => {

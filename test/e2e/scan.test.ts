@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Allocation } from "../../src/core/model.ts";
 import { scanProject } from "../../src/core/scan/index.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
 import { makeRepo } from "../helpers/git.ts";
 
@@ -81,7 +82,7 @@ test("--register records every port of base + override, for the app/instance it 
     "registered port 6379 (id=4) for shop/dev/cache  [compose.yaml:17]",
     "registered port 9229 (id=5) for shop/dev/debug  [compose.override.yaml:17]",
   ]);
-  const rows = (await (await fetch(`${daemon.url}/v1/allocations`)).json()) as Allocation[];
+  const rows = (await (await checkedFetch(`${daemon.url}/v1/allocations`)).json()) as Allocation[];
   expect(rows.map((a) => `${a.service}:${a.port}`)).toEqual([
     "web-8080:8080",
     "web-8081:8081",

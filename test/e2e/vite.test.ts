@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { builtBinaries } from "../helpers/binaries.ts";
 import { freePort } from "../helpers/cli.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 import {
   type Daemon,
   startDaemon,
@@ -44,7 +45,7 @@ test("real vite via npm run dev: serves on the registered port, stops on SIGTERM
   }
   // A port the kernel just handed out, registered first: on a shared machine another test may
   // bind the range's first port between portctl's check and vite's listen.
-  const registered = await fetch(`${daemon.url}/v1/allocations`, {
+  const registered = await checkedFetch(`${daemon.url}/v1/allocations`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({
@@ -116,7 +117,9 @@ test("real vite via npm run dev: serves on the registered port, stops on SIGTERM
 async function waitForAllocation() {
   let rows: { app: string; instance: string; service: string; port: number }[] = [];
   await waitUntilAsync(async () => {
-    rows = (await fetch(`${daemon.url}/v1/allocations`).then((r) => r.json())) as typeof rows;
+    rows = (await checkedFetch(`${daemon.url}/v1/allocations`).then((r) =>
+      r.json(),
+    )) as typeof rows;
     return rows.length > 0;
   }, 10_000);
   return rows;

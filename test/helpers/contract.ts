@@ -48,7 +48,9 @@ export function contractOf(doc: OpenApiDoc): Contract {
 
 /** Fetches the document a running server serves, and builds its checker. */
 export async function contractFrom(baseUrl: string): Promise<Contract> {
-  const res = await fetch(`${baseUrl}/v1/openapi.json`, { signal: AbortSignal.timeout(10_000) });
+  const res = await realFetch(`${baseUrl}/v1/openapi.json`, {
+    signal: AbortSignal.timeout(10_000),
+  });
   if (res.status !== 200) throw new Error(`GET /v1/openapi.json answered ${res.status}`);
   const contract = contractOf((await res.clone().json()) as OpenApiDoc);
   await contract.check("GET", "/v1/openapi.json", res);
@@ -61,16 +63,29 @@ export async function contractFrom(baseUrl: string): Promise<Contract> {
  */
 export async function checkedFetch(url: string, init: RequestInit = {}): Promise<Response> {
   const { origin, pathname, search } = new URL(url);
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000), ...init });
-  let contract = byOrigin.get(origin);
-  if (!contract) {
-    contract = contractFrom(origin);
-    byOrigin.set(origin, contract);
-    contract.catch(() => byOrigin.delete(origin));
-  }
-  // One origin may be served by another daemon later in a run: same port, so the same document.
-  await (await contract).check(init.method ?? "GET", pathname + search, res);
+  const res = await realFetch(url, { signal: AbortSignal.timeout(10_000), ...init });
+  await (await contractFor(origin)).check(init.method ?? "GET", pathname + search, res);
   return res;
+}
+
+/**
+ * From now on, every response the daemon at `origin` gives to any fetch of this process is
+ * checked too: portctl's own client in the in-process CLI tests included. `unwatch` (called by
+ * the daemon helper's stop) returns what broke the document.
+ */
+export function watch(origin: string): void {
+  installWatcher();
+  watched.set(origin, { pending: [], broken: [] });
+  // Fetched now, while the daemon is surely up; a response is checked once it has arrived.
+  contractFor(origin).catch(() => {});
+}
+
+export async function unwatch(origin: string): Promise<string[]> {
+  const w = watched.get(origin);
+  watched.delete(origin);
+  if (!w) return [];
+  await Promise.all(w.pending);
+  return w.broken;
 }
 
 // --- internal ---
@@ -89,6 +104,47 @@ const GUARD_STATUSES = [403, 413, 415];
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 const cache = new Map<string, Contract>();
 const byOrigin = new Map<string, Promise<Contract>>();
+const realFetch = globalThis.fetch;
+const BROKEN = "response breaks the OpenAPI document";
+const watched = new Map<string, { pending: Promise<void>[]; broken: string[] }>();
+let watching = false;
+
+/** One origin may be served by another daemon later in a run: same port, same document. */
+function contractFor(origin: string): Promise<Contract> {
+  let contract = byOrigin.get(origin);
+  if (!contract) {
+    contract = contractFrom(origin);
+    byOrigin.set(origin, contract);
+    contract.catch(() => byOrigin.delete(origin));
+  }
+  return contract;
+}
+
+function installWatcher(): void {
+  if (watching) return;
+  watching = true;
+  const watcher = async (input: string | URL | Request, init?: RequestInit) => {
+    const res = await realFetch(input, init);
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const w = watched.get(url.origin);
+    if (w) {
+      const method = init?.method ?? (input instanceof Request ? input.method : "GET");
+      const target = url.pathname + url.search;
+      // Cloned now: the caller may read the body before the document has arrived.
+      const copy = res.clone();
+      const done = contractFor(url.origin)
+        .then((c) => c.check(method, target, copy))
+        .catch((err: Error) => {
+          // Only a response that breaks the document counts; a document that could not be
+          // fetched (the daemon already stopped) leaves nothing to check against.
+          if (err.message.startsWith(BROKEN)) w.broken.push(err.message.split("\n")[0] ?? "");
+        });
+      w.pending.push(done);
+    }
+    return res;
+  };
+  globalThis.fetch = Object.assign(watcher, { preconnect: realFetch.preconnect }) as typeof fetch;
+}
 
 function build(doc: OpenApiDoc): Contract {
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
@@ -113,7 +169,7 @@ function build(doc: OpenApiDoc): Contract {
     const path = pathOf(target);
     const where = `${method.toUpperCase()} ${target} → ${got.status}`;
     const fail: (why: string) => never = (why) => {
-      throw new Error(`response breaks the OpenAPI document: ${where}: ${why}\nbody: ${got.body}`);
+      throw new Error(`${BROKEN}: ${where}: ${why}\nbody: ${got.body}`);
     };
     const item = templates.find(({ re }) => re.test(path));
     // HEAD is answered wherever GET is (RFC 9110), without a body.

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { unwatch, watch } from "./contract.ts";
 
 /** Running from source; pass `bin` (e.g. the compiled `bin/port-server`) to test a build. */
 export const SERVER_MAIN = join(import.meta.dir, "../../src/server/main.ts");
@@ -76,6 +77,8 @@ export async function startDaemon(opts: ServerOptions = {}): Promise<Daemon> {
       await proc.exited;
       await Promise.all([out.done, err.done]);
       running.delete(daemon);
+      const broken = await unwatch(daemon.url);
+      if (broken.length) throw new Error(`responses of ${daemon.url}:\n${broken.join("\n")}`);
       return proc.exitCode;
     },
   };
@@ -86,6 +89,8 @@ export async function startDaemon(opts: ServerOptions = {}): Promise<Daemon> {
     if (m) {
       daemon.port = Number(m[1]);
       daemon.url = `http://127.0.0.1:${daemon.port}`;
+      // Whatever in this process talks to it, its answers are checked against its document.
+      watch(daemon.url);
       return daemon;
     }
     if (proc.exitCode !== null || Date.now() > deadline) {

@@ -85,7 +85,19 @@ export class RequestFuzzer {
     return { ...v, body: { ...v.body, ...Object.fromEntries(live) } };
   }
 
+  readonly #arbs = new Map<Operation, fc.Arbitrary<Values>>();
+
+  /** Built once per operation: a pattern's arbitrary (Unicode classes) is costly to make. */
   #requestArb(op: Operation): fc.Arbitrary<Values> {
+    let arb = this.#arbs.get(op);
+    if (!arb) {
+      arb = this.#buildArb(op);
+      this.#arbs.set(op, arb);
+    }
+    return arb;
+  }
+
+  #buildArb(op: Operation): fc.Arbitrary<Values> {
     const params = Object.fromEntries(
       op.params.map((p) => [
         p.name,

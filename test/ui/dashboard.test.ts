@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { chromiumPath, launch } from "../helpers/browser.ts";
 import { type CliFixture, cliFixture } from "../helpers/cli.ts";
+import { checkedFetch } from "../helpers/contract.ts";
 
 const HOSTILE = "<img src=x onerror=alert(1)>";
 const path = chromiumPath();
@@ -197,7 +198,7 @@ suite("dashboard", () => {
         await demo.alloc("--app", app, "--instance", instance, "--service", service);
       }
       // The blog's dev server is running on its port: that row shows the process.
-      await fetch(`${demo.daemon.url}/v1/allocations?adopt=true`, {
+      await checkedFetch(`${demo.daemon.url}/v1/allocations?adopt=true`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({
