@@ -45,12 +45,12 @@ export class Client {
   }
 
   health(timeoutMs = CONNECT_TIMEOUT_MS): Promise<Health> {
-    return this.#call("GET", "/healthz", undefined, timeoutMs);
+    return this.#call("GET", "/healthz", isHealth, undefined, timeoutMs);
   }
 
   /** /healthz with the daemon's `PRAGMA quick_check` of its database (reads every page). */
   integrity(): Promise<Health & { integrity?: string }> {
-    return this.#call("GET", "/healthz?check=integrity");
+    return this.#call("GET", "/healthz?check=integrity", isHealth);
   }
 
   allocate(
@@ -65,7 +65,7 @@ export class Client {
     return this.#request("POST", path, req).then(async (res) => {
       const { taken_over_from, ...allocation } = await readJson<
         Allocation & { taken_over_from?: string | null }
-      >(res);
+      >(res, isAllocation);
       return {
         allocation,
         created: res.status === 201,
@@ -75,38 +75,55 @@ export class Client {
   }
 
   events(q: Record<string, string | number | undefined> = {}): Promise<PortEvent[]> {
-    return this.#call("GET", `/v1/events${query(q)}`);
+    return this.#call("GET", `/v1/events${query(q)}`, arrayOf(isEvent));
   }
 
   prune(req: { dry_run: boolean; unused_for?: string }): Promise<PruneResult> {
-    return this.#call("POST", "/v1/prune", req);
+    return this.#call(
+      "POST",
+      "/v1/prune",
+      has({ candidates: arrayOf(has({ allocation: isAllocation })) }),
+      req,
+    );
   }
 
   import(rows: unknown): Promise<ImportResult> {
-    return this.#call("POST", "/v1/import", rows);
+    return this.#call("POST", "/v1/import", has({ imported: arrayOf(isAllocation) }), rows);
   }
 
   list(q: ListQuery = {}, timeoutMs?: number): Promise<Allocation[]> {
-    return this.#call("GET", `/v1/allocations${query(q)}`, undefined, timeoutMs);
+    return this.#call(
+      "GET",
+      `/v1/allocations${query(q)}`,
+      arrayOf(isAllocation),
+      undefined,
+      timeoutMs,
+    );
   }
 
   port(port: number): Promise<PortStatus> {
-    return this.#call("GET", `/v1/ports/${port}`);
+    return this.#call("GET", `/v1/ports/${port}`, isPortStatus);
   }
 
   release(id: number): Promise<{ status: string }> {
-    return this.#call("DELETE", `/v1/allocations/${id}`);
+    return this.#call("DELETE", `/v1/allocations/${id}`, has({ status: isString }));
   }
 
   releaseWhere(filter: Filter): Promise<{ deleted: number }> {
-    return this.#call("DELETE", "/v1/allocations", filter);
+    return this.#call("DELETE", "/v1/allocations", has({ deleted: isInteger }), filter);
   }
 
   // --- internal ---
 
-  async #call<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+  async #call<T>(
+    method: string,
+    path: string,
+    shape: Guard,
+    body?: unknown,
+    timeoutMs?: number,
+  ): Promise<T> {
     const res = await this.#request(method, path, body, timeoutMs);
-    return readJson<T>(res);
+    return readJson<T>(res, shape);
   }
 
   async #request(
@@ -152,17 +169,53 @@ function query(q: Record<string, string | number | undefined>): string {
   return params.size ? `?${params}` : "";
 }
 
-/** The body as JSON; anything else means something other than port-server holds our port. */
-async function readJson<T>(res: Response): Promise<T> {
+/**
+ * The body as JSON of the expected shape; anything else (HTML, or JSON of another program)
+ * means something other than port-server holds our port.
+ */
+async function readJson<T>(res: Response, shape: Guard = isObject): Promise<T> {
+  let body: unknown;
   try {
-    return (await res.json()) as T;
+    body = await res.json();
   } catch {
-    throw new PortError(
-      "daemon",
-      `unexpected answer from the server (HTTP ${res.status}); is it port-server?`,
-    );
+    body = undefined;
   }
+  if (body !== undefined && shape(body)) return body as T;
+  throw new PortError(
+    "daemon",
+    `unexpected answer from the server (HTTP ${res.status}); is it port-server?`,
+  );
 }
+
+// The fields commands read, checked by hand: zod stays out of every command's start-up.
+type Guard = (v: unknown) => boolean;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const isString: Guard = (v) => typeof v === "string";
+const isInteger: Guard = (v) => Number.isSafeInteger(v);
+const has =
+  (fields: Record<string, Guard>): Guard =>
+  (v) =>
+    isObject(v) && Object.entries(fields).every(([k, g]) => g(v[k]));
+const arrayOf =
+  (g: Guard): Guard =>
+  (v) =>
+    Array.isArray(v) && v.every(g);
+const isAllocation = has({
+  id: isInteger,
+  port: isInteger,
+  app: isString,
+  instance: isString,
+  service: isString,
+  created_at: isString,
+});
+const isEvent = has({ id: isInteger, at: isString, kind: isString, port: isInteger });
+const isHealth = has({ status: isString });
+const isPortStatus = has({
+  port: isInteger,
+  available: (v) => typeof v === "boolean",
+  system: isObject,
+});
 
 async function toError(res: Response): Promise<PortError> {
   let body: Record<string, unknown>;

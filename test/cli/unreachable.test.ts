@@ -93,6 +93,31 @@ describe("another program on the daemon's port", () => {
   });
 });
 
+// JSON, but not port-server's: a command printed "reusing port  (id=) for
+// undefined/undefined/undefined" and exited 0, or failed with "{} is not iterable".
+describe("another program answering JSON of another shape", () => {
+  let server: ReturnType<typeof Bun.serve>;
+  beforeAll(() => {
+    server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({}) });
+  });
+  afterAll(() => server.stop(true));
+
+  test.each([
+    ...CLIENT_COMMANDS,
+    ...[["history"], ["env"], ["export"], ["prune"]].map((a): [string, string[]] => [
+      a[0] as string,
+      a,
+    ]),
+  ])("%s: one line asking whether it is port-server, exit 1", async (_, argv) => {
+    const run = await runWith(argv, init(`127.0.0.1:${server.port}`));
+    expect(run.code).toBe(1);
+    if (!argv.includes("--json")) expect(run.out).toEqual([]);
+    expect(run.err).toEqual([
+      "error: unexpected answer from the server (HTTP 200); is it port-server?",
+    ]);
+  });
+});
+
 describe("a PORT_SERVER_ADDR that is not a loopback address", () => {
   test.each([
     ["example.com:80", "loopback"],
