@@ -348,7 +348,7 @@ describe("scanPackageJson and portsIn", () => {
     const { findings } = scanPackageJson(text, "package.json");
     expect(findings).toHaveLength(n);
     expect(findings[n - 1]).toEqual(script(3000 + n - 1, `s${n - 1}`, `package.json:${n + 2}`));
-    // The old code needed ~100 s; one pass needs ~2 s on a quiet machine. 30 s leaves room for a
+    // The old code needed ~100 s; one pass takes well under a second. 30 s leaves room for a
     // loaded 2-core CI without letting the quadratic search back in.
   }, 30_000);
 
