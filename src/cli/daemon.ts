@@ -7,6 +7,8 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   ENV,
+  HEALTH_POLL_MS,
+  HEALTH_PROBE_TIMEOUT_MS,
   parseAddress,
   START_TIMEOUT_MS,
   STOP_TIMEOUT_MS,
@@ -103,8 +105,6 @@ function openLog(log: string): number {
   }
 }
 
-const HEALTH_POLL_MS = 20;
-
 /** The pid of what answers on our address when it is our daemon; one line saying why not if not. */
 function alreadyRunning(health: Health, ours: DaemonState["ours"]): number {
   const why = disprove(health.pid, health, ours);
@@ -127,12 +127,12 @@ async function waitUntilUp(
   });
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const h = await client.health(250).catch(() => undefined);
+    const h = await client.health(HEALTH_PROBE_TIMEOUT_MS).catch(() => undefined);
     if (h && h.pid === child.pid) return { pid: h.pid, ours: true };
     if (h) return { pid: alreadyRunning(h, ours), ours: false };
     if (exited) {
       // Lost a start race to another daemon, or failed: the other daemon answers, or the log says why.
-      const other = await client.health(250).catch(() => undefined);
+      const other = await client.health(HEALTH_PROBE_TIMEOUT_MS).catch(() => undefined);
       if (other) return { pid: alreadyRunning(other, ours), ours: false };
       const why = lastLine(log);
       // The winner holds the folder's lock but may not listen yet: wait for it to answer.

@@ -52,6 +52,9 @@ export const MAX_IDLE_TIMEOUT_S = 255;
 /** How long `portctl start` waits for /healthz, and `portctl stop` for the exit. */
 export const START_TIMEOUT_MS = 5000;
 export const STOP_TIMEOUT_MS = 5000;
+/** While waiting for a daemon to come up: one /healthz may take this long, then ask again. */
+export const HEALTH_PROBE_TIMEOUT_MS = 250;
+export const HEALTH_POLL_MS = 20;
 /** How many folder levels below the scanned folder `portctl scan` reads (`--depth`). */
 export const SCAN_DEPTH = 4;
 /** `portctl run`'s service at a repository's top folder (below it: the folder's name). */

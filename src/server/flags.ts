@@ -1,6 +1,7 @@
 // The daemon's flags and their defaults (from core/config.ts), and its --help text.
 import { parseArgs } from "node:util";
 import {
+  DB_FILE,
   DEFAULT_PORT,
   DEFAULT_RANGE,
   ENV,
@@ -9,8 +10,10 @@ import {
   isPort,
   LOG_MAX_BYTES,
   MAX_IDLE_TIMEOUT_S,
+  PID_FILE,
   parseExclusions,
   parseRange,
+  STATE_DIR_NAME,
   statePaths,
 } from "../core/config.ts";
 
@@ -71,8 +74,8 @@ Usage: port-server [flags]
 
 Flags:
   --port N          port to listen on, on 127.0.0.1 (default ${DEFAULT_PORT}; 0 picks a free one)
-  --db PATH         SQLite database (default $${ENV.home}/ports.db, else ~/.port_server/ports.db)
-  --pidfile PATH    PID file (default $${ENV.home}/port-server.pid)
+  --db PATH         SQLite database (default $${ENV.home}/${DB_FILE}, else ~/${STATE_DIR_NAME}/${DB_FILE})
+  --pidfile PATH    PID file (default $${ENV.home}/${PID_FILE})
   --range LO-HI     auto-assign range (default ${formatRange(DEFAULT_RANGE)}; env ${ENV.range})
   --idle-timeout S  close a connection silent or dribbling for S seconds (default ${IDLE_TIMEOUT_S})
   --log PATH        the file stdout and stderr go to: moved to PATH.1 past ${LOG_MAX_BYTES / 1024 / 1024} MB
@@ -80,7 +83,7 @@ Flags:
   -v, --version     show version, commit and build date
 
 Environment:
-  ${ENV.home}     state directory (default ~/.port_server)
+  ${ENV.home}     state directory (default ~/${STATE_DIR_NAME})
   ${ENV.range}    auto-assign range, overridden by --range
   ${ENV.exclude}  ports and ranges auto-assign never hands out, e.g. 5432,8000-8100
 

@@ -13,7 +13,7 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { START_TIMEOUT_MS } from "../../core/config.ts";
+import { HEALTH_PROBE_TIMEOUT_MS, START_TIMEOUT_MS } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
 import { Client, type Health } from "../client.ts";
 import { inspect, stopDaemon } from "../daemon.ts";
@@ -164,7 +164,7 @@ async function waitHealthy(io: Io): Promise<Health | undefined> {
   const client = new Client(io.env);
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const health = await client.health(250).catch(() => undefined);
+    const health = await client.health(HEALTH_PROBE_TIMEOUT_MS).catch(() => undefined);
     if (health) return health;
     await Bun.sleep(100);
   }
