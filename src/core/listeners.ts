@@ -1,9 +1,8 @@
 // Every port something listens on, with its process where the OS lets us see it: the
 // dashboard's "listening but not registered" section. One pass over the kernel's tables and
 // one over the processes' open files (Linux), or one `lsof` (elsewhere); never per port.
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { z } from "zod";
-import { readProcListeners } from "./probe.ts";
+import { readProcListeners, socketOwners } from "./probe.ts";
 import { type ListenerReader, openSockDiag } from "./sockdiag.ts";
 
 export const machineListenerSchema = z.object({
@@ -21,10 +20,14 @@ export function machineListeners(platform: NodeJS.Platform = process.platform): 
 export function procListeners(root: string): MachineListener[] {
   diag ??= openSockDiag() ?? null;
   const listeners = diag ? diag.read() : readProcListeners(root);
-  const owners = socketOwners(root, new Set(listeners.map((l) => `socket:[${l.inode}]`)));
+  const owners = socketOwners(
+    root,
+    listeners.map((l) => l.inode),
+  );
   const byPort = new Map<number, MachineListener>();
   for (const l of listeners) {
-    const owner = owners.get(`socket:[${l.inode}]`);
+    const o = owners.get(l.inode);
+    const owner = o && { pid: o.pid, ...(o.process ? { process: o.process } : {}) };
     const known = byPort.get(l.port);
     if (!known || (owner && known.pid === undefined))
       byPort.set(l.port, { port: l.port, ...owner });
@@ -36,48 +39,6 @@ export function procListeners(root: string): MachineListener[] {
 
 /** One netlink socket for the process, opened on first use; null where there is none. */
 let diag: ListenerReader | null | undefined;
-
-function socketOwners(
-  root: string,
-  sockets: Set<string>,
-): Map<string, { pid: number; process?: string }> {
-  const owners = new Map<string, { pid: number; process?: string }>();
-  if (sockets.size === 0) return owners;
-  let pids: string[];
-  try {
-    pids = readdirSync(root).filter((d) => /^\d+$/.test(d));
-  } catch {
-    return owners;
-  }
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`${root}/${pid}/fd`);
-    } catch {
-      continue; // another user's process, or it just exited
-    }
-    for (const fd of fds) {
-      let link: string;
-      try {
-        link = readlinkSync(`${root}/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      if (sockets.has(link) && !owners.has(link))
-        owners.set(link, { pid: Number(pid), ...comm(root, pid) });
-    }
-  }
-  return owners;
-}
-
-function comm(root: string, pid: string): { process?: string } {
-  try {
-    const name = readFileSync(`${root}/${pid}/comm`, "utf8").trim();
-    return name ? { process: name } : {};
-  } catch {
-    return {};
-  }
-}
 
 /** macOS and others: `lsof -F` records, `p<pid>`, `c<command>`, `n<addr>:<port>`. */
 function lsofListeners(): MachineListener[] {

@@ -77,7 +77,8 @@ export function bindProbe(): Probe {
 
 // --- internal ---
 
-interface Owner {
+/** The process holding a listening socket: its fd too, to check cheaply that it still does. */
+export interface Owner {
   inode: number;
   pid: number;
   fd: string;
@@ -120,12 +121,27 @@ function rememberedOwner(
 }
 
 function findOwner(root: string, inodes: number[]): Owner | undefined {
-  const targets = new Map(inodes.map((i) => [`socket:[${i}]`, i]));
+  return socketOwners(root, inodes, true).values().next().value;
+}
+
+/**
+ * The processes holding these sockets, by inode, in one walk over `<root>/<pid>/fd`; with
+ * `first`, the walk stops at the first one found. Unreadable processes (another user's, or gone)
+ * are skipped.
+ */
+export function socketOwners(
+  root: string,
+  inodes: Iterable<number>,
+  first = false,
+): Map<number, Owner> {
+  const targets = new Map([...inodes].map((i) => [`socket:[${i}]`, i]));
+  const found = new Map<number, Owner>();
+  if (targets.size === 0) return found;
   let pids: string[];
   try {
     pids = readdirSync(root).filter((d) => /^\d+$/.test(d));
   } catch {
-    return undefined;
+    return found;
   }
   for (const pid of pids) {
     let fds: string[];
@@ -136,10 +152,12 @@ function findOwner(root: string, inodes: number[]): Owner | undefined {
     }
     for (const fd of fds) {
       const inode = targets.get(fdLink(root, pid, fd) ?? "");
-      if (inode !== undefined) return { pid: Number(pid), fd, inode, ...processName(root, pid) };
+      if (inode === undefined || found.has(inode)) continue;
+      found.set(inode, { pid: Number(pid), fd, inode, ...processName(root, pid) });
+      if (first || found.size === targets.size) return found;
     }
   }
-  return undefined;
+  return found;
 }
 
 function fdLink(root: string, pid: string, fd: string): string | undefined {
