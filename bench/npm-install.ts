@@ -1,10 +1,9 @@
 // npm install: `portctl version` as `npm install -g port-server` installs it (offline, from the
 // `npm pack` tarballs of bin/portctl) against the release binary itself, interleaved. The
 // installed command must be the native binary behind npm's bin link, with no Node in front.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { hostTarget } from "../scripts/build.ts";
-import { packMain, packPlatform } from "../scripts/npm.ts";
+import { installOffline, packMain, packPlatform } from "../scripts/npm.ts";
 import { cleanEnv, PORTCTL, tempDir, timeRun } from "./lib/procs.ts";
 import type { Benchmark, Options, Row } from "./lib/report.ts";
 import { median, spread } from "./lib/stats.ts";
@@ -21,21 +20,7 @@ export const npmInstall: Benchmark = {
       await packMain([target], version, join(dir, "dist")),
     ];
     const prefix = join(dir, "prefix");
-    mkdirSync(prefix);
-    const install = Bun.spawnSync(
-      [
-        "npm",
-        "install",
-        "-g",
-        "--prefix",
-        prefix,
-        "--offline",
-        "--cache",
-        join(dir, "cache"),
-      ].concat(tarballs),
-      { stdout: "pipe", stderr: "pipe" },
-    );
-    if (install.exitCode !== 0) throw new Error(`npm install: ${install.stderr.toString()}`);
+    installOffline({ prefix, cache: join(dir, "cache"), tarballs });
 
     const env = cleanEnv({});
     const commands = {

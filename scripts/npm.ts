@@ -135,6 +135,26 @@ export async function packMain(
   }
 }
 
+/**
+ * `npm install -g` of local tarballs into `prefix` with no registry (`--offline`, its own
+ * cache): how a user's global install lays the packages out, for the tests and the bench.
+ * Throws with npm's stderr when it fails.
+ */
+export function installOffline(opts: {
+  prefix: string;
+  cache: string;
+  tarballs: string[];
+  flags?: string[];
+}): void {
+  mkdirSync(opts.prefix, { recursive: true });
+  const cmd = ["npm", "install", "-g", "--prefix", opts.prefix, "--offline", "--cache", opts.cache];
+  const res = Bun.spawnSync([...cmd, ...(opts.flags ?? []), ...opts.tarballs], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (res.exitCode !== 0) throw new Error(`npm install failed: ${res.stderr.toString().trim()}`);
+}
+
 // --- internal ---
 
 function writeJson(file: string, value: unknown): void {

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostTarget } from "../../scripts/build.ts";
-import { mainManifest, platformManifest, platformOf } from "../../scripts/npm.ts";
+import { installOffline, mainManifest, platformManifest, platformOf } from "../../scripts/npm.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
 import { freePort } from "../helpers/cli.ts";
 
@@ -97,24 +97,7 @@ describe("npm packages", () => {
 
 function npmInstall(name: string, flags: string[], tarballs = [platformTgz, mainTgz]): string {
   const prefix = join(dir, name);
-  const cache = join(dir, `cache-${name}`);
-  mkdirSync(prefix);
-  const res = run(
-    [
-      "npm",
-      "install",
-      "-g",
-      "--prefix",
-      prefix,
-      "--offline",
-      "--cache",
-      cache,
-      ...flags,
-      ...tarballs,
-    ],
-    dir,
-  );
-  if (res.exitCode !== 0) throw new Error(`npm install failed: ${res.stderr}`);
+  installOffline({ prefix, cache: join(dir, `cache-${name}`), tarballs, flags });
   return prefix;
 }
 
