@@ -2,6 +2,7 @@
 // of several daemons started at once only one can bind it, the others exit, and every
 // `start` reports what really happened. A PID is signalled only once identity.ts has proved it
 // is this registry's daemon.
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -17,6 +18,7 @@ import {
 import { fileReason, PortError } from "../core/errors.ts";
 import { APPEND, ensurePrivateFolder, openNoFollow, readText } from "../core/files.ts";
 import { isAlive } from "../core/processes.ts";
+import { isCompiled } from "../core/version.ts";
 import { Client, type Health } from "./client.ts";
 import { disprove, isPid, pidText } from "./identity.ts";
 import type { Io } from "./io.ts";
@@ -158,10 +160,6 @@ function serverCommand(): [string, string[], string | undefined] {
   const sibling = join(dirname(process.execPath), "port-server");
   if (existsSync(sibling)) return [sibling, [], undefined];
   return [process.execPath, [], "port-server"];
-}
-
-function isCompiled(): boolean {
-  return import.meta.url.includes("$bunfs") || import.meta.url.includes("~BUN");
 }
 
 function lastLine(path: string): string {

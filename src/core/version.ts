@@ -16,3 +16,8 @@ export const BUILD_DATE: string =
 export function versionLine(program: string): string {
   return `${program} ${VERSION} (commit ${COMMIT}, built ${BUILD_DATE})`;
 }
+
+/** Running as the compiled executable: its own modules live under /$bunfs/ (B:/~BUN/ on Windows). */
+export function isCompiled(): boolean {
+  return Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
+}

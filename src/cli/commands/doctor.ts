@@ -40,8 +40,8 @@ export async function runChecks(io: Io): Promise<Check[]> {
   let health: Health | undefined;
   let foreign: string | undefined;
   let base = "";
-  if (address.status === "ok") {
-    const client = new Client(io.env);
+  const client = address.status === "ok" ? new Client(io.env) : undefined;
+  if (client) {
     base = client.base.replace(/^http:\/\//, "");
     health = await client.health().catch(() => undefined);
     // Whatever answers is asked nothing more (its database, its stale rows) unless it is ours.
@@ -49,8 +49,8 @@ export async function runChecks(io: Io): Promise<Check[]> {
     foreign = health ? disprove(health.pid, health, ours) : undefined;
   }
   const daemon = foreign ? undefined : health;
-  const integrity = daemon ? await integrityOf(new Client(io.env)) : undefined;
-  const stale = daemon ? await staleOf(new Client(io.env)) : undefined;
+  const [integrity, stale] =
+    daemon && client ? await Promise.all([integrityOf(client), staleOf(client)]) : [];
   const db = typeof daemon?.db === "string" ? daemon.db : "the database";
   const checks: (Check | undefined)[] = [
     address,

@@ -1,6 +1,7 @@
 // `portctl service install|uninstall|status`: the daemon as a login service (a systemd user
 // unit on Linux, a launchd agent on macOS), so it comes back after a reboot. A daemon started
 // by hand is handed over: stopped, then started by the service manager.
+
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
@@ -15,6 +16,7 @@ import {
 import { dirname, join } from "node:path";
 import { HEALTH_PROBE_TIMEOUT_MS, START_TIMEOUT_MS } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
+import { isCompiled } from "../../core/version.ts";
 import { Client, type Health } from "../client.ts";
 import { inspect, stopDaemon } from "../daemon.ts";
 import type { Io } from "../io.ts";
@@ -103,7 +105,6 @@ export async function serviceStatus(opts: ServiceOptions, io: Io): Promise<numbe
 
 function planFor(opts: ServiceOptions, io: Io): ServicePlan {
   const platform = opts.platform ?? hostPlatform();
-  const compiled = import.meta.url.includes("$bunfs") || import.meta.url.includes("~BUN");
   const source = join(import.meta.dir, "..", "..", "server", "main.ts");
   return servicePlan({
     platform,
@@ -111,7 +112,7 @@ function planFor(opts: ServiceOptions, io: Io): ServicePlan {
     home: io.home,
     uid: process.getuid?.() ?? 0,
     execPath: process.execPath,
-    ...(!compiled && existsSync(source) ? { sourceEntry: source } : {}),
+    ...(!isCompiled() && existsSync(source) ? { sourceEntry: source } : {}),
   });
 }
 

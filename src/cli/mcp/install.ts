@@ -1,9 +1,11 @@
 // `portctl mcp install`: adds `portctl mcp` to an agent host's MCP configuration (Claude Code's
 // .mcp.json, Codex's config.toml, Cursor's .cursor/mcp.json), merging into the file that is
 // there, or prints each configuration. A file is replaced by rename, never half-written.
+
 import { join } from "node:path";
 import { ENV, MCP_SERVER_NAME as SERVER_NAME } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
+import { isCompiled } from "../../core/version.ts";
 import type { Io } from "../io.ts";
 import { colors } from "../output.ts";
 import { rewriteFile } from "../rewrite.ts";
@@ -112,11 +114,6 @@ export function serverEntry(io: Io): ServerEntry {
 }
 
 // --- internal ---
-
-/** A compiled binary's own modules live under /$bunfs/ (B:/~BUN/ on Windows). */
-function isCompiled(): boolean {
-  return Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
-}
 
 function describe(outcome: MergeOutcome, c: ReturnType<typeof colors>): string {
   if (outcome === "added") return `${c.green("added")} ${SERVER_NAME} to`;
