@@ -45,11 +45,6 @@ export function parseTargets(value: string): Target[] {
   return [...new Set(targets as Target[])];
 }
 
-/** Archives, the formula and the npm packages use the bare version, as Homebrew expects. */
-export function releaseVersion(info: BuildInfo): string {
-  return info.version.replace(/^v(?=\d)/, "");
-}
-
 /**
  * A release's tag must name package.json's version: `vX.Y.Z` everywhere, or the npm packages,
  * the archives and `portctl version` would disagree. No tag (a local `make release`) is fine.
@@ -70,7 +65,7 @@ export async function packTarget(
   withBinary?: (binary: string) => Promise<void>,
 ): Promise<Archive> {
   const [, os, arch] = target.split("-") as [string, Archive["os"], Archive["arch"]];
-  const name = `port-server-${releaseVersion(info)}-${os}-${arch}`;
+  const name = `port-server-${info.version}-${os}-${arch}`;
   const stage = join(outdir, ".stage");
   const folder = join(stage, name);
   rmSync(folder, { recursive: true, force: true });
@@ -99,7 +94,7 @@ export async function release(opts: {
   mkdirSync(opts.outdir, { recursive: true });
   const archives: Archive[] = [];
   try {
-    const version = releaseVersion(opts.info);
+    const version = opts.info.version;
     for (const target of opts.targets) {
       const archive = await packTarget(target, opts.info, opts.outdir, async (binary) => {
         console.log(basename(await packPlatform(target, binary, version, opts.outdir)));
@@ -113,8 +108,9 @@ export async function release(opts: {
   }
   writeFileSync(join(opts.outdir, "SHA256SUMS"), renderChecksums(archives));
   const formula = renderFormula({
-    version: releaseVersion(opts.info),
-    tag: opts.info.version,
+    version: opts.info.version,
+    // The git tag the archives are attached to: v + the version (checkTag holds a release to it).
+    tag: `v${opts.info.version}`,
     homepage: opts.homepage,
     archives: archives.map((a) => ({ ...a, file: basename(a.file) })),
   });

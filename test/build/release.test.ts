@@ -87,6 +87,9 @@ describe("scripts/release.ts --targets host", () => {
     expect(formula).toContain("class PortServer < Formula");
     expect(formula).toContain(`sha256 "${sum}"`);
     expect(formula).toMatch(new RegExp(`url "https://\\S+/releases/download/\\S+/${archive}"`));
+    // The archives hang under the git tag, v + package.json's version.
+    const version = archive.replace(ARCHIVE, "$1");
+    expect(formula).toContain(`/releases/download/v${version}/${archive}"`);
     expect(formula).toContain(OS === "darwin" ? "on_macos do" : "on_linux do");
     expect(formula).not.toContain(OS === "darwin" ? "on_linux do" : "on_macos do");
     expect(formula).toContain(ARCH === "arm64" ? "on_arm do" : "on_intel do");
