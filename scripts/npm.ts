@@ -4,7 +4,7 @@
 // optionalDependencies. Its postinstall (scripts/npm/install.cjs) hard-links the binary over
 // the launchers in bin/, so the installed `portctl` is the native binary itself.
 //
-//   bun scripts/npm.ts [--targets host|all|LIST] [--bindir DIR] [--outdir DIR]
+//   bun scripts/npm.ts [--bindir DIR] [--outdir DIR]   (the host platform; make release packs all)
 //
 // --bindir takes an already built host binary (DIR/portctl) instead of compiling again.
 import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";

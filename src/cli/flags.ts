@@ -7,7 +7,7 @@ import type { Flag } from "./spec.ts";
 export function parseName(value: string): string {
   // zod loads only when a name flag is given: `portctl check` should not pay for it.
   const { nameSchema, parseOrThrow } =
-    require("../core/model.ts") as typeof import("../core/model.ts");
+    require("../core/fields.ts") as typeof import("../core/fields.ts");
   return parseOrThrow(nameSchema, value);
 }
 

@@ -4,8 +4,6 @@
 import type { Allocation, SystemUse } from "../core/model.ts";
 import type { Io } from "./io.ts";
 
-export { type Column, table, tableWidth } from "./table.ts";
-
 export type Colors = Record<"bold" | "dim" | "green" | "yellow" | "red", (text: string) => string>;
 
 const PLAIN: Colors = { bold: same, dim: same, green: same, yellow: same, red: same };

@@ -2,8 +2,7 @@
 // dashboard's "listening but not registered" section. One pass over the kernel's tables and
 // one over the processes' open files (Linux), or one `lsof` (elsewhere); never per port.
 import { z } from "zod";
-import { readProcListeners, socketOwners } from "./probe.ts";
-import { type ListenerReader, openSockDiag } from "./sockdiag.ts";
+import { kernelReader, readProcListeners, socketOwners } from "./probe.ts";
 
 export const machineListenerSchema = z.object({
   port: z.number().int().min(1).max(65535),
@@ -18,8 +17,7 @@ export function machineListeners(platform: NodeJS.Platform = process.platform): 
 
 /** Linux: listening sockets from sock_diag (else `root/net/tcp{,6}`), owners from `root/<pid>/fd`. */
 export function procListeners(root: string): MachineListener[] {
-  diag ??= openSockDiag() ?? null;
-  const listeners = diag ? diag.read() : readProcListeners(root);
+  const listeners = kernelReader()?.read() ?? readProcListeners(root);
   const owners = socketOwners(
     root,
     listeners.map((l) => l.inode),
@@ -36,9 +34,6 @@ export function procListeners(root: string): MachineListener[] {
 }
 
 // --- internal ---
-
-/** One netlink socket for the process, opened on first use; null where there is none. */
-let diag: ListenerReader | null | undefined;
 
 /** macOS and others: `lsof -F` records, `p<pid>`, `c<command>`, `n<addr>:<port>`. */
 function lsofListeners(): MachineListener[] {

@@ -17,8 +17,16 @@ export interface Probe {
 /** Linux: the kernel's listener table (sock_diag), else `/proc/net/tcp{,6}`; elsewhere a bind test. */
 export function systemProbe(platform: NodeJS.Platform = process.platform): Probe {
   if (platform !== "linux") return bindProbe();
-  const reader = openSockDiag();
+  const reader = kernelReader();
   return reader ? kernelProbe(reader, "/proc") : procProbe("/proc");
+}
+
+let sharedReader: ListenerReader | null | undefined;
+
+/** The process's one netlink sock_diag socket, opened on first use; undefined where there is none. */
+export function kernelReader(): ListenerReader | undefined {
+  sharedReader ??= openSockDiag() ?? null;
+  return sharedReader ?? undefined;
 }
 
 /**

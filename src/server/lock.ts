@@ -4,6 +4,7 @@
 import { closeSync, constants, ftruncateSync, writeSync } from "node:fs";
 import { fileReason, PortError } from "../core/errors.ts";
 import { openNoFollow } from "../core/files.ts";
+import { openLibc } from "../core/libc.ts";
 import { alreadyRunning, type LockHolder, readLockHolder } from "../core/lockfile.ts";
 
 export interface Lock {
@@ -67,20 +68,14 @@ let cached: Flock | null | undefined;
 /** flock(2) from the C library through bun:ffi; null where no library could be loaded. */
 function libcFlock(): Flock | null {
   if (cached !== undefined) return cached;
-  cached = null;
-  const { dlopen, FFIType } = require("bun:ffi") as typeof import("bun:ffi");
-  const names =
-    process.platform === "darwin" ? ["libc.dylib", "libSystem.B.dylib"] : ["libc.so.6", "libc.so"];
-  for (const name of names) {
-    try {
-      const lib = dlopen(name, {
-        flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-      });
-      cached = (fd, op) => lib.symbols.flock(fd, op);
-      break;
-    } catch {
-      // try the next name (musl, other layouts)
-    }
+  const { FFIType } = require("bun:ffi") as typeof import("bun:ffi");
+  try {
+    const { flock } = openLibc({
+      flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    });
+    cached = (fd, op) => flock(fd, op);
+  } catch {
+    cached = null;
   }
   return cached;
 }

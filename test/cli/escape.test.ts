@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { safe, table } from "../../src/cli/output.ts";
+import { safe } from "../../src/cli/output.ts";
+import { table } from "../../src/cli/table.ts";
 import { type CliRun, runWith } from "../helpers/cli.ts";
 import { type TempHome, tempHome } from "../helpers/daemon.ts";
 import { EVIL, evilAllocation, type Impostor, impostor, RAW_CONTROL } from "../helpers/impostor.ts";

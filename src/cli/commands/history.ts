@@ -3,7 +3,8 @@ import type { PortEvent } from "../../core/model.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
 import { localTime } from "../localtime.ts";
-import { type Colors, type Column, colors, printJson, safe, table, tableWidth } from "../output.ts";
+import { type Colors, colors, printJson, safe } from "../output.ts";
+import { type Column, table, tableWidth } from "../table.ts";
 
 export interface HistoryOptions {
   port?: number;

@@ -6,7 +6,8 @@ import { detectApp } from "../detect.ts";
 import type { Io } from "../io.ts";
 // Only the tables load localtime.ts (and with it bun:ffi), not every command through output.ts.
 import { localTime } from "../localtime.ts";
-import { type Colors, type Column, colors, printJson, safe, table, tableWidth } from "../output.ts";
+import { type Colors, colors, printJson, safe } from "../output.ts";
+import { type Column, table, tableWidth } from "../table.ts";
 
 export interface ListOptions {
   app?: string;

@@ -3,7 +3,8 @@
 import type { PruneResult } from "../../core/prune.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
-import { colors, printJson, safe, table } from "../output.ts";
+import { colors, printJson, safe } from "../output.ts";
+import { table } from "../table.ts";
 
 export interface PruneOptions {
   yes?: boolean;

@@ -55,7 +55,7 @@ export function defaultService(cwd: string): string {
   const root = findCheckout(cwd)?.top;
   const here = resolve(cwd);
   if (!root || relative(root, here) === "") return RUN_DEFAULT_SERVICE;
-  const { nameSchema } = require("../../core/model.ts") as typeof import("../../core/model.ts");
+  const { nameSchema } = require("../../core/fields.ts") as typeof import("../../core/fields.ts");
   const parsed = nameSchema.safeParse(basename(here));
   if (!parsed.success) {
     throw new PortError(

@@ -14,17 +14,8 @@ import { Client } from "../client.ts";
 import { detectApp, detectCheckoutPath, detectInstance, findCheckout } from "../detect.ts";
 import { CLI_ERRORS } from "../errors.ts";
 import type { Io } from "../io.ts";
-import {
-  type Column,
-  colors,
-  holderText,
-  owner,
-  printJson,
-  processText,
-  safe,
-  table,
-  tableWidth,
-} from "../output.ts";
+import { colors, holderText, owner, printJson, processText, safe } from "../output.ts";
+import { type Column, table, tableWidth } from "../table.ts";
 
 export interface ScanOptions {
   /** The folder to scan; by default the repository around the current folder (or it). */
