@@ -1,8 +1,9 @@
 // `portctl scan --fix [--dry-run]`: literal Compose host ports become `${SERVICE_PORT:-N}`, printed
 // as a diff per port; each file is replaced whole (temp file + rename) or left as it was.
-import { chmodSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { relative } from "node:path";
 import { PortError } from "../../core/errors.ts";
+import { writeAtomic } from "../../core/files.ts";
 import { planFixes } from "../../core/scan/fix.ts";
 import type { ComposeProject } from "../../core/scan/index.ts";
 import { envKey } from "../envfile.ts";
@@ -49,16 +50,9 @@ export async function fixCompose(
 /** The new text beside the file, then renamed over it: never a half-written Compose file. */
 function write(target: string, text: string): void {
   const path = realpathSync(target);
-  const tmp = `${path}.portctl-${process.pid}.tmp`;
-  let created = false;
   try {
-    const mode = statSync(path).mode & 0o777;
-    writeFileSync(tmp, text, { mode, flag: "wx" });
-    created = true;
-    chmodSync(tmp, mode);
-    renameSync(tmp, path);
+    writeAtomic(path, text, statSync(path).mode & 0o777);
   } catch (err) {
-    if (created) rmSync(tmp, { force: true });
     throw new PortError("bad_request", `cannot write ${path}: ${(err as Error).message}`);
   }
 }

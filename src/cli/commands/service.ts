@@ -2,20 +2,11 @@
 // unit on Linux, a launchd agent on macOS), so it comes back after a reboot. A daemon started
 // by hand is handed over: stopped, then started by the service manager.
 
-import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { HEALTH_PROBE_TIMEOUT_MS, START_TIMEOUT_MS } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
+import { writeAtomic } from "../../core/files.ts";
 import { isCompiled } from "../../core/version.ts";
 import { Client, type Health } from "../client.ts";
 import { inspect, stopDaemon } from "../daemon.ts";
@@ -172,18 +163,10 @@ async function waitHealthy(io: Io): Promise<Health | undefined> {
   return undefined;
 }
 
-/** Temp file created exclusively (never through a planted link), then renamed over the target. */
+/** The file in place at once (core's writeAtomic: an exclusive random temp name, then rename). */
 function writeAtomically(file: string, contents: string): void {
   mkdirSync(dirname(file), { recursive: true });
-  const temp = join(dirname(file), `.${randomBytes(6).toString("hex")}.tmp`);
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  const fd = openSync(temp, flags, 0o644);
-  try {
-    writeSync(fd, contents);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, file);
+  writeAtomic(file, contents, 0o644);
 }
 
 function logHint(plan: ServicePlan): string {

@@ -2,7 +2,7 @@
 // the daemon's /healthz answer, the file system) returning one verdict with the command that
 // fixes a failure. The daemon's database is checked through /healthz, never opened here.
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import {
   DEFAULT_PORT,
   DEFAULT_RANGE,
@@ -18,6 +18,7 @@ import { stateFolderProblem } from "../../core/files.ts";
 import { SKILL_FILES } from "../../skill/files.ts";
 import { GLOBAL_PLATFORMS, LOCAL_PLATFORM, skillDir } from "../../skill/install.ts";
 import type { Health } from "../client.ts";
+import { findCheckout } from "../detect.ts";
 import { pidText } from "../identity.ts";
 
 export type Verdict = "ok" | "warn" | "fail";
@@ -185,7 +186,7 @@ export function staleCheck(
 
 /** Installed copies of the skill must be the embedded one; none installed is only a warning. */
 export function skillCheck(cwd: string, home: string): Check {
-  const local = skillDir(join(projectRoot(cwd), LOCAL_PLATFORM.folder));
+  const local = skillDir(join(findCheckout(cwd)?.top ?? resolve(cwd), LOCAL_PLATFORM.folder));
   const globals = GLOBAL_PLATFORMS.map((p) => skillDir(join(home, p.folder)));
   const installed = [...new Set([local, ...globals])].filter((dir) =>
     existsSync(join(dir, "SKILL.md")),
@@ -224,12 +225,4 @@ function sameAsEmbedded(dir: string): boolean {
       return false;
     }
   });
-}
-
-/** The nearest folder holding `.git` (a checkout's root), else `cwd` itself. */
-function projectRoot(cwd: string): string {
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, ".git"))) return dir;
-    if (dirname(dir) === dir) return resolve(cwd);
-  }
 }
