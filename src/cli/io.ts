@@ -1,5 +1,6 @@
 // What a command needs from the outside world, injected so tests run commands directly.
 import type { Env } from "../core/config.ts";
+import { stdoutIsTerminal } from "./terminal.ts";
 
 export interface Io {
   out(line: string): void;
@@ -60,18 +61,5 @@ function writeErr(text: string): void {
     (require("node:fs") as typeof import("node:fs")).writeSync(2, text);
   } catch {
     console.error(text.slice(0, -1)); // EAGAIN on a non-blocking pipe: let Bun queue it
-  }
-}
-
-/**
- * A character device that is not /dev/null: a terminal. Through Bun.file rather than node:tty
- * or node:fs, whose loading costs a cold `portctl check` about 1 ms (of ~9).
- */
-async function stdoutIsTerminal(): Promise<boolean> {
-  try {
-    const [out, nul] = await Promise.all([Bun.file(1).stat(), Bun.file("/dev/null").stat()]);
-    return out.isCharacterDevice() && out.rdev !== nul.rdev;
-  } catch {
-    return false;
   }
 }

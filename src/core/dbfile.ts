@@ -2,12 +2,41 @@
 // follow one, and a dangling `ports.db` link used to create a 0644 database elsewhere), created
 // 0600, kept 0600 with its -wal and -shm, and refused unless it is empty or SQLite; and the one
 // wording of "the database failed".
+import { Database } from "bun:sqlite";
 import { closeSync, constants, lstatSync, readSync } from "node:fs";
+import { BUSY_TIMEOUT_MS } from "./config.ts";
 import { PortError } from "./errors.ts";
 import { openNoFollow, pathExists, restrictMode } from "./files.ts";
+import { checkOurs, checkVersion, migrate } from "./migrations.ts";
+
+/**
+ * Opens (creating if needed, mode 0600) the database at `path`, or `:memory:`: refused when it
+ * is newer than us or another program's, else migrated, in WAL mode with `synchronous = FULL`.
+ * Throws a one-line `storage` error.
+ */
+export function openDatabase(path: string): Database {
+  if (path !== ":memory:") prepareFile(path);
+  let db: Database | undefined;
+  try {
+    db = new Database(path, { create: true, strict: true });
+    // busy_timeout first: switching to WAL needs a lock another daemon may briefly hold.
+    db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Refuse a newer schema, or another program's database, before anything (WAL files
+    // included) is written.
+    checkVersion(db);
+    checkOurs(db);
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = FULL");
+    migrate(db);
+    return db;
+  } catch (err) {
+    db?.close(false);
+    throw asStorageError(err, path);
+  }
+}
 
 /** Ready to open: created when missing, or checked. Throws a one-line `storage` error. */
-export function prepareFile(path: string): void {
+function prepareFile(path: string): void {
   for (const file of [path, ...SIDE_FILES.map((suffix) => path + suffix)]) {
     if (isSymlink(file)) {
       throw new PortError("storage", `${file} is a symbolic link; refusing to follow it`);

@@ -14,6 +14,20 @@ export function uniqueViolation(err: unknown): "port_allocated" | "service_alloc
 export const COLUMNS =
   "id, app, instance, service, port, created_at, checkout, last_seen, lease_pid, lease_started_at";
 
+export interface NewAllocation {
+  /** Kept by import when free; otherwise the database picks the next id. */
+  id?: number | null;
+  app: string;
+  instance: string;
+  service: string;
+  port: number;
+  created_at: string;
+  checkout?: string | null;
+  last_seen?: string | null;
+  lease_pid?: number | null;
+  lease_started_at?: string | null;
+}
+
 export type InsertParams = [
   number | null,
   string,
@@ -26,6 +40,21 @@ export type InsertParams = [
   number | null,
   string | null,
 ];
+
+export function insertParams(a: NewAllocation): InsertParams {
+  return [
+    a.id ?? null,
+    a.app,
+    a.instance,
+    a.service,
+    a.port,
+    a.created_at,
+    a.checkout ?? null,
+    a.last_seen ?? null,
+    a.lease_pid ?? null,
+    a.lease_started_at ?? null,
+  ];
+}
 
 /**
  * Every auto-assign runs it. No ORDER BY: SQLite would scan the whole table in id order rather

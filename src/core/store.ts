@@ -1,9 +1,8 @@
-// SQLite persistence: schema, migrations (PRAGMA user_version) and queries. Uniqueness is the
+// SQLite persistence: the queries and every change with its event. Uniqueness is the
 // database's job (UNIQUE(port), UNIQUE(app, instance, service)), so two daemons sharing one
-// file still never record one port twice.
-import { Database } from "bun:sqlite";
-import { BUSY_TIMEOUT_MS } from "./config.ts";
-import { asStorageError, prepareFile } from "./dbfile.ts";
+// file still never record one port twice. Opening and the schema: dbfile.ts, migrations.ts.
+import type { Database } from "bun:sqlite";
+import { asStorageError, openDatabase } from "./dbfile.ts";
 import { PortError } from "./errors.ts";
 import {
   type EventContext,
@@ -13,76 +12,47 @@ import {
   recordEvent,
   trimEvents,
 } from "./events.ts";
-import { checkOurs, checkVersion, migrate } from "./migrations.ts";
 import { type Allocation, type Filter, type ListQuery, rfc3339 } from "./model.ts";
-import { COLUMNS, prepareHot, whereClause } from "./queries.ts";
-
-export interface NewAllocation {
-  /** Kept by import when free; otherwise the database picks the next id. */
-  id?: number | null;
-  app: string;
-  instance: string;
-  service: string;
-  port: number;
-  created_at: string;
-  checkout?: string | null;
-  last_seen?: string | null;
-  lease_pid?: number | null;
-  lease_started_at?: string | null;
-}
+import { PortCache, type PortRecord } from "./portcache.ts";
+import {
+  COLUMNS,
+  insertParams,
+  type NewAllocation,
+  prepareHot,
+  uniqueViolation,
+  whereClause,
+} from "./queries.ts";
 
 export interface StoreOptions {
   /** The clock of event times and `last_seen`. */
   now?: () => Date;
 }
 
+export type { PortRecord } from "./portcache.ts";
+export type { NewAllocation } from "./queries.ts";
+export { uniqueViolation } from "./queries.ts";
+
 /**
  * Every change goes through a method that also appends its event, inside one transaction: the
  * history never has an event without its change, nor a change without its event.
  */
-export { uniqueViolation } from "./queries.ts";
-
-export interface PortRecord {
-  holder: Allocation | null;
-  lastEvent: PortEvent | null;
-}
-
 export class Store {
   readonly db: Database;
   /** The file (or `:memory:`), as given. */
   readonly path: string;
   readonly now: () => Date;
-  #ports: Uint8Array | null = null;
   /** The statements on every request's path, prepared once. */
   readonly #q: ReturnType<typeof prepareHot>;
-  #dataVersion = -1;
-  /** portRecord() answers, valid while data_version is #recordsVersion and we have not written. */
-  readonly #records = new Map<number, PortRecord>();
-  #recordsVersion = -1;
+  readonly #cache: PortCache;
 
   /** Opens (creating if needed, mode 0600) the database at `path`, or `:memory:`. */
   constructor(path: string, opts: StoreOptions = {}) {
-    if (path !== ":memory:") prepareFile(path);
-    let db: Database | undefined;
-    try {
-      db = new Database(path, { create: true, strict: true });
-      // busy_timeout first: switching to WAL needs a lock another daemon may briefly hold.
-      db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      // Refuse a newer schema, or another program's database, before anything (WAL files
-      // included) is written.
-      checkVersion(db);
-      checkOurs(db);
-      db.run("PRAGMA journal_mode = WAL");
-      db.run("PRAGMA synchronous = FULL");
-      migrate(db);
-    } catch (err) {
-      db?.close(false);
-      throw asStorageError(err, path);
-    }
-    this.db = db;
+    this.db = openDatabase(path);
     this.path = path;
     this.now = opts.now ?? (() => new Date());
-    this.#q = prepareHot(db);
+    const q = prepareHot(this.db);
+    this.#q = q;
+    this.#cache = new PortCache(() => q.dataVersion.get()?.data_version ?? 0);
   }
 
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE); the port cache is reset on failure. */
@@ -90,10 +60,20 @@ export class Store {
     try {
       return this.db.transaction(fn).immediate();
     } catch (err) {
-      this.#ports = null;
+      this.#cache.reset();
       throw err instanceof PortError ? err : asStorageError(err);
     } finally {
-      this.#records.clear();
+      this.#cache.written();
+    }
+  }
+
+  /** Runs `fn` in a savepoint inside `write()`: when it throws, its changes alone are undone. */
+  savepoint<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      this.#cache.reset();
+      throw err;
     }
   }
 
@@ -103,20 +83,16 @@ export class Store {
     ctx: EventContext = { reason: "allocated" },
     kind: "allocated" | "imported" = "allocated",
   ): Allocation {
-    const row = this.#q.insert.get(
-      a.id ?? null,
-      a.app,
-      a.instance,
-      a.service,
-      a.port,
-      a.created_at,
-      a.checkout ?? null,
-      a.last_seen ?? null,
-      a.lease_pid ?? null,
-      a.lease_started_at ?? null,
-    );
+    let row: Allocation | null;
+    try {
+      row = this.#q.insert.get(...insertParams(a));
+    } catch (err) {
+      // Taken under us (another daemon on this file): the map learns it, a retry picks anew.
+      if (uniqueViolation(err) === "port_allocated") this.#cache.mark(a.port, true);
+      throw err;
+    }
     if (!row) throw new PortError("storage", "insert returned no row");
-    this.#ports?.fill(1, row.port, row.port + 1);
+    this.#cache.mark(row.port, true);
     recordEvent(this.db, kind, row, ctx, this.#at());
     return row;
   }
@@ -135,11 +111,7 @@ export class Store {
 
   list(q: ListQuery = {}): Allocation[] {
     const { where, params } = whereClause(q);
-    return this.db
-      .query<Allocation, (string | number)[]>(
-        `SELECT ${COLUMNS} FROM allocations ${where} ORDER BY id`,
-      )
-      .all(...params);
+    return this.#select(where, params);
   }
 
   /** Deletes one allocation; returns it, or null when there was none. */
@@ -155,14 +127,7 @@ export class Store {
   deleteWhere(filter: Filter, ctx: EventContext = { reason: "released" }): Allocation[] {
     const { where, params } = whereClause(filter);
     if (!where) throw new PortError("bad_request", "refusing to delete without a filter");
-    return this.write(() => {
-      const rows = this.db
-        .query<Allocation, (string | number)[]>(
-          `SELECT ${COLUMNS} FROM allocations ${where} ORDER BY id`,
-        )
-        .all(...params);
-      return this.remove(rows, "released", () => ctx);
-    });
+    return this.write(() => this.remove(this.#select(where, params), "released", () => ctx));
   }
 
   /** Deletes these rows, each with its event. Call inside `write()`. */
@@ -174,7 +139,7 @@ export class Store {
     const at = this.#at();
     for (const r of rows) {
       this.#q.deleteById.run(r.id);
-      this.#ports?.fill(0, r.port, r.port + 1);
+      this.#cache.mark(r.port, false);
       recordEvent(this.db, kind, r, ctx(r), at);
     }
     return rows;
@@ -219,29 +184,20 @@ export class Store {
     return queryEvents(this.db, q);
   }
 
-  /** The newest event of a port, or null. */
   /** The newest event about a port. */
   lastEvent(port: number): PortEvent | null {
     return this.portRecord(port).lastEvent;
   }
 
   /**
-   * A port's holder and newest event, for `GET /v1/ports/N`, which asks on every call: answers
-   * are kept until something changes, any write here or a commit by another connection
-   * (data_version), so a busy `check` costs one statement instead of three.
+   * A port's holder and newest event, for `GET /v1/ports/N`, which asks on every call: kept
+   * until something changes (portcache.ts), so a busy `check` costs one statement, not three.
    */
   portRecord(port: number): PortRecord {
-    const version = this.#q.dataVersion.get()?.data_version ?? 0;
-    if (version !== this.#recordsVersion) {
-      this.#records.clear();
-      this.#recordsVersion = version;
-    }
-    let record = this.#records.get(port);
-    if (!record) {
-      record = { holder: this.#q.byPort.get(port), lastEvent: this.#q.lastEvent.get(port) };
-      this.#records.set(port, record);
-    }
-    return record;
+    return this.#cache.record(port, () => ({
+      holder: this.#q.byPort.get(port),
+      lastEvent: this.#q.lastEvent.get(port),
+    }));
   }
 
   trimEvents(): number {
@@ -249,25 +205,14 @@ export class Store {
     return this.write(() => trimEvents(this.db, this.now()));
   }
 
-  /**
-   * Which ports are allocated, as a 65536-entry map. Kept in memory and reloaded only when
-   * another connection (another daemon on the same file) has committed since we last looked,
-   * so auto-assign stays fast with tens of thousands of rows. Call inside `write()`.
-   */
+  /** Which ports are allocated, as a 65536-entry map (portcache.ts). Call inside `write()`. */
   allocatedPorts(): Uint8Array {
-    const version =
-      this.db.query<{ data_version: number }, []>("PRAGMA data_version").get()?.data_version ?? 0;
-    if (!this.#ports || version !== this.#dataVersion) {
-      const ports = new Uint8Array(65536);
-      for (const { port } of this.db
+    return this.#cache.ports(() =>
+      this.db
         .query<{ port: number }, []>("SELECT port FROM allocations")
-        .all()) {
-        ports[port] = 1;
-      }
-      this.#ports = ports;
-      this.#dataVersion = version;
-    }
-    return this.#ports;
+        .all()
+        .map((r) => r.port),
+    );
   }
 
   count(): number {
@@ -291,5 +236,13 @@ export class Store {
 
   #at(): string {
     return rfc3339(this.now());
+  }
+
+  #select(where: string, params: (string | number)[]): Allocation[] {
+    return this.db
+      .query<Allocation, (string | number)[]>(
+        `SELECT ${COLUMNS} FROM allocations ${where} ORDER BY id`,
+      )
+      .all(...params);
   }
 }

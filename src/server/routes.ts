@@ -76,7 +76,11 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
     const adopt = flags.adopt ?? false;
     try {
       const pid = clientPid(c);
-      const { allocation, created, takenOverFrom } = allocator.allocate(req, { reuse, adopt, pid });
+      const { allocation, created, takenOverFrom } = await allocator.allocateBatched(req, {
+        reuse,
+        adopt,
+        pid,
+      });
       const body =
         takenOverFrom === undefined
           ? allocation

@@ -1,0 +1,71 @@
+// What the daemon remembers of the database between requests: which ports are allocated (a
+// 65536-entry map, so auto-assign stays fast with tens of thousands of rows) and each asked
+// port's holder and newest event (`GET /v1/ports/N` asks on every call). One rule keeps both
+// true: everything is dropped when another connection (another daemon on the same file) has
+// committed since we last looked (PRAGMA data_version), and our own writes keep them in step.
+import type { PortEvent } from "./events.ts";
+import type { Allocation } from "./model.ts";
+
+export interface PortRecord {
+  holder: Allocation | null;
+  lastEvent: PortEvent | null;
+}
+
+export class PortCache {
+  /** PRAGMA data_version: changes when another connection commits, never for our own. */
+  readonly #dataVersion: () => number;
+  #version = -1;
+  #ports: Uint8Array | null = null;
+  readonly #records = new Map<number, PortRecord>();
+
+  constructor(dataVersion: () => number) {
+    this.#dataVersion = dataVersion;
+  }
+
+  /** The allocated-ports map; `load` gives every allocated port when it must be read anew. */
+  ports(load: () => Iterable<number>): Uint8Array {
+    this.#sync();
+    if (!this.#ports) {
+      const ports = new Uint8Array(65536);
+      for (const port of load()) ports[port] = 1;
+      this.#ports = ports;
+    }
+    return this.#ports;
+  }
+
+  /** A port's holder and newest event; `load` reads them when they are not known. */
+  record(port: number, load: () => PortRecord): PortRecord {
+    this.#sync();
+    let record = this.#records.get(port);
+    if (!record) {
+      record = load();
+      this.#records.set(port, record);
+    }
+    return record;
+  }
+
+  /** Our own insert (true) or delete (false) of `port`, inside a write. */
+  mark(port: number, allocated: boolean): void {
+    this.#ports?.fill(allocated ? 1 : 0, port, port + 1);
+  }
+
+  /** After any write of ours: records may have changed (the map was kept by mark()). */
+  written(): void {
+    this.#records.clear();
+  }
+
+  /** After a failed write: nothing known is trusted. */
+  reset(): void {
+    this.#ports = null;
+    this.#records.clear();
+  }
+
+  // --- internal ---
+
+  #sync(): void {
+    const version = this.#dataVersion();
+    if (version === this.#version) return;
+    this.reset();
+    this.#version = version;
+  }
+}
