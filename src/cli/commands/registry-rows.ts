@@ -1,0 +1,165 @@
+// The registry's rows of the command table (index.ts): allocating, releasing, reading and
+// scanning ports, and their history.
+import { SCAN_DEPTH } from "../../core/config.ts";
+import { ENV_FORMATS } from "../envfile.ts";
+import { FLAGS, parseDepth, parseDuration, parseId, parseName, parsePid } from "../flags.ts";
+import type { CommandSpec } from "../spec.ts";
+
+export const REGISTRY_COMMANDS: CommandSpec[] = [
+  {
+    name: "allocate",
+    summary: "allocate a port for a service",
+    flags: {
+      app: FLAGS.app,
+      instance: FLAGS.instance,
+      service: { ...FLAGS.service, help: "service name (required)", required: true },
+      port: FLAGS.portOrAuto,
+      reuse: { help: "return the existing allocation of this service instead of failing" },
+      "lease-pid": {
+        value: "<pid>",
+        help: "release the port when this process exits",
+        convert: parsePid,
+      },
+      lease: { help: "release the port when the calling shell or test runner exits" },
+      quiet: { short: "q", help: "print only the port number" },
+      json: FLAGS.json,
+    },
+    load: () => import("./allocate.ts").then((m) => m.allocate),
+  },
+  {
+    name: "release",
+    summary: "release allocations by id, or by filter (AND-ed)",
+    flags: {
+      id: { value: "<number>", help: "release one allocation by id", convert: parseId },
+      app: {
+        ...FLAGS.app,
+        help: "filter by application (default: this checkout's app and instance, unless --port)",
+      },
+      instance: {
+        ...FLAGS.instance,
+        help: "filter by instance (default: this checkout's, unless --app or --port)",
+      },
+      service: FLAGS.service,
+      port: { ...FLAGS.port, help: "release the allocation of this port" },
+      json: FLAGS.json,
+    },
+    load: () => import("./release.ts").then((m) => m.release),
+  },
+  {
+    name: "list",
+    summary: "list allocations of the current app (--all: every app)",
+    flags: {
+      app: FLAGS.app,
+      instance: { value: "<name>", help: "filter by instance", convert: parseName },
+      service: FLAGS.service,
+      all: { help: "every app, not just the current one" },
+      long: { short: "l", help: "also each allocation's checkout and when it last listened" },
+      json: FLAGS.json,
+    },
+    load: () => import("./list.ts").then((m) => m.list),
+  },
+  {
+    name: "check",
+    summary: "exit 0 if a port is free, 1 if it is taken",
+    flags: {
+      port: { ...FLAGS.port, help: "port to check (required)", required: true },
+      json: FLAGS.json,
+    },
+    load: () => import("./check.ts").then((m) => m.check),
+  },
+  {
+    name: "prune",
+    summary: "list (--yes: release) allocations whose checkout no longer exists",
+    flags: {
+      yes: { help: "release them (without it, only list them)" },
+      "unused-for": {
+        value: "<duration>",
+        help: "also those not seen listening for this long (30m, 3h, 30d, 2w)",
+        convert: parseDuration,
+      },
+      json: FLAGS.json,
+    },
+    load: () => import("./prune.ts").then((m) => m.prune),
+  },
+  {
+    name: "history",
+    summary: "who had a port and when it changed, newest first",
+    flags: {
+      port: { ...FLAGS.port, help: "only this port" },
+      app: { ...FLAGS.app, help: "only this application" },
+      instance: { value: "<name>", help: "only this instance", convert: parseName },
+      service: FLAGS.service,
+      since: {
+        value: "<duration|time>",
+        help: "only events since then: 30m, 3h, 1d, 2w or an RFC 3339 time",
+      },
+      limit: {
+        value: "<n>",
+        help: "at most this many events (default 1000)",
+        convert: parseId,
+      },
+      json: FLAGS.json,
+    },
+    load: () => import("./history.ts").then((m) => m.history),
+  },
+  {
+    name: "export",
+    summary: "print the current app's allocations (--all: every app) as JSON, for import",
+    flags: {
+      app: FLAGS.app,
+      all: { help: "every app, not just the current one" },
+    },
+    load: () => import("./backup.ts").then((m) => m.exportAllocations),
+  },
+  {
+    name: "import",
+    summary: "register the allocations of an export file, all or nothing",
+    args: [{ name: "file", help: "a file written by portctl export (- for standard input)" }],
+    flags: { json: FLAGS.json },
+    load: () => import("./backup.ts").then((m) => m.importAllocations),
+  },
+  {
+    name: "env",
+    summary: "print the current app/instance's ports as SERVICE_PORT=N lines",
+    flags: {
+      app: FLAGS.app,
+      instance: FLAGS.instance,
+      format: { value: "<format>", help: "output format", choices: ENV_FORMATS, default: "dotenv" },
+      write: {
+        value: "<file>",
+        help: "update these keys in a .env file, keeping every other line",
+      },
+      json: { help: "the same as --format json", implies: { format: "json" } },
+    },
+    load: () => import("./env.ts").then((m) => m.env),
+  },
+  {
+    name: "scan",
+    summary: "find host-bound ports in Compose files, .env files and package.json scripts",
+    args: [
+      {
+        name: "dir",
+        help: "project folder (default: the repository's top folder, else .)",
+        optional: true,
+      },
+    ],
+    flags: {
+      depth: {
+        value: "<n>",
+        help: `folder levels below it to read (default ${SCAN_DEPTH})`,
+        convert: parseDepth,
+      },
+      register: {
+        help: "allocate each port found for the scanned folder's app/instance (reusing existing ones)",
+      },
+      fix: {
+        help: "rewrite literal Compose host ports as variables (old number as default), in place",
+      },
+      "dry-run": { help: "with --fix: print the changes, write nothing", implies: { fix: true } },
+      app: FLAGS.app,
+      instance: FLAGS.instance,
+      json: FLAGS.json,
+    },
+    load: () => import("./scan.ts").then((m) => m.scan),
+  },
+];
