@@ -14,6 +14,7 @@ import {
   rfc3339,
   unknownKeys,
 } from "./model.ts";
+import { EVENT_COLUMNS, whereClause } from "./queries.ts";
 
 export { EVENT_KINDS, type EventKind, eventSchema, type PortEvent } from "./model.ts";
 
@@ -92,18 +93,7 @@ export function queryEvents(
   db: Database,
   q: Omit<EventsQuery, "since"> & { since?: string },
 ): PortEvent[] {
-  const parts: string[] = [];
-  const params: (string | number)[] = [];
-  for (const key of ["app", "instance", "service", "port"] as const) {
-    if (q[key] === undefined) continue;
-    parts.push(`${key} = ?`);
-    params.push(q[key]);
-  }
-  if (q.since !== undefined) {
-    parts.push("at >= ?");
-    params.push(q.since);
-  }
-  const where = parts.length ? `WHERE ${parts.join(" AND ")}` : "";
+  const { where, params } = whereClause(q, q.since === undefined ? [] : [["at >= ?", q.since]]);
   return db
     .query<PortEvent, (string | number)[]>(
       `SELECT ${EVENT_COLUMNS} FROM events ${where} ORDER BY id DESC LIMIT ?`,
@@ -130,8 +120,6 @@ export function eventsToTrim(db: Database, now: Date): boolean {
   if (!r || r.lo === null || r.hi === null) return false;
   return r.hi - r.lo >= EVENTS_KEEP || (r.oldest !== null && r.oldest < cutoff);
 }
-
-export const EVENT_COLUMNS = "id, at, kind, app, instance, service, port, checkout, pid, reason";
 
 // --- internal ---
 

@@ -1,7 +1,6 @@
 // The store's SQL: the allocation columns, the statements on every request's path (prepared
 // once per connection), WHERE clauses from filters, and UNIQUE violations told apart.
 import { type Database, SQLiteError } from "bun:sqlite";
-import { EVENT_COLUMNS } from "./events.ts";
 import type { Allocation, Filter, PortEvent } from "./model.ts";
 
 /** Turns a UNIQUE violation into the matching conflict code, or null if it is something else. */
@@ -10,6 +9,8 @@ export function uniqueViolation(err: unknown): "port_allocated" | "service_alloc
     return null;
   return err.message.includes("allocations.port") ? "port_allocated" : "service_allocated";
 }
+
+export const EVENT_COLUMNS = "id, at, kind, app, instance, service, port, checkout, pid, reason";
 
 export const COLUMNS =
   "id, app, instance, service, port, created_at, checkout, last_seen, lease_pid, lease_started_at";
@@ -83,14 +84,23 @@ export function prepareHot(db: Database) {
   };
 }
 
-export function whereClause(f: Partial<Filter>): { where: string; params: (string | number)[] } {
-  const parts: string[] = [];
-  const params: (string | number)[] = [];
+/** One condition with its parameter: `["at >= ?", since]`. */
+export type Condition = [sql: string, param: string | number];
+
+/**
+ * `WHERE` matching every field `f` gives (app, instance, service, port) and every `extra`
+ * condition, AND-ed; "" when there is none. Allocations and events share the columns.
+ */
+export function whereClause(
+  f: Partial<Filter>,
+  extra: Condition[] = [],
+): { where: string; params: (string | number)[] } {
+  const conditions: Condition[] = [];
   for (const key of ["app", "instance", "service", "port"] as const) {
     const value = f[key];
-    if (value === undefined) continue;
-    parts.push(`${key} = ?`);
-    params.push(value);
+    if (value !== undefined) conditions.push([`${key} = ?`, value]);
   }
-  return { where: parts.length ? `WHERE ${parts.join(" AND ")}` : "", params };
+  conditions.push(...extra);
+  const where = conditions.length ? `WHERE ${conditions.map(([sql]) => sql).join(" AND ")}` : "";
+  return { where, params: conditions.map(([, param]) => param) };
 }

@@ -175,6 +175,11 @@ describe("history", () => {
     expect(store.events({ app: "shop" })).toHaveLength(1);
     expect(store.events({ since: "2025-02-08T16:00:00Z" })).toHaveLength(2);
     expect(store.events({ limit: 1 })).toHaveLength(1);
+    // Field filters and since AND-ed, their parameters in the clause's order, then the limit.
+    const since = "2025-02-08T16:00:00Z";
+    expect(store.events({ port: 3000, since }).map((e) => e.kind)).toEqual(["released"]);
+    expect(store.events({ port: 5432, since, limit: 5 }).map((e) => e.kind)).toEqual(["allocated"]);
+    expect(store.events({ app: "shop", port: 3000, since })).toEqual([]);
     expect(store.lastEvent(3000)?.kind).toBe("released");
     expect(store.lastEvent(4000)).toBeNull();
   });
