@@ -2,7 +2,7 @@
 // compiled binary, against a real daemon (the compiled port-server) in a temp home. Every tool
 // is called and its answer compared with the daemon's own state; the errors are the CLI's lines.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
@@ -252,7 +252,7 @@ describe("portctl mcp (compiled) over stdio", () => {
     });
     expect(res.exitCode).toBe(0);
     expect(res.stdout.toString()).toBe(
-      `# Codex: ~/.codex/config.toml\n[mcp_servers.port-server]\ncommand = ${JSON.stringify(bin)}\nargs = ["mcp"]\nenv = { PORT_SERVER_ADDR = "127.0.0.1:4999" }\n`,
+      `# Codex: ~/.codex/config.toml\n[mcp_servers.port-server]\ncommand = ${JSON.stringify(realpathSync(bin))}\nargs = ["mcp"]\nenv = { PORT_SERVER_ADDR = "127.0.0.1:4999" }\n`,
     );
   });
 
