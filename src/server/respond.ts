@@ -23,13 +23,6 @@ export function errorResponse(err: unknown, headers?: Record<string, string>): R
   return json(errorBody(e), HTTP_STATUS[e.code], all);
 }
 
-/** A database failure, whatever raised it, is the one `storage` error (503). */
-export function storageError(err: unknown): PortError {
-  if (err instanceof PortError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new PortError("storage", `database unusable: ${message}`);
-}
-
 // --- internal ---
 
 // One Headers object, built once: Response copies it, so sharing it is safe.
@@ -41,6 +34,12 @@ function unexpected(err: unknown): PortError {
   // Never leak a stack trace to the client; the log gets the details, on one line.
   logEvent(`port-server: internal error: ${describeError(err)}`);
   return new PortError("internal", "internal server error");
+}
+
+/** A database failure, whatever raised it, is the one `storage` error (503). */
+function storageError(err: unknown): PortError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new PortError("storage", `database unusable: ${message}`);
 }
 
 function isClosedDatabase(err: unknown): boolean {

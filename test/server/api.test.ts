@@ -100,6 +100,15 @@ describe("GET /healthz", () => {
     expect(status).toBe(503);
     expect(body.error).toContain("no such table: allocations");
   });
+
+  test("503 when quick_check itself fails: the same storage error as every route", async () => {
+    t.store.quickCheck = () => String(t.store.db.query("SELECT * FROM nosuch").get());
+    const { status, body } = await json(await t.get("/healthz?check=integrity"));
+    expect(status).toBe(503);
+    expect(body).toMatchObject({ code: "storage" });
+    expect(body.error).toBe("database unusable: no such table: nosuch");
+    expect((await t.get("/healthz")).status).toBe(200);
+  });
 });
 
 describe("POST /v1/allocations", () => {
