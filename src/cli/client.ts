@@ -20,7 +20,6 @@ import type {
   PortStatus,
 } from "../core/model.ts";
 import type { PruneResult } from "../core/prune.ts";
-import { envKeyProblem } from "./envfile.ts";
 
 export interface Health {
   status: string;
@@ -57,9 +56,6 @@ export class Client {
     req: AllocateRequest,
     opts: { reuse?: boolean; adopt?: boolean } = {},
   ): Promise<{ allocation: Allocation; created: boolean; takenOverFrom?: string | null }> {
-    // Every port portctl records must have a name `portctl env` can print; refused up front.
-    const problem = envKeyProblem(req.service);
-    if (problem) return Promise.reject(new PortError("bad_request", problem));
     const flags = Object.entries(opts).filter(([, on]) => on);
     const path = `/v1/allocations${flags.length ? `?${flags.map(([k]) => `${k}=true`).join("&")}` : ""}`;
     return this.#request("POST", path, req).then(async (res) => {

@@ -1,31 +1,15 @@
 // Allocations as environment variables (`POSTGRES_PORT=3000`), and merging them into an
 // existing .env file without disturbing any line that is not ours.
+
+import { envKey } from "../core/envkey.ts";
 import { PortError } from "../core/errors.ts";
 import type { Allocation } from "../core/model.ts";
+
+export { envKey } from "../core/envkey.ts";
 
 export const ENV_FORMATS = ["dotenv", "export", "json"] as const;
 
 export type EnvEntry = [key: string, port: number];
-
-/**
- * `postgres` → `POSTGRES_PORT`, `web-api` → `WEB_API_PORT`, `3d` → `_3D_PORT`, `café` →
- * `CAFE_PORT` (accents and ligatures transliterated: NFKD, then marks dropped, then the few
- * Latin letters that do not decompose, such as ø and ß); anything else becomes `_`.
- */
-export function envKey(service: string): string {
-  const key = `${transliterate(service).replace(/[^A-Z0-9]/g, "_")}_PORT`;
-  return /^[0-9]/.test(key) ? `_${key}` : key;
-}
-
-/**
- * Why `service` cannot become an environment variable, or undefined when it can. Checked when a
- * port is allocated (client.ts), so that `portctl env` can never fail on it later: `数据库`
- * would be `____PORT`, and a second CJK name the same key.
- */
-export function envKeyProblem(service: string): string | undefined {
-  if (/[A-Z0-9]/.test(transliterate(service))) return undefined;
-  return `service name '${service}' cannot be an environment variable: it has no Latin letter or digit (portctl env would print ${envKey(service)}); choose a name that has one`;
-}
 
 /**
  * One `KEY=port` per allocation. Two services whose names map to one key (`web-api`, `web_api`)
@@ -79,40 +63,6 @@ export function mergeDotenv(text: string, entries: EnvEntry[]): string {
 }
 
 // --- internal ---
-
-/** Upper-case ASCII where a Latin letter has an obvious spelling; other characters unchanged. */
-function transliterate(text: string): string {
-  return text
-    .normalize("NFKD")
-    .replace(/\p{M}/gu, "")
-    .replace(/[ÆæØøÐðÞþĐđĦħıĸŁłŒœŊŋŦŧ]/g, (ch) => LETTERS[ch] ?? ch)
-    .toUpperCase();
-}
-
-const LETTERS: Record<string, string> = {
-  Æ: "AE",
-  æ: "ae",
-  Ø: "O",
-  ø: "o",
-  Ð: "D",
-  ð: "d",
-  Þ: "TH",
-  þ: "th",
-  Đ: "D",
-  đ: "d",
-  Ħ: "H",
-  ħ: "h",
-  ı: "i",
-  ĸ: "k",
-  Ł: "L",
-  ł: "l",
-  Œ: "OE",
-  œ: "oe",
-  Ŋ: "NG",
-  ŋ: "ng",
-  Ŧ: "T",
-  ŧ: "t",
-};
 
 /** A value (quoted or bare) followed by a comment; group 1 is the comment with its spacing. */
 const INLINE_COMMENT = /^(?:"[^"]*"|'[^']*'|[^\s#"']*)(\s*#.*)$/;

@@ -23,6 +23,7 @@ export const CLI_ERRORS = {
         : e.message,
   },
   service_allocated: { exit: 1, line: (e) => serviceLine(e) },
+  env_key_taken: { exit: 1, line: asIs },
   port_in_use: { exit: 1, line: (e) => inUseLine(e) },
   range_exhausted: { exit: 1, line: asIs },
   other_checkout: {

@@ -5,6 +5,7 @@
 import { WriteBatch } from "./batch.ts";
 import { type CheckoutExists, checkoutExists, ownership } from "./checkout.ts";
 import type { PortRange } from "./config.ts";
+import { envKey, envKeyTwin } from "./envkey.ts";
 import { PortError } from "./errors.ts";
 import { endDeadLeases, leaseStart } from "./leases.ts";
 import { type AllocateRequest, type Allocation, rfc3339 } from "./model.ts";
@@ -137,6 +138,7 @@ export class Allocator {
       }
       throw new PortError("service_allocated", "service already allocated", existing);
     }
+    this.#refuseEnvKeyTwin(req);
     const port =
       wanted === undefined ? this.#pickFree() : this.#checkWanted(wanted, opts.adopt ?? false);
     const row = {
@@ -175,6 +177,20 @@ export class Allocator {
       reason: o.reason,
     });
     return { allocation, created: false, takenOverFrom: existing.checkout };
+  }
+
+  /** `web_api` beside `web-api`: `portctl env` could print only one WEB_API_PORT. */
+  #refuseEnvKeyTwin(req: AllocateRequest): void {
+    const rows = this.#store.list({ app: req.app, instance: req.instance });
+    const twin = envKeyTwin(rows, req.service);
+    if (!twin) return;
+    const key = envKey(req.service);
+    throw new PortError(
+      "env_key_taken",
+      `service ${req.service} would share ${key} with ${twin.app}/${twin.instance}/${twin.service} (port ${twin.port}); choose another name`,
+      twin,
+      { key },
+    );
   }
 
   #checkWanted(port: number, adopt: boolean): number {

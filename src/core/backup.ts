@@ -2,6 +2,7 @@
 // nothing in one transaction. A row identical to one already registered is skipped, so an
 // import can be repeated; any conflict refuses the whole file, naming every holder.
 import { z } from "zod";
+import { envKey, envKeyTwin } from "./envkey.ts";
 import { PortError } from "./errors.ts";
 import { type Allocation, allocationSchema, type ImportConflict, type ImportRow } from "./model.ts";
 
@@ -70,14 +71,28 @@ function conflictOf(
       : `${name(holder)} already has port ${holder.port}`;
     return { allocation: row, holder, reason };
   }
-  // Two rows of the file itself that the database would refuse together.
-  const twin = seen.get(key) ?? seen.get(`port:${row.port}`);
+  // The rule allocate applies: one environment variable per service of an app and instance.
+  const variable = envKey(row.service);
+  const keyTwin = envKeyTwin(store.list({ app: row.app, instance: row.instance }), row.service);
+  if (keyTwin) {
+    const reason = `${row.service} would share ${variable} with ${name(keyTwin)}`;
+    return { allocation: row, holder: keyTwin, reason };
+  }
+  // Two rows of the file itself that the database (or that rule) would refuse together.
+  const envName = `env:${row.app}\u0000${row.instance}\u0000${variable}`;
+  const twin = seen.get(key) ?? seen.get(`port:${row.port}`) ?? seen.get(envName);
   if (twin) {
-    const what = twin.port === row.port ? `port ${row.port}` : `${key.replaceAll("\u0000", "/")}`;
+    const what =
+      twin.port === row.port
+        ? `port ${row.port}`
+        : twin.service === row.service
+          ? `${key.replaceAll("\u0000", "/")}`
+          : `${twin.service} and ${row.service}, which both make ${variable},`;
     return { allocation: row, reason: `the file names ${what} twice` };
   }
   seen.set(key, row);
   seen.set(`port:${row.port}`, row);
+  seen.set(envName, row);
   return null;
 }
 

@@ -4,6 +4,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { MAX_NAME_LENGTH, MAX_PATH_LENGTH } from "./config.ts";
+import { envKeyProblem } from "./envkey.ts";
 import { PortError } from "./errors.ts";
 
 // C0/C1 controls (what is left once the edges' whitespace is trimmed), and the bidirectional
@@ -17,6 +18,9 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u20
 // default-ignorable code point (U+3164, variation selectors). Two names that look the same must
 // be the same name, and an invisible suffix must not ride along to agents.
 const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+
+/** Both classes' members, for the document's patterns (inside a character class). */
+const REFUSED = CONTROL.source.slice(1, -1) + INVISIBLE.source.slice(1, -1);
 
 /**
  * 1–128 characters after trimming, stored in NFC (so `café` typed precomposed or with a
@@ -53,14 +57,30 @@ export const nameSchema = z
  */
 export const documentedName = nameSchema.meta({
   description: `trimmed, then 1-${MAX_NAME_LENGTH} characters (UTF-16 units, after NFC), none a control, bidi or invisible character`,
-  pattern: namePattern(
-    CONTROL.source.slice(1, -1) + INVISIBLE.source.slice(1, -1),
-    MAX_NAME_LENGTH,
-  ),
+  pattern: namePattern(REFUSED, MAX_NAME_LENGTH),
   // The lengths are in the pattern, after the edges: maxLength would count the trimmed spaces.
   minLength: undefined,
   maxLength: undefined,
 });
+
+/**
+ * A service name: a name that is also an environment variable (envkey.ts), checked when a port
+ * is allocated or imported. The document is stricter than the server in two ways it can state
+ * without a lookahead: it asks for an ASCII letter or digit (the server also takes a name whose
+ * only letters are accented Latin ones, `été` → `ETE_PORT`) and no whitespace at the edges
+ * (the server trims it).
+ */
+export const serviceNameSchema = nameSchema
+  .check((ctx) => {
+    const problem = envKeyProblem(ctx.value);
+    if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: problem });
+  })
+  .meta({
+    description: `1-${MAX_NAME_LENGTH} characters, none a control, bidi or invisible character, and at least one ASCII letter or digit (so that it can be an environment variable: web-api → WEB_API_PORT)`,
+    pattern: serviceNamePattern(REFUSED),
+    minLength: 1,
+    maxLength: MAX_NAME_LENGTH,
+  });
 
 export const portSchema = z
   .number({ error: "must be an integer between 1 and 65535" })
@@ -171,6 +191,12 @@ function lastOption(issue: z.core.$ZodIssue | undefined): z.core.$ZodIssue | und
  * Edge whitespace (what trim removes, less the invisible U+2028/9 and U+FEFF that are refused
  * even there), then `max` characters but `refused` that start and end on a non-space.
  */
+/** No edges, an ASCII letter or digit somewhere; the length is the schema's maxLength. */
+function serviceNamePattern(refused: string): string {
+  const solid = `[^\\s${refused}]`;
+  return `^(?:${solid}[^${refused}]*)?[A-Za-z0-9](?:[^${refused}]*${solid})?$`;
+}
+
 function namePattern(refused: string, max: number): string {
   const edge = "[\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]*";
   const solid = `[^\\s${refused}]`;

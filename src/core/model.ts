@@ -10,6 +10,7 @@ import {
   pidSchema,
   portSchema,
   portTextSchema,
+  serviceNameSchema,
   unknownKeys,
 } from "./fields.ts";
 
@@ -95,7 +96,7 @@ export const importRowSchema = z.object({
   id: z.number().int().positive().optional(),
   app: documentedName,
   instance: documentedName,
-  service: documentedName,
+  service: serviceNameSchema,
   port: portSchema,
   created_at: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, {
     error: "must be an RFC 3339 UTC time such as 2025-02-08T15:04:05Z",
@@ -131,6 +132,10 @@ export const errorDetailShapes = {
   unsupported_media_type: {},
   port_allocated: { holder: allocationSchema.optional() },
   service_allocated: { holder: allocationSchema.optional() },
+  env_key_taken: {
+    holder: allocationSchema.describe("the service that has the variable already"),
+    key: z.string().describe("the environment variable both names make, e.g. WEB_API_PORT"),
+  },
   port_in_use: { port: z.number().int().min(1).max(65535), system: systemUseSchema },
   range_exhausted: {},
   other_checkout: {
@@ -169,7 +174,7 @@ export const allocateRequestSchema = z.strictObject(
   {
     app: documentedName,
     instance: documentedName,
-    service: documentedName,
+    service: serviceNameSchema,
     port: z
       .union([z.literal(0), portSchema], { error: "must be an integer between 1 and 65535" })
       .optional(),

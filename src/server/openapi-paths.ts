@@ -95,6 +95,7 @@ export const PATHS = {
           "bad_request",
           "port_allocated",
           "service_allocated",
+          "env_key_taken",
           "port_in_use",
           "range_exhausted",
           "other_checkout",

@@ -85,6 +85,12 @@ describe("prune", () => {
     expect(dry.out.at(-1)).toBe(
       "1 allocation would be released; run portctl prune --yes to release it",
     );
+    // Fitted to the terminal (here COLUMNS): the long WHY is cut with …, the numbers never.
+    const narrow = await f.run(["prune"], { env: { ...f.env, COLUMNS: "60" } });
+    const rows = narrow.out.slice(0, -1);
+    expect(rows.every((l) => Bun.stringWidth(l) <= 60)).toBe(true);
+    expect(rows[1]).toContain(String(port));
+    expect(rows[1]?.endsWith("…")).toBe(true);
     expect(await f.api<Allocation[]>(`/v1/allocations?port=${port}`)).toHaveLength(1);
 
     const yes = await f.run(["prune", "--yes", "--json"]);

@@ -34,6 +34,8 @@ beforeAll(async () => {
     ["check", "--port", String(held.port)],
     ["check", "--port", String(listener.port)],
     ["check", "--port", String(freePort())],
+    ["allocate", "--service", "web-api"],
+    ["allocate", "--service", "web_api"],
     ["release", "--service", "web"],
     ["release", "--service", "nothing"],
   ];
@@ -70,7 +72,7 @@ test("the API's error texts are not quoted as if portctl printed them", () => {
 });
 
 test("the quotes cover each allocate failure an agent must tell apart", () => {
-  for (const code of ["port_allocated", "port_in_use", "service_allocated"])
+  for (const code of ["port_allocated", "port_in_use", "service_allocated", "env_key_taken"])
     expect(SKILL_TEXT).toContain(`\`${code}\``);
 });
 

@@ -4,7 +4,7 @@ import type { PruneResult } from "../../core/prune.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
 import { colors, printJson, safe } from "../output.ts";
-import { table } from "../table.ts";
+import { table, tableWidth } from "../table.ts";
 
 export interface PruneOptions {
   yes?: boolean;
@@ -49,15 +49,17 @@ function describe(r: PruneResult, opts: PruneOptions, io: Io): string[] {
           header: "",
           value: (x: Candidate) => (x.cause === "checkout_gone" ? "STALE" : "UNUSED"),
           style: (t) => c.yellow(t),
+          fixed: true,
         },
-        { header: "ID", value: (x) => String(x.allocation.id) },
+        { header: "ID", value: (x) => String(x.allocation.id), fixed: true },
         { header: "APP", value: (x) => x.allocation.app },
         { header: "INSTANCE", value: (x) => x.allocation.instance },
         { header: "SERVICE", value: (x) => x.allocation.service },
-        { header: "PORT", value: (x) => String(x.allocation.port) },
+        { header: "PORT", value: (x) => String(x.allocation.port), fixed: true },
         { header: "WHY", value: (x) => x.reason },
       ],
       c,
+      tableWidth(io),
     ),
     `${n} allocation${n > 1 ? "s" : ""} would be released; run portctl prune --yes${again(opts)} to release ${n > 1 ? "them" : "it"}`,
   ];
