@@ -19,29 +19,41 @@ export interface Column<T> {
  * long cells cut with `…`, until a row fits (or each is down to its header).
  */
 export function table<T>(rows: T[], columns: Column<T>[], c: Colors, maxWidth?: number): string[] {
-  // Plain loops rather than map/join chains: a CLI runs this once, cold, in the interpreter,
-  // where a 250-row `list` took twice as long the other way (bench/list.ts).
+  // Plain loops rather than map/join chains, and each cell measured once: a CLI runs this once,
+  // cold, in the interpreter, where a 250-row `list` took twice as long the other way
+  // (bench/list.ts).
   const n = columns.length;
-  const natural = columns.map((col) => width(col.header));
+  const headers = columns.map((col) => col.header);
+  const headerWidths = headers.map(width);
+  const natural = [...headerWidths];
   const cells: string[][] = [];
+  const widths: number[][] = [];
   for (const row of rows) {
     const texts: string[] = [];
+    const ws: number[] = [];
     for (let i = 0; i < n; i++) {
       const text = safe(columns[i]?.value(row));
-      texts.push(text);
       const w = width(text);
+      texts.push(text);
+      ws.push(w);
       if (w > (natural[i] ?? 0)) natural[i] = w;
     }
     cells.push(texts);
+    widths.push(ws);
   }
-  const widths = fit(natural, columns, maxWidth);
-  const line = (texts: string[], row: T | undefined): string => {
+  const fitted = fit(natural, columns, maxWidth);
+  const line = (texts: string[], ws: number[], row: T | undefined): string => {
     let s = "";
     for (let i = 0; i < n; i++) {
       const col = columns[i];
-      const w = widths[i] ?? 0;
-      const t = cut(texts[i] ?? "", w);
-      const pad = " ".repeat(Math.max(0, w - width(t)));
+      const w = fitted[i] ?? 0;
+      let t = texts[i] ?? "";
+      let tw = ws[i] ?? 0;
+      if (tw > w) {
+        t = cut(t, w);
+        tw = width(t);
+      }
+      const pad = tw < w ? " ".repeat(w - tw) : "";
       const padded = col?.align === "right" ? pad + t : i === n - 1 ? t : t + pad;
       const styled =
         row === undefined ? c.bold(padded) : col?.style ? col.style(padded, row) : padded;
@@ -49,13 +61,8 @@ export function table<T>(rows: T[], columns: Column<T>[], c: Colors, maxWidth?: 
     }
     return s.trimEnd();
   };
-  const lines = [
-    line(
-      columns.map((col) => col.header),
-      undefined,
-    ),
-  ];
-  for (let r = 0; r < rows.length; r++) lines.push(line(cells[r] ?? [], rows[r]));
+  const lines = [line(headers, headerWidths, undefined)];
+  for (let r = 0; r < rows.length; r++) lines.push(line(cells[r] ?? [], widths[r] ?? [], rows[r]));
   return lines;
 }
 

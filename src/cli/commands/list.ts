@@ -26,7 +26,11 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
   if (app !== undefined) q.app = app;
   if (opts.instance !== undefined) q.instance = opts.instance;
   if (opts.service !== undefined) q.service = opts.service;
-  const rows = await new Client(io.env).list(q);
+  const reply = new Client(io.env).list(q);
+  reply.catch(() => {}); // awaited below; this only keeps a throw in between from orphaning it
+  // The one look at the machine's listeners, taken while the rows are on their way.
+  const listening = opts.json ? undefined : systemProbe().listening();
+  const rows = await reply;
   if (opts.json) {
     printJson(io, rows);
     return 0;
@@ -41,7 +45,7 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
   const c = colors(io);
   const columns = [
     ...ALLOCATION_COLUMNS,
-    listeningColumn(c),
+    listeningColumn(listening ?? systemProbe().listening(), c),
     ...(opts.long ? LONG_COLUMNS : []),
     ...noteColumn(rows, c),
   ];
@@ -86,9 +90,8 @@ function noteColumn(rows: Allocation[], c: Colors): Column<Allocation>[] {
   ];
 }
 
-/** Whether each port has a listener right now, seen from this machine (one look for all rows). */
-function listeningColumn(c: Colors): Column<Allocation> {
-  const listening = systemProbe().listening();
+/** Whether each port has a listener, seen from this machine (one look for all rows). */
+function listeningColumn(listening: (port: number) => boolean, c: Colors): Column<Allocation> {
   return {
     header: "LISTENING",
     value: (a) => (listening(a.port) ? "yes" : "no"),
