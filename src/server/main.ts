@@ -85,27 +85,7 @@ async function run(opts: ServerOptions): Promise<void> {
   const upkeep = new Upkeep({ store, probe, processes, log: logEvent });
   let boundPort = opts.port;
   const app = createApp({ store, allocator, probe, port: () => boundPort });
-  try {
-    // 127.0.0.1 only: the API has no authentication.
-    running.server = Bun.serve({
-      hostname: DEFAULT_HOST,
-      port: opts.port,
-      fetch: app.fetch,
-      reusePort: false,
-      // Far above our 64 KiB, which guards.ts enforces while reading, with a JSON 413.
-      maxRequestBodySize: BUN_MAX_BODY_BYTES,
-      idleTimeout: opts.idleTimeout,
-      development: false,
-    });
-  } catch (err) {
-    store.close();
-    const code = (err as { code?: string }).code;
-    fail(
-      code === "EADDRINUSE"
-        ? `port ${opts.port} is already in use`
-        : `cannot listen: ${(err as Error).message}`,
-    );
-  }
+  running.server = listen(opts, app.fetch, store);
   boundPort = running.server.port ?? opts.port;
   running.lock.announce(`${DEFAULT_HOST}:${boundPort}`);
   writePidFile(opts.pidfile);
@@ -115,6 +95,34 @@ async function run(opts: ServerOptions): Promise<void> {
   );
   running.upkeep = upkeep;
   upkeep.start();
+}
+
+/** Bun.serve on 127.0.0.1 only (the API has no authentication); a port in use is one line. */
+function listen(
+  opts: ServerOptions,
+  fetch: (req: Request) => Response | Promise<Response>,
+  store: Store,
+): ReturnType<typeof Bun.serve> {
+  try {
+    return Bun.serve({
+      hostname: DEFAULT_HOST,
+      port: opts.port,
+      fetch,
+      reusePort: false,
+      // Far above our 64 KiB, which guards.ts enforces while reading, with a JSON 413.
+      maxRequestBodySize: BUN_MAX_BODY_BYTES,
+      idleTimeout: opts.idleTimeout,
+      development: false,
+    });
+  } catch (err) {
+    store.close();
+    const code = (err as { code?: string }).code;
+    return fail(
+      code === "EADDRINUSE"
+        ? `port ${opts.port} is already in use`
+        : `cannot listen: ${(err as Error).message}`,
+    );
+  }
 }
 
 /** Finishes in-flight requests, closes the database, removes our PID file, exits 0. */

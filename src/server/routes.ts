@@ -46,8 +46,27 @@ export function allowedMethods(path: string): string | undefined {
 }
 
 export function registerRoutes(app: Hono, deps: RouteDeps): void {
-  const { store, allocator, probe } = deps;
+  registerHealth(app, deps);
+  registerAllocations(app, deps);
 
+  const listening = batchedListening(deps.probe);
+  app.get("/v1/ports/:port", (c) => portStatus(c, deps.store, deps.probe, listening));
+
+  registerOwnershipRoutes(app, deps);
+  registerUi(app, deps.listeners ?? machineListeners);
+
+  // Built on first use: a server on port 0 learns its port after binding, and `servers` names it.
+  let openapi: Record<string, unknown> | undefined;
+  app.get("/v1/openapi.json", () => {
+    openapi ??= openApiDocument(deps.version, deps.port());
+    return json(openapi);
+  });
+}
+
+// --- internal ---
+
+function registerHealth(app: Hono, deps: RouteDeps): void {
+  const { store, allocator } = deps;
   app.get("/healthz", (c) => {
     const { check } = parseOrThrow(healthQuerySchema, c.req.query());
     // A database that fails here is a 503 `storage` through errorResponse, as on every route.
@@ -64,7 +83,11 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
       db: store.path,
     });
   });
+}
 
+/** Allocate (in the next group commit), list, release by id or by filter. */
+function registerAllocations(app: Hono, deps: RouteDeps): void {
+  const { store, allocator, probe } = deps;
   app.post("/v1/allocations", async (c) => {
     const req = parseOrThrow(allocateRequestSchema, await readJson(c.req.raw));
     const flags = parseOrThrow(allocateQuerySchema, c.req.query());
@@ -105,22 +128,7 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
     const ctx = { pid: clientPid(c), reason: `released by filter ${fields.join(" ")}` };
     return json({ deleted: store.deleteWhere(filter, ctx).length });
   });
-
-  const listening = batchedListening(probe);
-  app.get("/v1/ports/:port", (c) => portStatus(c, store, probe, listening));
-
-  registerOwnershipRoutes(app, deps);
-  registerUi(app, deps.listeners ?? machineListeners);
-
-  // Built on first use: a server on port 0 learns its port after binding, and `servers` names it.
-  let openapi: Record<string, unknown> | undefined;
-  app.get("/v1/openapi.json", () => {
-    openapi ??= openApiDocument(deps.version, deps.port());
-    return json(openapi);
-  });
 }
-
-// --- internal ---
 
 /** Each served path and its methods; HEAD is answered wherever GET is (RFC 9110). */
 const KNOWN_PATHS: [RegExp, string][] = [
