@@ -5,7 +5,7 @@
 import { basename, resolve } from "node:path";
 import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
-import { composeFindings } from "../../core/scan/compose.ts";
+import { namedPorts } from "../../core/scan/compose.ts";
 import {
   type ComposeProject,
   composeProjectAt,
@@ -71,25 +71,18 @@ export function loadStack(
 export function stackPorts(project: ComposeProject, label: (p: string) => string): StackPort[] {
   const out: StackPort[] = [];
   const seen = new Set<string>();
-  // The names `scan --register` gives (one finding per port, in this same order), so both
-  // commands register a stack under the same services.
-  const findings = composeFindings(project, label);
-  let i = 0;
-  for (const service of project.services) {
-    for (const p of service.ports) {
-      const finding = findings[i++];
-      const name = finding?.service ?? service.name;
-      const source = finding?.source ?? `${label(p.file)}:${p.line}`;
-      if (!p.variable) {
-        if (p.hostSpan) out.push({ service: name, preferred: p.host, source });
-        continue;
-      }
-      if (seen.has(p.variable.name)) continue;
-      seen.add(p.variable.name);
-      // The number the project sets now (environment, then `.env`, then the default) is the
-      // one to keep when it is free.
-      out.push({ service: name, variable: p.variable.name, preferred: p.host, source });
+  // The names `scan --register` gives, so both commands register a stack under the same services.
+  for (const { port: p, finding } of namedPorts(project, label)) {
+    const { service, source } = finding;
+    if (!p.variable) {
+      if (p.hostSpan) out.push({ service, preferred: p.host, source });
+      continue;
     }
+    if (seen.has(p.variable.name)) continue;
+    seen.add(p.variable.name);
+    // The number the project sets now (environment, then `.env`, then the default) is the
+    // one to keep when it is free.
+    out.push({ service, variable: p.variable.name, preferred: p.host, source });
   }
   return out;
 }

@@ -4,15 +4,30 @@
 import { resolve } from "node:path";
 import { serviceFromKey } from "./envfiles.ts";
 import type { Vars } from "./interpolate.ts";
-import type { ComposeProject } from "./model.ts";
+import type { ComposeProject, ComposeService, PublishedPort } from "./model.ts";
 import { loadComposeProject } from "./project.ts";
 import { at, type Finding, type ScanResult } from "./types.ts";
+
+/** A published port with the Compose service it belongs to and the finding scan makes of it. */
+export interface NamedPort {
+  service: ComposeService;
+  port: PublishedPort;
+  finding: Finding;
+}
 
 export function composeFindings(
   project: ComposeProject,
   label: (path: string) => string,
 ): Finding[] {
-  const findings: Finding[] = [];
+  return namedPorts(project, label).map((n) => n.finding);
+}
+
+/**
+ * Every published port of the project, in service order, paired with its finding: the names
+ * `scan --register` registers, which `scan --fix` and `run -- docker compose` must use too.
+ */
+export function namedPorts(project: ComposeProject, label: (path: string) => string): NamedPort[] {
+  const out: NamedPort[] = [];
   for (const service of project.services) {
     const hosts = new Set(service.ports.map((p) => p.host));
     // Several host ports: told apart by container port, or by host port when two share one
@@ -21,7 +36,7 @@ export function composeFindings(
     for (const p of service.ports) {
       const key = p.variable && /(^|_)PORT$/i.test(p.variable.name) ? p.variable.name : undefined;
       const suffix = byTarget ? (p.target ?? p.host) : p.host;
-      findings.push({
+      const finding: Finding = {
         port: p.host,
         service: key
           ? serviceFromKey(key)
@@ -32,10 +47,11 @@ export function composeFindings(
         protocol: p.protocol,
         kind: "compose",
         ...(p.host_ip ? { host_ip: p.host_ip } : {}),
-      });
+      };
+      out.push({ service, port: p, finding });
     }
   }
-  return findings;
+  return out;
 }
 
 /** One Compose file's text on its own (no `.env`, no other file): for tests and tools. */

@@ -5,7 +5,7 @@
 // safe is left untouched, with the reason.
 import { readFileSync } from "node:fs";
 import { isScalar, parseAllDocuments, type Scalar, visit } from "yaml";
-import { composeFindings } from "./compose.ts";
+import { namedPorts } from "./compose.ts";
 import type { ComposeProject, PublishedPort } from "./model.ts";
 
 export interface PortEdit {
@@ -64,16 +64,13 @@ interface Literal {
 
 /** The literal host ports of a project, named as `scan` names them. */
 function literals(project: ComposeProject): Literal[] {
-  const findings = composeFindings(project, (p) => p);
-  const out: Literal[] = [];
-  let i = 0;
-  for (const service of project.services) {
-    for (const port of service.ports) {
-      const name = findings[i++]?.service ?? service.name;
-      if (port.variables.length === 0) out.push({ service: name, compose: service.name, port });
-    }
-  }
-  return out;
+  return namedPorts(project, (p) => p)
+    .filter(({ port }) => port.variables.length === 0)
+    .map(({ service, port, finding }) => ({
+      service: finding.service,
+      compose: service.name,
+      port,
+    }));
 }
 
 function sameNode(a: PublishedPort, b: PublishedPort): boolean {
