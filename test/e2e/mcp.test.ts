@@ -189,6 +189,9 @@ describe("portctl mcp (compiled) over stdio", () => {
       directory: project,
     });
     expect(found.findings.map((f) => f.service)).toEqual(["db"]);
+    // The keys of `portctl scan --json` (shared code), plus the folder scanned.
+    const keys = ["directory", "findings", "errors", "warnings", "not_scanned"];
+    expect(Object.keys(found)).toEqual(keys);
     const before = await allocations();
     expect(before).toHaveLength(1);
     const reg = await call<{ registrations: { result: string; allocation: Allocation }[] }>(
@@ -196,6 +199,7 @@ describe("portctl mcp (compiled) over stdio", () => {
       { directory: project, register: true },
     );
     expect(reg.registrations.map((r) => r.result)).toEqual(["registered"]);
+    expect(Object.keys(reg)).toEqual([...keys, "registrations"]);
     expect(reg.registrations[0]?.allocation).toMatchObject({
       app: "shop",
       instance: "main",

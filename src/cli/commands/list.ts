@@ -21,11 +21,7 @@ export interface ListOptions {
 }
 
 export async function list(opts: ListOptions, io: Io): Promise<number> {
-  const q: ListQuery = {};
-  const app = opts.app ?? (opts.all ? undefined : detectApp(io.cwd));
-  if (app !== undefined) q.app = app;
-  if (opts.instance !== undefined) q.instance = opts.instance;
-  if (opts.service !== undefined) q.service = opts.service;
+  const q = listQuery(opts, () => io.cwd);
   const reply = new Client(io.env).list(q);
   reply.catch(() => {}); // awaited below; this only keeps a throw in between from orphaning it
   // The one look at the machine's listeners, taken while the rows are on their way.
@@ -38,7 +34,7 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
   if (rows.length === 0) {
     const filters = Object.entries(q).map(([k, v]) => `${k}=${v}`);
     const match = filters.length ? ` match ${filters.join(" ")}` : "";
-    const hint = app && !opts.app ? " (portctl list --all shows every app)" : "";
+    const hint = q.app && !opts.app ? " (portctl list --all shows every app)" : "";
     io.out(safe(`no allocations${match}${hint}`));
     return 0;
   }
@@ -51,6 +47,22 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
   ];
   for (const line of table(rows, columns, c, tableWidth(io))) io.out(line);
   return 0;
+}
+
+/**
+ * What `list` (and the MCP list tool) asks for: the filters given and, unless an app is given or
+ * `all`, the app detected from `folder()` (called only then).
+ */
+export function listQuery(
+  opts: Pick<ListOptions, "app" | "instance" | "service" | "all">,
+  folder: () => string,
+): ListQuery {
+  const q: ListQuery = {};
+  const app = opts.app ?? (opts.all ? undefined : detectApp(folder()));
+  if (app !== undefined) q.app = app;
+  if (opts.instance !== undefined) q.instance = opts.instance;
+  if (opts.service !== undefined) q.service = opts.service;
+  return q;
 }
 
 // --- internal ---

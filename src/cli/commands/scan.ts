@@ -72,34 +72,54 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
     else for (const line of table(findings, FINDING_COLUMNS, c, tableWidth(io))) io.out(line);
     return failed ? 1 : 0;
   }
-  // The scanned folder's checkout names the ports, wherever portctl was started from.
-  const app = opts.app ?? detectApp(root);
-  const instance = opts.instance ?? detectInstance(root);
-  const plan = planRegistration(findings);
-  const names = { app, instance, checkout: detectCheckoutPath(root) };
-  const results = await register(plan.register, names, new Client(io.env));
-  for (const { finding, reason } of plan.skipped)
-    results.push({ ...finding, result: "skipped", error: reason });
+  const client = new Client(io.env);
+  const {
+    app,
+    instance,
+    registrations: results,
+  } = await registerFindings(findings, root, opts, client);
   if (opts.json)
     printJson(io, { registrations: results, ...problemLists(problems), not_scanned: unscanned });
   else for (const r of results) io.out(safe(describe(r, app, instance)));
   return failed || results.some((r) => r.result === "conflict") ? 1 : 0;
 }
 
-// --- internal ---
+/**
+ * `scan --register` (and the MCP scan tool with register): each finding recorded, in order, for
+ * the scanned folder's checkout, wherever portctl was started from (its app and instance unless
+ * given); the findings planRegistration skips come last, with why.
+ */
+export async function registerFindings(
+  findings: Finding[],
+  root: string,
+  given: { app?: string | undefined; instance?: string | undefined },
+  client: Client,
+): Promise<{ app: string; instance: string; registrations: Registration[] }> {
+  const app = given.app ?? detectApp(root);
+  const instance = given.instance ?? detectInstance(root);
+  const plan = planRegistration(findings);
+  const names = { app, instance, checkout: detectCheckoutPath(root) };
+  const registrations = await register(plan.register, names, client);
+  for (const { finding, reason } of plan.skipped)
+    registrations.push({ ...finding, result: "skipped", error: reason });
+  return { app, instance, registrations };
+}
 
 /**
  * With --json, stdout is the whole answer: the files that could not be read (`errors`, exit 1),
  * the entries skipped (`warnings`) and the Compose files not read (`not_scanned`: `{path,
  * reason: "depth" | "folder" | "outside"}`) travel with the findings, as well as on stderr.
+ * The MCP scan tool answers with the same keys.
  */
-function problemLists(problems: Problem[]) {
+export function problemLists(problems: Problem[]) {
   const pick = (severity: Problem["severity"]) =>
     problems
       .filter((p) => p.severity === severity)
       .map(({ source, message }) => ({ source, message }));
   return { errors: pick("error"), warnings: pick("warning") };
 }
+
+// --- internal ---
 
 /**
  * DIR, else the top of the git checkout around the current folder (what app detection names),
@@ -148,7 +168,7 @@ const FINDING_COLUMNS: Column<Finding>[] = [
 ];
 
 /** One request per port, in order; conflicts are collected, not fatal. An unreachable server is. */
-export async function register(
+async function register(
   findings: Finding[],
   names: { app: string; instance: string; checkout: string },
   client: Client,

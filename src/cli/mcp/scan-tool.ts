@@ -4,7 +4,6 @@
 import { z } from "zod";
 import { SCAN_DEPTH } from "../../core/config.ts";
 import { systemUseSchema } from "../../core/model.ts";
-import { detectApp, detectCheckoutPath, detectInstance } from "../detect.ts";
 import {
   allocationOut,
   appArg,
@@ -83,31 +82,14 @@ export const scanTool = defineTool({
   async run(args, { client, io }) {
     const root = projectFolder(args.directory, io);
     // The scanner (and its YAML parser) loads on the first scan, not with every `portctl mcp`.
-    const { planRegistration, scanProject } = await import("../../core/scan/index.ts");
-    const { register } = await import("../commands/scan.ts");
+    const { scanProject } = await import("../../core/scan/index.ts");
+    const { problemLists, registerFindings } = await import("../commands/scan.ts");
     const depth = args.depth ?? SCAN_DEPTH;
     const { findings, problems, unscanned } = scanProject(root, io.env, { depth });
     // The keys of `portctl scan --json`.
-    const pick = (severity: "error" | "warning") =>
-      problems
-        .filter((p) => p.severity === severity)
-        .map(({ source, message }) => ({ source, message }));
-    const found = {
-      directory: root,
-      findings,
-      errors: pick("error"),
-      warnings: pick("warning"),
-      not_scanned: unscanned,
-    };
+    const found = { directory: root, findings, ...problemLists(problems), not_scanned: unscanned };
     if (!args.register) return found;
-    const app = args.app ?? detectApp(root);
-    const instance = args.instance ?? detectInstance(root);
-    const plan = planRegistration(findings);
-    const names = { app, instance, checkout: detectCheckoutPath(root) };
-    const registrations = await register(plan.register, names, client);
-    for (const { finding, reason } of plan.skipped) {
-      registrations.push({ ...finding, result: "skipped", error: reason });
-    }
+    const { registrations } = await registerFindings(findings, root, args, client);
     return { ...found, registrations };
   },
 });

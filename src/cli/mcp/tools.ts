@@ -3,9 +3,10 @@
 // and returns data instead of text: the host gets `structuredContent` checked by `output`.
 import { z } from "zod";
 import { PortError } from "../../core/errors.ts";
-import { type Allocation, type ListQuery, pidSchema } from "../../core/model.ts";
+import { type Allocation, pidSchema } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { movedService } from "../commands/allocate.ts";
+import { listQuery } from "../commands/list.ts";
 import { buildFilter, describeFilter } from "../commands/release.ts";
 import { detectApp, detectCheckoutPath, detectInstance } from "../detect.ts";
 import { envEntries } from "../envfile.ts";
@@ -165,12 +166,7 @@ const list = defineTool({
   output: z.object({ allocations: z.array(listedAllocationOut) }),
   annotations: READ_ONLY,
   async run(args, { client, io }) {
-    const q: ListQuery = {};
-    const app = args.app ?? (args.all ? undefined : detectApp(projectFolder(args.directory, io)));
-    if (app !== undefined) q.app = app;
-    if (args.instance !== undefined) q.instance = args.instance;
-    if (args.service !== undefined) q.service = args.service;
-    const rows = await client.list(q);
+    const rows = await client.list(listQuery(args, () => projectFolder(args.directory, io)));
     const listening = systemProbe().listening();
     return { allocations: rows.map((a) => ({ ...a, listening: listening(a.port) })) };
   },
