@@ -20,17 +20,27 @@ export const DEFAULT_INSTANCE = "default";
 
 /** `--app` default: the git repository's name, else the folder's name. */
 export function detectApp(cwd: string): string {
-  return findCheckout(cwd)?.repo ?? basename(resolve(cwd));
+  return appOf(findCheckout(cwd), cwd);
 }
 
 /**
- * `--instance` default: the linked worktree's folder, else the branch, else `default`. A `/` in
- * a branch becomes `-` (`feature/login` → `feature-login`), so `app/instance/service` stays
- * unambiguous.
+ * `--app` and `--instance` for `cwd`: the ones given, the others detected in one walk up to
+ * `.git` (none when both are given). The instance is the linked worktree's folder, else the
+ * branch, else `default`; a `/` in a branch becomes `-` (`feature/login` → `feature-login`), so
+ * `app/instance/service` stays unambiguous.
  */
-export function detectInstance(cwd: string): string {
+export function detectOwner(
+  cwd: string,
+  given: { app?: string | undefined; instance?: string | undefined } = {},
+): { app: string; instance: string } {
+  if (given.app !== undefined && given.instance !== undefined) {
+    return { app: given.app, instance: given.instance };
+  }
   const c = findCheckout(cwd);
-  return c?.worktree ?? c?.branch?.replaceAll("/", "-") ?? DEFAULT_INSTANCE;
+  return {
+    app: given.app ?? appOf(c, cwd),
+    instance: given.instance ?? c?.worktree ?? c?.branch?.replaceAll("/", "-") ?? DEFAULT_INSTANCE,
+  };
 }
 
 /**
@@ -56,6 +66,10 @@ export function findCheckout(cwd: string): Checkout | null {
 }
 
 // --- internal ---
+
+function appOf(c: Checkout | null, cwd: string): string {
+  return c?.repo ?? basename(resolve(cwd));
+}
 
 /** A `.git` file points at the real git dir: a linked worktree (has `commondir`) or a submodule. */
 function fromGitFile(top: string, dotGit: string): Checkout {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { detectApp, detectInstance, findCheckout } from "../../src/cli/detect.ts";
+import { detectApp, detectOwner, findCheckout } from "../../src/cli/detect.ts";
 import { git, makeRepo, type Repo } from "../helpers/git.ts";
 
 let dir = "";
@@ -13,7 +13,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const detect = (cwd: string) => ({ app: detectApp(cwd), instance: detectInstance(cwd) });
+/** Both names in one walk; `detectApp` alone (list, completion) must name the same app. */
+const detect = (cwd: string) => {
+  const owner = detectOwner(cwd);
+  expect(detectApp(cwd)).toBe(owner.app);
+  return owner;
+};
 
 describe("in a git repository with a linked worktree", () => {
   let repo: Repo;
@@ -45,6 +50,16 @@ describe("in a git repository with a linked worktree", () => {
     expect(detect(deepTree)).toEqual({ app: "shop", instance: "wt-feature" });
     expect(findCheckout(deepMain)?.top).toBe(repo.main);
     expect(findCheckout(deepTree)?.top).toBe(repo.worktree);
+  });
+
+  test("a name given wins; only the other is detected", () => {
+    expect(detectOwner(repo.worktree, { app: "blog" })).toEqual({
+      app: "blog",
+      instance: "wt-feature",
+    });
+    expect(detectOwner(repo.worktree, { instance: "ci" })).toEqual({ app: "shop", instance: "ci" });
+    const both = { app: "blog", instance: "ci" };
+    expect(detectOwner(join(dir, "no", "such", "folder"), both)).toEqual(both);
   });
 
   test("a branch switch in the main checkout changes the instance", () => {

@@ -1,7 +1,7 @@
 import { checkoutExists } from "../../core/checkout.ts";
 import { PortError } from "../../core/errors.ts";
 import { Client } from "../client.ts";
-import { detectApp, detectCheckoutPath, detectInstance } from "../detect.ts";
+import { detectCheckoutPath, detectOwner } from "../detect.ts";
 import type { Io } from "../io.ts";
 import { colors, owner, printJson, safe } from "../output.ts";
 
@@ -22,8 +22,7 @@ export interface AllocateOptions {
 
 export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
   const req = {
-    app: opts.app ?? detectApp(io.cwd),
-    instance: opts.instance ?? detectInstance(io.cwd),
+    ...detectOwner(io.cwd, opts),
     service: opts.service,
     port: opts.port ?? 0,
     checkout: detectCheckoutPath(io.cwd),

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { Client } from "../client.ts";
-import { detectApp, detectCheckoutPath, detectInstance } from "../detect.ts";
+import { detectCheckoutPath, detectOwner } from "../detect.ts";
 import {
   type ENV_FORMATS,
   envEntries,
@@ -22,8 +22,7 @@ export interface EnvOptions {
 
 /** The current app/instance's ports as `SERVICE_PORT=N`, printed or merged into a .env file. */
 export async function env(opts: EnvOptions, io: Io): Promise<number> {
-  const app = opts.app ?? detectApp(io.cwd);
-  const instance = opts.instance ?? detectInstance(io.cwd);
+  const { app, instance } = detectOwner(io.cwd, opts);
   const rows = await new Client(io.env).list({ app, instance });
   const entries = envEntries(rows);
   if (opts.write !== undefined) {

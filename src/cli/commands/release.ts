@@ -1,7 +1,7 @@
 import { PortError } from "../../core/errors.ts";
 import type { Filter } from "../../core/model.ts";
 import { Client } from "../client.ts";
-import { detectApp, detectInstance } from "../detect.ts";
+import { detectOwner } from "../detect.ts";
 import type { Io } from "../io.ts";
 import { printJson, safe } from "../output.ts";
 
@@ -51,8 +51,7 @@ export function buildFilter(opts: ReleaseOptions, cwd: string): Filter {
   const filter: Filter = {};
   if (opts.port !== undefined) filter.port = opts.port;
   const here = opts.app === undefined && opts.port === undefined;
-  const app = here ? detectApp(cwd) : opts.app;
-  const instance = opts.instance ?? (here ? detectInstance(cwd) : undefined);
+  const { app, instance } = here ? detectOwner(cwd, { instance: opts.instance }) : opts;
   if (app !== undefined) filter.app = app;
   if (instance !== undefined) filter.instance = instance;
   if (opts.service !== undefined) filter.service = opts.service;

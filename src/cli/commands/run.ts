@@ -7,7 +7,7 @@ import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { Client } from "../client.ts";
-import { detectApp, detectCheckoutPath, detectInstance, findCheckout } from "../detect.ts";
+import { detectCheckoutPath, detectOwner, findCheckout } from "../detect.ts";
 import { envKey } from "../envfile.ts";
 import type { Io } from "../io.ts";
 import { owner, processText, safe } from "../output.ts";
@@ -120,8 +120,7 @@ async function runStack(opts: RunOptions, io: Io, client: Client, leased: Alloca
 /** Who the allocations are for: this checkout, and with --lease this very run. */
 function whoRuns(opts: RunOptions, io: Io) {
   return {
-    app: opts.app ?? detectApp(io.cwd),
-    instance: opts.instance ?? detectInstance(io.cwd),
+    ...detectOwner(io.cwd, opts),
     checkout: detectCheckoutPath(io.cwd),
     ...(opts.lease ? { lease_pid: process.pid } : {}),
   };

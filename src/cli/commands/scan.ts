@@ -11,7 +11,7 @@ import {
   type Unscanned,
 } from "../../core/scan/index.ts";
 import { Client } from "../client.ts";
-import { detectApp, detectCheckoutPath, detectInstance, findCheckout } from "../detect.ts";
+import { detectCheckoutPath, detectOwner, findCheckout } from "../detect.ts";
 import { CLI_ERRORS } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { colors, holderText, owner, printJson, processText, safe } from "../output.ts";
@@ -95,8 +95,7 @@ export async function registerFindings(
   given: { app?: string | undefined; instance?: string | undefined },
   client: Client,
 ): Promise<{ app: string; instance: string; registrations: Registration[] }> {
-  const app = given.app ?? detectApp(root);
-  const instance = given.instance ?? detectInstance(root);
+  const { app, instance } = detectOwner(root, given);
   const plan = planRegistration(findings);
   const names = { app, instance, checkout: detectCheckoutPath(root) };
   const registrations = await register(plan.register, names, client);

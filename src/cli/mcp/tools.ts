@@ -8,7 +8,7 @@ import { systemProbe } from "../../core/probe.ts";
 import { movedService } from "../commands/allocate.ts";
 import { listQuery } from "../commands/list.ts";
 import { buildFilter, describeFilter } from "../commands/release.ts";
-import { detectApp, detectCheckoutPath, detectInstance } from "../detect.ts";
+import { detectCheckoutPath, detectOwner } from "../detect.ts";
 import { envEntries } from "../envfile.ts";
 import { historyTool } from "./history-tool.ts";
 import { pruneTool } from "./prune-tool.ts";
@@ -82,8 +82,7 @@ const allocate = defineTool({
     }
     const leasePid = args.lease ? process.pid : args.lease_pid;
     const req = {
-      app: args.app ?? detectApp(dir),
-      instance: args.instance ?? detectInstance(dir),
+      ...detectOwner(dir, args),
       service: args.service,
       port: args.port ?? 0,
       checkout: detectCheckoutPath(dir),
@@ -199,8 +198,7 @@ const env = defineTool({
   async run(args, { client, io }) {
     const needsDir = args.app === undefined || args.instance === undefined;
     const dir = needsDir ? projectFolder(args.directory, io) : io.cwd;
-    const app = args.app ?? detectApp(dir);
-    const instance = args.instance ?? detectInstance(dir);
+    const { app, instance } = detectOwner(dir, args);
     const rows = await client.list({ app, instance });
     return { app, instance, env: Object.fromEntries(envEntries(rows)) };
   },
