@@ -18,13 +18,10 @@ import {
 import { fileReason, PortError } from "../core/errors.ts";
 import { APPEND, ensurePrivateFolder, openNoFollow, readText } from "../core/files.ts";
 import { isAlive } from "../core/processes.ts";
-import { isCompiled } from "../core/version.ts";
 import { Client, type Health } from "./client.ts";
-import { disprove, isPid, pidText } from "./identity.ts";
+import { disprove, isPid, pidText, serverSource } from "./identity.ts";
 import type { Io } from "./io.ts";
 import { type DaemonState, inspect, removeIfNames } from "./state.ts";
-
-export { type DaemonState, inspect, removeStale, staleReason } from "./state.ts";
 
 export interface Started {
   pid: number;
@@ -155,8 +152,8 @@ async function waitUntilUp(
  * under the name `port-server` (one binary, two names); from source, bun on src/server/main.ts.
  */
 function serverCommand(): [string, string[], string | undefined] {
-  const source = join(import.meta.dir, "..", "server", "main.ts");
-  if (!isCompiled() && existsSync(source)) return [process.execPath, [source], undefined];
+  const source = serverSource();
+  if (source) return [process.execPath, [source], undefined];
   const sibling = join(dirname(process.execPath), "port-server");
   if (existsSync(sibling)) return [sibling, [], undefined];
   return [process.execPath, [], "port-server"];

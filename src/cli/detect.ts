@@ -16,7 +16,7 @@ export interface Checkout {
   branch?: string;
 }
 
-export const DEFAULT_INSTANCE = "default";
+const DEFAULT_INSTANCE = "default";
 
 /** `--app` default: the git repository's name, else the folder's name. */
 export function detectApp(cwd: string): string {

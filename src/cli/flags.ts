@@ -11,7 +11,7 @@ export function parseName(value: string): string {
   return parseOrThrow(nameSchema, value);
 }
 
-export function portParser(allowZero: boolean) {
+function portParser(allowZero: boolean) {
   return (value: string): number => {
     const n = /^\d{1,5}$/.test(value.trim()) ? Number(value) : Number.NaN;
     if ((allowZero && n === 0) || isPort(n)) return n;

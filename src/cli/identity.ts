@@ -2,11 +2,20 @@
 // /healthz, and a PID file can name a pid the system has since reused, so a pid is trusted only
 // when three things agree: it is a plausible pid, its executable is a port-server binary, and
 // the daemon on our address reports that pid and our database.
-import { readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { isAlive } from "../core/processes.ts";
+import { isCompiled } from "../core/version.ts";
 import type { Health } from "./client.ts";
 import { safe } from "./output.ts";
+
+/**
+ * From source, the daemon's entry (`src/server/main.ts`, run by bun): what `portctl start` and
+ * `service install` run, and what proves a bun process is ours. Undefined when compiled.
+ */
+export function serverSource(): string | undefined {
+  return !isCompiled() && existsSync(SOURCE_MAIN) ? SOURCE_MAIN : undefined;
+}
 
 /** Why `pid` cannot be taken for our daemon, or undefined when it is proved to be. */
 export function disprove(

@@ -7,7 +7,7 @@
  * ~1 ms, and any `Bun.file().stat()` ~0.35 ms (it starts Bun's thread pool, which nothing
  * else on the check path needs); bench/cli-latency. Undefined when the binding is missing.
  */
-export function stdoutIsTerminalSync(): boolean | undefined {
+function stdoutIsTerminalSync(): boolean | undefined {
   try {
     const tty = (process as unknown as { binding(name: string): unknown }).binding("tty_wrap");
     const isTTY = (tty as { isTTY?: unknown }).isTTY;

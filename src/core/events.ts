@@ -59,7 +59,7 @@ export const eventsQuerySchema = z.strictObject(
 );
 export type EventsQuery = z.infer<typeof eventsQuerySchema>;
 
-export const DEFAULT_EVENTS_LIMIT = 1000;
+const DEFAULT_EVENTS_LIMIT = 1000;
 
 /** `since` as an RFC 3339 lower bound: a duration counts back from `now`. */
 export function sinceBound(since: string, now: Date): string {

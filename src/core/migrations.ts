@@ -5,7 +5,7 @@ import type { Database } from "bun:sqlite";
 import { PortError } from "./errors.ts";
 
 /** Each entry upgrades the schema by one version; never edit one that has shipped. */
-export const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly string[] = [
   // v1 (the first release, f5111d8).
   `CREATE TABLE allocations (
      id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,7 +42,7 @@ export const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function schemaVersion(db: Database): number {
+function schemaVersion(db: Database): number {
   return db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
 }
 

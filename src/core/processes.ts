@@ -14,11 +14,24 @@ export function systemProcesses(platform: NodeJS.Platform = process.platform): P
   return platform === "linux" ? procProcesses("/proc") : psProcesses();
 }
 
+/** Alive and not a zombie (an orphan nobody reaped still answers kill 0). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  const stat = readText(`/proc/${pid}/stat`);
+  return !stat || !/^\d+ \(.*\) Z/.test(stat);
+}
+
+// --- internal ---
+
 /**
  * Linux: field 22 of `/proc/<pid>/stat` is the start time in clock ticks after boot, and `btime`
  * in `/proc/stat` is the boot time; USER_HZ, the unit of /proc, is 100 on every architecture.
  */
-export function procProcesses(root: string): Processes {
+function procProcesses(root: string): Processes {
   let boot: number | undefined;
   return {
     startTimes(pids) {
@@ -34,7 +47,7 @@ export function procProcesses(root: string): Processes {
 }
 
 /** macOS and the BSDs: one `ps` for all the PIDs. `lstart` is local time, to the second. */
-export function psProcesses(): Processes {
+function psProcesses(): Processes {
   return {
     startTimes(pids) {
       const out = new Map<number, string>();
@@ -53,19 +66,6 @@ export function psProcesses(): Processes {
     },
   };
 }
-
-/** Alive and not a zombie (an orphan nobody reaped still answers kill 0). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-  const stat = readText(`/proc/${pid}/stat`);
-  return !stat || !/^\d+ \(.*\) Z/.test(stat);
-}
-
-// --- internal ---
 
 const USER_HZ = 100;
 

@@ -19,7 +19,7 @@ export const pruneRequestSchema = z.strictObject(
 );
 export type PruneRequest = z.input<typeof pruneRequestSchema>;
 
-export const pruneCandidateSchema = z.object({
+const pruneCandidateSchema = z.object({
   allocation: allocationSchema,
   cause: z.enum(["checkout_gone", "unused"]).describe("why it was selected"),
   reason: z.string().describe("the same, for a person"),

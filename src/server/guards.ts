@@ -29,16 +29,16 @@ export function checkRequest(req: Request, port: number): void {
   if (hasBody(req)) bodyShape(headers, bodyLimit(req.url));
 }
 
+export const IMPORT_PATH = "/v1/import";
+
+// --- internal ---
+
 /** The largest body a path accepts: 64 KiB, except a whole registry sent to `/v1/import`. */
-export function bodyLimit(url: string): number {
+function bodyLimit(url: string): number {
   const query = url.indexOf("?");
   const path = query < 0 ? url : url.slice(0, query);
   return path.endsWith(IMPORT_PATH) ? MAX_IMPORT_BYTES : MAX_BODY_BYTES;
 }
-
-export const IMPORT_PATH = "/v1/import";
-
-// --- internal ---
 
 let hostsFor = -1;
 let hosts = new Set<string>();

@@ -13,7 +13,7 @@ import { json } from "./respond.ts";
 import type { RouteDeps } from "./routes.ts";
 
 /** The header a client sends its own PID in, for the history. */
-export const CLIENT_PID_HEADER = "x-client-pid";
+const CLIENT_PID_HEADER = "x-client-pid";
 
 export function registerOwnershipRoutes(app: Hono, deps: RouteDeps): void {
   const { store, allocator, probe } = deps;

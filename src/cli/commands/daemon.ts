@@ -2,9 +2,10 @@ import { statePaths } from "../../core/config.ts";
 import { alreadyRunning } from "../../core/lockfile.ts";
 import { VERSION } from "../../core/version.ts";
 import { Client } from "../client.ts";
-import { inspect, removeStale, staleReason, startDaemon, stopDaemon } from "../daemon.ts";
+import { startDaemon, stopDaemon } from "../daemon.ts";
 import type { Io } from "../io.ts";
 import { colors, printJson, safe } from "../output.ts";
+import { inspect, removeStale, staleReason } from "../state.ts";
 
 /** Exit 0 when this call started the daemon; 1 when one was already running or it failed. */
 export async function start(_opts: unknown, io: Io): Promise<number> {

@@ -34,8 +34,10 @@ export async function doctor(opts: { json?: boolean }, io: Io): Promise<number> 
   return ok ? 0 : 1;
 }
 
+// --- internal ---
+
 /** Every check, in the order a person would fix them. */
-export async function runChecks(io: Io): Promise<Check[]> {
+async function runChecks(io: Io): Promise<Check[]> {
   const address = addressCheck(io.env);
   let health: Health | undefined;
   let foreign: string | undefined;
@@ -64,8 +66,6 @@ export async function runChecks(io: Io): Promise<Check[]> {
   ];
   return checks.filter((c): c is Check => c !== undefined);
 }
-
-// --- internal ---
 
 /** The daemon runs PRAGMA quick_check on its own database; the CLI never opens the file. */
 async function integrityOf(client: Client): Promise<string> {

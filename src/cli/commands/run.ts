@@ -46,12 +46,14 @@ export async function run(opts: RunOptions, io: Io): Promise<number> {
   }
 }
 
+// --- internal ---
+
 /**
  * `--service` default: below the repository's top folder, the current folder's name
  * (`apps/admin` → `admin`, one dev server per package of a monorepo); at the top or outside a
  * repository, `web`.
  */
-export function defaultService(cwd: string): string {
+function defaultService(cwd: string): string {
   const root = findCheckout(cwd)?.top;
   const here = resolve(cwd);
   if (!root || relative(root, here) === "") return RUN_DEFAULT_SERVICE;
@@ -65,8 +67,6 @@ export function defaultService(cwd: string): string {
   }
   return parsed.data;
 }
-
-// --- internal ---
 
 /** A dev server: one service, its port in PORT, <SERVICE>_PORT, {port} and the tool's flag. */
 async function runServer(opts: RunOptions, io: Io, client: Client, leased: Allocation[]) {

@@ -3,17 +3,18 @@
 // by hand is handed over: stopped, then started by the service manager.
 
 import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { HEALTH_PROBE_TIMEOUT_MS, START_TIMEOUT_MS } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
 import { writeAtomic } from "../../core/files.ts";
-import { isCompiled } from "../../core/version.ts";
 import { Client, type Health } from "../client.ts";
-import { inspect, stopDaemon } from "../daemon.ts";
+import { stopDaemon } from "../daemon.ts";
+import { serverSource } from "../identity.ts";
 import type { Io } from "../io.ts";
 import { printJson, safe } from "../output.ts";
 import { type ServicePlan, servicePlan } from "../service/plan.ts";
 import type { Platform } from "../service/units.ts";
+import { inspect } from "../state.ts";
 
 export interface ServiceOptions {
   dryRun?: boolean;
@@ -96,14 +97,14 @@ export async function serviceStatus(opts: ServiceOptions, io: Io): Promise<numbe
 
 function planFor(opts: ServiceOptions, io: Io): ServicePlan {
   const platform = opts.platform ?? hostPlatform();
-  const source = join(import.meta.dir, "..", "..", "server", "main.ts");
+  const source = serverSource();
   return servicePlan({
     platform,
     env: io.env,
     home: io.home,
     uid: process.getuid?.() ?? 0,
     execPath: process.execPath,
-    ...(!isCompiled() && existsSync(source) ? { sourceEntry: source } : {}),
+    ...(source ? { sourceEntry: source } : {}),
   });
 }
 

@@ -29,7 +29,7 @@ export interface Host {
   snippet(entry: ServerEntry): string[];
 }
 
-export const HOSTS: readonly Host[] = [
+const HOSTS: readonly Host[] = [
   {
     flag: "claude",
     name: "Claude Code",

@@ -17,7 +17,7 @@ import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
 import { errorLine, toolContext } from "./context.ts";
 
-export const ALLOCATIONS_URI = "ports://allocations";
+const ALLOCATIONS_URI = "ports://allocations";
 
 /** Serves until the host closes stdin; exit 0. */
 export async function mcp(_opts: Record<string, never>, io: Io): Promise<number> {
@@ -33,8 +33,10 @@ export async function mcp(_opts: Record<string, never>, io: Io): Promise<number>
   return 0;
 }
 
-/** The server with every tool and resource, not yet connected (tests connect it in memory). */
-export function createMcpServer(io: Io): Server {
+// --- internal ---
+
+/** The server with every tool and resource, not yet connected. */
+function createMcpServer(io: Io): Server {
   const server = new Server(
     { name: MCP_SERVER_NAME, title: "port-server", version: VERSION },
     { capabilities: { tools: {}, resources: {} }, instructions: INSTRUCTIONS },
@@ -71,8 +73,6 @@ export function createMcpServer(io: Io): Server {
   });
   return server;
 }
-
-// --- internal ---
 
 const JSON_TYPE = "application/json";
 /** MCP's code for a resource that does not exist. */

@@ -7,7 +7,7 @@ import type { Subprocess } from "bun";
 import type { Env } from "../../core/config.ts";
 import { descendants, GUARD_SCRIPT } from "./tree.ts";
 
-export const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /** What `exec` returns when the command cannot be started at all (as a shell does). */
 export const NOT_FOUND_EXIT = 127;
@@ -58,14 +58,14 @@ export async function exec(argv: string[], opts: ChildOptions): Promise<number> 
   return exitStatus(child.exitCode, child.signalCode);
 }
 
+// --- internal ---
+
 /** 0–255 for an exit, 128+n for signal n (what a shell reports). */
-export function exitStatus(code: number | null, signal: NodeJS.Signals | number | null): number {
+function exitStatus(code: number | null, signal: NodeJS.Signals | number | null): number {
   if (code !== null) return code;
   const n = typeof signal === "number" ? signal : signal ? constants.signals[signal] : undefined;
   return 128 + (n ?? 0);
 }
-
-// --- internal ---
 
 /**
  * A SIGKILL of portctl cannot be caught, and the child would live on, holding the port and

@@ -4,7 +4,7 @@
 // the port-server variables the user had set carried over. Rendering is pure: tests read it.
 import { join } from "node:path";
 
-export const SERVICE_NAME = "port-server";
+const SERVICE_NAME = "port-server";
 export const SYSTEMD_UNIT = `${SERVICE_NAME}.service`;
 /** launchd labels are conventionally reverse-DNS; ours has no domain to reverse. */
 export const LAUNCHD_LABEL = SERVICE_NAME;

@@ -69,7 +69,9 @@ export function mergeServices(earlier: Services, later: Services): Services {
   return out;
 }
 
-export function mergePorts(earlier?: PortList, later?: PortList): PortList | undefined {
+// --- internal ---
+
+function mergePorts(earlier?: PortList, later?: PortList): PortList | undefined {
   if (!later) return earlier;
   if (!earlier || later.mode !== "append") return { mode: "append", ports: later.ports };
   const seen = new Set(earlier.ports.map(key));
@@ -81,8 +83,6 @@ export function mergePorts(earlier?: PortList, later?: PortList): PortList | und
   }
   return { mode: "append", ports };
 }
-
-// --- internal ---
 
 function normalize(
   name: string,

@@ -29,11 +29,7 @@ export interface Handlers {
 type Child = Node | string | null | undefined | false;
 
 /** An element with attributes and children; strings become text nodes. */
-export function el(
-  tag: string,
-  attrs: Record<string, string> = {},
-  ...children: Child[]
-): HTMLElement {
+function el(tag: string, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElement {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   for (const c of children) if (c) node.append(c);

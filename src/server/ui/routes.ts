@@ -17,7 +17,7 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-export const PAGE_HEADERS = {
+const PAGE_HEADERS = {
   ...SECURITY_HEADERS,
   "Content-Security-Policy": CONTENT_SECURITY_POLICY,
   "X-Frame-Options": "DENY",
