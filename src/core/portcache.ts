@@ -2,7 +2,8 @@
 // 65536-entry map, so auto-assign stays fast with tens of thousands of rows) and each asked
 // port's holder and newest event (`GET /v1/ports/N` asks on every call). One rule keeps both
 // true: everything is dropped when another connection (another daemon on the same file) has
-// committed since we last looked (PRAGMA data_version), and our own writes keep them in step.
+// committed since we last looked (PRAGMA data_version: inside every write, and once per turn of
+// the event loop for the records), and our own writes keep them in step.
 import type { PortEvent } from "./events.ts";
 import type { Allocation } from "./model.ts";
 
@@ -17,6 +18,8 @@ export class PortCache {
   #version = -1;
   #ports: Uint8Array | null = null;
   readonly #records = new Map<number, PortRecord>();
+  /** record() asks data_version once per turn of the event loop (a busy `check` costs less). */
+  #askedThisTurn = false;
 
   constructor(dataVersion: () => number) {
     this.#dataVersion = dataVersion;
@@ -35,7 +38,15 @@ export class PortCache {
 
   /** A port's holder and newest event; `load` reads them when they are not known. */
   record(port: number, load: () => PortRecord): PortRecord {
-    this.#sync();
+    // Once per turn, like the look at the listeners (probe.ts batchedListening): every check
+    // answered in one turn is as of that turn, which began after each of them arrived.
+    if (!this.#askedThisTurn) {
+      this.#sync();
+      this.#askedThisTurn = true;
+      setImmediate(() => {
+        this.#askedThisTurn = false;
+      });
+    }
     let record = this.#records.get(port);
     if (!record) {
       record = load();

@@ -169,13 +169,17 @@ describe("files", () => {
     again.close();
   });
 
-  test("a port's holder and last event are remembered, yet never stale: after our write, or another connection's", () => {
+  test("a port's holder and last event are remembered, yet never stale: after our write at once, after another connection's from the next turn", async () => {
     const path = join(dir, "ports.db");
     const ours = new Store(path);
     const theirs = new Store(path);
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
     try {
       expect(ours.portRecord(3000)).toEqual({ holder: null, lastEvent: null });
       theirs.write(() => theirs.insert(row("web", 3000)));
+      // data_version is asked once per turn of the event loop: this turn's answers agree.
+      expect(ours.portRecord(3000).holder).toBeNull();
+      await nextTurn();
       expect(ours.portRecord(3000).holder).toMatchObject({ service: "web", port: 3000 });
       expect(ours.lastEvent(3000)?.kind).toBe("allocated");
       ours.write(() => ours.deleteWhere({ port: 3000 }, { reason: "test" }));
