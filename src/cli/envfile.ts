@@ -6,8 +6,7 @@ import { PortError } from "../core/errors.ts";
 import type { Allocation } from "../core/model.ts";
 
 export { envKey } from "../core/envkey.ts";
-
-export const ENV_FORMATS = ["dotenv", "export", "json"] as const;
+export { ENV_FORMATS } from "./flags.ts";
 
 export type EnvEntry = [key: string, port: number];
 

@@ -4,6 +4,9 @@
 import { DEFAULT_RANGE, formatRange, isPort } from "../core/config.ts";
 import type { Flag } from "./spec.ts";
 
+/** `env --format`: here, with the flags, so the command table does not load envfile.ts. */
+export const ENV_FORMATS = ["dotenv", "export", "json"] as const;
+
 export function parseName(value: string): string {
   // zod loads only when a name flag is given: `portctl check` should not pay for it.
   const { nameSchema, parseOrThrow } =

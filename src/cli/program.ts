@@ -2,7 +2,6 @@
 // one line on stderr, and with --json the same error as one JSON document on stdout.
 import { errorBody, PortError } from "../core/errors.ts";
 import { COMMANDS } from "./commands/index.ts";
-import { CLI_ERRORS } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { colors, safe } from "./output.ts";
 import { type Parsed, parseArgv, UsageError } from "./parse.ts";
@@ -56,6 +55,8 @@ async function report(err: unknown, io: Io, json: boolean): Promise<number> {
       : new PortError("internal", err instanceof Error ? err.message : String(err));
   if (json) io.out(JSON.stringify(errorBody(e), null, 2));
   const c = colors(io);
+  // Only a failure loads the table of error lines.
+  const { CLI_ERRORS } = await import("./errors.ts");
   const entry = CLI_ERRORS[e.code];
   // Messages carry server replies, paths, file contents and what was typed: escaped as a whole.
   io.err(`${c.red("error:")} ${safe(err instanceof PortError ? entry.line(e) : e.message)}`);

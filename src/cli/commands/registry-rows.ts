@@ -1,8 +1,15 @@
 // The registry's rows of the command table (index.ts): allocating, releasing, reading and
 // scanning ports, and their history.
 import { SCAN_DEPTH } from "../../core/config.ts";
-import { ENV_FORMATS } from "../envfile.ts";
-import { FLAGS, parseDepth, parseDuration, parseId, parseName, parsePid } from "../flags.ts";
+import {
+  ENV_FORMATS,
+  FLAGS,
+  parseDepth,
+  parseDuration,
+  parseId,
+  parseName,
+  parsePid,
+} from "../flags.ts";
 import type { CommandSpec } from "../spec.ts";
 
 export const REGISTRY_COMMANDS: CommandSpec[] = [
