@@ -1,9 +1,9 @@
 // Default app and instance names from the git checkout around the current folder. Read from
 // the files git keeps (.git, gitdir, commondir, HEAD) rather than by running git: no
 // dependency on a git binary, and no process start on every command.
-import { realpathSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { readText } from "../core/files.ts";
+import { readText, realOrResolved } from "../core/files.ts";
 
 export interface Checkout {
   /** The folder that holds `.git`: this checkout's top folder. */
@@ -48,7 +48,8 @@ export function detectOwner(
  * folder holding `.git`, a linked worktree's own folder included), else the current folder.
  */
 export function detectCheckoutPath(cwd: string): string {
-  const start = realPath(cwd);
+  // Symlinks resolved, so one checkout reached two ways is recorded once.
+  const start = realOrResolved(cwd);
   for (let dir = start; ; dir = dirname(dir)) {
     if (entryKind(join(dir, ".git")) !== null) return dir;
     if (dirname(dir) === dir) return start;
@@ -102,15 +103,6 @@ function readPointer(file: string, base: string): string | null {
 /** The file's text without its newline, or null when it cannot be read. */
 function readLine(path: string): string | null {
   return readText(path)?.trim() ?? null;
-}
-
-/** Symlinks resolved, so one checkout reached two ways is recorded once. */
-function realPath(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return resolve(path);
-  }
 }
 
 function entryKind(path: string): "dir" | "file" | null {

@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join, sep } from "node:path";
 import { fileError, PortError } from "../core/errors.ts";
-import { writeAtomic } from "../core/files.ts";
+import { realOrResolved, writeAtomic } from "../core/files.ts";
 
 /**
  * `update` gets the current text ("" when there is no file) and returns the new one, or
@@ -61,7 +61,7 @@ export function refuseLinkOut(path: string, asTyped: string, checkout: string): 
   if (!inside(path)) return;
   const real = existsSync(path)
     ? realpathSync(path)
-    : join(realOrSelf(dirname(path)), basename(path));
+    : join(realOrResolved(dirname(path)), basename(path));
   if (inside(real)) return;
   throw new PortError(
     "filesystem",
@@ -69,14 +69,6 @@ export function refuseLinkOut(path: string, asTyped: string, checkout: string): 
     undefined,
     { path: real },
   );
-}
-
-export function realOrSelf(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
 }
 
 // --- internal ---

@@ -1,20 +1,14 @@
 // Which checkout owns an allocation. An allocation records the worktree it was made from; a
 // second checkout (another clone on the same branch) reusing its name is refused while the
 // first still exists, and takes it over once that folder is gone.
-import { statSync } from "node:fs";
 import { PortError } from "./errors.ts";
+import { isFolder } from "./files.ts";
 import type { Allocation } from "./model.ts";
 
 /** Whether a recorded checkout is still there: a folder at that path. */
 export type CheckoutExists = (path: string) => boolean;
 
-export const checkoutExists: CheckoutExists = (path) => {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-};
+export const checkoutExists: CheckoutExists = isFolder;
 
 export type Ownership =
   | { verdict: "same" }

@@ -9,12 +9,13 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
   writeSync,
 } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileReason, PortError } from "./errors.ts";
 
 /** Like existsSync, but true for a dangling symlink too (lstat, never followed). */
@@ -24,6 +25,24 @@ export function pathExists(path: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A folder at `path`, through links; false when missing or unreadable. */
+export function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Links resolved (realpath), so one place reached two ways is one path; else `path` resolved. */
+export function realOrResolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
   }
 }
 

@@ -7,15 +7,13 @@ import {
   mkdirSync,
   readdirSync,
   readlinkSync,
-  realpathSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileReason } from "../core/errors.ts";
-import { pathExists } from "../core/files.ts";
+import { isFolder, pathExists, realOrResolved } from "../core/files.ts";
 import { isAlive } from "../core/processes.ts";
 import { SKILL_FILES, SKILL_NAME, type SkillFile } from "./files.ts";
 
@@ -79,7 +77,7 @@ export function installGlobal(
   return GLOBAL_PLATFORMS.map((platform): InstallResult => {
     const root = join(home, platform.folder);
     const dir = skillDir(root);
-    if (!isDirectory(root)) {
+    if (!isFolder(root)) {
       return { platform: platform.name, dir, status: "skipped", reason: `${root} not found` };
     }
     // The platform folder itself may live anywhere (dotfile managers link it); below it, stay home.
@@ -169,14 +167,6 @@ function linkOutside(
   return undefined;
 }
 
-function realOrResolved(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return resolve(path);
-  }
-}
-
 /** Creates a folder (and missing parents) with DIR_MODE regardless of the umask. */
 function makeDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: DIR_MODE });
@@ -201,14 +191,6 @@ function removeLeftovers(parent: string, name: string): void {
   for (const entry of entries) {
     const pid = Number(pattern.exec(entry)?.[1]);
     if (pid && !isAlive(pid)) rmSync(join(parent, entry), { recursive: true, force: true });
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
   }
 }
 

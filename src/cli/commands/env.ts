@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { realOrResolved } from "../../core/files.ts";
 import { Client } from "../client.ts";
 import { detectCheckoutPath, detectOwner } from "../detect.ts";
 import {
@@ -10,7 +11,7 @@ import {
 } from "../envfile.ts";
 import type { Io } from "../io.ts";
 import { printJson, safe } from "../output.ts";
-import { realOrSelf, refuseLinkOut, rewriteFile } from "../rewrite.ts";
+import { refuseLinkOut, rewriteFile } from "../rewrite.ts";
 
 export interface EnvOptions {
   app?: string;
@@ -27,7 +28,11 @@ export async function env(opts: EnvOptions, io: Io): Promise<number> {
   const entries = envEntries(rows);
   if (opts.write !== undefined) {
     const path = resolve(io.cwd, opts.write);
-    refuseLinkOut(resolve(realOrSelf(io.cwd), opts.write), opts.write, detectCheckoutPath(io.cwd));
+    refuseLinkOut(
+      resolve(realOrResolved(io.cwd), opts.write),
+      opts.write,
+      detectCheckoutPath(io.cwd),
+    );
     rewriteFile(path, (before) => mergeDotenv(before, entries));
     io.out(
       safe(
