@@ -31,7 +31,7 @@ export function openDatabase(path: string): Database {
     return db;
   } catch (err) {
     db?.close(false);
-    throw asStorageError(err, path);
+    throw asStorageError(err, `cannot open database ${path}`);
   }
 }
 
@@ -49,13 +49,11 @@ function prepareFile(path: string): void {
   for (const file of [path, `${path}-wal`, `${path}-shm`]) restrictMode(file);
 }
 
-export function asStorageError(err: unknown, path?: string): PortError {
+/** A database failure, whatever raised it, as the one `storage` error: `<context>: <message>`. */
+export function asStorageError(err: unknown, context = "database error"): PortError {
   if (err instanceof PortError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new PortError(
-    "storage",
-    path ? `cannot open database ${path}: ${message}` : `database error: ${message}`,
-  );
+  return new PortError("storage", `${context}: ${message}`);
 }
 
 // --- internal ---

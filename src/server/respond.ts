@@ -1,6 +1,7 @@
 // Every response the API sends: JSON with the security headers, errors as
 // `{"error", "code", "holder"?, …details}` with the status of the code's row in status.ts.
 import { SQLiteError } from "bun:sqlite";
+import { asStorageError } from "../core/dbfile.ts";
 import { errorBody, PortError } from "../core/errors.ts";
 import { describeError, logEvent } from "./log.ts";
 import { HTTP_STATUS } from "./status.ts";
@@ -30,16 +31,12 @@ const JSON_HEADERS = new Headers({ "Content-Type": "application/json", ...SECURI
 
 function unexpected(err: unknown): PortError {
   // bun:sqlite throws SQLiteError, and plain errors on a closed database: all are storage.
-  if (err instanceof SQLiteError || isClosedDatabase(err)) return storageError(err);
+  if (err instanceof SQLiteError || isClosedDatabase(err)) {
+    return asStorageError(err, "database unusable");
+  }
   // Never leak a stack trace to the client; the log gets the details, on one line.
   logEvent(`port-server: internal error: ${describeError(err)}`);
   return new PortError("internal", "internal server error");
-}
-
-/** A database failure, whatever raised it, is the one `storage` error (503). */
-function storageError(err: unknown): PortError {
-  const message = err instanceof Error ? err.message : String(err);
-  return new PortError("storage", `database unusable: ${message}`);
 }
 
 function isClosedDatabase(err: unknown): boolean {
