@@ -191,8 +191,12 @@ const isString: Guard = (v) => typeof v === "string";
 const isInteger: Guard = (v) => Number.isSafeInteger(v);
 const has =
   (fields: Record<string, Guard>): Guard =>
-  (v) =>
-    isObject(v) && Object.entries(fields).every(([k, g]) => g(v[k]));
+  (v) => {
+    if (!isObject(v)) return false;
+    // for…in, not entries().every(): a cold `portctl check` pays for each builtin it first calls.
+    for (const k in fields) if (!fields[k]?.(v[k])) return false;
+    return true;
+  };
 const arrayOf =
   (g: Guard): Guard =>
   (v) =>

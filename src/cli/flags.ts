@@ -16,21 +16,21 @@ export function parseName(value: string): string {
 
 function portParser(allowZero: boolean) {
   return (value: string): number => {
-    const n = /^\d{1,5}$/.test(value.trim()) ? Number(value) : Number.NaN;
+    const n = digits(value, 5);
     if ((allowZero && n === 0) || isPort(n)) return n;
     throw new Error(`must be an integer between ${allowZero ? 0 : 1} and 65535`);
   };
 }
 
 export function parseId(value: string): number {
-  const n = /^\d{1,15}$/.test(value.trim()) ? Number(value) : Number.NaN;
+  const n = digits(value, 15);
   if (n >= 1) return n;
   throw new Error("must be a positive integer");
 }
 
 /** `scan --depth N`: folder levels below the scanned folder, 0 (that folder only) to 64. */
 export function parseDepth(value: string): number {
-  const n = /^\d{1,2}$/.test(value.trim()) ? Number(value) : Number.NaN;
+  const n = digits(value, 2);
   if (n >= 0 && n <= 64) return n;
   throw new Error("must be an integer between 0 and 64");
 }
@@ -42,7 +42,7 @@ export function parseVarName(value: string): string {
 }
 
 export function parsePid(value: string): number {
-  const n = /^\d{1,10}$/.test(value.trim()) ? Number(value) : Number.NaN;
+  const n = digits(value, 10);
   if (n >= 1 && n <= 2 ** 31 - 1) return n;
   throw new Error("must be a process id (a positive integer)");
 }
@@ -78,3 +78,18 @@ export const FLAGS = {
     default: 0,
   },
 } as const satisfies Record<string, Flag>;
+
+/**
+ * The number written as 1 to `max` decimal digits (spaces around allowed), else NaN. By hand,
+ * not a regex: `portctl check --port N` converts one on every call, and a cold start pays for
+ * each regex it compiles.
+ */
+function digits(value: string, max: number): number {
+  const text = value.trim();
+  if (text.length === 0 || text.length > max) return Number.NaN;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return Number.NaN;
+  }
+  return Number(text);
+}

@@ -2,6 +2,9 @@
 // `portctl check` must not pay for one). Problems are reported in a fixed order, so the first
 // line names the real mistake: an unknown flag or a stray argument first, then a bad value,
 // then a missing required flag (`allocate --servce web` is a typo, not a missing --service).
+// Plain loops throughout: in a compiled binary the first call of each of the engine's
+// JavaScript-written builtins (find, some, map, flatMap…) costs 15-100 µs, and parsing is on
+// every command's path (bench/cli-latency).
 import { type CommandSpec, type Flag, flagLabel, optionKey } from "./spec.ts";
 import { quoted, strayArgument, UsageError, unknownCommand, unknownFlag } from "./usage.ts";
 
@@ -28,7 +31,7 @@ export function parseArgv(argv: string[], table: CommandSpec[]): Parsed {
     if (isHelp(token)) return { kind: "help", path };
     if (path.length === 0 && (token === "--version" || token === "-V")) return { kind: "version" };
     if (token.startsWith("-")) throw unknownFlag(token, namesOf(path), ROOT_FLAGS);
-    const command = commands.find((c) => c.name === token);
+    const command = named(commands, token);
     if (!command) throw unknownCommand(token, commands, path);
     path.push(command);
     if (!command.subcommands || runsItself(command, argv[i + 1])) {
@@ -59,7 +62,7 @@ function helpFor(names: string[], table: CommandSpec[]): Parsed {
   const path: CommandSpec[] = [];
   let commands: CommandSpec[] | undefined = table;
   for (const name of names) {
-    const command: CommandSpec | undefined = commands?.find((c) => c.name === name);
+    const command: CommandSpec | undefined = commands ? named(commands, name) : undefined;
     if (!command) throw unknownCommand(name, commands ?? [], path);
     path.push(command);
     commands = command.subcommands;
@@ -75,7 +78,9 @@ function parseCommand(argv: string[], path: CommandSpec[]): Parsed {
   const args = command.args ?? [];
   const rest = args[args.length - 1]?.rest === true;
   const end = ownEnd(argv, rest);
-  if (argv.slice(0, end < 0 ? undefined : end).some(isHelp)) return { kind: "help", path };
+  for (let i = 0; i < (end < 0 ? argv.length : end); i++) {
+    if (isHelp(argv[i] as string)) return { kind: "help", path };
+  }
   const { given, positionals } = scan(argv, flags, names, rest);
   const stray = rest ? undefined : positionals[args.length];
   if (stray !== undefined) throw strayArgument(stray, command, given, names);
@@ -120,11 +125,11 @@ function ownEnd(argv: string[], rest: boolean): number {
 function scan(argv: string[], flags: Record<string, Flag>, names: string[], rest = false) {
   const given = new Map<string, string | true | string[]>();
   const positionals: string[] = [];
-  const shorts = new Map<string, string>(
-    Object.entries(flags).flatMap(([n, f]): [string, string][] =>
-      f.short ? [[`-${f.short}`, n]] : [],
-    ),
-  );
+  const shorts = new Map<string, string>();
+  for (const n in flags) {
+    const short = flags[n]?.short;
+    if (short) shorts.set(`-${short}`, n);
+  }
   const isFlag = (t: string | undefined) => t?.startsWith("--") || shorts.has(t ?? "");
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] as string;
@@ -192,7 +197,9 @@ function applyImplied(
   names: string[],
 ): void {
   for (const name of given.keys()) {
-    for (const [other, value] of Object.entries(flags[name]?.implies ?? {})) {
+    const implied = flags[name]?.implies;
+    if (!implied) continue;
+    for (const [other, value] of Object.entries(implied)) {
       const key = optionKey(other);
       if (given.has(other) && opts[key] !== value) {
         throw new UsageError(
@@ -206,5 +213,12 @@ function applyImplied(
 }
 
 function namesOf(path: CommandSpec[]): string[] {
-  return path.map((c) => c.name);
+  const names: string[] = [];
+  for (const c of path) names.push(c.name);
+  return names;
+}
+
+function named(commands: CommandSpec[], name: string): CommandSpec | undefined {
+  for (const c of commands) if (c.name === name) return c;
+  return undefined;
 }

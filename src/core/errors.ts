@@ -69,9 +69,7 @@ export const HTTP_STATUS = {
 } as const satisfies Record<ErrorCode, number>;
 
 /** The codes the API itself answers with: every code but those only portctl raises. */
-export const API_CODES: readonly ErrorCode[] = ERROR_CODES.filter(
-  (c) => c !== "unreachable" && c !== "daemon" && c !== "filesystem",
-);
+export const API_CODES: readonly ErrorCode[] = apiCodes();
 
 /**
  * The code of an error answer that carries none (a proxy, an old daemon): the API code with that
@@ -129,3 +127,12 @@ const ERRNO_TEXT: Record<string, string> = {
   ELOOP: "a symbolic link is in the way (not followed)",
   ENAMETOOLONG: "the name is too long",
 };
+
+/** A loop, not filter(): this module loads on every portctl start (see cli/parse.ts). */
+function apiCodes(): ErrorCode[] {
+  const codes: ErrorCode[] = [];
+  for (const c of ERROR_CODES) {
+    if (c !== "unreachable" && c !== "daemon" && c !== "filesystem") codes.push(c);
+  }
+  return codes;
+}
