@@ -2,10 +2,11 @@
 // dashboard's "listening but not registered" section. One pass over the kernel's tables and
 // one over the processes' open files (Linux), or one `lsof` (elsewhere); never per port.
 import { z } from "zod";
+import { portSchema } from "./fields.ts";
 import { kernelReader, readProcListeners, socketOwners } from "./probe.ts";
 
 export const machineListenerSchema = z.object({
-  port: z.number().int().min(1).max(65535),
+  port: portSchema,
   pid: z.number().int().positive().optional().describe("the owning process, when visible"),
   process: z.string().optional().describe("its command name, when visible"),
 });

@@ -26,9 +26,9 @@ export const OVERRIDE_FILES = [
  * COMPOSE_FILES plus the first of OVERRIDE_FILES. `null` when there is no project there.
  */
 export function composeFiles(dir: string, env: Vars, fs: FileAccess = {}): string[] | null {
-  const read = fs.read ?? readText;
+  const read = fs.read ?? readProjectFile;
   const exists =
-    fs.exists ?? ((p: string) => (read === readText ? existsSync(p) : canRead(read, p)));
+    fs.exists ?? ((p: string) => (read === readProjectFile ? existsSync(p) : canRead(read, p)));
   const dotenv = exists(join(dir, ".env")) ? dotenvOf(dir, read, env) : {};
   const list = env.COMPOSE_FILE ?? dotenv.COMPOSE_FILE;
   if (list) {
@@ -65,7 +65,7 @@ export function dotenvOf(dir: string, read: (p: string) => string, env: Vars): V
  * A regular file of sane size only: a repository's `extends: {file: /dev/zero}` or a FIFO must
  * not hang scan, and a huge file is no Compose file.
  */
-export function readText(path: string): string {
+export function readProjectFile(path: string): string {
   const stat = statSync(path);
   if (!stat.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTFILE" });
   if (stat.size > MAX_COMPOSE_BYTES)

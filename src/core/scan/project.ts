@@ -5,7 +5,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileReason } from "../errors.ts";
 import { envVars } from "./envfiles.ts";
-import { composeFiles, dotenvOf, readText } from "./files.ts";
+import { composeFiles, dotenvOf, readProjectFile } from "./files.ts";
 import { interpolate, type Vars } from "./interpolate.ts";
 import type { ComposeProject, ComposeService } from "./model.ts";
 import { documentServices, mergeServices, type Resolver, type Services } from "./services.ts";
@@ -35,7 +35,7 @@ export function composeProjectAt(dir: string, opts: LoadOptions): ComposeProject
 /** One project from these files, merged in this order (`docker compose -f a -f b`). */
 export function loadComposeProject(files: string[], opts: LoadOptions): ComposeProject {
   const dir = opts.dir ?? dirname(files[0] ?? ".");
-  const read = opts.read ?? readText;
+  const read = opts.read ?? readProjectFile;
   const label = opts.label ?? ((p: string) => p);
   const problems: Problem[] = [];
   const vars = { ...dotenvOf(dir, read, opts.env), ...opts.env };
