@@ -1,11 +1,10 @@
 // `portctl scan --fix [--dry-run]`: literal Compose host ports become `${SERVICE_PORT:-N}`, printed
 // as a diff per port; each file is replaced whole (temp file + rename) or left as it was.
 import { realpathSync, statSync } from "node:fs";
-import { relative } from "node:path";
 import { PortError } from "../../core/errors.ts";
 import { writeAtomic } from "../../core/files.ts";
 import { planFixes } from "../../core/scan/fix.ts";
-import type { ComposeProject } from "../../core/scan/index.ts";
+import { type ComposeProject, labelUnder } from "../../core/scan/index.ts";
 import { envKey } from "../envfile.ts";
 import type { Io } from "../io.ts";
 import { colors, safe } from "../output.ts";
@@ -18,7 +17,7 @@ export async function fixCompose(
   io: Io,
 ): Promise<boolean> {
   const c = colors(io);
-  const label = (p: string) => relative(root, p) || p;
+  const label = labelUnder(root);
   const fixes = planFixes(projects, envKey);
   let ports = 0;
   let files = 0;

@@ -23,6 +23,11 @@ export interface ProjectScan extends ScanResult {
   unscanned: Unscanned[];
 }
 
+/** A path as scan and scan --fix show it: relative to the scanned folder (the folder itself as is). */
+export function labelUnder(root: string): (path: string) => string {
+  return (path) => relative(root, path) || path;
+}
+
 export function scanProject(
   root: string,
   env: Vars = {},
@@ -31,7 +36,7 @@ export function scanProject(
   const findings: Finding[] = [];
   const problems: Problem[] = [];
   const { files, unscanned } = walk(root, opts.depth);
-  const label = (path: string) => relative(root, path) || path;
+  const label = labelUnder(root);
   for (const project of composeProjects(root, files, env, label)) {
     findings.push(...composeFindings(project, label));
     problems.push(...project.problems);
@@ -60,7 +65,7 @@ export function composeProjectsUnder(
   env: Vars = {},
   opts: { depth?: number } = {},
 ): ComposeProject[] {
-  return composeProjects(root, walk(root, opts.depth).files, env, (p) => relative(root, p) || p);
+  return composeProjects(root, walk(root, opts.depth).files, env, labelUnder(root));
 }
 
 export interface Skipped {
