@@ -119,12 +119,20 @@ export interface ServerAddress {
 export function parseAddress(value: string | undefined): ServerAddress {
   const raw = value?.trim();
   if (!raw) return { host: DEFAULT_HOST, port: DEFAULT_PORT };
-  const m = /^(?:(\[[^\]]+\]|[^:]*):)?(\d+)$/.exec(raw);
-  const port = m?.[2] ? Number(m[2]) : Number.NaN;
-  if (!m || !isPort(port)) {
+  // [HOST:]PORT, HOST a bracketed IPv6 address or a name without colons. Split by hand: every
+  // portctl call reads this, and a cold start pays for each regex it compiles.
+  const colon = raw.lastIndexOf(":");
+  const hostPart = colon < 0 ? "" : raw.slice(0, colon);
+  const portText = raw.slice(colon + 1);
+  const bracketed =
+    hostPart.length > 2 &&
+    hostPart.startsWith("[") &&
+    hostPart.indexOf("]") === hostPart.length - 1;
+  const port = isDigits(portText) ? Number(portText) : Number.NaN;
+  if ((!bracketed && hostPart.includes(":")) || !isPort(port)) {
     throw new Error(`${ENV.addr} must look like 127.0.0.1:${DEFAULT_PORT} (got "${raw}")`);
   }
-  const host = m[1] ? m[1] : DEFAULT_HOST;
+  const host = hostPart || DEFAULT_HOST;
   if (!["127.0.0.1", "localhost", "[::1]"].includes(host)) {
     throw new Error(
       `${ENV.addr} must name a loopback host (127.0.0.1, localhost or [::1]), got "${host}"`,
@@ -132,6 +140,15 @@ export function parseAddress(value: string | undefined): ServerAddress {
   }
   // The daemon listens on 127.0.0.1 only; every loopback name reaches it there.
   return { host: DEFAULT_HOST, port };
+}
+
+function isDigits(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** Parses `LO-HI`; both ends 1–65535 and LO ≤ HI. */

@@ -267,14 +267,22 @@ describe("config: parseAddress", () => {
     expect(parseAddress(text)).toEqual(addr);
   });
 
-  test.each(["127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:", "127.0.0.1:abc", "http://x:1"])(
-    "refuses the malformed %p",
-    (text) => {
-      expect(() => parseAddress(text)).toThrow("PORT_SERVER_ADDR must look like 127.0.0.1:51234");
-    },
-  );
+  test.each([
+    "127.0.0.1:0",
+    "127.0.0.1:65536",
+    "127.0.0.1:",
+    "127.0.0.1:abc",
+    "http://x:1",
+    "[::1]",
+    "[::1]]:80",
+    "::1:80",
+    "127.0.0.1:+80",
+    "127.0.0.1:８０",
+  ])("refuses the malformed %p", (text) => {
+    expect(() => parseAddress(text)).toThrow("PORT_SERVER_ADDR must look like 127.0.0.1:51234");
+  });
 
-  test.each(["0.0.0.0:8080", "example.com:8080", "192.168.1.2:8080", "[::]:8080"])(
+  test.each(["0.0.0.0:8080", "example.com:8080", "192.168.1.2:8080", "[::]:8080", "[]:80"])(
     "refuses the non-loopback %p",
     (text) => {
       expect(() => parseAddress(text)).toThrow("PORT_SERVER_ADDR must name a loopback host");
