@@ -1,8 +1,8 @@
 // `kill -9` in the middle of a burst of allocations: whatever a client was told (201) survives
 // the crash exactly, nothing is recorded twice, and the file passes SQLite's integrity check.
-// This is what committing each allocation in one BEGIN IMMEDIATE transaction before answering
-// is for: a killed process loses nothing it committed (synchronous=FULL is for power loss,
-// which this test cannot cause).
+// This is what answering only after the COMMIT of the allocation's group (core/batch.ts) is
+// for: a killed process loses nothing it committed (synchronous=FULL is for power loss, which
+// this test cannot cause).
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Allocation } from "../../src/core/model.ts";
@@ -11,8 +11,12 @@ import { allocate, listAllocations, readDatabase } from "../helpers/http.ts";
 
 const TOTAL = 500;
 const KILL_AFTER = 250;
-/** Not a divisor of KILL_AFTER, so the kill lands while a batch is still in flight. */
-const BATCH = 60;
+/**
+ * Clients, each sending its next request as soon as it has an answer: requests are always in
+ * flight, whereas waves of requests awaited together could all be answered by one group
+ * commit before the kill.
+ */
+const CLIENTS = 60;
 const ARGS = ["--range", "20000-29999"];
 
 let home: TempHome;
@@ -44,11 +48,14 @@ test("SIGKILL after ~half of 500 concurrent allocations loses nothing that was a
       daemon.proc.kill("SIGKILL");
     }
   };
-  for (let start = 0; start < TOTAL && !killed; start += BATCH) {
-    const batch = Array.from({ length: Math.min(BATCH, TOTAL - start) }, (_, k) => start + k);
-    fired += batch.length;
-    await Promise.all(batch.map(one));
-  }
+  let sent = 0;
+  const client = async () => {
+    while (!killed && sent < TOTAL) {
+      fired++;
+      await one(sent++);
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, client));
   await daemon.proc.exited;
 
   expect(daemon.proc.signalCode).toBe("SIGKILL");
