@@ -34,17 +34,24 @@ export async function inspect(io: Io): Promise<DaemonState> {
   const client = new Client(io.env);
   const ours = { db: paths.db, address: client.base };
   const filePid = readPid(paths.pid);
-  const health = await client.health().catch(() => undefined);
-  const foreign = health ? disprove(health.pid, health, ours) : undefined;
+  let health = await client.health().catch(() => undefined);
+  let foreign = health ? disprove(health.pid, health, ours) : undefined;
   const stale =
     filePid !== undefined && !(isAlive(filePid) && portServerExecutable(filePid) === true);
-  const elsewhere = health && !foreign ? undefined : await lockHolder(io, paths.lock, ours.db);
+  let elsewhere = health && !foreign ? undefined : await lockHolder(io, paths.lock, ours.db);
+  if (!health && elsewhere?.base === ours.address) {
+    // It began to answer on our own address between the two looks (a start racing ours): it
+    // is the daemon here, not one elsewhere.
+    health = elsewhere.health;
+    foreign = undefined;
+    elsewhere = undefined;
+  }
   return {
     pidFile: paths.pid,
     ...(filePid !== undefined ? { filePid } : {}),
     ...(health ? { health } : {}),
     ...(foreign ? { foreign } : {}),
-    ...(elsewhere ? { elsewhere } : {}),
+    ...(elsewhere ? { elsewhere: { pid: elsewhere.pid, address: elsewhere.address } } : {}),
     stale,
     ours,
   };
@@ -76,11 +83,12 @@ export function removeIfNames(path: string, pid: number): void {
  * The daemon the folder's lock file names, when it listens on another address and proves to
  * be ours there (a port-server executable whose /healthz reports its pid and our database).
  */
+/** The folder's lock holder, proved ours, with its /healthz and the URL it answers on. */
 async function lockHolder(
   io: Io,
   lockFile: string,
   db: string,
-): Promise<Required<LockHolder> | undefined> {
+): Promise<(Required<LockHolder> & { health: Health; base: string }) | undefined> {
   const holder = readLockHolder(lockFile);
   if (!holder?.address) return undefined;
   let client: Client;
@@ -90,8 +98,10 @@ async function lockHolder(
     return undefined; // not a loopback address: not something our daemon wrote
   }
   const health: Health | undefined = await client.health().catch(() => undefined);
-  const proved = disprove(holder.pid, health, { db, address: client.base }) === undefined;
-  return proved ? { pid: holder.pid, address: holder.address } : undefined;
+  const proved = health && disprove(holder.pid, health, { db, address: client.base }) === undefined;
+  return proved
+    ? { pid: holder.pid, address: holder.address, health, base: client.base }
+    : undefined;
 }
 
 function readPid(path: string): number | undefined {
