@@ -6,6 +6,7 @@ import { floorClient } from "./lib/floor.ts";
 import { cleanEnv, freePort, PORTCTL, startDaemon, timeRun } from "./lib/procs.ts";
 import type { Benchmark, Options, Row } from "./lib/report.ts";
 import { median, spread } from "./lib/stats.ts";
+import { interleaved } from "./lib/timing.ts";
 
 export const cliLatency: Benchmark = {
   name: "cli-latency",
@@ -27,16 +28,7 @@ export const cliLatency: Benchmark = {
       await sanityCheck(commands, env, port);
 
       const runs = opts.quick ? 10 : 40;
-      const times = { portctl: [], floor: [], curl: [], version: [] } as Record<Name, number[]>;
-      const order = Object.keys(commands) as Name[];
-      for (let i = -3; i < runs; i++) {
-        // Rotate the order each round; the first three rounds are warm-up (page cache).
-        for (let k = 0; k < order.length; k++) {
-          const name = order[(i + 3 + k) % order.length] as Name;
-          const t = await timeRun(commands[name], env);
-          if (i >= 0) times[name].push(t.ms);
-        }
-      }
+      const times = await interleaved(commands, env, runs);
       opts.log(`  portctl check --port ${port} (free): ${spread(times.portctl, "ms")}`);
       opts.log(`  floor (compiled Bun, one fetch):  ${spread(times.floor, "ms")}`);
       opts.log(`  curl -s …/v1/ports/${port}:        ${spread(times.curl, "ms")}`);

@@ -5,6 +5,7 @@ import { allocateMany } from "./lib/load.ts";
 import { cleanEnv, PORTCTL, startDaemon, timeRun } from "./lib/procs.ts";
 import type { Benchmark, Options, Row } from "./lib/report.ts";
 import { median, spread } from "./lib/stats.ts";
+import { interleaved } from "./lib/timing.ts";
 
 const ROWS = 250;
 
@@ -23,14 +24,7 @@ export const listBench: Benchmark = {
       };
       await sanityCheck(commands, env);
       const runs = opts.quick ? 10 : 30;
-      const times: Record<keyof typeof commands, number[]> = { table: [], json: [] };
-      for (let i = -3; i < runs; i++) {
-        const order = i % 2 === 0 ? (["table", "json"] as const) : (["json", "table"] as const);
-        for (const name of order) {
-          const t = await timeRun(commands[name], env);
-          if (i >= 0) times[name].push(t.ms);
-        }
-      }
+      const times = await interleaved(commands, env, runs);
       opts.log(`  portctl list --all:        ${spread(times.table, "ms")}`);
       opts.log(`  portctl list --all --json: ${spread(times.json, "ms")}`);
       return [

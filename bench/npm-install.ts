@@ -7,6 +7,7 @@ import { installOffline, packMain, packPlatform } from "../scripts/npm.ts";
 import { cleanEnv, PORTCTL, tempDir, timeRun } from "./lib/procs.ts";
 import type { Benchmark, Options, Row } from "./lib/report.ts";
 import { median, spread } from "./lib/stats.ts";
+import { interleaved } from "./lib/timing.ts";
 
 export const npmInstall: Benchmark = {
   name: "npm-install",
@@ -34,15 +35,7 @@ export const npmInstall: Benchmark = {
       }
     }
     const runs = opts.quick ? 10 : 40;
-    const times = { npm: [] as number[], release: [] as number[] };
-    for (let i = -3; i < runs; i++) {
-      for (const name of i % 2 === 0
-        ? (["npm", "release"] as const)
-        : (["release", "npm"] as const)) {
-        const t = await timeRun(commands[name], env);
-        if (i >= 0) times[name].push(t.ms);
-      }
-    }
+    const times = await interleaved(commands, env, runs);
     opts.log(`  npm-installed portctl version: ${spread(times.npm, "ms")}`);
     opts.log(`  bin/portctl version:           ${spread(times.release, "ms")}`);
     return [
