@@ -1,15 +1,18 @@
 // 3. Scaling: sequential auto-assign latency against a daemon holding 20,000 allocations vs an
 // empty one. Both daemons run at once and take turns, so noise hits both alike. The 20,000
 // rows are written straight into the file (through the product's own Store, so the schema is
-// exactly the product's) before the daemon starts: seconds instead of minutes of POSTs.
+// exactly the product's) before the daemon starts: seconds instead of minutes of POSTs. Half of
+// them are in the app/instance the new allocations go to, so work that grows with an app's
+// rows (checking a new name against its services) shows here too.
 import { join } from "node:path";
 import { Store } from "../src/core/store.ts";
-import { allocateInit } from "./lib/load.ts";
 import { startDaemon, tempDir } from "./lib/procs.ts";
 import type { Benchmark, Options, Row } from "./lib/report.ts";
 import { median, spread } from "./lib/stats.ts";
 
 export const PREFILL = 20_000;
+/** The instance that holds half of the prefilled rows, and gets the new allocations. */
+const BIG = "big";
 
 export const scaling: Benchmark = {
   name: "scaling",
@@ -34,7 +37,11 @@ export const scaling: Benchmark = {
         for (const which of pair) {
           const url = (which === "empty" ? empty : full).url;
           const t0 = performance.now();
-          const res = await fetch(`${url}/v1/allocations`, allocateInit("seq", 0, i + 10));
+          const res = await fetch(`${url}/v1/allocations`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ app: "prefill", instance: BIG, service: `seq${i + 10}` }),
+          });
           const body = (await res.json()) as { port: number };
           const elapsed = performance.now() - t0;
           if (res.status !== 201) throw new Error(`${which}: POST gave ${res.status}`);
@@ -71,7 +78,7 @@ export function prefill(path: string, count: number): void {
     const created_at = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     store.write(() => {
       for (let i = 0; i < count; i++) {
-        const instance = `i${Math.floor(i / 100)}`;
+        const instance = i < count / 2 ? BIG : `i${Math.floor(i / 100)}`;
         store.insert({ app: "prefill", instance, service: `s${i}`, port: 3000 + i, created_at });
       }
     });

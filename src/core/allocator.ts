@@ -5,7 +5,7 @@
 import { WriteBatch } from "./batch.ts";
 import { type CheckoutExists, checkoutExists, ownership } from "./checkout.ts";
 import type { PortRange } from "./config.ts";
-import { envKey, envKeyTwin } from "./envkey.ts";
+import { envKey } from "./envkey.ts";
 import { PortError } from "./errors.ts";
 import { endDeadLeases, leaseStart } from "./leases.ts";
 import { type AllocateRequest, type Allocation, rfc3339 } from "./model.ts";
@@ -181,8 +181,7 @@ export class Allocator {
 
   /** `web_api` beside `web-api`: `portctl env` could print only one WEB_API_PORT. */
   #refuseEnvKeyTwin(req: AllocateRequest): void {
-    const rows = this.#store.list({ app: req.app, instance: req.instance });
-    const twin = envKeyTwin(rows, req.service);
+    const twin = this.#store.envKeyTwin(req.app, req.instance, req.service);
     if (!twin) return;
     const key = envKey(req.service);
     throw new PortError(

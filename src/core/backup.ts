@@ -2,7 +2,7 @@
 // nothing in one transaction. A row identical to one already registered is skipped, so an
 // import can be repeated; any conflict refuses the whole file, naming every holder.
 import { z } from "zod";
-import { envKey, envKeyTwin } from "./envkey.ts";
+import { envKey } from "./envkey.ts";
 import { PortError } from "./errors.ts";
 import { type Allocation, allocationSchema, type ImportConflict, type ImportRow } from "./model.ts";
 
@@ -73,7 +73,7 @@ function conflictOf(
   }
   // The rule allocate applies: one environment variable per service of an app and instance.
   const variable = envKey(row.service);
-  const keyTwin = envKeyTwin(store.list({ app: row.app, instance: row.instance }), row.service);
+  const keyTwin = store.envKeyTwin(row.app, row.instance, row.service);
   if (keyTwin) {
     const reason = `${row.service} would share ${variable} with ${name(keyTwin)}`;
     return { allocation: row, holder: keyTwin, reason };

@@ -2,8 +2,7 @@
 // `portctl env`, `portctl run` and the Compose rewrite print, and the rule the daemon applies
 // when a port is allocated or imported, so that `portctl env` can never fail on a name later:
 // a name with no key (`数据库`) is refused, and so is one whose key another service of the same
-// app and instance already has (`web_api` beside `web-api`).
-import type { Allocation } from "./model.ts";
+// app and instance already has (`web_api` beside `web-api`; portcache.ts keeps that map).
 
 /**
  * `postgres` → `POSTGRES_PORT`, `web-api` → `WEB_API_PORT`, `3d` → `_3D_PORT`, `café` →
@@ -22,12 +21,6 @@ export function envKey(service: string): string {
 export function envKeyProblem(service: string): string | undefined {
   if (/[A-Z0-9]/.test(transliterate(service))) return undefined;
   return `'${service}' cannot be an environment variable: it has no Latin letter or digit (portctl env would print ${envKey(service)}); choose a name that has one`;
-}
-
-/** The allocation among `rows` (one app and instance) whose key `service` would share, if any. */
-export function envKeyTwin(rows: Allocation[], service: string): Allocation | undefined {
-  const key = envKey(service);
-  return rows.find((a) => a.service !== service && envKey(a.service) === key);
 }
 
 // --- internal ---

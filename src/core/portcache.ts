@@ -4,6 +4,7 @@
 // true: everything is dropped when another connection (another daemon on the same file) has
 // committed since we last looked (PRAGMA data_version: inside every write, and once per turn of
 // the event loop for the records), and our own writes keep them in step.
+import { envKey } from "./envkey.ts";
 import type { PortEvent } from "./events.ts";
 import type { Allocation } from "./model.ts";
 
@@ -18,6 +19,8 @@ export class PortCache {
   #version = -1;
   #ports: Uint8Array | null = null;
   readonly #records = new Map<number, PortRecord>();
+  /** Per app and instance, each environment variable and the service that has it (envkey.ts). */
+  readonly #keys = new Map<string, Map<string, string>>();
   /** record() asks data_version once per turn of the event loop (a busy `check` costs less). */
   #askedThisTurn = false;
 
@@ -55,9 +58,41 @@ export class PortCache {
     return record;
   }
 
-  /** Our own insert (true) or delete (false) of `port`, inside a write. */
-  mark(port: number, allocated: boolean): void {
-    this.#ports?.fill(allocated ? 1 : 0, port, port + 1);
+  /**
+   * The service of app/instance whose environment variable `service` would make too (another
+   * name: `web_api` beside `web-api`), if any; `load` gives the app/instance's service names
+   * when they must be read anew. Inside a write: an allocation asks it, and must not scan the
+   * whole app/instance every time (bench/throughput allocates thousands into one).
+   */
+  keyTwin(
+    app: string,
+    instance: string,
+    service: string,
+    load: () => string[],
+  ): string | undefined {
+    this.#sync();
+    const id = `${app}\u0000${instance}`;
+    let keys = this.#keys.get(id);
+    if (!keys) {
+      keys = new Map();
+      for (const name of load()) keys.set(envKey(name), name);
+      this.#keys.set(id, keys);
+    }
+    const other = keys.get(envKey(service));
+    return other !== undefined && other !== service ? other : undefined;
+  }
+
+  /** Our own insert (true) or delete (false) of this allocation, inside a write. */
+  mark(
+    a: { port: number; app: string; instance: string; service: string },
+    allocated: boolean,
+  ): void {
+    this.#ports?.fill(allocated ? 1 : 0, a.port, a.port + 1);
+    const keys = this.#keys.get(`${a.app}\u0000${a.instance}`);
+    if (!keys) return;
+    const key = envKey(a.service);
+    if (allocated) keys.set(key, a.service);
+    else if (keys.get(key) === a.service) keys.delete(key);
   }
 
   /** After any write of ours: records may have changed (the map was kept by mark()). */
@@ -69,6 +104,7 @@ export class PortCache {
   reset(): void {
     this.#ports = null;
     this.#records.clear();
+    this.#keys.clear();
   }
 
   // --- internal ---

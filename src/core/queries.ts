@@ -78,6 +78,9 @@ export function prepareHot(db: Database) {
       `SELECT ${EVENT_COLUMNS} FROM events WHERE port = ? ORDER BY id DESC LIMIT 1`,
     ),
     byPort: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE port = ?`),
+    services: db.query<{ service: string }, [string, string]>(
+      "SELECT service FROM allocations WHERE app = ? AND instance = ?",
+    ),
     byService: db.query<Allocation, [string, string, string]>(
       `SELECT ${COLUMNS} FROM allocations WHERE app = ? AND instance = ? AND service = ?`,
     ),

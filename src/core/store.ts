@@ -88,11 +88,11 @@ export class Store {
       row = this.#q.insert.get(...insertParams(a));
     } catch (err) {
       // Taken under us (another daemon on this file): the map learns it, a retry picks anew.
-      if (uniqueViolation(err) === "port_allocated") this.#cache.mark(a.port, true);
+      if (uniqueViolation(err) === "port_allocated") this.#cache.reset();
       throw err;
     }
     if (!row) throw new PortError("storage", "insert returned no row");
-    this.#cache.mark(row.port, true);
+    this.#cache.mark(row, true);
     recordEvent(this.db, kind, row, ctx, this.#at());
     return row;
   }
@@ -107,6 +107,14 @@ export class Store {
 
   byService(app: string, instance: string, service: string): Allocation | null {
     return this.#q.byService.get(app, instance, service);
+  }
+
+  /** The allocation whose environment variable `service` would make too (envkey.ts). In write(). */
+  envKeyTwin(app: string, instance: string, service: string): Allocation | null {
+    const other = this.#cache.keyTwin(app, instance, service, () =>
+      this.#q.services.all(app, instance).map((r) => r.service),
+    );
+    return other === undefined ? null : this.byService(app, instance, other);
   }
 
   list(q: ListQuery = {}): Allocation[] {
@@ -139,7 +147,7 @@ export class Store {
     const at = this.#at();
     for (const r of rows) {
       this.#q.deleteById.run(r.id);
-      this.#cache.mark(r.port, false);
+      this.#cache.mark(r, false);
       recordEvent(this.db, kind, r, ctx(r), at);
     }
     return rows;

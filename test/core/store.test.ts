@@ -192,6 +192,36 @@ describe("files", () => {
     }
   });
 
+  test("the map of environment variables follows our writes, rolled-back ones and another connection's", () => {
+    const path = join(dir, "ports.db");
+    const ours = new Store(path);
+    const theirs = new Store(path);
+    const twin = (service: string) =>
+      ours.write(() => ours.envKeyTwin("shop", "main", service)?.service ?? null);
+    try {
+      expect(twin("web_api")).toBeNull(); // loaded, empty
+      ours.write(() => ours.insert(row("web-api", 3000)));
+      expect(twin("web_api")).toBe("web-api");
+      expect(twin("web-api")).toBeNull(); // the same service is not its own twin
+      expect(twin("Web.Api")).toBe("web-api");
+      ours.deleteWhere({ port: 3000 }, { reason: "test" });
+      expect(twin("web_api")).toBeNull();
+      expect(() =>
+        ours.write(() => {
+          ours.insert(row("cache-1", 3002));
+          throw new Error("rolled back");
+        }),
+      ).toThrow("rolled back");
+      expect(twin("cache_1")).toBeNull();
+      theirs.write(() => theirs.insert(row("db-main", 3001)));
+      expect(twin("db_main")).toBe("db-main");
+      expect(ours.write(() => ours.envKeyTwin("shop", "other", "db_main"))).toBeNull();
+    } finally {
+      ours.close();
+      theirs.close();
+    }
+  });
+
   test("an empty existing file becomes the database", () => {
     const path = join(dir, "empty.db");
     writeFileSync(path, "", { mode: 0o600 });
