@@ -19,50 +19,50 @@ export interface Column<T> {
  * long cells cut with `…`, until a row fits (or each is down to its header).
  */
 export function table<T>(rows: T[], columns: Column<T>[], c: Colors, maxWidth?: number): string[] {
-  // Plain loops rather than map/join chains, and each cell measured once: a CLI runs this once,
-  // cold, in the interpreter, where a 250-row `list` took twice as long the other way
+  // Plain loops over flat arrays, each cell measured once: a CLI runs this once, cold, mostly
+  // in the interpreter, where every builtin's first call and every allocation shows
   // (bench/list.ts).
   const n = columns.length;
-  const headers = columns.map((col) => col.header);
-  const headerWidths = headers.map(width);
-  const natural = [...headerWidths];
-  const cells: string[][] = [];
-  const widths: number[][] = [];
+  const headers: string[] = [];
+  const natural: number[] = [];
+  for (const col of columns) {
+    headers.push(col.header);
+    natural.push(width(col.header));
+  }
+  const headerWidths = natural.slice();
+  const texts: string[] = [];
+  const ws: number[] = [];
   for (const row of rows) {
-    const texts: string[] = [];
-    const ws: number[] = [];
     for (let i = 0; i < n; i++) {
-      const text = safe(columns[i]?.value(row));
+      const text = safe((columns[i] as Column<T>).value(row));
       const w = width(text);
       texts.push(text);
       ws.push(w);
-      if (w > (natural[i] ?? 0)) natural[i] = w;
+      if (w > (natural[i] as number)) natural[i] = w;
     }
-    cells.push(texts);
-    widths.push(ws);
   }
   const fitted = fit(natural, columns, maxWidth);
-  const line = (texts: string[], ws: number[], row: T | undefined): string => {
+  const line = (at: number, cellTexts: string[], cellWidths: number[], row: T | undefined) => {
     let s = "";
     for (let i = 0; i < n; i++) {
-      const col = columns[i];
-      const w = fitted[i] ?? 0;
-      let t = texts[i] ?? "";
-      let tw = ws[i] ?? 0;
+      const col = columns[i] as Column<T>;
+      const w = fitted[i] as number;
+      let t = cellTexts[at + i] as string;
+      let tw = cellWidths[at + i] as number;
       if (tw > w) {
         t = cut(t, w);
         tw = width(t);
       }
       const pad = tw < w ? " ".repeat(w - tw) : "";
-      const padded = col?.align === "right" ? pad + t : i === n - 1 ? t : t + pad;
+      const padded = col.align === "right" ? pad + t : i === n - 1 ? t : t + pad;
       const styled =
-        row === undefined ? c.bold(padded) : col?.style ? col.style(padded, row) : padded;
+        row === undefined ? c.bold(padded) : col.style ? col.style(padded, row) : padded;
       s += i === 0 ? styled : `  ${styled}`;
     }
     return s.trimEnd();
   };
-  const lines = [line(headers, headerWidths, undefined)];
-  for (let r = 0; r < rows.length; r++) lines.push(line(cells[r] ?? [], widths[r] ?? [], rows[r]));
+  const lines = [line(0, headers, headerWidths, undefined)];
+  for (let r = 0; r < rows.length; r++) lines.push(line(r * n, texts, ws, rows[r]));
   return lines;
 }
 
@@ -97,19 +97,25 @@ export function cut(text: string, max: number): string {
 
 /** Narrows the widest cuttable column one column at a time until the row fits `max`. */
 function fit<T>(natural: number[], columns: Column<T>[], max: number | undefined): number[] {
-  const widths = [...natural];
+  const widths = natural.slice();
   if (!max) return widths;
-  const floor = columns.map((col, i) =>
-    col.fixed ? (natural[i] ?? 0) : Math.min(natural[i] ?? 0, Math.max(width(col.header), 4)),
-  );
-  let excess = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1) - max;
+  const floor: number[] = [];
+  let total = 2 * (widths.length - 1);
+  for (let i = 0; i < columns.length; i++) {
+    const w = natural[i] as number;
+    const col = columns[i] as Column<T>;
+    floor.push(col.fixed ? w : Math.min(w, Math.max(width(col.header), 4)));
+    total += w;
+  }
+  let excess = total - max;
   while (excess > 0) {
     let widest = -1;
-    for (const [i, w] of widths.entries()) {
-      if (w > (floor[i] ?? 0) && (widest < 0 || w > (widths[widest] ?? 0))) widest = i;
+    for (let i = 0; i < widths.length; i++) {
+      const w = widths[i] as number;
+      if (w > (floor[i] as number) && (widest < 0 || w > (widths[widest] as number))) widest = i;
     }
     if (widest < 0) break; // as narrow as it goes: the terminal wraps the rest
-    widths[widest] = (widths[widest] ?? 0) - 1;
+    widths[widest] = (widths[widest] as number) - 1;
     excess--;
   }
   return widths;

@@ -86,13 +86,17 @@ const LONG_COLUMNS: Column<Allocation>[] = [
  * `leased (pid N)` for one that ends with its process. Only shown when some row has a note.
  */
 function noteColumn(rows: Allocation[], c: Colors): Column<Allocation>[] {
-  const note = (a: Allocation) => {
+  // Plain loops: this runs once, cold, over every row (see table.ts).
+  const notes = new Map<number, string>();
+  let any = false;
+  for (const a of rows) {
     const stale = a.checkout !== null && !checkoutExists(a.checkout) ? "STALE" : "";
     const leased = a.lease_pid ? `leased (pid ${a.lease_pid})` : "";
-    return [stale, leased].filter(Boolean).join(", ");
-  };
-  const notes = new Map(rows.map((a) => [a.id, note(a)]));
-  if (![...notes.values()].some(Boolean)) return [];
+    const note = stale && leased ? `${stale}, ${leased}` : stale || leased;
+    if (note) any = true;
+    notes.set(a.id, note);
+  }
+  if (!any) return [];
   return [
     {
       header: "NOTE",
