@@ -59,6 +59,14 @@ for (const { port } of db.query<{ port: number }, []>("SELECT port FROM allocati
   taken[port] = 1;
 }
 
+const release = db.transaction((app: string) => {
+  const rows = db
+    .query<{ port: number }, [string]>("DELETE FROM allocations WHERE app = ? RETURNING port")
+    .all(app);
+  for (const { port } of rows) taken[port] = 0;
+  return rows.length;
+});
+
 const allocate = db.transaction((app: string, instance: string, service: string) => {
   const existing = byService.get(app, instance, service);
   if (existing) return { conflict: existing };
@@ -104,6 +112,12 @@ const server = Bun.serve({
         );
       }
       return Response.json({ error: "no free port" }, { status: 503 });
+    }
+    if (req.method === "DELETE" && path === "/v1/allocations") {
+      // Between the benchmark's POST windows, so that a fast server never runs out of ports.
+      const { app } = (await req.json()) as { app?: unknown };
+      if (typeof app !== "string") return Response.json({ error: "app required" }, { status: 400 });
+      return Response.json({ deleted: release.immediate(app) });
     }
     if (path === "/healthz") return Response.json({ status: "ok", pid: process.pid });
     return Response.json({ error: "not found" }, { status: 404 });

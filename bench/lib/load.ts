@@ -64,12 +64,26 @@ export async function allocateMany(
 }
 
 /** Request options for one auto-assign POST with a name no other request uses. */
-export function allocateInit(tag: string, loopNo: number, n: number): RequestInit {
+export function allocateInit(tag: string, loopNo: number, n: number, app = LOAD_APP): RequestInit {
   return {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ app: "bench", instance: `${tag}-${loopNo}`, service: `s${n}` }),
+    body: JSON.stringify({ app, instance: `${tag}-${loopNo}`, service: `s${n}` }),
   };
+}
+
+/** The app of every allocation a load makes: released between windows by `releaseLoad`. */
+export const LOAD_APP = "bench-load";
+
+/** Releases what the loads allocated, so that no window runs out of ports. */
+export async function releaseLoad(base: string): Promise<number> {
+  const res = await fetch(`${base}/v1/allocations`, {
+    method: "DELETE",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ app: LOAD_APP }),
+  });
+  if (!res.ok) throw new Error(`releasing the load's allocations gave ${res.status}`);
+  return ((await res.json()) as { deleted: number }).deleted;
 }
 
 // --- internal ---
@@ -150,7 +164,7 @@ function init(args)
 end
 function request()
   n = n + 1
-  local body = string.format('{"app":"bench","instance":"%s-%d","service":"s%d"}', tag, thread_no, n)
+  local body = string.format('{"app":"${LOAD_APP}","instance":"%s-%d","service":"s%d"}', tag, thread_no, n)
   return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, body)
 end
 `;
