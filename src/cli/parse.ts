@@ -85,20 +85,27 @@ function parseCommand(argv: string[], path: CommandSpec[]): Parsed {
   const stray = rest ? undefined : positionals[args.length];
   if (stray !== undefined) throw strayArgument(stray, command, given, names);
   const opts: Record<string, unknown> = {};
-  for (const [name, text] of given) {
-    opts[optionKey(name)] = Array.isArray(text)
-      ? text.map((t) => convert(name, flags, t, names))
-      : convert(name, flags, text, names);
+  for (const name of given.keys()) {
+    const text = given.get(name) as string | true | string[];
+    if (!Array.isArray(text)) {
+      opts[optionKey(name)] = convert(name, flags, text, names);
+      continue;
+    }
+    const values: unknown[] = [];
+    for (const t of text) values.push(convert(name, flags, t, names));
+    opts[optionKey(name)] = values;
   }
   applyImplied(opts, given, flags, names);
-  for (const [name, flag] of Object.entries(flags)) {
+  for (const name in flags) {
+    const flag = flags[name] as Flag;
     const key = optionKey(name);
     if (key in opts) continue;
     if (flag.required)
       throw new UsageError(`required option '${flagLabel(name, flag)}' not specified`, names);
     if (flag.default !== undefined) opts[key] = flag.default;
   }
-  for (const [i, arg] of args.entries()) {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as (typeof args)[number];
     if (arg.rest) {
       if (positionals.length <= i && !arg.optional)
         throw new UsageError(`missing argument '${arg.name}'`, names);

@@ -28,7 +28,8 @@ export async function check(opts: CheckOptions, io: Io): Promise<number> {
 // --- internal ---
 
 function describe(reply: PortStatus, c: Colors): string {
-  const s = { ...reply, port: safe(reply.port) };
+  // An integer (the shape was checked in client.ts): nothing to escape, and no regex to compile.
+  const s = { ...reply, port: String(reply.port) };
   const inUse = s.system?.in_use ?? false;
   if (s.holder) {
     return `port ${s.port} is ${c.yellow("allocated")} to ${holderText(s.holder)}${inUse ? ", listening" : ""}`;
