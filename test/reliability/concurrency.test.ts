@@ -1,8 +1,9 @@
 // Many clients at once against real daemons over HTTP: every auto-allocation answered 201 gets
 // its own port, and what the clients were told is exactly what the database file holds. One
-// daemon first, then a daemon and a second writer sharing one file: each allocation is one
-// BEGIN IMMEDIATE transaction (choose and insert under the write lock), so the writers take
-// turns; UNIQUE(port) is the last word should a write ever slip past that.
+// daemon first, then a daemon and a second writer sharing one file: each allocation is chosen
+// and inserted inside a BEGIN IMMEDIATE transaction (the daemon's hold a group of them, each in
+// a savepoint), under the write lock, so the writers take turns; UNIQUE(port) is the last word
+// should a write ever slip past that.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Allocator } from "../../src/core/allocator.ts";
