@@ -46,6 +46,9 @@ export class WriteBatch {
           } catch (error) {
             outcomes.push({ ok: false, error });
           }
+          // SQLITE_FULL or an I/O error rolls back the whole transaction, not the savepoint: the
+          // rest must not run outside it, each committed alone, while all are told it failed.
+          if (!this.#store.db.inTransaction) throw lostTransaction(outcomes.at(-1));
         }
       });
     } catch (error) {
@@ -60,6 +63,10 @@ export class WriteBatch {
       else p.reject(o.error);
     });
   }
+}
+
+function lostTransaction(last: Outcome | undefined): unknown {
+  return last && !last.ok ? last.error : new Error("the batch's transaction ended early");
 }
 
 interface Pending {

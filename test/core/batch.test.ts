@@ -148,6 +148,25 @@ describe("WriteBatch", () => {
     expect(store.list()).toEqual([]);
   });
 
+  test("a storage error that ends the whole transaction (disk full) fails the batch and keeps nothing", async () => {
+    // SQLITE_FULL (like an I/O error) rolls back the whole transaction, not only the savepoint:
+    // the writes after it must not run on their own, each committed, while every one of them is
+    // answered with the failed COMMIT.
+    const batch = new WriteBatch(store);
+    const pages = store.db.query<{ page_count: number }, []>("PRAGMA page_count").get();
+    store.db.run(`PRAGMA max_page_count = ${(pages?.page_count ?? 0) + 1}`);
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) =>
+        batch.submit(() => store.insert(row(`${"x".repeat(120)}${i}`, 4000 + i))),
+      ),
+    );
+    store.db.run("PRAGMA max_page_count = 1073741823");
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(0);
+    expect(store.list()).toEqual([]);
+    expect(store.events({})).toEqual([]);
+    expect(store.db.inTransaction).toBe(false);
+  });
+
   test("later submissions form the next batch", async () => {
     const batch = new WriteBatch(store);
     const writes = countWrites();
