@@ -88,11 +88,14 @@ export class PortCache {
     allocated: boolean,
   ): void {
     this.#ports?.fill(allocated ? 1 : 0, a.port, a.port + 1);
-    const keys = this.#keys.get(`${a.app}\u0000${a.instance}`);
+    const id = `${a.app}\u0000${a.instance}`;
+    const keys = this.#keys.get(id);
     if (!keys) return;
     const key = envKey(a.service);
     if (allocated) keys.set(key, a.service);
-    else if (keys.get(key) === a.service) keys.delete(key);
+    // Read anew rather than freed: a database from before the rule may hold a second name with
+    // this key (web-api beside web_api), which the map, one name per key, does not know.
+    else if (keys.get(key) === a.service) this.#keys.delete(id);
   }
 
   /** After any write of ours: records may have changed (the map was kept by mark()). */

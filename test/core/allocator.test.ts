@@ -197,6 +197,26 @@ describe("same service twice", () => {
   });
 });
 
+describe("the environment-variable rule", () => {
+  test("twins recorded before the rule: releasing one leaves the other's variable taken", () => {
+    // A database from before the rule may hold web-api and web_api; the daemon's map of
+    // variables has one name per key, so releasing that one must not free the key.
+    store.write(() => {
+      store.insert({ ...req("web-api"), port: 3000, created_at: CREATED_AT });
+      store.insert({ ...req("web_api"), port: 3001, created_at: CREATED_AT });
+    });
+    const a = allocator({ range: { lo: 3000, hi: 3010 } });
+    a.allocate(req("db")); // the app/instance's variables are now known
+    const dash = store.byService("shop", "main", "web-api");
+    store.deleteWhere({ app: "shop", instance: "main", service: "web_api" });
+    const err = portError(() => a.allocate(req("Web.Api")));
+    expect(err.code).toBe("env_key_taken");
+    expect(err.holder).toEqual(dash ?? undefined);
+    store.deleteWhere({ app: "shop", instance: "main", service: "web-api" });
+    expect(a.allocate(req("Web.Api")).created).toBe(true);
+  });
+});
+
 describe("created_at", () => {
   test("comes from the injected clock as RFC 3339 UTC, whole seconds", () => {
     const a = allocator({ now: () => new Date("2031-12-31T23:59:59.999+02:00") });
