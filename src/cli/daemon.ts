@@ -128,8 +128,12 @@ async function waitUntilUp(
   while (Date.now() < deadline) {
     const h = await client.health(HEALTH_PROBE_TIMEOUT_MS).catch(() => undefined);
     if (h && h.pid === child.pid) return { pid: h.pid, ours: true };
-    if (h) return { pid: alreadyRunning(h, ours), ours: false };
-    if (exited) {
+    // Another daemon answers: ours will find the folder locked and exit. Wait for that, or it
+    // could take the folder over once the other stops (a `stop` right after would leave it).
+    if (h) {
+      const pid = alreadyRunning(h, ours); // throws now when it is not this registry's daemon
+      if (exited) return { pid, ours: false };
+    } else if (exited) {
       // Lost a start race to another daemon, or failed: the other daemon answers, or the log says why.
       const other = await client.health(HEALTH_PROBE_TIMEOUT_MS).catch(() => undefined);
       if (other) return { pid: alreadyRunning(other, ours), ours: false };

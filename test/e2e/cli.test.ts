@@ -238,10 +238,13 @@ describe("daemon lifecycle", () => {
       expect(losers).toEqual([refusal, refusal, refusal, refusal]);
 
       expect(readPid(sb)).toBe(pid);
-      // Losing daemons exit on their own once they fail to bind; give them a moment.
-      await waitUntil(() => daemonPids(sb.port).length === 1, 5000);
+      // Each losing start waited for the daemon it spawned to find the folder locked and exit:
+      // one left starting would take the folder over once the winner stops.
       expect(daemonPids(sb.port)).toEqual([pid]);
       expect((await portctl(sb, ["health"])).stdout).toContain(`(pid ${pid}, `);
+      expect((await portctl(sb, ["stop"])).code).toBe(0);
+      await Bun.sleep(1000);
+      expect(daemonPids(sb.port)).toEqual([]);
     },
     TEST_TIMEOUT_MS,
   );
