@@ -112,7 +112,9 @@ export const importRequestSchema = z.array(importRowSchema, {
 export type ImportRow = z.infer<typeof importRowSchema>;
 
 export const importConflictSchema = z.object({
-  allocation: importRowSchema,
+  // The row as the server took it: a service named with accented letters only (éé) is taken,
+  // though the document asks requests for an ASCII letter.
+  allocation: importRowSchema.extend({ service: documentedName }),
   holder: allocationSchema.optional().describe("absent when the file itself repeats the row"),
   reason: z.string(),
 });
