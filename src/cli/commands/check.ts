@@ -1,16 +1,7 @@
 import type { PortStatus } from "../../core/model.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
-import {
-  ago,
-  type Colors,
-  colors,
-  holderText,
-  owner,
-  printJson,
-  processText,
-  safe,
-} from "../output.ts";
+import { ago, type Colors, colors, holderText, owner, printJson, processText } from "../output.ts";
 
 export interface CheckOptions {
   port: number;
