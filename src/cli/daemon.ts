@@ -125,14 +125,15 @@ async function waitUntilUp(
     exited = true;
   });
   const deadline = Date.now() + START_TIMEOUT_MS;
+  let winner: number | undefined;
   while (Date.now() < deadline) {
     const h = await client.health(HEALTH_PROBE_TIMEOUT_MS).catch(() => undefined);
     if (h && h.pid === child.pid) return { pid: h.pid, ours: true };
     // Another daemon answers: ours will find the folder locked and exit. Wait for that, or it
     // could take the folder over once the other stops (a `stop` right after would leave it).
     if (h) {
-      const pid = alreadyRunning(h, ours); // throws now when it is not this registry's daemon
-      if (exited) return { pid, ours: false };
+      winner = alreadyRunning(h, ours); // throws now when it is not this registry's daemon
+      if (exited) return { pid: winner, ours: false };
     } else if (exited) {
       // Lost a start race to another daemon, or failed: the other daemon answers, or the log says why.
       const other = await client.health(HEALTH_PROBE_TIMEOUT_MS).catch(() => undefined);
@@ -145,6 +146,7 @@ async function waitUntilUp(
     }
     await Bun.sleep(HEALTH_POLL_MS);
   }
+  if (winner !== undefined) return { pid: winner, ours: false }; // ours was slow to give up
   throw new PortError(
     "daemon",
     `port-server did not become healthy within ${START_TIMEOUT_MS / 1000} s (log: ${log})`,
