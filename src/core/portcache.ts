@@ -20,7 +20,8 @@ export class PortCache {
   #ports: Uint8Array | null = null;
   readonly #records = new Map<number, PortRecord>();
   /** Per app and instance, each environment variable and the service that has it (envkey.ts). */
-  readonly #keys = new Map<string, Map<string, string>>();
+  /** Several names per variable only in a database from before the rule (web-api, web_api). */
+  readonly #keys = new Map<string, Map<string, string[]>>();
   /** record() asks data_version once per turn of the event loop (a busy `check` costs less). */
   #askedThisTurn = false;
 
@@ -75,11 +76,11 @@ export class PortCache {
     let keys = this.#keys.get(id);
     if (!keys) {
       keys = new Map();
-      for (const name of load()) keys.set(envKey(name), name);
+      for (const name of load()) add(keys, envKey(name), name);
       this.#keys.set(id, keys);
     }
-    const other = keys.get(envKey(service));
-    return other !== undefined && other !== service ? other : undefined;
+    for (const name of keys.get(envKey(service)) ?? []) if (name !== service) return name;
+    return undefined;
   }
 
   /** Our own insert (true) or delete (false) of this allocation, inside a write. */
@@ -88,14 +89,17 @@ export class PortCache {
     allocated: boolean,
   ): void {
     this.#ports?.fill(allocated ? 1 : 0, a.port, a.port + 1);
-    const id = `${a.app}\u0000${a.instance}`;
-    const keys = this.#keys.get(id);
+    const keys = this.#keys.get(`${a.app}\u0000${a.instance}`);
     if (!keys) return;
     const key = envKey(a.service);
-    if (allocated) keys.set(key, a.service);
-    // Read anew rather than freed: a database from before the rule may hold a second name with
-    // this key (web-api beside web_api), which the map, one name per key, does not know.
-    else if (keys.get(key) === a.service) this.#keys.delete(id);
+    if (allocated) {
+      add(keys, key, a.service);
+      return;
+    }
+    // Only this name goes: another with the same variable (from before the rule) stays a twin.
+    const rest = (keys.get(key) ?? []).filter((name) => name !== a.service);
+    if (rest.length) keys.set(key, rest);
+    else keys.delete(key);
   }
 
   /** After any write of ours: records may have changed (the map was kept by mark()). */
@@ -118,4 +122,10 @@ export class PortCache {
     this.reset();
     this.#version = version;
   }
+}
+
+function add(keys: Map<string, string[]>, key: string, name: string): void {
+  const names = keys.get(key);
+  if (!names) keys.set(key, [name]);
+  else if (!names.includes(name)) names.push(name);
 }
