@@ -87,6 +87,16 @@ describe("every human-readable command, against a hostile server", () => {
             status: 200,
             body: { port: 4001, available: false, system: { in_use: true, pid: 5, process: EVIL } },
           };
+        if (url.pathname === "/v1/ports/4002")
+          return {
+            status: 200,
+            body: {
+              port: 4002,
+              available: true,
+              system: { in_use: false },
+              last_event: { ...evilEvent(), kind: "toString" },
+            },
+          };
         if (url.pathname === "/v1/events") return { status: 200, body: [evilEvent()] };
         if (url.pathname === "/v1/prune") {
           const candidate = { allocation: evilAllocation(), cause: "checkout_gone", reason: EVIL };
@@ -126,6 +136,11 @@ describe("every human-readable command, against a hostile server", () => {
     ].map((argv) => [argv.join(" "), argv] as const),
   )("portctl %s: no raw control character on stdout or stderr", async (_name, argv) => {
     expectEscaped(await run([...argv]));
+  });
+
+  test("check: an event kind it does not know (an inherited name included) is not described", async () => {
+    const r = await run(["check", "--port", "4002"]);
+    expect(r.out).toEqual(["port 4002 is available"]);
   });
 
   test("status --json still prints the reply exactly", async () => {

@@ -33,7 +33,7 @@ function describe(reply: PortStatus, c: Colors): string {
 
 /** ` (released 3 h ago from shop/main/web)`: what became of the port's last owner. */
 function lastChange(e: PortStatus["last_event"]): string {
-  if (!e || !(e.kind in ENDED)) return "";
+  if (!e || !Object.hasOwn(ENDED, e.kind)) return "";
   const verb = ENDED[e.kind as keyof typeof ENDED];
   return ` (${verb} ${ago(e.at)} from ${owner(e)})`;
 }
