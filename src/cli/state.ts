@@ -80,10 +80,10 @@ export function removeIfNames(path: string, pid: number): void {
 // --- internal ---
 
 /**
- * The daemon the folder's lock file names, when it listens on another address and proves to
- * be ours there (a port-server executable whose /healthz reports its pid and our database).
+ * The daemon the folder's lock file names, when it proves to be ours where it listens (a
+ * port-server executable whose /healthz reports its pid and our database), with that /healthz
+ * and the URL it answers on.
  */
-/** The folder's lock holder, proved ours, with its /healthz and the URL it answers on. */
 async function lockHolder(
   io: Io,
   lockFile: string,

@@ -1,5 +1,4 @@
 // Whether stdout is a terminal: colour, and a table fitted to the terminal's width.
-// No imports: src/main.ts loads this for both names.
 
 /**
  * isatty(1), synchronously, through the runtime's own tty binding (~10 µs). Every public way

@@ -114,7 +114,7 @@ export class Allocator {
     return this.#look ? this.#look() : this.#probe.listening();
   }
 
-  /** Inside a write: a port taken under us is now known as taken (store.insert), so retry. */
+  /** Inside a write: a port taken under us resets the cache (store.insert), so retry. */
   #retrying(req: AllocateRequest, opts: AllocateOptions, leaseStarted: string | null) {
     const wanted = req.port || undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -124,7 +124,7 @@ export class Allocator {
     throw new PortError("storage", "could not allocate a port: too much contention, try again");
   }
 
-  /** One transaction; returns null when a concurrent writer took the chosen port first. */
+  /** One try, inside a write; returns null when a concurrent writer took the chosen port first. */
   #attempt(
     req: AllocateRequest,
     wanted: number | undefined,

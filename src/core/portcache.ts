@@ -19,8 +19,10 @@ export class PortCache {
   #version = -1;
   #ports: Uint8Array | null = null;
   readonly #records = new Map<number, PortRecord>();
-  /** Per app and instance, each environment variable and the service that has it (envkey.ts). */
-  /** Several names per variable only in a database from before the rule (web-api, web_api). */
+  /**
+   * Per app and instance, each environment variable and the services that make it (envkey.ts):
+   * several only in a database from before the rule (web-api beside web_api).
+   */
   readonly #keys = new Map<string, Map<string, string[]>>();
   /** record() asks data_version once per turn of the event loop (a busy `check` costs less). */
   #askedThisTurn = false;

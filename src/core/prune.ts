@@ -37,24 +37,28 @@ export interface PruneDeps {
   checkoutExists: CheckoutExists;
 }
 
-/** Selects, and unless `dry_run` releases (each with a `pruned` event), in one transaction. */
+/**
+ * Selects, and unless `dry_run` releases (each with a `pruned` event), in one transaction. A
+ * dry run only reads, so it takes no write lock (the dashboard asks for one every second).
+ */
 export function prune(
   deps: PruneDeps,
   opts: { dry_run?: boolean; unused_for?: number },
   pid?: number | null,
 ): PruneResult {
   const { store } = deps;
+  if (opts.dry_run) {
+    return { dry_run: true, candidates: select(deps, store.list(), opts.unused_for) };
+  }
   return store.write(() => {
     const candidates = select(deps, store.list(), opts.unused_for);
-    if (!opts.dry_run) {
-      const reasons = new Map(candidates.map((c) => [c.allocation.id, c.reason]));
-      store.remove(
-        candidates.map((c) => c.allocation),
-        "pruned",
-        (a) => ({ pid, reason: reasons.get(a.id) ?? "pruned" }),
-      );
-    }
-    return { dry_run: opts.dry_run ?? false, candidates };
+    const reasons = new Map(candidates.map((c) => [c.allocation.id, c.reason]));
+    store.remove(
+      candidates.map((c) => c.allocation),
+      "pruned",
+      (a) => ({ pid, reason: reasons.get(a.id) ?? "pruned" }),
+    );
+    return { dry_run: false, candidates };
   });
 }
 

@@ -87,7 +87,7 @@ export class Store {
     try {
       row = this.#q.insert.get(...insertParams(a));
     } catch (err) {
-      // Taken under us (another daemon on this file): the map learns it, a retry picks anew.
+      // Taken under us (another daemon on this file): the cache is read anew, a retry picks again.
       if (uniqueViolation(err) === "port_allocated") this.#cache.reset();
       throw err;
     }

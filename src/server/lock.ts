@@ -1,6 +1,7 @@
 // One daemon per state folder: an exclusive flock(2) on `port-server.lock`, held for the
 // daemon's whole life and released by the kernel however it ends. The file says who holds it
 // (`{"pid":N,"address":"127.0.0.1:P"}`), so a second daemon, and portctl, can name it.
+import { FFIType } from "bun:ffi";
 import { closeSync, constants, ftruncateSync, writeSync } from "node:fs";
 import { fileReason, PortError } from "../core/errors.ts";
 import { openNoFollow } from "../core/files.ts";
@@ -63,19 +64,15 @@ const LOCK_EX = 2;
 const LOCK_NB = 4;
 
 type Flock = (fd: number, op: number) => number;
-let cached: Flock | null | undefined;
 
 /** flock(2) from the C library through bun:ffi; null where no library could be loaded. */
 function libcFlock(): Flock | null {
-  if (cached !== undefined) return cached;
-  const { FFIType } = require("bun:ffi") as typeof import("bun:ffi");
   try {
     const { flock } = openLibc({
       flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     });
-    cached = (fd, op) => flock(fd, op);
+    return (fd, op) => flock(fd, op);
   } catch {
-    cached = null;
+    return null;
   }
-  return cached;
 }

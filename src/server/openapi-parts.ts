@@ -2,8 +2,8 @@
 // responses of an operation (from the one code → status table), parameters and bodies.
 import { z } from "zod";
 import type { ErrorCode } from "../core/errors.ts";
+import { HTTP_STATUS } from "../core/errors.ts";
 import { errorSchemaOf } from "../core/model.ts";
-import { HTTP_STATUS } from "./status.ts";
 
 export type Json = Record<string, unknown>;
 

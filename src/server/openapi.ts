@@ -2,10 +2,10 @@
 // validate with and from the one code → status table, so the document cannot drift from what
 // the server accepts and answers.
 import { DEFAULT_HOST } from "../core/config.ts";
+import { API_CODES } from "../core/errors.ts";
 import { allocationSchema, eventSchema } from "../core/model.ts";
 import { errorComponent, errorName, ref, refTo, schema } from "./openapi-parts.ts";
 import { PATHS } from "./openapi-paths.ts";
-import { API_CODES } from "./status.ts";
 
 export function openApiDocument(version: string, port: number): Record<string, unknown> {
   return {

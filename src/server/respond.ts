@@ -1,10 +1,9 @@
 // Every response the API sends: JSON with the security headers, errors as
-// `{"error", "code", "holder"?, …details}` with the status of the code's row in status.ts.
+// `{"error", "code", "holder"?, …details}` with the status of the code's row in core/errors.ts.
 import { SQLiteError } from "bun:sqlite";
 import { asStorageError } from "../core/dbfile.ts";
-import { errorBody, PortError } from "../core/errors.ts";
+import { errorBody, HTTP_STATUS, PortError } from "../core/errors.ts";
 import { describeError, logEvent } from "./log.ts";
-import { HTTP_STATUS } from "./status.ts";
 
 /** Headers every response carries, errors included. */
 export const SECURITY_HEADERS = {

@@ -1,4 +1,4 @@
-import { checkoutExists } from "../../core/checkout.ts";
+import { checkoutExists, ownership } from "../../core/checkout.ts";
 import { PortError } from "../../core/errors.ts";
 import { Client } from "../client.ts";
 import { detectCheckoutPath, detectOwner } from "../detect.ts";
@@ -85,14 +85,8 @@ function takeOverNote(from: string | null | undefined): string {
  */
 function otherCheckout(err: unknown, checkout: string): unknown {
   if (!(err instanceof PortError) || err.code !== "service_allocated" || !err.holder) return err;
-  const owner = err.holder.checkout;
-  if (owner === null || owner === checkout || err.details?.requested_port || !checkoutExists(owner))
-    return err;
-  const h = err.holder;
-  return new PortError(
-    "other_checkout",
-    `${h.app}/${h.instance}/${h.service} belongs to the checkout at ${owner}; this one is ${checkout}`,
-    h,
-    { checkout },
-  );
+  if (err.details?.requested_port) return err;
+  // The rule --reuse applies (core/checkout.ts), and its refusal.
+  const o = ownership(err.holder, checkout, checkoutExists);
+  return o.verdict === "refuse" ? o.error : err;
 }

@@ -23,14 +23,14 @@ export interface ListOptions {
 export async function list(opts: ListOptions, io: Io): Promise<number> {
   const q = listQuery(opts, () => io.cwd);
   const reply = new Client(io.env).list(q);
-  reply.catch(() => {}); // awaited below; this only keeps a throw in between from orphaning it
-  // The one look at the machine's listeners, taken while the rows are on their way.
-  const listening = opts.json ? undefined : systemProbe().listening();
-  const rows = await reply;
   if (opts.json) {
-    printJson(io, rows);
+    printJson(io, await reply);
     return 0;
   }
+  reply.catch(() => {}); // awaited below; this only keeps a throw in between from orphaning it
+  // The one look at the machine's listeners, taken while the rows are on their way.
+  const listening = systemProbe().listening();
+  const rows = await reply;
   if (rows.length === 0) {
     const filters = Object.entries(q).map(([k, v]) => `${k}=${v}`);
     const match = filters.length ? ` match ${filters.join(" ")}` : "";
@@ -41,7 +41,7 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
   const c = colors(io);
   const columns = [
     ...ALLOCATION_COLUMNS,
-    listeningColumn(listening ?? systemProbe().listening(), c),
+    listeningColumn(listening, c),
     ...(opts.long ? LONG_COLUMNS : []),
     ...noteColumn(rows, c),
   ];
@@ -88,9 +88,19 @@ const LONG_COLUMNS: Column<Allocation>[] = [
 function noteColumn(rows: Allocation[], c: Colors): Column<Allocation>[] {
   // Plain loops: this runs once, cold, over every row (see table.ts).
   const notes = new Map<number, string>();
+  // Rows share a few checkouts: each folder is looked at once.
+  const gone = new Map<string, boolean>();
+  const isGone = (path: string) => {
+    let g = gone.get(path);
+    if (g === undefined) {
+      g = !checkoutExists(path);
+      gone.set(path, g);
+    }
+    return g;
+  };
   let any = false;
   for (const a of rows) {
-    const stale = a.checkout !== null && !checkoutExists(a.checkout) ? "STALE" : "";
+    const stale = a.checkout !== null && isGone(a.checkout) ? "STALE" : "";
     const leased = a.lease_pid ? `leased (pid ${a.lease_pid})` : "";
     const note = stale && leased ? `${stale}, ${leased}` : stale || leased;
     if (note) any = true;

@@ -19,7 +19,7 @@ export interface McpInstallOptions {
   print?: boolean;
 }
 
-export interface Host {
+interface Host {
   flag: "claude" | "codex" | "cursor";
   name: string;
   /** The file this host reads its MCP servers from. */
@@ -93,7 +93,7 @@ export async function mcpInstall(opts: McpInstallOptions, io: Io): Promise<numbe
       io.out(`${host.name}: ${describe(outcome, c)} ${file}`);
     } catch (err) {
       failed = true;
-      const line = err instanceof PortError ? err.message : (err as Error).message;
+      const line = (err as Error).message;
       io.err(`${host.name}: ${c.red("failed")}: ${line}`);
     }
   }

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // The dashboard's DOM, built from the registry's data. Every name from outside goes in as
 // text (textContent), never as HTML, and stays in the light DOM where it can be searched.
-import { envKey } from "../../cli/envfile.ts";
+import { envKey } from "../../core/envkey.ts";
 import type { Allocation } from "../../core/model.ts";
 
 export interface Listener {
