@@ -6,6 +6,7 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   renameSync,
   rmSync,
@@ -17,12 +18,12 @@ import { isFolder, pathExists, realOrResolved } from "../core/files.ts";
 import { isAlive } from "../core/processes.ts";
 import { SKILL_FILES, SKILL_NAME, type SkillFile } from "./files.ts";
 
-export type InstallStatus = "installed" | "skipped" | "failed";
+export type InstallStatus = "installed" | "skipped" | "failed" | "removed";
 
 export interface InstallResult {
-  /** Display name of the agent platform, e.g. "OpenAI Codex". */
-  platform: string;
-  /** The skill folder, e.g. `/home/me/.codex/skills/port-manager`. */
+  /** The agent hosts that read this folder (project) or were found at home (global). */
+  hosts: string[];
+  /** The skill folder, e.g. `/home/me/.agents/skills/port-manager`. */
   dir: string;
   status: InstallStatus;
   /** Why a target was skipped (status "skipped"). */
@@ -31,60 +32,101 @@ export interface InstallResult {
   error?: string;
 }
 
-export interface Platform {
-  name: string;
-  /** The platform's folder in the home directory; we install only where it exists. */
+/** A skills folder and the hosts that read it. */
+export interface SkillTarget {
+  /** Relative to the project or the home folder: `.agents`, `.claude`. */
   folder: string;
-}
-
-export const LOCAL_PLATFORM: Platform = { name: "Claude Code", folder: ".claude" };
-
-export const GLOBAL_PLATFORMS: readonly Platform[] = [
-  { name: "Claude Code", folder: ".claude" },
-  { name: "OpenAI Codex", folder: ".codex" },
-  { name: "Generic Agents", folder: ".agents" },
-];
-
-/** `<platformRoot>/skills/port-manager`. */
-export function skillDir(platformRoot: string): string {
-  return join(platformRoot, "skills", SKILL_NAME);
+  hosts: readonly string[];
 }
 
 /**
- * Installs into `<cwd>/.claude/skills/port-manager`, creating the folders as needed. A cloned
- * repository may carry `.claude` or `.claude/skills` as a symlink: it is written through only
- * while it stays inside the project or `home`.
+ * The cross-tool folder `.agents/skills` is read by every host but Claude Code, which reads only
+ * `.claude/skills`; a project gets both, with the same bytes.
+ */
+export const PROJECT_TARGETS: readonly SkillTarget[] = [
+  {
+    folder: ".agents",
+    hosts: ["Codex", "Gemini CLI", "Cursor", "Goose", "OpenCode", "GitHub Copilot"],
+  },
+  { folder: ".claude", hosts: ["Claude Code"] },
+];
+
+/** An agent host and the folder in the home directory that says it is installed. */
+export interface AgentHost {
+  name: string;
+  folder: string;
+}
+
+export const AGENT_HOSTS: readonly AgentHost[] = [
+  { name: "Claude Code", folder: ".claude" },
+  { name: "Codex", folder: ".codex" },
+  { name: "Gemini CLI", folder: ".gemini" },
+  { name: "Cursor", folder: ".cursor" },
+  { name: "OpenCode", folder: ".config/opencode" },
+  { name: "GitHub Copilot", folder: ".copilot" },
+  { name: "Goose", folder: ".config/goose" },
+  { name: "other agents", folder: ".agents" },
+];
+
+/** The home folders `--global` writes: `~/.agents` for all hosts, `~/.claude` for Claude Code. */
+export const GLOBAL_TARGETS: readonly SkillTarget[] = [
+  {
+    folder: ".agents",
+    hosts: AGENT_HOSTS.filter((h) => h.folder !== ".claude").map((h) => h.name),
+  },
+  { folder: ".claude", hosts: ["Claude Code"] },
+];
+
+/** `<root>/skills/port-manager`. */
+export function skillDir(root: string): string {
+  return join(root, "skills", SKILL_NAME);
+}
+
+/**
+ * Installs into `<cwd>/.agents/skills/port-manager` and `<cwd>/.claude/skills/port-manager`,
+ * creating the folders as needed. A cloned repository may carry `.claude` or `.claude/skills` as
+ * a symlink: it is written through only while it stays inside the project or `home`.
  */
 export function installLocal(
   cwd: string,
   home?: string,
   files: readonly SkillFile[] = SKILL_FILES,
-): InstallResult {
-  const dir = skillDir(join(cwd, LOCAL_PLATFORM.folder));
-  const outside = linkOutside(cwd, [LOCAL_PLATFORM.folder, "skills", SKILL_NAME], [cwd, home]);
-  if (outside) return { platform: LOCAL_PLATFORM.name, dir, status: "failed", error: outside };
-  return install(LOCAL_PLATFORM.name, dir, files);
+): InstallResult[] {
+  return PROJECT_TARGETS.map((target): InstallResult => {
+    const dir = skillDir(join(cwd, target.folder));
+    const hosts = [...target.hosts];
+    const outside = linkOutside(cwd, [target.folder, "skills", SKILL_NAME], [cwd, home]);
+    if (outside) return { hosts, dir, status: "failed", error: outside };
+    return install(hosts, dir, files);
+  });
 }
 
 /**
- * Installs into every platform whose folder exists in `home`; the others are reported as
- * skipped and left untouched. One failing target does not stop the rest.
+ * `~/.agents/skills` when any agent host's folder exists (created if missing), and
+ * `~/.claude/skills` when Claude Code's does; each result names the hosts found that read it.
+ * One failing target does not stop the other.
  */
 export function installGlobal(
   home: string,
   files: readonly SkillFile[] = SKILL_FILES,
 ): InstallResult[] {
-  return GLOBAL_PLATFORMS.map((platform): InstallResult => {
-    const root = join(home, platform.folder);
+  const found = AGENT_HOSTS.filter((h) => isFolder(join(home, h.folder)));
+  const results = GLOBAL_TARGETS.map((target): InstallResult => {
+    const root = join(home, target.folder);
     const dir = skillDir(root);
-    if (!isFolder(root)) {
-      return { platform: platform.name, dir, status: "skipped", reason: `${root} not found` };
+    const hosts = found.filter((h) => target.hosts.includes(h.name)).map((h) => h.name);
+    if (target.folder === ".claude" ? !isFolder(root) : found.length === 0) {
+      return { hosts, dir, status: "skipped", reason: `${root} not found` };
     }
-    // The platform folder itself may live anywhere (dotfile managers link it); below it, stay home.
-    const outside = linkOutside(root, ["skills", SKILL_NAME], [home, root]);
-    if (outside) return { platform: platform.name, dir, status: "failed", error: outside };
-    return install(platform.name, dir, files);
+    // The host's folder itself may live anywhere (dotfile managers link it); below it, stay home.
+    const base = isFolder(root) ? root : home;
+    const parts = base === root ? ["skills", SKILL_NAME] : [target.folder, "skills", SKILL_NAME];
+    const outside = linkOutside(base, parts, [home, root]);
+    if (outside) return { hosts, dir, status: "failed", error: outside };
+    return install(hosts, dir, files);
   });
+  const legacy = results[0]?.status === "installed" ? removeLegacy(home) : undefined;
+  return legacy ? [...results, legacy] : results;
 }
 
 /** Replaces `dir` with exactly `files`. Throws on failure, leaving any previous copy intact. */
@@ -112,14 +154,34 @@ export function writeSkill(dir: string, files: readonly SkillFile[]): void {
 // --- internal ---
 
 const DIR_MODE = 0o755;
+
+/**
+ * Earlier versions wrote `~/.codex/skills/port-manager`; Codex now reads `~/.agents/skills` as
+ * well and would list the skill twice. Our own copy (a real folder whose SKILL.md is named
+ * port-manager) is removed once the new one is in place; anything else there is left alone.
+ */
+function removeLegacy(home: string): InstallResult | undefined {
+  const codex = join(home, ".codex");
+  const dir = skillDir(codex);
+  if (linkOutside(codex, ["skills", SKILL_NAME], [home, codex])) return undefined;
+  try {
+    if (!lstatSync(dir).isDirectory()) return undefined;
+    const head = readFileSync(join(dir, "SKILL.md"), "utf8").slice(0, 200);
+    if (!/^---\r?\nname: port-manager\r?\n/.test(head)) return undefined;
+    rmSync(dir, { recursive: true, force: true });
+    return { hosts: ["Codex"], dir, status: "removed", reason: "superseded by ~/.agents/skills" };
+  } catch {
+    return undefined;
+  }
+}
 const FILE_MODE = 0o644;
 
-function install(platform: string, dir: string, files: readonly SkillFile[]): InstallResult {
+function install(hosts: string[], dir: string, files: readonly SkillFile[]): InstallResult {
   try {
     writeSkill(dir, files);
-    return { platform, dir, status: "installed" };
+    return { hosts, dir, status: "installed" };
   } catch (err) {
-    return { platform, dir, status: "failed", error: `cannot write ${dir}: ${describe(err)}` };
+    return { hosts, dir, status: "failed", error: `cannot write ${dir}: ${describe(err)}` };
   }
 }
 

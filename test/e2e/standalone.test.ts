@@ -78,6 +78,7 @@ describe("standalone binaries", () => {
     });
     expect(sb.run("skill", "install").code).toBe(0);
     expect(existsSync(join(sb.cwd, ".claude/skills/port-manager/SKILL.md"))).toBe(true);
+    expect(existsSync(join(sb.cwd, ".agents/skills/port-manager/SKILL.md"))).toBe(true);
     expect(sb.run("stop")).toMatchObject({ code: 0, out: `port-server stopped (pid ${pid})` });
   }, 60_000);
 

@@ -29,14 +29,25 @@ afterEach(() => {
 });
 
 describe("installLocal", () => {
-  test("writes .claude/skills/port-manager with every embedded file", () => {
-    const result = installLocal(tmp);
-    const dir = join(tmp, ".claude/skills/port-manager");
-    expect(result).toEqual({ platform: "Claude Code", dir, status: "installed" });
-    expectExactSkill(dir);
-    expect(statSync(join(dir, "SKILL.md")).mode & 0o777).toBe(0o644);
-    expect(statSync(join(dir, "references")).mode & 0o777).toBe(0o755);
+  test("writes .agents/skills and .claude/skills/port-manager, the same bytes in each", () => {
+    const results = installLocal(tmp);
+    const agents = join(tmp, ".agents/skills/port-manager");
+    const claude = join(tmp, ".claude/skills/port-manager");
+    expect(results).toEqual([
+      {
+        hosts: ["Codex", "Gemini CLI", "Cursor", "Goose", "OpenCode", "GitHub Copilot"],
+        dir: agents,
+        status: "installed",
+      },
+      { hosts: ["Claude Code"], dir: claude, status: "installed" },
+    ]);
+    for (const dir of [agents, claude]) {
+      expectExactSkill(dir);
+      expect(statSync(join(dir, "SKILL.md")).mode & 0o777).toBe(0o644);
+      expect(statSync(join(dir, "references")).mode & 0o777).toBe(0o755);
+    }
     expect(readdirSync(join(tmp, ".claude/skills"))).toEqual(["port-manager"]);
+    expect(readdirSync(join(tmp, ".agents/skills"))).toEqual(["port-manager"]);
   });
 
   test("re-installing removes stale files and restores modified ones", () => {
@@ -46,9 +57,9 @@ describe("installLocal", () => {
     writeFileSync(join(dir, "references/OLD.md"), "stale");
     writeFileSync(join(dir, "notes.txt"), "stale");
 
-    expect(installLocal(tmp).status).toBe("installed");
+    expect(installLocal(tmp).map((r) => r.status)).toEqual(["installed", "installed"]);
     expectExactSkill(dir);
-    expect(installLocal(tmp).status).toBe("installed");
+    expect(installLocal(tmp).map((r) => r.status)).toEqual(["installed", "installed"]);
     expectExactSkill(dir);
     expect(readdirSync(join(tmp, ".claude/skills"))).toEqual(["port-manager"]);
   });
@@ -60,7 +71,7 @@ describe("installLocal", () => {
     mkdirSync(leftover, { recursive: true });
     writeFileSync(join(leftover, "SKILL.md"), "half");
 
-    expect(installLocal(tmp).status).toBe("installed");
+    expect(installLocal(tmp).map((r) => r.status)).toEqual(["installed", "installed"]);
     expect(readdirSync(skills)).toEqual(["port-manager"]);
   });
 });
@@ -83,61 +94,96 @@ describe("writeSkill", () => {
 });
 
 describe("installGlobal", () => {
-  test("installs where the platform folder exists and skips the others untouched", () => {
-    mkdirSync(join(tmp, ".claude"));
-    mkdirSync(join(tmp, ".agents"));
+  test("any host's folder makes ~/.agents/skills (created); ~/.claude only where it exists", () => {
+    mkdirSync(join(tmp, ".gemini"));
 
     const results = installGlobal(tmp);
 
-    expect(results.map((r) => [r.platform, r.status])).toEqual([
-      ["Claude Code", "installed"],
-      ["OpenAI Codex", "skipped"],
-      ["Generic Agents", "installed"],
+    expect(results).toEqual([
+      { hosts: ["Gemini CLI"], dir: join(tmp, ".agents/skills/port-manager"), status: "installed" },
+      {
+        hosts: [],
+        dir: join(tmp, ".claude/skills/port-manager"),
+        status: "skipped",
+        reason: `${join(tmp, ".claude")} not found`,
+      },
     ]);
-    const codex = results[1];
-    expect(codex?.dir).toBe(join(tmp, ".codex/skills/port-manager"));
-    expect(codex?.reason).toContain(join(tmp, ".codex"));
-    expect(existsSync(join(tmp, ".codex"))).toBe(false);
+    expectExactSkill(join(tmp, ".agents/skills/port-manager"));
+    expect(existsSync(join(tmp, ".claude"))).toBe(false);
+    expect(readdirSync(tmp).sort()).toEqual([".agents", ".gemini"]);
+  });
+
+  test("each host found is named under the folder it reads", () => {
+    for (const folder of [".claude", ".codex", ".cursor", ".config/opencode", ".copilot"])
+      mkdirSync(join(tmp, folder), { recursive: true });
+
+    const results = installGlobal(tmp);
+
+    expect(results.map((r) => [r.hosts, r.status])).toEqual([
+      [["Codex", "Cursor", "OpenCode", "GitHub Copilot"], "installed"],
+      [["Claude Code"], "installed"],
+    ]);
     expectExactSkill(join(tmp, ".claude/skills/port-manager"));
     expectExactSkill(join(tmp, ".agents/skills/port-manager"));
   });
 
-  test("skips everything when no platform folder exists", () => {
+  test("our older copy in ~/.codex/skills is removed (Codex would list it twice); others stay", () => {
+    const legacy = join(tmp, ".codex/skills/port-manager");
+    writeSkill(legacy, SKILL_FILES);
+    writeSkill(join(tmp, ".codex/skills/other"), [
+      { path: "SKILL.md", content: "---\nname: other\n---\n" },
+    ]);
+
     const results = installGlobal(tmp);
-    expect(results.map((r) => r.status)).toEqual(["skipped", "skipped", "skipped"]);
+
+    expect(results.map((r) => [r.dir, r.status])).toEqual([
+      [join(tmp, ".agents/skills/port-manager"), "installed"],
+      [join(tmp, ".claude/skills/port-manager"), "skipped"],
+      [legacy, "removed"],
+    ]);
+    expect(readdirSync(join(tmp, ".codex/skills"))).toEqual(["other"]);
+
+    // A folder of that name that is not our skill is not ours to remove.
+    writeSkill(legacy, [{ path: "SKILL.md", content: "---\nname: mine\n---\n" }]);
+    expect(installGlobal(tmp).map((r) => r.status)).toEqual(["installed", "skipped"]);
+    expect(readdirSync(join(tmp, ".codex/skills")).sort()).toEqual(["other", "port-manager"]);
+  });
+
+  test("skips everything when no host folder exists", () => {
+    const results = installGlobal(tmp);
+    expect(results.map((r) => r.status)).toEqual(["skipped", "skipped"]);
     expect(readdirSync(tmp)).toEqual([]);
   });
 
-  test("an unwritable target fails with one line while the others install", () => {
-    for (const folder of [".claude", ".codex", ".agents"]) mkdirSync(join(tmp, folder));
+  test("an unwritable target fails with one line while the other installs", () => {
+    for (const folder of [".claude", ".agents"]) mkdirSync(join(tmp, folder));
     // A file where the skills folder should be defeats root as well as ordinary users.
-    writeFileSync(join(tmp, ".codex/skills"), "not a folder");
+    writeFileSync(join(tmp, ".agents/skills"), "not a folder");
 
     const results = installGlobal(tmp);
 
-    expect(results.map((r) => r.status)).toEqual(["installed", "failed", "installed"]);
-    const error = results[1]?.error ?? "";
-    expect(error).toStartWith(`cannot write ${join(tmp, ".codex/skills/port-manager")}: `);
+    expect(results.map((r) => r.status)).toEqual(["failed", "installed"]);
+    const error = results[0]?.error ?? "";
+    expect(error).toStartWith(`cannot write ${join(tmp, ".agents/skills/port-manager")}: `);
     expect(error).not.toContain("\n");
-    expect(readFileSync(join(tmp, ".codex/skills"), "utf8")).toBe("not a folder");
+    expect(readFileSync(join(tmp, ".agents/skills"), "utf8")).toBe("not a folder");
     expectExactSkill(join(tmp, ".claude/skills/port-manager"));
-    expectExactSkill(join(tmp, ".agents/skills/port-manager"));
   });
 
   test.skipIf(process.getuid?.() === 0)(
     "a read-only skills folder reports permission denied",
     () => {
-      for (const folder of [".claude", ".codex"])
+      for (const folder of [".claude", ".agents"])
         mkdirSync(join(tmp, folder, "skills"), { recursive: true });
-      chmodSync(join(tmp, ".codex/skills"), 0o555);
+      chmodSync(join(tmp, ".agents/skills"), 0o555);
 
       const results = installGlobal(tmp);
 
-      expect(results.map((r) => r.status)).toEqual(["installed", "failed", "skipped"]);
-      expect(results[1]?.error).toBe(
-        `cannot write ${join(tmp, ".codex/skills/port-manager")}: permission denied`,
+      expect(results.map((r) => r.status)).toEqual(["failed", "installed"]);
+      expect(results[0]?.error).toBe(
+        `cannot write ${join(tmp, ".agents/skills/port-manager")}: permission denied`,
       );
-      expect(readdirSync(join(tmp, ".codex/skills"))).toEqual([]);
+      expect(readdirSync(join(tmp, ".agents/skills"))).toEqual([]);
     },
   );
 });
@@ -161,6 +207,6 @@ function listFiles(dir: string): string[] {
 
 /** Undo chmod 0555 so the temp dir can be removed. */
 function restoreWritable(root: string): void {
-  const skills = join(root, ".codex/skills");
+  const skills = join(root, ".agents/skills");
   if (existsSync(skills) && statSync(skills).isDirectory()) chmodSync(skills, 0o755);
 }

@@ -28,8 +28,8 @@ describe("installLocal through a symlink", () => {
   test(".claude/skills pointing outside the project and home: refused, nothing written there", () => {
     mkdirSync(join(project, ".claude"));
     symlinkSync(outside, join(project, ".claude/skills"));
-    expect(installLocal(project, home)).toEqual({
-      platform: "Claude Code",
+    expect(installLocal(project, home)[1]).toEqual({
+      hosts: ["Claude Code"],
       dir: join(project, ".claude/skills/port-manager"),
       status: "failed",
       error: refusal(join(project, ".claude/skills"), outside),
@@ -39,7 +39,7 @@ describe("installLocal through a symlink", () => {
 
   test("a .claude link to a folder outside is refused the same way", () => {
     symlinkSync(outside, join(project, ".claude"));
-    expect(installLocal(project, home).error).toBe(refusal(join(project, ".claude"), outside));
+    expect(installLocal(project, home)[1]?.error).toBe(refusal(join(project, ".claude"), outside));
     expect(readdirSync(outside)).toEqual([]);
   });
 
@@ -47,7 +47,7 @@ describe("installLocal through a symlink", () => {
     mkdirSync(join(project, ".claude"));
     const nowhere = join(outside, "not-yet");
     symlinkSync(nowhere, join(project, ".claude/skills"));
-    expect(installLocal(project, home).error).toBe(
+    expect(installLocal(project, home)[1]?.error).toBe(
       refusal(join(project, ".claude/skills"), nowhere),
     );
     expect(existsSync(nowhere)).toBe(false);
@@ -57,14 +57,14 @@ describe("installLocal through a symlink", () => {
     mkdirSync(join(project, "shared/skills"), { recursive: true });
     mkdirSync(join(project, ".claude"));
     symlinkSync("../shared/skills", join(project, ".claude/skills"));
-    expect(installLocal(project, home).status).toBe("installed");
+    expect(installLocal(project, home)[1]?.status).toBe("installed");
     expect(readdirSync(join(project, "shared/skills"))).toEqual(["port-manager"]);
 
     const other = join(tmp, "other");
     mkdirSync(other);
     mkdirSync(join(home, "claude-config"));
     symlinkSync(join(home, "claude-config"), join(other, ".claude"));
-    expect(installLocal(other, home).status).toBe("installed");
+    expect(installLocal(other, home)[1]?.status).toBe("installed");
     expect(readdirSync(join(home, "claude-config/skills"))).toEqual(["port-manager"]);
   });
 
@@ -74,8 +74,12 @@ describe("installLocal through a symlink", () => {
     const r = await runWith(["skill", "install"], { env: { HOME: home }, cwd: project, home });
     expect(r).toEqual({
       code: 1,
-      out: [],
-      err: [`failed Claude Code: ${refusal(join(project, ".claude/skills"), outside)}`],
+      out: [
+        `installed port-manager skill in ${join(project, ".agents/skills/port-manager")}: seen by Codex, Gemini CLI, Cursor, Goose, OpenCode, GitHub Copilot`,
+      ],
+      err: [
+        `failed ${join(project, ".claude/skills/port-manager")}: ${refusal(join(project, ".claude/skills"), outside)}`,
+      ],
     });
   });
 });
@@ -85,9 +89,18 @@ describe("installGlobal through a symlink", () => {
     mkdirSync(join(home, ".claude"));
     mkdirSync(join(home, ".codex"));
     symlinkSync(outside, join(home, ".claude/skills"));
-    const [claude, codex] = installGlobal(home);
+    const [agents, claude] = installGlobal(home);
     expect(claude?.error).toBe(refusal(join(home, ".claude/skills"), outside));
-    expect(codex?.status).toBe("installed");
+    expect(agents?.status).toBe("installed");
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  test("a ~/.agents/skills link leading out of home is refused too", () => {
+    mkdirSync(join(home, ".agents"));
+    mkdirSync(join(home, ".codex"));
+    symlinkSync(outside, join(home, ".agents/skills"));
+    const [agents] = installGlobal(home);
+    expect(agents?.error).toBe(refusal(join(home, ".agents/skills"), outside));
     expect(readdirSync(outside)).toEqual([]);
   });
 });

@@ -44,8 +44,8 @@ export const TOOL_COMMANDS: CommandSpec[] = [
       {
         name: "install",
         summary:
-          "install the skill into .claude/skills/ (or --global: ~/.claude, ~/.codex, ~/.agents)",
-        flags: { global: { help: "install for every agent platform found in your home folder" } },
+          "install the skill into .agents/skills/ and .claude/skills/ (or --global: ~/.agents, ~/.claude)",
+        flags: { global: { help: "install for every agent host found in your home folder" } },
         load: () => import("./skill.ts").then((m) => m.skillInstall),
       },
     ],

@@ -16,7 +16,7 @@ import {
 } from "../../core/config.ts";
 import { stateFolderProblem } from "../../core/files.ts";
 import { SKILL_FILES } from "../../skill/files.ts";
-import { GLOBAL_PLATFORMS, LOCAL_PLATFORM, skillDir } from "../../skill/install.ts";
+import { GLOBAL_TARGETS, PROJECT_TARGETS, skillDir } from "../../skill/install.ts";
 import type { Health } from "../client.ts";
 import { findCheckout } from "../detect.ts";
 import { pidText } from "../identity.ts";
@@ -186,9 +186,10 @@ export function staleCheck(
 
 /** Installed copies of the skill must be the embedded one; none installed is only a warning. */
 export function skillCheck(cwd: string, home: string): Check {
-  const local = skillDir(join(findCheckout(cwd)?.top ?? resolve(cwd), LOCAL_PLATFORM.folder));
-  const globals = GLOBAL_PLATFORMS.map((p) => skillDir(join(home, p.folder)));
-  const installed = [...new Set([local, ...globals])].filter((dir) =>
+  const top = findCheckout(cwd)?.top ?? resolve(cwd);
+  const locals = PROJECT_TARGETS.map((t) => skillDir(join(top, t.folder)));
+  const globals = GLOBAL_TARGETS.map((t) => skillDir(join(home, t.folder)));
+  const installed = [...new Set([...locals, ...globals])].filter((dir) =>
     existsSync(join(dir, "SKILL.md")),
   );
   if (installed.length === 0) {
@@ -202,7 +203,7 @@ export function skillCheck(cwd: string, home: string): Check {
   const outdated = installed.filter((dir) => !sameAsEmbedded(dir));
   if (outdated.length > 0) {
     const fixes = [
-      ...(outdated.includes(local) ? ["portctl skill install"] : []),
+      ...(outdated.some((dir) => locals.includes(dir)) ? ["portctl skill install"] : []),
       ...(outdated.some((dir) => globals.includes(dir)) ? ["portctl skill install --global"] : []),
     ];
     return {
