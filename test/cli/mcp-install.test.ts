@@ -2,17 +2,20 @@
 // refused and left as it was while the other hosts are still written, and --print writing nothing.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import {
+  chmodSync,
   existsSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import { parse } from "smol-toml";
-import { serverEntry } from "../../src/cli/mcp/install.ts";
+import { projectEntry, serverEntry } from "../../src/cli/mcp/install.ts";
 import { captureIo, runWith } from "../helpers/cli.ts";
 import { type TempHome, tempHome } from "../helpers/daemon.ts";
 
@@ -36,6 +39,8 @@ function run(...argv: string[]) {
 }
 
 const io = () => captureIo({ env: { PORT_SERVER_ADDR: ADDR }, cwd, home: home.root });
+// From source the entry runs bun, never the portctl on PATH: project files get a note.
+const NOTE = `  note: it names ${process.execPath}: the portctl on PATH is not this one, so a teammate's machine may lack that path`;
 const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"));
 
 describe("portctl mcp install", () => {
@@ -61,8 +66,10 @@ describe("portctl mcp install", () => {
     expect(r.code).toBe(0);
     expect(r.out).toEqual([
       `Claude Code: added port-server to ${join(cwd, ".mcp.json")}`,
+      NOTE,
       `Codex: added port-server to ${codex}`,
       `Cursor: added port-server to ${join(cwd, ".cursor", "mcp.json")}`,
+      NOTE,
     ]);
     expect(readJson(join(cwd, ".mcp.json"))).toEqual({
       mcpServers: { github: { command: "gh" }, "port-server": { type: "stdio", ...entry } },
@@ -81,10 +88,62 @@ describe("portctl mcp install", () => {
     expect(again.code).toBe(0);
     expect(again.out).toEqual([
       `Claude Code: port-server already up to date in ${join(cwd, ".mcp.json")}`,
+      NOTE,
       `Codex: port-server already up to date in ${codex}`,
       `Cursor: port-server already up to date in ${join(cwd, ".cursor", "mcp.json")}`,
+      NOTE,
     ]);
     expect(readFileSync(codex, "utf8")).toBe(text);
+  });
+
+  test("--gemini and --vscode: .gemini/settings.json (other settings kept) and .vscode/mcp.json", async () => {
+    const entry = serverEntry(io());
+    mkdirSync(join(cwd, ".gemini"));
+    writeFileSync(join(cwd, ".gemini/settings.json"), `{\n    "theme": "GitHub"\n}\n`);
+    const r = await run("--gemini", "--vscode");
+    expect(r.err).toEqual([]);
+    expect(r.out).toEqual([
+      `Gemini CLI: added port-server to ${join(cwd, ".gemini/settings.json")}`,
+      NOTE,
+      `VS Code: added port-server to ${join(cwd, ".vscode/mcp.json")}`,
+      NOTE,
+    ]);
+    const gemini = readFileSync(join(cwd, ".gemini/settings.json"), "utf8");
+    expect(gemini).toStartWith(`{\n    "theme": "GitHub",\n    "mcpServers": {`);
+    expect(JSON.parse(gemini)).toEqual({ theme: "GitHub", mcpServers: { "port-server": entry } });
+    expect(readJson(join(cwd, ".vscode/mcp.json"))).toEqual({
+      servers: { "port-server": { type: "stdio", ...entry } },
+    });
+    const bad = `{"servers": []}`;
+    writeFileSync(join(cwd, ".vscode/mcp.json"), bad);
+    const again = await run("--vscode");
+    expect(again.code).toBe(1);
+    expect(again.err).toEqual([
+      `VS Code: failed: cannot update ${join(cwd, ".vscode/mcp.json")}: "servers" is not an object`,
+    ]);
+    expect(readFileSync(join(cwd, ".vscode/mcp.json"), "utf8")).toBe(bad);
+  });
+
+  test("a project file names portctl by command only when the portctl on PATH is this one", () => {
+    const bin = join(home.root, "bin");
+    mkdirSync(bin);
+    const self = join(home.root, "portctl-self");
+    writeFileSync(self, "the binary");
+    const onPath = (contents: string | undefined) => {
+      rmSync(join(bin, "portctl"), { force: true });
+      if (contents !== undefined) writeFileSync(join(bin, "portctl"), contents, { mode: 0o755 });
+      return projectEntry(captureIo({ env: { PATH: bin }, cwd, home: home.root }), self);
+    };
+    expect(onPath(undefined)).toBeUndefined();
+    expect(onPath("another portctl")).toBeUndefined();
+    expect(onPath("the binary")).toEqual({ command: "portctl", args: ["mcp"] });
+    rmSync(join(bin, "portctl"));
+    linkSync(self, join(bin, "portctl"));
+    chmodSync(self, 0o755);
+    expect(projectEntry(captureIo({ env: { PATH: bin }, cwd, home: home.root }), self)).toEqual({
+      command: "portctl",
+      args: ["mcp"],
+    });
   });
 
   test("CODEX_HOME is where Codex reads its config; the folder is created", async () => {
@@ -112,7 +171,10 @@ describe("portctl mcp install", () => {
       `Claude Code: failed: cannot update ${join(cwd, ".mcp.json")}: it is not valid JSON (`,
     );
     expect(readFileSync(join(cwd, ".mcp.json"), "utf8")).toBe(broken);
-    expect(r.out).toEqual([`Cursor: added port-server to ${join(cwd, ".cursor", "mcp.json")}`]);
+    expect(r.out).toEqual([
+      `Cursor: added port-server to ${join(cwd, ".cursor", "mcp.json")}`,
+      NOTE,
+    ]);
     // No temp file left beside it.
     expect(readdirSync(cwd).sort()).toEqual([".cursor", ".mcp.json"]);
   });
@@ -145,7 +207,7 @@ describe("portctl mcp install", () => {
     const r = await run();
     expect(r.code).toBe(1);
     expect(r.err).toEqual([
-      "error: choose a host: --claude, --codex or --cursor (or --print to see each configuration)",
+      "error: choose a host: --claude, --codex, --cursor, --gemini or --vscode (or --print to see each configuration)",
     ]);
     expect(readdirSync(cwd)).toEqual([]);
   });

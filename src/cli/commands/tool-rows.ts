@@ -130,6 +130,8 @@ export const TOOL_COMMANDS: CommandSpec[] = [
           claude: { help: "Claude Code: .mcp.json in this folder" },
           codex: { help: "Codex: [mcp_servers.port-server] in ~/.codex/config.toml" },
           cursor: { help: "Cursor: .cursor/mcp.json in this folder" },
+          gemini: { help: "Gemini CLI: .gemini/settings.json in this folder" },
+          vscode: { help: "VS Code: .vscode/mcp.json in this folder" },
           print: { help: "print each host's configuration instead of writing it" },
         },
         load: () => import("../mcp/install.ts").then((m) => m.mcpInstall),

@@ -1,4 +1,5 @@
-// Merging one server into a host's JSON configuration (`.mcp.json`, `.cursor/mcp.json`):
+// Merging one server into a host's JSON configuration (`.mcp.json`, `.cursor/mcp.json`,
+// `.gemini/settings.json`, `.vscode/mcp.json`):
 // every other key and server is kept as it was, the file's indentation too. A file that is not
 // a JSON object is refused, never overwritten.
 import { PortError } from "../../core/errors.ts";
@@ -12,26 +13,27 @@ export interface ServerEntry {
 export type MergeOutcome = "added" | "updated" | "unchanged";
 
 /**
- * `text` (the file's content, "" when it does not exist) with `mcpServers[name]` set to
- * `entry`; `extra` fields (Claude Code's `type: "stdio"`) come first in the entry.
+ * `text` (the file's content, "" when it does not exist) with `<key>[name]` set to `entry`
+ * (`key`: `mcpServers`, VS Code's `servers`).
  */
 export function mergeJsonServer(
   text: string,
   file: string,
   name: string,
   entry: Record<string, unknown>,
+  key = "mcpServers",
 ): { text: string; outcome: MergeOutcome } {
   const config = parseObject(text, file);
-  const servers = config.mcpServers ?? {};
+  const servers = config[key] ?? {};
   if (!isObject(servers)) {
-    throw new PortError("bad_request", `cannot update ${file}: "mcpServers" is not an object`);
+    throw new PortError("bad_request", `cannot update ${file}: "${key}" is not an object`);
   }
   const before = servers[name];
   if (before !== undefined && JSON.stringify(before) === JSON.stringify(entry)) {
     return { text, outcome: "unchanged" };
   }
   servers[name] = entry;
-  config.mcpServers = servers;
+  config[key] = servers;
   const eol = text.includes("\r\n") ? "\r\n" : "\n";
   const out = JSON.stringify(config, null, indentOf(text)).replaceAll("\n", eol);
   return { text: `${out}${eol}`, outcome: before === undefined ? "added" : "updated" };

@@ -1,7 +1,9 @@
 // `portctl mcp install`: adds `portctl mcp` to an agent host's MCP configuration (Claude Code's
-// .mcp.json, Codex's config.toml, Cursor's .cursor/mcp.json), merging into the file that is
-// there, or prints each configuration. A file is replaced by rename, never half-written.
+// .mcp.json, Codex's config.toml, Cursor's .cursor/mcp.json, Gemini CLI's .gemini/settings.json,
+// VS Code's .vscode/mcp.json), merging into the file that is there, or prints each configuration.
+// A file is replaced by rename, never half-written.
 
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ENV, MCP_SERVER_NAME as SERVER_NAME } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
@@ -16,12 +18,16 @@ export interface McpInstallOptions {
   claude?: boolean;
   codex?: boolean;
   cursor?: boolean;
+  gemini?: boolean;
+  vscode?: boolean;
   print?: boolean;
 }
 
 interface Host {
-  flag: "claude" | "codex" | "cursor";
+  flag: "claude" | "codex" | "cursor" | "gemini" | "vscode";
   name: string;
+  /** A file in the project (committed, read on other machines) rather than in your home. */
+  project: boolean;
   /** The file this host reads its MCP servers from. */
   file(io: Io): string;
   merge(text: string, file: string, entry: ServerEntry): { text: string; outcome: MergeOutcome };
@@ -33,6 +39,7 @@ const HOSTS: readonly Host[] = [
   {
     flag: "claude",
     name: "Claude Code",
+    project: true,
     file: (io) => join(io.cwd, ".mcp.json"),
     merge: (text, file, entry) => mergeJsonServer(text, file, SERVER_NAME, claudeEntry(entry)),
     snippet: (entry) => [
@@ -44,6 +51,7 @@ const HOSTS: readonly Host[] = [
   {
     flag: "codex",
     name: "Codex",
+    project: false,
     file: (io) => join(io.env.CODEX_HOME || join(io.home, ".codex"), "config.toml"),
     merge: (text, file, entry) => mergeTomlServer(text, file, SERVER_NAME, entry),
     snippet: (entry) => [`# Codex: ~/.codex/config.toml`, ...tomlTable(SERVER_NAME, entry)],
@@ -51,6 +59,7 @@ const HOSTS: readonly Host[] = [
   {
     flag: "cursor",
     name: "Cursor",
+    project: true,
     file: (io) => join(io.cwd, ".cursor", "mcp.json"),
     merge: (text, file, entry) => mergeJsonServer(text, file, SERVER_NAME, { ...entry }),
     snippet: (entry) => [
@@ -58,27 +67,56 @@ const HOSTS: readonly Host[] = [
       jsonSnippet({ ...entry }),
     ],
   },
+  {
+    flag: "gemini",
+    name: "Gemini CLI",
+    project: true,
+    file: (io) => join(io.cwd, ".gemini", "settings.json"),
+    merge: (text, file, entry) => mergeJsonServer(text, file, SERVER_NAME, { ...entry }),
+    snippet: (entry) => [
+      `# Gemini CLI: .gemini/settings.json in the project (or ~/.gemini/settings.json)`,
+      jsonSnippet({ ...entry }),
+    ],
+  },
+  {
+    flag: "vscode",
+    name: "VS Code",
+    project: true,
+    file: (io) => join(io.cwd, ".vscode", "mcp.json"),
+    // VS Code names the servers' object `servers` and wants the transport spelled out.
+    merge: (text, file, entry) =>
+      mergeJsonServer(text, file, SERVER_NAME, { type: "stdio", ...entry }, "servers"),
+    snippet: (entry) => [
+      `# VS Code: .vscode/mcp.json in the project`,
+      JSON.stringify({ servers: { [SERVER_NAME]: { type: "stdio", ...entry } } }, null, 2),
+    ],
+  },
 ];
+
+const CHOOSE = "--claude, --codex, --cursor, --gemini or --vscode";
 
 /** Exit 0 when every chosen host was written (or printed); 1 when one failed, the others still are. */
 export async function mcpInstall(opts: McpInstallOptions, io: Io): Promise<number> {
   const chosen = HOSTS.filter((h) => opts[h.flag]);
-  const entry = serverEntry(io);
+  const absolute = serverEntry(io);
+  const portable = projectEntry(io);
+  const entryFor = (host: Host) => (host.project && portable ? portable : absolute);
   if (opts.print) {
-    const blocks = (chosen.length ? chosen : HOSTS).map((h) => h.snippet(entry).join("\n"));
+    const blocks = (chosen.length ? chosen : HOSTS).map((h) => h.snippet(entryFor(h)).join("\n"));
     io.out(blocks.join("\n\n"));
     return 0;
   }
   if (chosen.length === 0) {
     throw new PortError(
       "bad_request",
-      "choose a host: --claude, --codex or --cursor (or --print to see each configuration)",
+      `choose a host: ${CHOOSE} (or --print to see each configuration)`,
     );
   }
   const c = colors(io);
   let failed = false;
   for (const host of chosen) {
     const file = host.file(io);
+    const entry = entryFor(host);
     try {
       let outcome: MergeOutcome = "unchanged";
       rewriteFile(
@@ -91,6 +129,11 @@ export async function mcpInstall(opts: McpInstallOptions, io: Io): Promise<numbe
         { createFolder: true },
       );
       io.out(`${host.name}: ${describe(outcome, c)} ${file}`);
+      if (host.project && !portable) {
+        io.out(
+          `  note: it names ${entry.command}: the portctl on PATH is not this one, so a teammate's machine may lack that path`,
+        );
+      }
     } catch (err) {
       failed = true;
       const line = (err as Error).message;
@@ -113,7 +156,35 @@ export function serverEntry(io: Io): ServerEntry {
   return { command, args, ...(addr ? { env: { [ENV.addr]: addr } } : {}) };
 }
 
+/**
+ * The entry a project file gets: `portctl` by name when the portctl on PATH is this executable
+ * (then the file works on any machine where portctl is installed); undefined when it is not.
+ */
+export function projectEntry(
+  io: Io,
+  // From source the executable is bun, never the portctl on PATH.
+  self: string | undefined = isCompiled() ? process.execPath : undefined,
+): ServerEntry | undefined {
+  if (!self) return undefined;
+  const found = Bun.which("portctl", { PATH: io.env.PATH ?? "" });
+  if (!found || !sameFile(found, self)) return undefined;
+  const entry = serverEntry(io);
+  return { ...entry, command: "portctl", args: ["mcp"] };
+}
+
 // --- internal ---
+
+/** One file under two names (a hard link, a symlink), or two copies of one file. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    if (x.dev === y.dev && x.ino === y.ino) return true;
+    // `make install` and the npm package copy the binary: equal bytes are the same portctl.
+    return x.size === y.size && Bun.hash(readFileSync(a)) === Bun.hash(readFileSync(b));
+  } catch {
+    return false;
+  }
+}
 
 function describe(outcome: MergeOutcome, c: ReturnType<typeof colors>): string {
   if (outcome === "added") return `${c.green("added")} ${SERVER_NAME} to`;
