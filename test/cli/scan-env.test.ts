@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { envEntries, mergeDotenv } from "../../src/cli/envfile.ts";
 import type { Allocation } from "../../src/core/model.ts";
 import { scanProject } from "../../src/core/scan/index.ts";
-import { type CliFixture, cliFixture } from "../helpers/cli.ts";
+import { type CliFixture, cliFixture, freePort } from "../helpers/cli.ts";
 import { stopAllDaemons } from "../helpers/daemon.ts";
 import { UNOWNED } from "../helpers/fakes.ts";
 
@@ -97,30 +97,36 @@ describe("scan", () => {
 });
 
 describe("scan --register", () => {
+  // Ports nothing listens on now (a fixed 5432 may be some other test's or the machine's): a
+  // listener there would be named on the registered line, or refused as a stranger's.
+  let db = 0;
+  let web = 0;
+  let redis = 0;
   /** A project in the fixture's cwd: db and web in Compose, web again and redis in .env. */
   beforeEach(() => {
+    [db, web, redis] = [freePort(), freePort(), freePort()];
     writeFileSync(
       join(f.cwd, "docker-compose.yml"),
-      'services:\n  db:\n    ports:\n      - "5432:5432"\n  web:\n    ports:\n      - "${WEB_PORT:-8080}:80"\n',
+      `services:\n  db:\n    ports:\n      - "${db}:5432"\n  web:\n    ports:\n      - "\${WEB_PORT:-${web}}:80"\n`,
     );
-    writeFileSync(join(f.cwd, ".env"), "WEB_PORT=8080\nREDIS_PORT=6379\n");
+    writeFileSync(join(f.cwd, ".env"), `WEB_PORT=${web}\nREDIS_PORT=${redis}\n`);
   });
 
   test("twice: registers each port once, then reports them as existing", async () => {
     expect(await f.run(["scan", "--register"])).toEqual({
       code: 0,
       out: [
-        "registered port 5432 (id=1) for myapp/default/db  [docker-compose.yml:4]",
-        "registered port 8080 (id=2) for myapp/default/web  [docker-compose.yml:7]",
-        "registered port 6379 (id=3) for myapp/default/redis  [.env:2]",
+        `registered port ${db} (id=1) for myapp/default/db  [docker-compose.yml:4]`,
+        `registered port ${web} (id=2) for myapp/default/web  [docker-compose.yml:7]`,
+        `registered port ${redis} (id=3) for myapp/default/redis  [.env:2]`,
       ],
       err: [],
     });
     const registered = await f.allocations();
     expect(registered.map((a) => [a.id, a.app, a.instance, a.service, a.port])).toEqual([
-      [1, "myapp", "default", "db", 5432],
-      [2, "myapp", "default", "web", 8080],
-      [3, "myapp", "default", "redis", 6379],
+      [1, "myapp", "default", "db", db],
+      [2, "myapp", "default", "web", web],
+      [3, "myapp", "default", "redis", redis],
     ]);
 
     const again = await f.run(["scan", "--register", "--json"]);
@@ -129,30 +135,30 @@ describe("scan --register", () => {
       JSON.parse(again.out.join("\n")) as { registrations: Record<string, unknown>[] }
     ).registrations;
     expect(results.map((r) => [r.port, r.result, r.allocation])).toEqual([
-      [5432, "exists", registered[0]],
-      [8080, "exists", registered[1]],
-      [6379, "exists", registered[2]],
+      [db, "exists", registered[0]],
+      [web, "exists", registered[1]],
+      [redis, "exists", registered[2]],
     ]);
     expect(await f.allocations()).toEqual(registered);
   });
 
   test("a port another app holds: reported with its holder, the rest registered, exit 1", async () => {
-    const holder = await f.alloc("--app", "other", "--service", "cache", "--port", "6379");
+    const holder = await f.alloc("--app", "other", "--service", "cache", "--port", String(redis));
     const run = await f.run(["scan", "--register", "--instance", "dev"]);
     expect(run).toEqual({
       code: 1,
       out: [
-        "registered port 5432 (id=2) for myapp/dev/db  [docker-compose.yml:4]",
-        "registered port 8080 (id=3) for myapp/dev/web  [docker-compose.yml:7]",
-        "conflict: port 6379 for myapp/dev/redis  [.env:2]: held by other/default/cache (id=1)",
+        `registered port ${db} (id=2) for myapp/dev/db  [docker-compose.yml:4]`,
+        `registered port ${web} (id=3) for myapp/dev/web  [docker-compose.yml:7]`,
+        `conflict: port ${redis} for myapp/dev/redis  [.env:2]: held by other/default/cache (id=1)`,
       ],
       err: [],
     });
     const rows = await f.allocations();
     expect(rows.map((a) => `${a.app}/${a.instance}/${a.service}:${a.port}`)).toEqual([
-      "other/default/cache:6379",
-      "myapp/dev/db:5432",
-      "myapp/dev/web:8080",
+      `other/default/cache:${redis}`,
+      `myapp/dev/db:${db}`,
+      `myapp/dev/web:${web}`,
     ]);
     expect(rows[0]).toEqual(holder);
   });
