@@ -2,14 +2,17 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import { allocate } from "../../src/cli/commands/allocate.ts";
 import type { Allocation } from "../../src/core/model.ts";
-import { type CliFixture, cliFixture, firstBindablePort } from "../helpers/cli.ts";
+import { type CliFixture, cliFixture, firstBindablePort, freePort } from "../helpers/cli.ts";
 import { stopAllDaemons } from "../helpers/daemon.ts";
 
 let f: CliFixture;
 let first = 0;
+/** A port to claim by number: one nothing listens on now (never a fixed 8080). */
+let web = 0;
 beforeEach(async () => {
   f = await cliFixture("myapp");
   first = firstBindablePort(3000);
+  web = freePort();
 });
 afterEach(async () => {
   await f.close();
@@ -22,14 +25,14 @@ test("prints the seed's line; --app defaults to the folder name", async () => {
   expect(io.stdout).toEqual([`allocated port ${first} (id=1) for myapp/dev/postgres`]);
   expect(io.stderr).toEqual([]);
 
-  const web = f.io();
-  expect(await allocate({ instance: "dev", service: "web", port: 8080 }, web)).toBe(0);
-  expect(web.stdout).toEqual(["allocated port 8080 (id=2) for myapp/dev/web"]);
+  const second = f.io();
+  expect(await allocate({ instance: "dev", service: "web", port: web }, second)).toBe(0);
+  expect(second.stdout).toEqual([`allocated port ${web} (id=2) for myapp/dev/web`]);
 
   const rows = await f.allocations();
   expect(rows.map((a) => [a.id, a.app, a.instance, a.service, a.port])).toEqual([
     [1, "myapp", "dev", "postgres", first],
-    [2, "myapp", "dev", "web", 8080],
+    [2, "myapp", "dev", "web", web],
   ]);
 });
 
@@ -106,13 +109,13 @@ test("the same service twice without --reuse: exit 1 and a hint, nothing added",
 });
 
 test("a port held by another service: exit 1 naming the holder", async () => {
-  await f.run(["allocate", "--instance", "dev", "--service", "web", "--port", "8080"]);
+  await f.run(["allocate", "--instance", "dev", "--service", "web", "--port", String(web)]);
   const before = await f.allocations();
-  const clash = await f.run(["allocate", "--app", "other", "--service", "api", "--port", "8080"]);
-  expect(clash).toEqual({
+  const argv = ["allocate", "--app", "other", "--service", "api", "--port", String(web)];
+  expect(await f.run(argv)).toEqual({
     code: 1,
     out: [],
-    err: ["error: port 8080 is already allocated to myapp/dev/web (id=1)"],
+    err: [`error: port ${web} is already allocated to myapp/dev/web (id=1)`],
   });
   expect(await f.allocations()).toEqual(before);
 });

@@ -38,18 +38,26 @@ describe("README quick start", () => {
   test("produces the output it shows", () => {
     const steps = quickStart(section(README, "## Quick start"));
     expect(steps.length).toBeGreaterThanOrEqual(6);
-    let autoPort: string | undefined;
+    // The README's numbers → this run's: the first auto-assigned port stands for the one shown,
+    // and a port the README claims (8080) is swapped for one this machine lets us bind now.
+    const ports = new Map<string, string>();
     for (const step of steps) {
-      const argv = step.command.split(/\s+/);
+      const argv = step.command.split(/\s+/).map((arg, i, all) => {
+        if (all[i - 1] !== "--port") return arg;
+        if (!ports.has(arg)) ports.set(arg, String(standIn(Number(arg), ports)));
+        return ports.get(arg) ?? arg;
+      });
       const res = Bun.spawnSync([join(bin, "portctl"), ...argv.slice(1)], {
         env,
         cwd,
         timeout: 20_000,
       });
       let out = `${res.stdout}${res.stderr}`.trimEnd();
-      autoPort ??= /allocated port (\d+)/.exec(out)?.[1];
-      if (autoPort && autoPort !== "3000")
-        out = out.replaceAll(new RegExp(`\\b${autoPort}\\b`, "g"), "3000");
+      const auto = /allocated port (\d+)/.exec(out)?.[1];
+      const shown = /allocated port (\d+)/.exec(step.expected.join("\n"))?.[1];
+      if (auto && shown && !ports.has(shown)) ports.set(shown, auto);
+      for (const [readme, real] of ports)
+        if (readme !== real) out = out.replaceAll(new RegExp(`\\b${real}\\b`, "g"), readme);
       expect(normalise(out)).toEqual(normalise(step.expected.join("\n")));
     }
   }, 60_000);
@@ -86,6 +94,17 @@ function quickStart(text: string): Step[] {
     else if (line.startsWith("# → ")) steps[steps.length - 1]?.expected.push(line.slice(4));
   }
   return steps;
+}
+
+/**
+ * A port to claim in place of the README's `port`: the first bindable one from it up (as many
+ * digits, so tables keep their widths), not already standing in for another.
+ */
+function standIn(port: number, taken: Map<string, string>): number {
+  const used = new Set(taken.values());
+  let candidate = firstBindablePort(port);
+  while (used.has(String(candidate))) candidate = firstBindablePort(candidate + 1);
+  return candidate;
 }
 
 /** Pids and local times differ per run; trailing spaces do not matter. */
