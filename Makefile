@@ -30,12 +30,15 @@ test: install-deps
 check: install-deps
 	$(BUN) run check
 
+# A daemon that is already running (ours, on this address or another) is left as it is, so
+# `make start` twice is no error; status then names it, and warns when it is older than this
+# build. `portctl start` alone keeps exit 1 for "already running".
 start: build
-	./bin/portctl start
-	./bin/portctl status
+	@$(BUILT)/portctl status --json | grep -Eq '^  "(running": true|elsewhere")' || $(BUILT)/portctl start
+	@$(BUILT)/portctl status
 
 stop:
-	./bin/portctl stop
+	$(BUILT)/portctl stop
 
 # Cross-compiles every platform into dist/: archives, SHA256SUMS, port-server.rb.
 release: install-deps
