@@ -1,6 +1,6 @@
 // Help text, built from the command table: `portctl --help`, `portctl help <command>`,
 // `portctl <command> --help`. Loaded only when help is shown.
-import { DEFAULT_HOST, DEFAULT_PORT, ENV, STATE_DIR_NAME } from "../core/config.ts";
+import { DEFAULT_HOST, DEFAULT_PORT, DOCS_URL, ENV, STATE_DIR_NAME } from "../core/config.ts";
 import { ROOT_FLAGS } from "./parse.ts";
 import { type CommandSpec, type Flag, flagLabel } from "./spec.ts";
 
@@ -82,6 +82,8 @@ function rootHelp(table: CommandSpec[]): string[] {
       [ENV.home, `state folder (default ~/${STATE_DIR_NAME})`],
       ["NO_COLOR", "disable colour"],
     ]),
+    "",
+    `Documentation: ${DOCS_URL} (CLI, run and Compose, agents, HTTP API, security, configuration)`,
   ];
 }
 
