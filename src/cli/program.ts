@@ -59,7 +59,8 @@ async function report(err: unknown, io: Io, json: boolean): Promise<number> {
   const { CLI_ERRORS } = await import("./errors.ts");
   const entry = CLI_ERRORS[e.code];
   // Messages carry server replies, paths, file contents and what was typed: escaped as a whole.
-  io.err(`${c.red("error:")} ${safe(err instanceof PortError ? entry.line(e) : e.message)}`);
+  const line = err instanceof PortError ? entry.line(e) : e.message;
+  io.err(`${c.red("error:")} ${safe(e.hint ? `${line} — ${e.hint}` : line)}`);
   if (err instanceof UsageError) {
     const { usageHint } = await import("./help.ts");
     io.err(usageHint(err.path));

@@ -38,6 +38,9 @@ export class PortError extends Error {
     super(message);
     this.name = "PortError";
   }
+
+  /** What to do about it, for a person: portctl adds it after its line; never in a JSON body. */
+  hint?: string;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {

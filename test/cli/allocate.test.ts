@@ -129,11 +129,48 @@ test("a port some process listens on: exit 1, said plainly, nothing registered",
     expect(run.err).toHaveLength(1);
     expect(run.err[0]).toMatch(
       new RegExp(
-        `^error: port ${listener.port} is in use on this machine( by .+)?, not registered$`,
+        `^error: port ${listener.port} is in use on this machine( by .+)?, not registered — if it is web's own server, pass --adopt to register it$`,
       ),
     );
     expect(await f.allocations()).toEqual([]);
   } finally {
     listener.stop(true);
   }
+});
+
+test("--adopt registers a port that is already listening; the JSON error has no hint in it", async () => {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  try {
+    const port = String(listener.port);
+    const refused = await f.run(["allocate", "--service", "web", "--port", port, "--json"]);
+    expect(refused.code).toBe(1);
+    const body = JSON.parse(refused.out.join("\n"));
+    expect(Object.keys(body).sort()).toEqual(["code", "error", "port", "system"]);
+    expect(body).toMatchObject({ code: "port_in_use", port: listener.port });
+
+    const run = await f.run(["allocate", "--service", "web", "--port", port, "--adopt"]);
+    expect(run).toEqual({
+      code: 0,
+      out: [`allocated port ${port} (id=1) for myapp/default/web`],
+      err: [],
+    });
+    const rows = await f.allocations();
+    expect(rows.map((a) => [a.service, a.port])).toEqual([["web", listener.port]]);
+    // A port that nobody listens on is allocated as usual with --adopt too.
+    const free = String(freePort());
+    const plain = await f.run(["allocate", "--service", "db", "--port", free, "--adopt", "-q"]);
+    expect(plain).toEqual({ code: 0, out: [free], err: [] });
+  } finally {
+    listener.stop(true);
+  }
+});
+
+test("--adopt without --port: one line, nothing sent", async () => {
+  const run = await f.run(["allocate", "--service", "web", "--adopt"]);
+  expect(run).toEqual({
+    code: 1,
+    out: [],
+    err: ["error: --adopt registers a port something already listens on: pass it with --port N"],
+  });
+  expect(await f.allocations()).toEqual([]);
 });

@@ -12,6 +12,8 @@ export interface AllocateOptions {
   /** 0 or undefined: the server picks the first free port of its range. */
   port?: number;
   reuse?: boolean;
+  /** Register `port` even though a process listens on it (its own server, already running). */
+  adopt?: boolean;
   /** Tie the allocation to this process: released when it exits. */
   leasePid?: number;
   /** Tie it to portctl's parent process (the shell or test runner that ran it). */
@@ -21,6 +23,12 @@ export interface AllocateOptions {
 }
 
 export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
+  if (opts.adopt && !opts.port) {
+    throw new PortError(
+      "bad_request",
+      "--adopt registers a port something already listens on: pass it with --port N",
+    );
+  }
   const req = {
     ...detectOwner(io.cwd, opts),
     service: opts.service,
@@ -33,8 +41,11 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
     created,
     takenOverFrom,
   } = await new Client(io.env)
-    .allocate(req, { reuse: opts.reuse ?? false })
+    .allocate(req, { reuse: opts.reuse ?? false, adopt: opts.adopt ?? false })
     .catch((err: unknown) => {
+      if (err instanceof PortError && err.code === "port_in_use") {
+        err.hint = `if it is ${req.service}'s own server, pass --adopt to register it`;
+      }
       throw otherCheckout(movedService(err, req.port), req.checkout);
     });
   if (opts.json) printJson(io, a);

@@ -22,6 +22,7 @@ export const REGISTRY_COMMANDS: CommandSpec[] = [
       service: { ...FLAGS.service, help: "service name (required)", required: true },
       port: FLAGS.portOrAuto,
       reuse: { help: "return the existing allocation of this service instead of failing" },
+      adopt: { help: "register --port even though a process listens on it (its own server)" },
       "lease-pid": {
         value: "<pid>",
         help: "release the port when this process exits",
