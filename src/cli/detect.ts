@@ -3,7 +3,9 @@
 // dependency on a git binary, and no process start on every command.
 import { statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { PortError } from "../core/errors.ts";
 import { readText, realOrResolved } from "../core/files.ts";
+import { nameProblem } from "../core/namerule.ts";
 
 export interface Checkout {
   /** The folder that holds `.git`: this checkout's top folder. */
@@ -18,7 +20,11 @@ export interface Checkout {
 
 const DEFAULT_INSTANCE = "default";
 
-/** `--app` default: the git repository's name, else the folder's name. */
+/**
+ * `--app` default: the git repository's name, else the folder's name. A name that cannot be one
+ * (`/` has none; over 128 characters) is refused with one line naming where it came from, never
+ * sent: an empty app would mean "every app" to a filter.
+ */
 export function detectApp(cwd: string): string {
   return appOf(findCheckout(cwd), cwd);
 }
@@ -39,7 +45,7 @@ export function detectOwner(
   const c = findCheckout(cwd);
   return {
     app: given.app ?? appOf(c, cwd),
-    instance: given.instance ?? c?.worktree ?? c?.branch?.replaceAll("/", "-") ?? DEFAULT_INSTANCE,
+    instance: given.instance ?? instanceOf(c),
   };
 }
 
@@ -69,7 +75,38 @@ export function findCheckout(cwd: string): Checkout | null {
 // --- internal ---
 
 function appOf(c: Checkout | null, cwd: string): string {
-  return c?.repo ?? basename(resolve(cwd));
+  const name = c?.repo ?? basename(resolve(cwd));
+  const why = nameProblem(name);
+  if (why === undefined) return name;
+  const origin = c ? "the repository's folder name" : "this folder's name";
+  if (!name.trim()) {
+    throw new PortError("bad_request", `${resolve(cwd)} gives no app name: pass --app NAME`);
+  }
+  throw new PortError(
+    "bad_request",
+    `${origin} (${shortened(name)}) cannot be an app name: it ${why}; pass --app NAME`,
+  );
+}
+
+function instanceOf(c: Checkout | null): string {
+  if (c?.worktree !== undefined) return checkedInstance(c.worktree, "the worktree's folder name");
+  if (c?.branch !== undefined) return checkedInstance(c.branch.replaceAll("/", "-"), "the branch");
+  return DEFAULT_INSTANCE;
+}
+
+function checkedInstance(name: string, origin: string): string {
+  const why = nameProblem(name);
+  if (why === undefined) return name;
+  throw new PortError(
+    "bad_request",
+    `${origin} (${shortened(name)}) cannot be an instance name: it ${why}; pass --instance NAME`,
+  );
+}
+
+/** A name to quote in a message: its first 40 characters. */
+function shortened(name: string): string {
+  const chars = [...name];
+  return chars.length > 40 ? `${chars.slice(0, 40).join("")}…` : name;
 }
 
 /** A `.git` file points at the real git dir: a linked worktree (has `commondir`) or a submodule. */

@@ -6,18 +6,7 @@ import { z } from "zod";
 import { MAX_NAME_LENGTH, MAX_PATH_LENGTH } from "./config.ts";
 import { envKeyProblem } from "./envkey.ts";
 import { PortError } from "./errors.ts";
-
-// C0/C1 controls (what is left once the edges' whitespace is trimmed), and the bidirectional
-// overrides and isolates (U+200E/F, U+202A–E, U+2066–9) that would make a name print as
-// something else in a terminal.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-
-// What no one can see: format characters (Cf: zero-width U+200B–D, U+2060, U+FEFF, U+00AD, tags
-// U+E0000–7F, U+061C, U+180E, U+FFF9–B…), line and paragraph separators, and every other
-// default-ignorable code point (U+3164, variation selectors). Two names that look the same must
-// be the same name, and an invisible suffix must not ride along to agents.
-const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+import { CONTROL, INVISIBLE } from "./namerule.ts";
 
 /** Both classes' members, for the document's patterns (inside a character class). */
 const REFUSED = CONTROL.source.slice(1, -1) + INVISIBLE.source.slice(1, -1);

@@ -1,6 +1,7 @@
 // `portctl history`: who had a port, and when it changed, newest first.
 import type { PortEvent } from "../../core/model.ts";
 import { Client } from "../client.ts";
+import { detectApp } from "../detect.ts";
 import type { Io } from "../io.ts";
 import { localTime } from "../localtime.ts";
 import { type Colors, colors, printJson, safe } from "../output.ts";
@@ -13,11 +14,18 @@ export interface HistoryOptions {
   service?: string;
   since?: string;
   limit?: number;
+  /** Every app's events, not just the current app's. */
+  all?: boolean;
   json?: boolean;
 }
 
+/**
+ * The current app's events (as `list`), unless `--app`, `--all` or `--port`: who had a port is
+ * asked across every app.
+ */
 export async function history(opts: HistoryOptions, io: Io): Promise<number> {
-  const { json, ...q } = opts;
+  const { json, all, ...q } = opts;
+  if (q.app === undefined && !all && q.port === undefined) q.app = detectApp(io.cwd);
   const events = await new Client(io.env).events(q);
   if (json) printJson(io, events);
   else if (events.length === 0) io.out(safe(`no events${filters(q)}`));

@@ -94,7 +94,11 @@ export const REGISTRY_COMMANDS: CommandSpec[] = [
     summary: "who had a port and when it changed, newest first",
     flags: {
       port: { ...FLAGS.port, help: "only this port" },
-      app: { ...FLAGS.app, help: "only this application" },
+      app: {
+        ...FLAGS.app,
+        help: "only this application (default: the current one, unless --port)",
+      },
+      all: { help: "every app, not just the current one" },
       instance: { value: "<name>", help: "only this instance", convert: parseName },
       service: FLAGS.service,
       since: {
