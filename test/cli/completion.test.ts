@@ -130,6 +130,17 @@ describe("portctl completion services", () => {
     expect(io.stdout).toEqual([]);
     expect(io.stderr).toEqual([]);
   });
+
+  test("from / (no app name): nothing and exit 0, never an error at a TAB", async () => {
+    const io = captureIo({
+      env: { PORT_SERVER_ADDR: `127.0.0.1:${freePort()}` },
+      cwd: "/",
+      home: dir,
+    });
+    expect(await completionServices({}, io)).toBe(0);
+    expect(io.stdout).toEqual([]);
+    expect(io.stderr).toEqual([]);
+  });
 });
 
 // --- internal ---

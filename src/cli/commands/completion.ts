@@ -22,7 +22,12 @@ export function completion(shell: Shell): (opts: unknown, io: Io) => Promise<num
  */
 export async function completionServices(_opts: unknown, io: Io): Promise<number> {
   const timeout = Math.min(CONNECT_TIMEOUT_MS, 300);
-  const app = detectApp(io.cwd);
+  let app: string;
+  try {
+    app = detectApp(io.cwd);
+  } catch {
+    return 0; // a folder with no app name (/): nothing to offer, and nothing printed at a TAB
+  }
   const rows = await new Client(io.env).list({ app }, timeout).catch(() => []);
   const names = [...new Set(rows.map((a) => a.service))].filter((n) => /^[\w.@+-]+$/.test(n));
   for (const name of names.sort()) io.out(name);
