@@ -22,6 +22,7 @@ import { Client, type Health } from "./client.ts";
 import { disprove, isPid, pidText, serverSource } from "./identity.ts";
 import type { Io } from "./io.ts";
 import { type DaemonState, inspect, removeIfNames } from "./state.ts";
+import { addressTaken, takenLine } from "./taken.ts";
 
 export interface Started {
   pid: number;
@@ -38,6 +39,14 @@ export async function startDaemon(io: Io): Promise<Started> {
   if (state.health) return { pid: alreadyRunning(state.health, state.ours), ours: false };
   // One daemon per state folder: ours may listen on another address than PORT_SERVER_ADDR.
   if (state.elsewhere) return { ...state.elsewhere, ours: false };
+  // Something else holds the address: a daemon started there could only fail.
+  const taken = addressTaken(io.env);
+  if (taken) {
+    throw new PortError(
+      "daemon",
+      `cannot start port-server: ${takenLine(taken)} — run the registry elsewhere: ${taken.fix}`,
+    );
+  }
 
   const paths = statePaths(io.env);
   const { port } = parseAddress(io.env[ENV.addr]);

@@ -132,8 +132,12 @@ describe("portctl doctor", () => {
     servers.push(fake);
     const io = ioFor(h, { PORT_SERVER_ADDR: `127.0.0.1:${fake.port}` });
     expect(await doctor({}, io)).toBe(1);
-    expect(io.stdout).toContain(
-      `✗ daemon: what answers at 127.0.0.1:${fake.port} is not this registry's daemon (pid 1: it is not a process id port-server could have) — fix: stop it, or set PORT_SERVER_ADDR to 127.0.0.1:<a free port>`,
+    // The fix names a port nothing listens on, for PORT_SERVER_ADDR.
+    const line = io.stdout.find((l) => l.startsWith("✗ daemon:"));
+    expect(line).toMatch(
+      new RegExp(
+        `^✗ daemon: what answers at 127\\.0\\.0\\.1:${fake.port} is not this registry's daemon \\(pid 1: it is not a process id port-server could have\\) — fix: export PORT_SERVER_ADDR=127\\.0\\.0\\.1:\\d+ && portctl start$`,
+      ),
     );
     expect(io.stdout.some((l) => l.includes("/evil.db"))).toBe(false);
     expect(io.stdout.some((l) => l.startsWith("✓ daemon"))).toBe(false);

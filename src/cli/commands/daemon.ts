@@ -6,6 +6,7 @@ import { startDaemon, stopDaemon } from "../daemon.ts";
 import type { Io } from "../io.ts";
 import { colors, printJson, safe } from "../output.ts";
 import { inspect, removeStale, staleReason } from "../state.ts";
+import { addressTaken, takenLine } from "../taken.ts";
 
 /** Exit 0 when this call started the daemon; 1 when one was already running or it failed. */
 export async function start(_opts: unknown, io: Io): Promise<number> {
@@ -52,12 +53,15 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
   const paths = statePaths(io.env);
   const address = new Client(io.env).base;
   const running = Boolean(state.health && !state.foreign);
+  // Nothing of ours answers: is the address held by something else?
+  const taken = running || state.elsewhere ? undefined : addressTaken(io.env);
   if (opts.json) {
     printJson(io, {
       running,
       ...(state.health ? { pid: state.health.pid, health: state.health, ours: running } : {}),
       ...(state.foreign ? { not_ours: state.foreign } : {}),
       ...(state.elsewhere ? { elsewhere: state.elsewhere } : {}),
+      ...(taken ? { address_taken: { ...taken.use, fix: taken.fix } } : {}),
       address,
       state_dir: paths.dir,
       log: paths.log,
@@ -90,9 +94,13 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
     io.out(safe(alreadyRunning(state.elsewhere)));
   } else if (state.filePid !== undefined && !state.stale) {
     io.out(`port-server (pid ${state.filePid}) is ${c.yellow("not answering")} at ${address}`);
+  } else if (taken) {
+    io.out(`port-server is ${c.red("not running")}: ${takenLine(taken)}`);
+    io.out(`  fix:     ${taken.fix}`);
   } else {
     io.out(`port-server is ${c.red("not running")} (start it with: portctl start)`);
   }
+  if (state.health && state.foreign && taken) io.out(`  fix:     ${taken.fix}`);
   io.out(`  state:   ${safe(paths.dir)}`);
   io.out(`  log:     ${safe(paths.log)}`);
   return 0;

@@ -17,6 +17,7 @@ import {
 import { disprove } from "../identity.ts";
 import type { Io } from "../io.ts";
 import { colors, printJson, safe } from "../output.ts";
+import { addressTaken } from "../taken.ts";
 
 export async function doctor(opts: { json?: boolean }, io: Io): Promise<number> {
   const checks = await runChecks(io);
@@ -51,12 +52,13 @@ async function runChecks(io: Io): Promise<Check[]> {
     foreign = health ? disprove(health.pid, health, ours) : undefined;
   }
   const daemon = foreign ? undefined : health;
+  const taken = client && !daemon ? addressTaken(io.env) : undefined;
   const [integrity, stale] =
     daemon && client ? await Promise.all([integrityOf(client), staleOf(client)]) : [];
   const db = typeof daemon?.db === "string" ? daemon.db : "the database";
   const checks: (Check | undefined)[] = [
     address,
-    address.status === "ok" ? daemonCheck(health, base, foreign) : undefined,
+    address.status === "ok" ? daemonCheck(health, base, foreign, taken) : undefined,
     versionCheck(health, VERSION),
     integrityCheck(integrity, db),
     stateFolderCheck(io.env, process.getuid?.() ?? 0),

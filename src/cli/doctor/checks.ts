@@ -20,6 +20,7 @@ import { GLOBAL_TARGETS, PROJECT_TARGETS, skillDir } from "../../skill/install.t
 import type { Health } from "../client.ts";
 import { findCheckout } from "../detect.ts";
 import { pidText } from "../identity.ts";
+import { type Taken, takenLine } from "../taken.ts";
 
 export type Verdict = "ok" | "warn" | "fail";
 
@@ -31,14 +32,23 @@ export interface Check {
   fix?: string;
 }
 
-export function daemonCheck(health: Health | undefined, address: string, foreign?: string): Check {
+export function daemonCheck(
+  health: Health | undefined,
+  address: string,
+  foreign?: string,
+  taken?: Taken,
+): Check {
   if (health && foreign) {
     return {
       name: "daemon",
       status: "fail",
       message: `what answers at ${address} is not this registry's daemon (pid ${pidText(health.pid)}: ${foreign})`,
-      fix: "stop it, or set PORT_SERVER_ADDR to 127.0.0.1:<a free port>",
+      fix: taken?.fix ?? "stop it, or set PORT_SERVER_ADDR to 127.0.0.1:<a free port>",
     };
+  }
+  if (!health && taken) {
+    // `portctl start` could only fail there.
+    return { name: "daemon", status: "fail", message: takenLine(taken), fix: taken.fix };
   }
   if (!health) {
     return {
