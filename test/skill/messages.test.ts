@@ -83,5 +83,6 @@ function shape(line: string): string {
   return line
     .replace(/[^\s/()`]+\/[^\s/()`]+\/[^\s/()`]+/g, "A/I/S")
     .replace(/ by \S+ \(pid \d+\)/g, " by P (pid N)")
+    .replace(/if it is \S+'s own server/g, "if it is S's own server")
     .replace(/\d+/g, "N");
 }

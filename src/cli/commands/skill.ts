@@ -1,15 +1,24 @@
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { PortError } from "../../core/errors.ts";
 import {
   AGENT_HOSTS,
   type InstallResult,
   installGlobal,
   installLocal,
 } from "../../skill/install.ts";
+import { findCheckout } from "../detect.ts";
 import type { Io } from "../io.ts";
 import { colors, safe } from "../output.ts";
 
 /** Exit 0 when every attempted target was written; 1 when one failed (the others still are). */
-export async function skillInstall(opts: { global?: boolean }, io: Io): Promise<number> {
-  const results = opts.global ? installGlobal(io.home) : installLocal(io.cwd, io.home);
+export async function skillInstall(
+  opts: { global?: boolean; dir?: string },
+  io: Io,
+): Promise<number> {
+  const results = opts.global
+    ? installGlobal(io.home)
+    : installLocal(project(opts.dir, io), io.home);
   const c = colors(io);
   for (const r of results) report(r, io, c);
   if (opts.global && results.every((r) => r.status === "skipped")) {
@@ -20,6 +29,26 @@ export async function skillInstall(opts: { global?: boolean }, io: Io): Promise<
 }
 
 // --- internal ---
+
+/**
+ * DIR, else the top folder of the repository around the current folder (where an agent started
+ * in the project looks, and what doctor checks), else the current folder; as scan chooses.
+ */
+function project(dir: string | undefined, io: Io): string {
+  if (dir === undefined) {
+    const top = findCheckout(io.cwd)?.top;
+    if (top && top !== resolve(io.cwd)) {
+      io.err(safe(`installing in ${top} (the repository's top folder)`));
+      return top;
+    }
+  }
+  const root = resolve(io.cwd, dir ?? ".");
+  if (!existsSync(root)) throw new PortError("bad_request", `no such folder: ${root}`);
+  if (!statSync(root).isDirectory()) {
+    throw new PortError("bad_request", `${root} is a file; skill install takes a project folder`);
+  }
+  return root;
+}
 
 function report(r: InstallResult, io: Io, c: ReturnType<typeof colors>): void {
   // Paths come from the file system (a home or project folder can be named anything).

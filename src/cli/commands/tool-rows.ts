@@ -45,6 +45,13 @@ export const TOOL_COMMANDS: CommandSpec[] = [
         name: "install",
         summary:
           "install the skill into .agents/skills/ and .claude/skills/ (or --global: ~/.agents, ~/.claude)",
+        args: [
+          {
+            name: "dir",
+            help: "project folder (default: the repository's top folder, else .)",
+            optional: true,
+          },
+        ],
         flags: { global: { help: "install for every agent host found in your home folder" } },
         load: () => import("./skill.ts").then((m) => m.skillInstall),
       },
