@@ -17,6 +17,7 @@ import {
   type TempHome,
   tempHome,
 } from "../helpers/daemon.ts";
+import { isAlive } from "../helpers/processes.ts";
 
 const homes: TempHome[] = [];
 const stubs: string[] = [];
@@ -140,6 +141,7 @@ describe("portctl service install/uninstall (systemctl stubbed)", () => {
     const unit = join(h.root, ".config/systemd/user/port-server.service");
     expect(readFileSync(unit, "utf8")).toContain(` --port ${manual.port}\n`);
     expect(stub.calls()).toEqual([
+      "--user show-environment",
       "--user is-active port-server.service",
       "--user daemon-reload",
       "--user enable --now port-server.service",
@@ -148,7 +150,7 @@ describe("portctl service install/uninstall (systemctl stubbed)", () => {
     const out = captureIo({ env: stub.env, cwd: h.root, home: h.root });
     expect(await serviceUninstall({ platform: "linux" }, out)).toBe(0);
     expect(existsSync(unit)).toBe(false);
-    expect(stub.calls().slice(3)).toEqual([
+    expect(stub.calls().slice(4)).toEqual([
       "--user disable --now port-server.service",
       "--user daemon-reload",
     ]);
@@ -165,11 +167,87 @@ describe("portctl service install/uninstall (systemctl stubbed)", () => {
     expect(await serviceInstall({ platform: "darwin" }, io)).toBe(0);
     const file = join(h.root, "Library/LaunchAgents/port-server.plist");
     const uid = process.getuid?.() ?? 0;
-    expect(stub.calls()).toEqual([`print gui/${uid}/port-server`, `bootstrap gui/${uid} ${file}`]);
+    expect(stub.calls()).toEqual([
+      `print gui/${uid}`,
+      `print gui/${uid}/port-server`,
+      `bootstrap gui/${uid} ${file}`,
+    ]);
     expect(await serviceUninstall({ platform: "darwin" }, io)).toBe(0);
-    expect(stub.calls()[2]).toBe(`bootout gui/${uid}/port-server`);
+    expect(stub.calls()[3]).toBe(`bootout gui/${uid}/port-server`);
     expect(existsSync(file)).toBe(false);
   }, 30_000);
+
+  test("no user bus (SSH, containers, WSL): refused before anything is touched", async () => {
+    const h = home();
+    const manual = await startDaemon({ home: h });
+    const stub = stubManager(h, "systemctl", manual, "no-bus");
+    const io = captureIo({ env: stub.env, cwd: h.root, home: h.root });
+    await expect(serviceInstall({ platform: "linux" }, io)).rejects.toThrow(
+      "systemctl --user cannot reach your user's service manager (Failed to connect to bus: No medium found), as in SSH sessions, containers and WSL; nothing was changed: run the daemon with portctl start, or see portctl service install --dry-run",
+    );
+    expect(stub.calls()).toEqual(["--user show-environment"]);
+    expect(io.stdout).toEqual([]);
+    expect(existsSync(join(h.root, ".config/systemd/user/port-server.service"))).toBe(false);
+    expect(isAlive(manual.pid)).toBe(true);
+    expect((await fetch(`${manual.url}/healthz`)).status).toBe(200);
+  }, 30_000);
+
+  test("the real systemctl, where it has no user bus (as in CI): nothing touched", async () => {
+    const probe = Bun.spawnSync(["systemctl", "--user", "show-environment"], { stderr: "pipe" });
+    if (!Bun.which("systemctl") || probe.exitCode === 0) {
+      console.warn("skipped: no systemctl, or it reaches a user bus (it would really install)");
+      return;
+    }
+    const h = home();
+    const manual = await startDaemon({ home: h });
+    const env = {
+      ...h.env,
+      PORT_SERVER_ADDR: `127.0.0.1:${manual.port}`,
+      PATH: process.env.PATH ?? "",
+    };
+    const io = captureIo({ env, cwd: h.root, home: h.root });
+    await expect(serviceInstall({ platform: "linux" }, io)).rejects.toThrow(
+      /^systemctl --user cannot reach your user's service manager \(.+\), as in SSH sessions/,
+    );
+    expect(existsSync(join(h.root, ".config"))).toBe(false);
+    expect(isAlive(manual.pid)).toBe(true);
+  }, 30_000);
+
+  test.each([
+    [
+      "enable-fails",
+      "systemctl --user enable --now port-server.service failed: Failed to enable unit: Access denied",
+    ],
+    ["never-starts", "port-server did not answer within 5 s of being started by systemctl"],
+  ] as const)(
+    "%s after the hand-started daemon was stopped: it runs again, no unit file",
+    async (mode, why) => {
+      const h = home();
+      const manual = await startDaemon({ home: h });
+      const stub = stubManager(h, "systemctl", manual, mode);
+      const io = captureIo({ env: stub.env, cwd: h.root, home: h.root });
+      try {
+        const err = await serviceInstall({ platform: "linux" }, io).catch((e: Error) => e);
+        expect(err).toBeInstanceOf(Error);
+        const message = (err as Error).message;
+        expect(message).toStartWith(why);
+        expect(message).toMatch(
+          /; put back: no service file left, the daemon running again \(pid \d+\)$/,
+        );
+        expect(existsSync(join(h.root, ".config/systemd/user/port-server.service"))).toBe(false);
+        // The manager was told to unload what it may have half-loaded.
+        expect(stub.calls()).toContain("--user disable --now port-server.service");
+        const health = (await (await fetch(`${manual.url}/healthz`)).json()) as { pid: number };
+        expect(health.pid).not.toBe(manual.pid);
+        expect(isAlive(health.pid)).toBe(true);
+      } finally {
+        captureIo({ env: stub.env, cwd: h.root, home: h.root });
+        const { stop } = await import("../../src/cli/commands/daemon.ts");
+        await stop({}, captureIo({ env: stub.env, cwd: h.root, home: h.root }));
+      }
+    },
+    30_000,
+  );
 
   test("status reports the file, the manager and the daemon", async () => {
     const h = home();
@@ -217,12 +295,26 @@ function verifyUnit(root: string, contents: string): { code: number; stderr: str
   return { code: res.exitCode, stderr: res.stderr.toString().trim() };
 }
 
+type StubMode = "works" | "no-bus" | "enable-fails" | "never-starts";
+
+/** Lines put before the stub's normal behaviour. */
+const STUB_MODES: Record<StubMode, string[]> = {
+  works: [],
+  // What systemctl --user says in an SSH session, a container or WSL: every call fails.
+  "no-bus": ['echo "Failed to connect to bus: No medium found" >&2', "exit 1"],
+  "enable-fails": [
+    'case "$*" in *enable*|bootstrap*) echo "Failed to enable unit: Access denied" >&2; exit 1 ;; esac',
+  ],
+  // The manager accepts the unit but the daemon never comes up.
+  "never-starts": ['case "$*" in *enable*|bootstrap*) exit 0 ;; esac'],
+};
+
 /**
  * A `systemctl`/`launchctl` on PATH that records its arguments and plays the service manager:
  * enabling/bootstrapping starts a daemon on the test daemon's port (as the manager would start
  * the unit), disabling/booting out stops it. Status queries answer "not active".
  */
-function stubManager(h: TempHome, name: string, daemon: Daemon) {
+function stubManager(h: TempHome, name: string, daemon: Daemon, mode: StubMode = "works") {
   const bin = join(h.root, "stub-bin");
   mkdirSync(bin, { recursive: true });
   const log = join(h.root, `${name}.calls`);
@@ -234,8 +326,9 @@ function stubManager(h: TempHome, name: string, daemon: Daemon) {
     [
       "#!/bin/sh",
       `echo "$*" >> '${log}'`,
+      ...STUB_MODES[mode],
       'case "$*" in',
-      "  *is-active*|print*) exit 3 ;;",
+      "  *is-active*|print\\ gui/*/*) exit 3 ;;",
       `  *enable*|bootstrap*) ${start} ;;`,
       `  *disable*|bootout*) kill "$(cat '${pidFile}')"; rm -f '${pidFile}' ;;`,
       "esac",

@@ -2,13 +2,13 @@
 // unit on Linux, a launchd agent on macOS), so it comes back after a reboot. A daemon started
 // by hand is handed over: stopped, then started by the service manager.
 
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { HEALTH_PROBE_TIMEOUT_MS, START_TIMEOUT_MS } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
 import { writeAtomic } from "../../core/files.ts";
 import { Client, type Health } from "../client.ts";
-import { stopDaemon } from "../daemon.ts";
+import { startDaemon, stopDaemon } from "../daemon.ts";
 import { serverSource } from "../identity.ts";
 import type { Io } from "../io.ts";
 import { printJson, safe } from "../output.ts";
@@ -23,30 +23,43 @@ export interface ServiceOptions {
   platform?: Platform;
 }
 
+/**
+ * The manager is asked whether it can be reached before anything is touched; after that, any
+ * failure puts everything back as it was (the file, the daemon started by hand) and says why.
+ */
 export async function serviceInstall(opts: ServiceOptions, io: Io): Promise<number> {
   const plan = planFor(opts, io);
   if (opts.dryRun) return printPlan(plan, plan.install, io);
   requireManager(plan, io);
+  requireReachable(plan, io);
   const wasActive = run(plan.status, io).code === 0;
   const running = await new Client(io.env).health().catch(() => undefined);
-  if (running && !wasActive) {
-    const pid = await stopDaemon(await inspect(io));
-    io.out(`stopped the daemon started by hand (pid ${pid}); the service manager starts it now`);
+  const undo = new Undo(plan, io);
+  try {
+    if (running && !wasActive) {
+      const pid = await stopDaemon(await inspect(io));
+      undo.restartDaemon = true;
+      io.out(`stopped the daemon started by hand (pid ${pid}); the service manager starts it now`);
+    }
+    undo.keepFile(plan.file);
+    writeAtomically(plan.file, plan.contents);
+    // Reinstalling over a running service: unload it first so the new file takes effect.
+    const steps = wasActive ? [...plan.uninstall, ...plan.install] : plan.install;
+    undo.unload = true;
+    for (const cmd of steps) mustRun(cmd, io);
+    const health = await waitHealthy(io);
+    if (!health) {
+      throw new PortError(
+        "daemon",
+        `port-server did not answer within ${START_TIMEOUT_MS / 1000} s of being started by ${plan.manager}; see ${logHint(plan)}`,
+      );
+    }
+    if (opts.json) printJson(io, { installed: true, file: plan.file, pid: health.pid });
+    else io.out(`port-server service installed (${safe(plan.file)}), running (pid ${health.pid})`);
+    return 0;
+  } catch (err) {
+    throw await undo.run(err);
   }
-  writeAtomically(plan.file, plan.contents);
-  // Reinstalling over a running service: unload it first so the new file takes effect.
-  const steps = wasActive ? [...plan.uninstall, ...plan.install] : plan.install;
-  for (const cmd of steps) mustRun(cmd, io);
-  const health = await waitHealthy(io);
-  if (!health) {
-    throw new PortError(
-      "daemon",
-      `service installed (${plan.file}) but port-server did not answer within ${START_TIMEOUT_MS / 1000} s; see ${logHint(plan)}`,
-    );
-  }
-  if (opts.json) printJson(io, { installed: true, file: plan.file, pid: health.pid });
-  else io.out(`port-server service installed (${safe(plan.file)}), running (pid ${health.pid})`);
-  return 0;
 }
 
 export async function serviceUninstall(opts: ServiceOptions, io: Io): Promise<number> {
@@ -132,6 +145,62 @@ function requireManager(plan: ServicePlan, io: Io): void {
     throw new PortError(
       "daemon",
       `${plan.manager} not found: this machine has no ${plan.platform === "linux" ? "systemd user manager" : "launchd"}; \`portctl service install --dry-run\` prints the file and commands`,
+    );
+  }
+}
+
+function requireReachable(plan: ServicePlan, io: Io): void {
+  const res = run(plan.reachable, io);
+  if (res.code === 0) return;
+  const what =
+    plan.platform === "linux"
+      ? "systemctl --user cannot reach your user's service manager"
+      : "launchctl cannot reach your login session";
+  throw new PortError(
+    "daemon",
+    `${what} (${safe(firstLine(res.stderr))}), as in SSH sessions, containers and WSL; nothing was changed: run the daemon with portctl start, or see portctl service install --dry-run`,
+  );
+}
+
+/** What install changed, put back when a later step fails. */
+class Undo {
+  restartDaemon = false;
+  unload = false;
+  #file?: { path: string; before: string | undefined };
+
+  constructor(
+    private readonly plan: ServicePlan,
+    private readonly io: Io,
+  ) {}
+
+  keepFile(path: string): void {
+    this.#file = { path, before: existsSync(path) ? readFileSync(path, "utf8") : undefined };
+  }
+
+  /** Puts things back, best effort; returns the error to report, saying what was restored. */
+  async run(err: unknown): Promise<unknown> {
+    const restored: string[] = [];
+    if (this.unload) for (const cmd of this.plan.uninstall) run(cmd, this.io);
+    if (this.#file) {
+      const { path, before } = this.#file;
+      if (before === undefined) rmSync(path, { force: true });
+      else writeAtomically(path, before);
+      restored.push(before === undefined ? "no service file left" : "the service file restored");
+    }
+    if (this.restartDaemon) {
+      const started = await startDaemon(this.io).catch(() => undefined);
+      restored.push(
+        started
+          ? `the daemon running again (pid ${started.pid})`
+          : "the daemon could not be restarted: portctl start",
+      );
+    }
+    if (!(err instanceof PortError) || restored.length === 0) return err;
+    return new PortError(
+      err.code,
+      `${err.message}; put back: ${restored.join(", ")}`,
+      err.holder,
+      err.details,
     );
   }
 }

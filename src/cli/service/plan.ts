@@ -24,6 +24,11 @@ export interface ServicePlan {
   uninstall: string[][];
   /** Prints whether the service is loaded/running; exit 0 when it is. */
   status: string[];
+  /**
+   * Exit 0 only when the manager can be talked to at all (a user bus, a GUI domain): asked
+   * before anything is touched. SSH sessions, containers and WSL often have neither.
+   */
+  reachable: string[];
 }
 
 /** The variables a daemon reads; carried into the service when the user set them. */
@@ -50,6 +55,7 @@ export function servicePlan(opts: {
       install: [["launchctl", "bootstrap", domain, file]],
       uninstall: [["launchctl", "bootout", `${domain}/${LAUNCHD_LABEL}`]],
       status: ["launchctl", "print", `${domain}/${LAUNCHD_LABEL}`],
+      reachable: ["launchctl", "print", domain],
     };
   }
   const ctl = (...args: string[]) => ["systemctl", "--user", ...args];
@@ -61,6 +67,7 @@ export function servicePlan(opts: {
     install: [ctl("daemon-reload"), ctl("enable", "--now", SYSTEMD_UNIT)],
     uninstall: [ctl("disable", "--now", SYSTEMD_UNIT), ctl("daemon-reload")],
     status: ctl("is-active", SYSTEMD_UNIT),
+    reachable: ctl("show-environment"),
   };
 }
 
