@@ -18,6 +18,8 @@ import type {
   ListQuery,
   PortEvent,
   PortStatus,
+  Project,
+  ProjectRequest,
 } from "../core/model.ts";
 import type { PruneResult } from "../core/prune.ts";
 
@@ -55,19 +57,42 @@ export class Client {
   allocate(
     req: AllocateRequest,
     opts: { reuse?: boolean; adopt?: boolean } = {},
-  ): Promise<{ allocation: Allocation; created: boolean; takenOverFrom?: string | null }> {
+  ): Promise<{
+    allocation: Allocation;
+    created: boolean;
+    takenOverFrom?: string | null;
+    /** A block's rows (`count` > 1), first port first. */
+    block?: Allocation[];
+  }> {
     const flags = Object.entries(opts).filter(([, on]) => on);
     const path = `/v1/allocations${flags.length ? `?${flags.map(([k]) => `${k}=true`).join("&")}` : ""}`;
     return this.#request("POST", path, req).then(async (res) => {
-      const { taken_over_from, ...allocation } = await readJson<
-        Allocation & { taken_over_from?: string | null }
+      const { taken_over_from, block, ...allocation } = await readJson<
+        Allocation & { taken_over_from?: string | null; block?: Allocation[] }
       >(res, isAllocation);
+      if (block !== undefined && !arrayOf(isAllocation)(block)) {
+        throw new PortError("daemon", "unexpected answer from the server; is it port-server?");
+      }
       return {
         allocation,
         created: res.status === 201,
         ...(taken_over_from === undefined ? {} : { takenOverFrom: taken_over_from }),
+        ...(block ? { block } : {}),
       };
     });
+  }
+
+  /** This checkout's Compose project name (POST /v1/projects). */
+  claimProject(req: ProjectRequest): Promise<Project & { taken_over_from?: string }> {
+    return this.#call("POST", "/v1/projects", isProject, req);
+  }
+
+  projects(q: Record<string, string | undefined> = {}, timeoutMs?: number): Promise<Project[]> {
+    return this.#call("GET", `/v1/projects${query(q)}`, arrayOf(isProject), undefined, timeoutMs);
+  }
+
+  releaseProject(id: number): Promise<{ status: string }> {
+    return this.#call("DELETE", `/v1/projects/${id}`, has({ status: isString }));
   }
 
   events(q: Record<string, string | number | undefined> = {}): Promise<PortEvent[]> {
@@ -208,6 +233,14 @@ const isAllocation = has({
   instance: isString,
   service: isString,
   created_at: isString,
+});
+const isProject = has({
+  id: isInteger,
+  name: isString,
+  natural: isString,
+  app: isString,
+  instance: isString,
+  checkout: isString,
 });
 const isEvent = has({ id: isInteger, at: isString, kind: isString, port: isInteger });
 const isHealth = has({ status: isString });

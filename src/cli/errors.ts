@@ -31,6 +31,10 @@ export const CLI_ERRORS = {
     line: (e) => `${e.message} — pass --instance to give it its own ports`,
   },
   import_conflict: { exit: 1, line: (e) => importLine(e) },
+  project_taken: {
+    exit: 1,
+    line: (e) => `${e.message} — pass --force to take it, or drop -p to get this checkout's own`,
+  },
   storage: { exit: 1, line: (e) => `port-server could not use its database: ${e.message}` },
   filesystem: { exit: 1, line: asIs },
   unreachable: { exit: 1, line: asIs },

@@ -1,7 +1,7 @@
 // Flag value converters: each turns the text of a flag into the value a command gets, or throws
 // an Error whose message says why (the parser names the flag and the text).
 // Shared flag rows live here too, so every command describes --app or --json the same way.
-import { DEFAULT_RANGE, formatRange, isPort } from "../core/config.ts";
+import { DEFAULT_RANGE, formatRange, isPort, MAX_BLOCK } from "../core/config.ts";
 import type { Flag } from "./spec.ts";
 
 /** `env --format`: here, with the flags, so the command table does not load envfile.ts. */
@@ -45,6 +45,13 @@ export function parsePid(value: string): number {
   const n = digits(value, 10);
   if (n >= 1 && n <= 2 ** 31 - 1) return n;
   throw new Error("must be a process id (a positive integer)");
+}
+
+/** `allocate --count N`: a block of 1 to MAX_BLOCK contiguous ports. */
+export function parseCount(value: string): number {
+  const n = digits(value, 4);
+  if (n >= 1 && n <= MAX_BLOCK) return n;
+  throw new Error(`must be an integer between 1 and ${MAX_BLOCK}`);
 }
 
 /** `30m`, `3h`, `1d`, `2w`: checked here, sent to the server as written. */

@@ -36,7 +36,10 @@ export interface AllocateOptions {
 }
 
 export interface AllocateResult {
+  /** The port (a block's first). */
   allocation: Allocation;
+  /** A block's rows, first port first (`count` > 1). */
+  block?: Allocation[];
   /** false when `reuse` returned an allocation that already existed. */
   created: boolean;
   /** Set when reuse moved the allocation to the caller's checkout: the one it had (or null). */
@@ -118,7 +121,10 @@ export class Allocator {
   #retrying(req: AllocateRequest, opts: AllocateOptions, leaseStarted: string | null) {
     const wanted = req.port || undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const result = this.#attempt(req, wanted, opts, leaseStarted);
+      const result =
+        (req.count ?? 1) > 1
+          ? this.#blockOnce(req, wanted, opts, leaseStarted)
+          : this.#attempt(req, wanted, opts, leaseStarted);
       if (result) return result;
     }
     throw new PortError("storage", "could not allocate a port: too much contention, try again");
@@ -167,6 +173,98 @@ export class Allocator {
     }
   }
 
+  /** One block attempt in a savepoint of its own: a lost race leaves no half block behind. */
+  #blockOnce(
+    req: AllocateRequest,
+    wanted: number | undefined,
+    opts: AllocateOptions,
+    leaseStarted: string | null,
+  ): AllocateResult | null {
+    try {
+      return this.#store.savepoint(() => this.#attemptBlock(req, wanted, opts, leaseStarted));
+    } catch (err) {
+      if (err instanceof RetryBlock) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * A block of `count` contiguous ports, all or nothing (the savepoint undoes a partial one):
+   * rows `service`, `service-2`, … sharing the first row's id as block_id.
+   */
+  #attemptBlock(
+    req: AllocateRequest,
+    wanted: number | undefined,
+    opts: AllocateOptions,
+    leaseStarted: string | null,
+  ): AllocateResult | null {
+    const count = req.count ?? 1;
+    const names = blockNames(req.service, count);
+    const existing = this.#store.byService(req.app, req.instance, req.service);
+    if (existing) {
+      const block = existing.block_id === null ? [existing] : this.#store.block(existing.block_id);
+      if (
+        opts.reuse &&
+        block.length === count &&
+        (wanted === undefined || wanted === existing.port)
+      ) {
+        const first = this.#reuse(existing, req, opts);
+        const rows = block.map((b) =>
+          b.id === existing.id ? first.allocation : this.#reuse(b, req, opts).allocation,
+        );
+        return { ...first, block: rows };
+      }
+      const what =
+        block.length === 1 ? `port ${existing.port}` : `a block of ${block.length} ports`;
+      throw new PortError("service_allocated", `service already allocated (${what})`, existing);
+    }
+    for (const name of names.slice(1)) {
+      const other = this.#store.byService(req.app, req.instance, name);
+      if (other)
+        throw new PortError(
+          "service_allocated",
+          `service ${name} (port ${other.port}) is in the way of this block`,
+          other,
+        );
+    }
+    for (const service of names) this.#refuseEnvKeyTwin({ ...req, service });
+    const first =
+      wanted === undefined
+        ? this.#pickRun(count)
+        : this.#checkRun(wanted, count, opts.adopt ?? false);
+    const reason = req.lease_pid
+      ? `leased to process ${req.lease_pid}`
+      : `allocated (block of ${count})`;
+    const rows: Allocation[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const row = this.#store.insert(
+          {
+            app: req.app,
+            instance: req.instance,
+            service: names[i] as string,
+            port: first + i,
+            created_at: rfc3339(this.#now()),
+            checkout: req.checkout ?? null,
+            lease_pid: req.lease_pid ?? null,
+            lease_started_at: leaseStarted,
+          },
+          { pid: opts.pid, reason },
+        );
+        rows.push(row);
+      }
+    } catch (err) {
+      const conflict = uniqueViolation(err);
+      if (!conflict) throw err;
+      // The savepoint undoes the rows inserted so far; a lost race on auto-assign picks again.
+      if (wanted === undefined && conflict === "port_allocated") throw new RetryBlock();
+      throw new PortError(conflict, CONFLICT_MESSAGES[conflict]);
+    }
+    const blockId = (rows[0] as Allocation).id;
+    const block = rows.map((r) => this.#store.setBlock(r.id, blockId));
+    return { allocation: block[0] as Allocation, block, created: true };
+  }
+
   /** The existing allocation, if the caller's checkout may have it (taking it over if need be). */
   #reuse(existing: Allocation, req: AllocateRequest, opts: AllocateOptions): AllocateResult {
     const o = ownership(existing, req.checkout, this.checkoutExists);
@@ -201,6 +299,31 @@ export class Allocator {
     return port;
   }
 
+  /** The first port of `count` free ones in a row, inside the range. */
+  #pickRun(count: number): number {
+    const allocated = this.#store.allocatedPorts();
+    const listening = this.#listening();
+    let run = 0;
+    for (let port = this.range.lo; port <= this.range.hi; port++) {
+      const free = allocated[port] === 0 && !this.#excluded(port) && !listening(port);
+      run = free ? run + 1 : 0;
+      if (run === count) return port - count + 1;
+    }
+    throw new PortError(
+      "range_exhausted",
+      `no ${count} free ports in a row left in range ${this.range.lo}-${this.range.hi}`,
+    );
+  }
+
+  /** `first`…`first+count-1`, each as an explicit port would be checked. */
+  #checkRun(first: number, count: number, adopt: boolean): number {
+    if (first + count - 1 > 65535) {
+      throw new PortError("bad_request", `a block of ${count} from port ${first} goes past 65535`);
+    }
+    for (let p = first; p < first + count; p++) this.#checkWanted(p, adopt);
+    return first;
+  }
+
   #pickFree(): number {
     const allocated = this.#store.allocatedPorts();
     // One look at the machine's listeners, taken now, answers for every port in the range.
@@ -226,6 +349,14 @@ export class Allocator {
 export { rfc3339 } from "./model.ts";
 
 type Listening = (port: number) => boolean;
+
+/** A block's service names: `cache`, `cache-2`, `cache-3`… */
+export function blockNames(service: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? service : `${service}-${i + 1}`));
+}
+
+/** A block lost a port to a concurrent writer: its savepoint is undone and it picks again. */
+class RetryBlock extends Error {}
 
 const MAX_ATTEMPTS = 20;
 const CONFLICT_MESSAGES = {

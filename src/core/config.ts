@@ -26,6 +26,8 @@ export const BUN_MAX_BODY_BYTES = Number.MAX_SAFE_INTEGER;
 /** `/v1/import` takes a whole registry (a few thousand rows) in one body. */
 export const MAX_IMPORT_BYTES = 1024 * 1024;
 export const MAX_NAME_LENGTH = 128;
+/** The most ports one block (`allocate --count`, a Compose range) may hold. */
+export const MAX_BLOCK = 1024;
 /** PATH_MAX on Linux: the longest checkout path the registry records. */
 export const MAX_PATH_LENGTH = 4096;
 /** The history keeps the newest EVENTS_KEEP events and none older than EVENTS_MAX_AGE_MS. */

@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   "range_exhausted",
   "other_checkout",
   "import_conflict",
+  "project_taken",
   "storage",
   "filesystem",
   "unreachable",
@@ -61,6 +62,7 @@ export const HTTP_STATUS = {
   range_exhausted: 409,
   other_checkout: 409,
   import_conflict: 409,
+  project_taken: 409,
   // Every failure of the database, on reads, writes and /healthz alike.
   storage: 503,
   // Raised by portctl only (a file it cannot read or write; the server is down, or not ours);

@@ -78,14 +78,25 @@ export function sinceBound(since: string, now: Date): string {
 export function recordEvent(
   db: Database,
   kind: PortEvent["kind"],
-  a: Pick<Allocation, "app" | "instance" | "service" | "port" | "checkout">,
+  a: Pick<Allocation, "app" | "instance" | "service" | "port" | "checkout"> & { project?: string },
   ctx: EventContext,
   at: string,
 ): void {
   db.query(
-    `INSERT INTO events (at, kind, app, instance, service, port, checkout, pid, reason)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(at, kind, a.app, a.instance, a.service, a.port, a.checkout, ctx.pid ?? null, ctx.reason);
+    `INSERT INTO events (at, kind, app, instance, service, port, checkout, pid, reason, project)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    at,
+    kind,
+    a.app,
+    a.instance,
+    a.service,
+    a.port,
+    a.checkout,
+    ctx.pid ?? null,
+    ctx.reason,
+    a.project ?? null,
+  );
 }
 
 /** Newest first. `since` is an RFC 3339 lower bound (inclusive). */

@@ -38,6 +38,43 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX events_port ON events (port, id);
    CREATE INDEX events_at ON events (at);`,
+  // v3: Compose project names as registry resources (one name, one checkout), blocks of
+  // contiguous ports (a Compose range), and their events (the kinds' CHECK needs a new table).
+  `CREATE TABLE projects (
+     id         INTEGER PRIMARY KEY AUTOINCREMENT,
+     name       TEXT    NOT NULL,
+     natural    TEXT    NOT NULL,
+     app        TEXT    NOT NULL,
+     instance   TEXT    NOT NULL,
+     checkout   TEXT    NOT NULL,
+     created_at TEXT    NOT NULL,
+     UNIQUE (name),
+     UNIQUE (checkout, natural)
+   );
+   ALTER TABLE allocations ADD COLUMN block_id INTEGER;
+   CREATE INDEX allocations_block ON allocations (block_id) WHERE block_id IS NOT NULL;
+   CREATE TABLE events_v3 (
+     id       INTEGER PRIMARY KEY AUTOINCREMENT,
+     at       TEXT    NOT NULL,
+     kind     TEXT    NOT NULL CHECK (kind IN
+                ('allocated', 'released', 'taken_over', 'pruned', 'lease_ended', 'imported',
+                 'project_allocated', 'project_released', 'project_taken_over', 'project_pruned')),
+     app      TEXT    NOT NULL,
+     instance TEXT    NOT NULL,
+     service  TEXT    NOT NULL,
+     port     INTEGER NOT NULL,
+     checkout TEXT,
+     pid      INTEGER,
+     reason   TEXT    NOT NULL,
+     project  TEXT
+   );
+   INSERT INTO events_v3 (id, at, kind, app, instance, service, port, checkout, pid, reason)
+     SELECT id, at, kind, app, instance, service, port, checkout, pid, reason FROM events;
+   DROP TABLE events;
+   ALTER TABLE events_v3 RENAME TO events;
+   CREATE INDEX events_port ON events (port, id);
+   CREATE INDEX events_at ON events (at);
+   CREATE INDEX events_project ON events (project, id) WHERE project IS NOT NULL;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,6 +2,7 @@
 // their inferred types. The server validates with these; the CLI uses the types, and loads the
 // schemas at run time only to check a name flag (cli/flags.ts), so `portctl check` never loads zod.
 import { z } from "zod";
+import { MAX_BLOCK } from "./config.ts";
 import { ERROR_CODES, type ErrorCode } from "./errors.ts";
 import {
   anyWhenEmpty,
@@ -42,6 +43,14 @@ export const allocationSchema = z.object({
     .string()
     .nullable()
     .describe("start time of the lease process, so a reused PID does not keep the lease"),
+  block_id: z
+    .number()
+    .int()
+    .positive()
+    .nullable()
+    .describe(
+      "the block of contiguous ports this one belongs to (allocated and released together); null for a single port",
+    ),
 });
 export type Allocation = z.infer<typeof allocationSchema>;
 
@@ -52,6 +61,10 @@ export const EVENT_KINDS = [
   "pruned",
   "lease_ended",
   "imported",
+  "project_allocated",
+  "project_released",
+  "project_taken_over",
+  "project_pruned",
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -67,6 +80,10 @@ export const eventSchema = z.object({
   checkout: z.string().nullable().describe("the allocation's checkout at the time"),
   pid: z.number().int().nullable().describe("the client's process (or the lease's), when known"),
   reason: z.string(),
+  project: z
+    .string()
+    .nullable()
+    .describe("the Compose project name of a project_* event (its port is 0); null otherwise"),
 });
 export type PortEvent = z.infer<typeof eventSchema>;
 
@@ -90,6 +107,66 @@ export const portStatusSchema = z.object({
     ),
 });
 export type PortStatus = z.infer<typeof portStatusSchema>;
+
+/**
+ * A Compose project name as Compose itself accepts one (the specification's rule: lower-case
+ * letters, digits, `-` and `_`, starting with a letter or digit).
+ */
+export const projectNameSchema = z
+  .string({ error: "must be a string" })
+  .regex(/^[a-z0-9][a-z0-9_-]{0,127}$/, {
+    error:
+      "must be a Compose project name: lower-case letters, digits, - and _, starting with a letter or digit, at most 128 characters",
+  });
+
+/** A Compose project name held by one checkout (a machine-wide resource, like a host port). */
+export const projectSchema = z.object({
+  id: z.number().int().positive(),
+  name: z.string().describe("the project name Compose runs the checkout's stack under"),
+  natural: z
+    .string()
+    .describe(
+      "the name Compose would pick itself in that checkout (folder, .env, top-level name:); equal to name unless another checkout held it",
+    ),
+  app: z.string(),
+  instance: z.string(),
+  checkout: z.string().describe("absolute path of the checkout that holds the name"),
+  created_at: z.string().describe("RFC 3339 UTC"),
+});
+export type Project = z.infer<typeof projectSchema>;
+
+export const projectRequestSchema = z.strictObject(
+  {
+    name: projectNameSchema.describe(
+      "the name Compose would use: the natural one, or the one the user gave (explicit)",
+    ),
+    explicit: z
+      .boolean({ error: "must be true or false" })
+      .describe(
+        "the user chose the name (-p, COMPOSE_PROJECT_NAME): used as given or refused, never replaced",
+      )
+      .optional(),
+    force: z
+      .boolean({ error: "must be true or false" })
+      .describe("take an explicit name over from another checkout that still exists")
+      .optional(),
+    app: documentedName,
+    instance: documentedName,
+    checkout: checkoutSchema(),
+  },
+  { error: unknownKeys },
+);
+export type ProjectRequest = z.infer<typeof projectRequestSchema>;
+
+export const projectQuerySchema = z.strictObject(
+  {
+    app: anyWhenEmpty(documentedName),
+    instance: anyWhenEmpty(documentedName),
+    name: anyWhenEmpty(z.string()),
+  },
+  { error: unknownKeys },
+);
+export type ProjectQuery = z.infer<typeof projectQuerySchema>;
 
 /** Fields a release before v2 did not have may be missing (`list --json` of the first release). */
 export const importRowSchema = z.object({
@@ -145,6 +222,10 @@ export const errorDetailShapes = {
     checkout: z.string().describe("the caller's checkout"),
   },
   import_conflict: { conflicts: z.array(importConflictSchema) },
+  project_taken: {
+    project: projectSchema.describe("the checkout that holds the name"),
+    checkout: z.string().describe("the caller's checkout"),
+  },
   storage: {},
   filesystem: { path: z.string() },
   unreachable: {},
@@ -182,6 +263,15 @@ export const allocateRequestSchema = z.strictObject(
       .optional(),
     checkout: checkoutSchema().nullable().optional(),
     lease_pid: pidSchema.optional(),
+    count: z
+      .number({ error: `must be an integer between 1 and ${MAX_BLOCK}` })
+      .int({ error: `must be an integer between 1 and ${MAX_BLOCK}` })
+      .min(1, { error: `must be an integer between 1 and ${MAX_BLOCK}` })
+      .max(MAX_BLOCK, { error: `must be an integer between 1 and ${MAX_BLOCK}` })
+      .describe(
+        "a block of this many contiguous ports (all or nothing), each its own row (service, service-2, …) sharing a block_id; port is the first",
+      )
+      .optional(),
   },
   { error: unknownKeys },
 );

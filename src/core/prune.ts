@@ -4,8 +4,16 @@
 import { z } from "zod";
 import type { CheckoutExists } from "./checkout.ts";
 import { durationSchema } from "./events.ts";
-import { type Allocation, allocationSchema, rfc3339, unknownKeys } from "./model.ts";
+import {
+  type Allocation,
+  allocationSchema,
+  type Project,
+  projectSchema,
+  rfc3339,
+  unknownKeys,
+} from "./model.ts";
 import type { Probe } from "./probe.ts";
+import { listProjects, removeProjects } from "./projects.ts";
 import type { Store } from "./store.ts";
 
 export const pruneRequestSchema = z.strictObject(
@@ -28,6 +36,9 @@ type Candidate = z.infer<typeof pruneCandidateSchema>;
 export const pruneResultSchema = z.object({
   dry_run: z.boolean(),
   candidates: z.array(pruneCandidateSchema).describe("what was (dry_run: would be) released"),
+  projects: z
+    .array(z.object({ project: projectSchema, reason: z.string() }))
+    .describe("the Compose project names of checkouts that are gone: (dry_run: would be) freed"),
 });
 export type PruneResult = z.infer<typeof pruneResultSchema>;
 
@@ -48,7 +59,11 @@ export function prune(
 ): PruneResult {
   const { store } = deps;
   if (opts.dry_run) {
-    return { dry_run: true, candidates: select(deps, store.list(), opts.unused_for) };
+    return {
+      dry_run: true,
+      candidates: select(deps, store.list(), opts.unused_for),
+      projects: goneProjects(deps),
+    };
   }
   return store.write(() => {
     const candidates = select(deps, store.list(), opts.unused_for);
@@ -58,11 +73,27 @@ export function prune(
       "pruned",
       (a) => ({ pid, reason: reasons.get(a.id) ?? "pruned" }),
     );
-    return { dry_run: false, candidates };
+    const projects = goneProjects(deps);
+    removeProjects(
+      store,
+      projects.map((p) => p.project),
+      "project_pruned",
+      (p) => ({ pid, reason: `the checkout at ${p.checkout} no longer exists` }),
+    );
+    return { dry_run: false, candidates, projects };
   });
 }
 
 // --- internal ---
+
+function goneProjects(deps: PruneDeps): { project: Project; reason: string }[] {
+  return listProjects(deps.store)
+    .filter((p) => !deps.checkoutExists(p.checkout))
+    .map((project) => ({
+      project,
+      reason: `the checkout at ${project.checkout} no longer exists`,
+    }));
+}
 
 function select(deps: PruneDeps, rows: Allocation[], unusedForMs: number | undefined): Candidate[] {
   const cutoff =
@@ -78,7 +109,15 @@ function select(deps: PruneDeps, rows: Allocation[], unusedForMs: number | undef
     listening ??= deps.probe.listening();
     if (!listening(a.port)) out.push({ allocation: a, ...c });
   }
-  return out;
+  return wholeBlocks(rows, out);
+}
+
+/** A block is released together: only when every one of its ports is a candidate. */
+function wholeBlocks(rows: Allocation[], out: Candidate[]): Candidate[] {
+  const picked = new Set(out.map((c) => c.allocation.id));
+  const keep = new Set<number>();
+  for (const a of rows) if (a.block_id !== null && !picked.has(a.id)) keep.add(a.block_id);
+  return keep.size ? out.filter((c) => !keep.has(c.allocation.block_id ?? 0)) : out;
 }
 
 function cause(

@@ -10,10 +10,11 @@ export function uniqueViolation(err: unknown): "port_allocated" | "service_alloc
   return err.message.includes("allocations.port") ? "port_allocated" : "service_allocated";
 }
 
-export const EVENT_COLUMNS = "id, at, kind, app, instance, service, port, checkout, pid, reason";
+export const EVENT_COLUMNS =
+  "id, at, kind, app, instance, service, port, checkout, pid, reason, project";
 
 export const COLUMNS =
-  "id, app, instance, service, port, created_at, checkout, last_seen, lease_pid, lease_started_at";
+  "id, app, instance, service, port, created_at, checkout, last_seen, lease_pid, lease_started_at, block_id";
 
 export interface NewAllocation {
   /** Kept by import when free; otherwise the database picks the next id. */
@@ -27,6 +28,7 @@ export interface NewAllocation {
   last_seen?: string | null;
   lease_pid?: number | null;
   lease_started_at?: string | null;
+  block_id?: number | null;
 }
 
 export type InsertParams = [
@@ -40,6 +42,7 @@ export type InsertParams = [
   string | null,
   number | null,
   string | null,
+  number | null,
 ];
 
 export function insertParams(a: NewAllocation): InsertParams {
@@ -54,6 +57,7 @@ export function insertParams(a: NewAllocation): InsertParams {
     a.last_seen ?? null,
     a.lease_pid ?? null,
     a.lease_started_at ?? null,
+    a.block_id ?? null,
   ];
 }
 
@@ -67,8 +71,8 @@ export function prepareHot(db: Database) {
   return {
     insert: db.query<Allocation, InsertParams>(
       `INSERT INTO allocations (id, app, instance, service, port, created_at, checkout, last_seen,
-                                lease_pid, lease_started_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+                                lease_pid, lease_started_at, block_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
     ),
     byId: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE id = ?`),
     deleteById: db.query<unknown, [number]>("DELETE FROM allocations WHERE id = ?"),

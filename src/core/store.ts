@@ -138,13 +138,33 @@ export class Store {
     return this.write(() => this.remove(this.#select(where, params), "released", () => ctx));
   }
 
-  /** Deletes these rows, each with its event. Call inside `write()`. */
+  /** The rows of a block, first port first. */
+  block(blockId: number): Allocation[] {
+    return this.#select("WHERE block_id = ?", [blockId]).sort((a, b) => a.port - b.port);
+  }
+
+  /** Makes a row part of a block. Call inside `write()`, right after the rows' insert. */
+  setBlock(id: number, blockId: number): Allocation {
+    const row = this.db
+      .query<Allocation, [number, number]>(
+        `UPDATE allocations SET block_id = ? WHERE id = ? RETURNING ${COLUMNS}`,
+      )
+      .get(blockId, id);
+    if (!row) throw new PortError("storage", "block update changed no row");
+    return row;
+  }
+
+  /**
+   * Deletes these rows, each with its event, and the rest of their blocks with them (a block is
+   * released together). Call inside `write()`.
+   */
   remove(
-    rows: Allocation[],
+    given: Allocation[],
     kind: "released" | "pruned" | "lease_ended",
     ctx: (a: Allocation) => EventContext,
   ): Allocation[] {
     const at = this.#at();
+    const rows = this.#withBlocks(given);
     for (const r of rows) {
       this.#q.deleteById.run(r.id);
       this.#cache.mark(r, false);
@@ -244,6 +264,22 @@ export class Store {
 
   #at(): string {
     return rfc3339(this.now());
+  }
+
+  #withBlocks(rows: Allocation[]): Allocation[] {
+    if (!rows.some((r) => r.block_id !== null)) return rows;
+    const ids = new Set(rows.map((r) => r.id));
+    const out = [...rows];
+    for (const r of rows) {
+      if (r.block_id === null) continue;
+      for (const b of this.block(r.block_id)) {
+        if (!ids.has(b.id)) {
+          ids.add(b.id);
+          out.push(b);
+        }
+      }
+    }
+    return out.sort((a, b) => a.id - b.id);
   }
 
   #select(where: string, params: (string | number)[]): Allocation[] {

@@ -16,6 +16,9 @@ import {
   listQuerySchema,
   portParamSchema,
   portStatusSchema,
+  projectQuerySchema,
+  projectRequestSchema,
+  projectSchema,
 } from "../core/model.ts";
 import { pruneRequestSchema, pruneResultSchema } from "../core/prune.ts";
 import {
@@ -75,7 +78,18 @@ export const PATHS = {
   "/v1/allocations": {
     post: {
       ...op("allocate", "Allocate a port (omit port or send 0 to auto-assign)", {
-        201: json(ref("Allocation"), "allocated"),
+        201: json(
+          schema(
+            allocationSchema.extend({
+              block: z
+                .array(allocationSchema)
+                .optional()
+                .describe("with count > 1: every port of the block, first port first"),
+            }),
+            "output",
+          ),
+          "allocated (with count > 1: the block's first port, and the block)",
+        ),
         200: json(
           schema(
             allocationSchema.extend({
@@ -86,6 +100,10 @@ export const PATHS = {
                 .describe(
                   "present when reuse moved the allocation to the caller's checkout: the checkout it had (null: none was recorded)",
                 ),
+              block: z
+                .array(allocationSchema)
+                .optional()
+                .describe("with count > 1: every port of the block, first port first"),
             }),
             "output",
           ),
@@ -178,6 +196,48 @@ export const PATHS = {
       ),
       parameters: [CLIENT_PID],
       requestBody: body(importRequestSchema),
+    },
+  },
+  "/v1/projects": {
+    post: {
+      ...op(
+        "claimProject",
+        "The Compose project name a checkout runs its stack under: the one it holds for this name, else the name itself when no other existing checkout holds it, else (not explicit) a distinct stable one",
+        {
+          201: json(schema(projectSchema, "output"), "claimed"),
+          200: json(
+            schema(
+              projectSchema.extend({
+                taken_over_from: z
+                  .string()
+                  .optional()
+                  .describe("present when the name moved to the caller's checkout: the one it had"),
+              }),
+              "output",
+            ),
+            "this checkout holds it already (or took it over)",
+          ),
+          ...errors(["bad_request", "project_taken", "range_exhausted", ...WITH_BODY, ...COMMON]),
+        },
+      ),
+      parameters: [CLIENT_PID],
+      requestBody: body(projectRequestSchema),
+    },
+    get: {
+      ...op("listProjects", "The Compose project names the registry holds, ordered by id", {
+        200: json({ type: "array", items: schema(projectSchema, "output") }, "projects"),
+        ...errors(["bad_request", ...COMMON]),
+      }),
+      parameters: queryParameters(projectQuerySchema),
+    },
+  },
+  "/v1/projects/{id}": {
+    delete: {
+      ...op("releaseProject", "Free one Compose project name", {
+        200: json({ type: "object", properties: { status: { const: "deleted" } } }, "released"),
+        ...errors(["bad_request", "not_found", ...WITH_BODY, ...COMMON]),
+      }),
+      parameters: [pathParameter("id", idParamSchema), CLIENT_PID],
     },
   },
   "/v1/openapi.json": {

@@ -21,6 +21,7 @@ import type { Store } from "../core/store.ts";
 import { readJson } from "./body.ts";
 import { openApiDocument } from "./openapi.ts";
 import { clientPid, OWNERSHIP_PATHS, registerOwnershipRoutes } from "./ownership.ts";
+import { PROJECT_PATHS, registerProjectRoutes } from "./projects.ts";
 import { json } from "./respond.ts";
 import { registerUi, UI_PATHS } from "./ui/routes.ts";
 
@@ -53,6 +54,7 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
   app.get("/v1/ports/:port", (c) => portStatus(c, deps.store, deps.probe, listening));
 
   registerOwnershipRoutes(app, deps);
+  registerProjectRoutes(app, deps);
   registerUi(app, deps.listeners ?? machineListeners);
 
   // Built on first use: a server on port 0 learns its port after binding, and `servers` names it.
@@ -95,15 +97,16 @@ function registerAllocations(app: Hono, deps: RouteDeps): void {
     const adopt = flags.adopt ?? false;
     try {
       const pid = clientPid(c);
-      const { allocation, created, takenOverFrom } = await allocator.allocateBatched(req, {
+      const { allocation, block, created, takenOverFrom } = await allocator.allocateBatched(req, {
         reuse,
         adopt,
         pid,
       });
-      const body =
-        takenOverFrom === undefined
-          ? allocation
-          : { ...allocation, taken_over_from: takenOverFrom };
+      const body = {
+        ...allocation,
+        ...(takenOverFrom === undefined ? {} : { taken_over_from: takenOverFrom }),
+        ...(block ? { block } : {}),
+      };
       return json(body, created ? 201 : 200);
     } catch (err) {
       throw withSystemUse(err, req.port, probe);
@@ -138,6 +141,7 @@ const KNOWN_PATHS: [RegExp, string][] = [
   [/^\/v1\/ports\/[^/]+$/, "GET, HEAD"],
   [/^\/v1\/openapi\.json$/, "GET, HEAD"],
   ...OWNERSHIP_PATHS,
+  ...PROJECT_PATHS,
   ...UI_PATHS,
 ];
 

@@ -35,6 +35,7 @@ const V1_ROWS: Allocation[] = (
   last_seen: null,
   lease_pid: null,
   lease_started_at: null,
+  block_id: null,
 }));
 
 let dir: string;
@@ -117,5 +118,42 @@ describe("v1 → v2", () => {
     expect((err as Error).message).not.toContain("\n");
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+});
+
+describe("v2 → v3", () => {
+  // test/fixtures/db/v2.db: written by the Store of 07abe4c (schema v2, the second release):
+  // shop/main web 3000 and a leased db 5432, and blog's 3001 allocated then released.
+  const V2 = join(import.meta.dir, "../fixtures/db/v2.db");
+
+  test("every row and event is kept, the new columns null, ids continue", () => {
+    expect(userVersion(V2)).toBe(2);
+    copyFileSync(V2, path);
+    const store = new Store(path);
+    expect(store.list().map((a) => [a.id, a.service, a.port, a.lease_pid, a.block_id])).toEqual([
+      [1, "web", 3000, null, null],
+      [2, "db", 5432, 77, null],
+    ]);
+    expect(store.events({}).map((e) => [e.id, e.kind, e.port, e.pid, e.reason, e.project])).toEqual(
+      [
+        [4, "released", 3001, 99, "released by id", null],
+        [3, "allocated", 3001, null, "allocated", null],
+        [2, "allocated", 5432, null, "leased to process 77", null],
+        [1, "allocated", 3000, 4242, "allocated", null],
+      ],
+    );
+    const a = store.write(() =>
+      store.insert({ app: "x", instance: "y", service: "z", port: 4000, created_at: "t" }),
+    );
+    expect(a.id).toBe(4);
+    expect(store.events({ limit: 1 })[0]?.id).toBe(5);
+    // The new kinds are accepted by the rebuilt table's CHECK; an unknown one still is not.
+    expect(() =>
+      store.db.run(
+        "INSERT INTO events (at, kind, app, instance, service, port, reason) VALUES ('t', 'bogus', 'a', 'b', '', 0, 'r')",
+      ),
+    ).toThrow(/CHECK constraint failed/);
+    store.close();
+    expect(userVersion(path)).toBe(SCHEMA_VERSION);
   });
 });

@@ -235,7 +235,7 @@ describe("prune", () => {
     ]);
     expect(store.count()).toBe(4);
     const done = prune(deps(), {}, 55);
-    expect(done).toEqual({ dry_run: false, candidates: dry.candidates });
+    expect(done).toEqual({ dry_run: false, candidates: dry.candidates, projects: [] });
     expect(store.list().map((a) => a.port)).toEqual([3001, 3003]);
     expect(store.events({ limit: 2 }).map((e) => [e.kind, e.port, e.pid])).toEqual([
       ["pruned", 3002, 55],

@@ -38,6 +38,7 @@ export const UNOWNED = {
   last_seen: null,
   lease_pid: null,
   lease_started_at: null,
+  block_id: null,
 } as const;
 
 /** A fixed instant with milliseconds, and how it must appear in `created_at`. */

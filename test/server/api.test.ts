@@ -129,6 +129,7 @@ describe("POST /v1/allocations", () => {
         "last_seen",
         "lease_pid",
         "lease_started_at",
+        "block_id",
       ].sort(),
     );
     expect(body).toEqual({

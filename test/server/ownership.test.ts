@@ -195,6 +195,7 @@ describe("POST /v1/import", () => {
       last_seen: null,
       lease_pid: null,
       lease_started_at: null,
+      block_id: null,
     }));
     expect(JSON.stringify(rows).length).toBeGreaterThan(64 * 1024);
     const fresh = testApp();

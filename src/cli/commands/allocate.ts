@@ -11,6 +11,8 @@ export interface AllocateOptions {
   service: string;
   /** 0 or undefined: the server picks the first free port of its range. */
   port?: number;
+  /** A block of this many contiguous ports. */
+  count?: number;
   reuse?: boolean;
   /** Register `port` even though a process listens on it (its own server, already running). */
   adopt?: boolean;
@@ -35,11 +37,13 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
     port: opts.port ?? 0,
     checkout: detectCheckoutPath(io.cwd),
     ...leaseOf(opts),
+    ...(opts.count && opts.count > 1 ? { count: opts.count } : {}),
   };
   const {
     allocation: a,
     created,
     takenOverFrom,
+    block,
   } = await new Client(io.env)
     .allocate(req, { reuse: opts.reuse ?? false, adopt: opts.adopt ?? false })
     .catch((err: unknown) => {
@@ -48,15 +52,18 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
       }
       throw otherCheckout(movedService(err, req.port), req.checkout);
     });
-  if (opts.json) printJson(io, a);
-  else if (opts.quiet) io.out(safe(a.port));
+  if (opts.json) printJson(io, block ? { ...a, block } : a);
+  else if (opts.quiet) io.out((block ?? [a]).map((b) => safe(b.port)).join(" "));
   else {
     const c = colors(io);
     const verb = created ? "allocated" : "reusing";
     const lease = a.lease_pid ? `, leased to process ${safe(a.lease_pid)}` : "";
-    io.out(
-      `${verb} port ${c.bold(c.green(safe(a.port)))} (id=${safe(a.id)}) for ${owner(a)}${lease}${takeOverNote(takenOverFrom)}`,
-    );
+    const last = block?.at(-1);
+    const what =
+      block && last
+        ? `ports ${c.bold(c.green(`${safe(a.port)}-${safe(last.port)}`))} (block ${safe(a.id)}: ${block.map((b) => safe(b.service)).join(", ")})`
+        : `port ${c.bold(c.green(safe(a.port)))} (id=${safe(a.id)})`;
+    io.out(`${verb} ${what} for ${owner(a)}${lease}${takeOverNote(takenOverFrom)}`);
   }
   return 0;
 }

@@ -50,14 +50,24 @@ const KIND_STYLE: Record<PortEvent["kind"], keyof Colors> = {
   pruned: "yellow",
   lease_ended: "dim",
   imported: "green",
+  project_allocated: "green",
+  project_released: "dim",
+  project_taken_over: "yellow",
+  project_pruned: "yellow",
 };
 
 function columns(c: Colors): Column<PortEvent>[] {
   return [
     { header: "WHEN", value: (e) => localTime(e.at) },
     { header: "EVENT", value: (e) => e.kind, style: (t, e) => c[KIND_STYLE[e.kind]](t) },
-    { header: "PORT", value: (e) => String(e.port) },
-    { header: "ALLOCATION", value: (e) => `${e.app}/${e.instance}/${e.service}` },
+    { header: "PORT", value: (e) => (e.project === null ? String(e.port) : "") },
+    {
+      header: "ALLOCATION",
+      value: (e) =>
+        e.project === null
+          ? `${e.app}/${e.instance}/${e.service}`
+          : `${e.app}/${e.instance} project ${e.project}`,
+    },
     { header: "PID", value: (e) => (e.pid === null ? "" : String(e.pid)) },
     { header: "REASON", value: (e) => e.reason },
     { header: "CHECKOUT", value: (e) => e.checkout ?? "" },

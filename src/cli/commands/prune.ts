@@ -32,16 +32,24 @@ function again(opts: PruneOptions): string {
 }
 
 function describe(r: PruneResult, opts: PruneOptions, io: Io): string[] {
-  if (r.candidates.length === 0) return ["nothing to prune"];
+  const projects = (r.projects ?? []).map(
+    ({ project: p, reason }) =>
+      `${r.dry_run ? "would free" : "freed"} Compose project name ${safe(p.name)} of ${safe(`${p.app}/${p.instance}`)}: ${safe(reason)}`,
+  );
+  if (r.candidates.length === 0) return projects.length ? projects : ["nothing to prune"];
   const c = colors(io);
   if (!r.dry_run) {
-    return r.candidates.map(
-      ({ allocation: a, reason }) =>
-        `released port ${safe(a.port)} (id=${safe(a.id)}) of ${safe(`${a.app}/${a.instance}/${a.service}`)}: ${safe(reason)}`,
-    );
+    return [
+      ...r.candidates.map(
+        ({ allocation: a, reason }) =>
+          `released port ${safe(a.port)} (id=${safe(a.id)}) of ${safe(`${a.app}/${a.instance}/${a.service}`)}: ${safe(reason)}`,
+      ),
+      ...projects,
+    ];
   }
   const n = r.candidates.length;
   return [
+    ...projects,
     ...table(
       r.candidates,
       [

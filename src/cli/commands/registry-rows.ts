@@ -4,6 +4,7 @@ import { SCAN_DEPTH } from "../../core/config.ts";
 import {
   ENV_FORMATS,
   FLAGS,
+  parseCount,
   parseDepth,
   parseDuration,
   parseId,
@@ -21,6 +22,11 @@ export const REGISTRY_COMMANDS: CommandSpec[] = [
       instance: FLAGS.instance,
       service: { ...FLAGS.service, help: "service name (required)", required: true },
       port: FLAGS.portOrAuto,
+      count: {
+        value: "<n>",
+        help: "a block of n contiguous ports (service, service-2, …), all or nothing, released together",
+        convert: parseCount,
+      },
       reuse: { help: "return the existing allocation of this service instead of failing" },
       adopt: { help: "register --port even though a process listens on it (its own server)" },
       "lease-pid": {
