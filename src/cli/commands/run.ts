@@ -12,8 +12,9 @@ import { envKey } from "../envfile.ts";
 import type { Io } from "../io.ts";
 import { owner, processText, safe } from "../output.ts";
 import { exec, NOT_FOUND_EXIT } from "../run/child.ts";
-import { allocateStackPort, isComposeCommand, loadStack, stackPorts } from "../run/compose.ts";
+import { isComposeCommand } from "../run/compose.ts";
 import { planCommand } from "../run/plan.ts";
+import { type Env, runStack } from "./run-stack.ts";
 
 export interface RunOptions {
   app?: string;
@@ -25,6 +26,8 @@ export interface RunOptions {
   lease?: boolean;
   /** `--no-inject`: no framework flag is added. */
   noInject?: boolean;
+  /** Compose: take an explicit project name another checkout holds. */
+  force?: boolean;
   command: string[];
 }
 
@@ -39,7 +42,16 @@ export async function run(opts: RunOptions, io: Io): Promise<number> {
   // Leased allocations end with the run: released here, or by the daemon if portctl is killed.
   const leased: Allocation[] = [];
   try {
-    if (isComposeCommand(opts.command)) return await runStack(opts, io, client, leased);
+    if (isComposeCommand(opts.command)) {
+      const who = whoRuns(opts, io);
+      const ctx = {
+        client,
+        leased,
+        who,
+        start: (argv: string[], env: Env) => start(argv, env, io),
+      };
+      return await runStack(opts, io, ctx);
+    }
     return await runServer(opts, io, client, leased);
   } finally {
     for (const a of leased) await client.release(a.id).catch(() => undefined);
@@ -89,34 +101,6 @@ async function runServer(opts: RunOptions, io: Io, client: Client, leased: Alloc
   return start(plan.argv, env, io);
 }
 
-/** `docker compose up` and friends: every host-port variable of the stack gets its port. */
-async function runStack(opts: RunOptions, io: Io, client: Client, leased: Allocation[]) {
-  if (opts.service || opts.env?.length) {
-    throw new PortError(
-      "bad_request",
-      "--service and --env do not apply to a Compose stack: each service gets its own port",
-    );
-  }
-  const project = loadStack(opts.command, io.cwd, io.env);
-  const who = whoRuns(opts, io);
-  const env: Record<string, string | undefined> = { ...io.env };
-  for (const port of stackPorts(project, (p) => relative(io.cwd, p) || p)) {
-    if (!port.variable) {
-      io.err(
-        `${safe(port.service)}: host port ${port.preferred} is written as a number (${safe(port.source)}) and cannot be moved; portctl scan --fix makes it \${${envKey(port.service)}:-${port.preferred}}`,
-      );
-      continue;
-    }
-    const a = await allocateStackPort(client, who, port);
-    if (a.lease_pid === process.pid) leased.push(a);
-    env[envKey(a.service)] = String(a.port);
-    env[port.variable] = String(a.port);
-    io.err(`${safe(a.service)} → ${a.port}`);
-  }
-  if (leased.length) io.err(leaseNote(leased).trim());
-  return start(opts.command, env, io);
-}
-
 /** Who the allocations are for: this checkout, and with --lease this very run. */
 function whoRuns(opts: RunOptions, io: Io) {
   return {
@@ -126,11 +110,11 @@ function whoRuns(opts: RunOptions, io: Io) {
   };
 }
 
-function leaseNote(leased: Allocation[]): string {
+export function leaseNote(leased: Allocation[]): string {
   return leased.length ? " (leased: released when this run ends)" : "";
 }
 
-async function start(argv: string[], env: Record<string, string | undefined>, io: Io) {
+async function start(argv: string[], env: Env, io: Io) {
   try {
     return await exec(argv, { env, cwd: io.cwd });
   } catch (err) {

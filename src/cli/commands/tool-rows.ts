@@ -23,6 +23,9 @@ export const TOOL_COMMANDS: CommandSpec[] = [
       },
       "no-inject": { help: "do not add a framework's port flag (vite --port N --strictPort)" },
       lease: { help: "release the port(s) when the run ends (the next run may get another)" },
+      force: {
+        help: "Compose: use the project name given (-p, COMPOSE_PROJECT_NAME) even if another checkout holds it",
+      },
     },
     load: () => import("./run.ts").then((m) => m.run),
   },

@@ -1,17 +1,23 @@
-// `portctl run -- docker compose up`: a Compose stack has no single port. Every host port set
+// `portctl run -- docker compose …`: a Compose stack has no single port. Every host port set
 // by a variable (`${PG_PORT:-5432}:5432`) is allocated for this app/instance (the file's default
-// when it is free, so the first checkout keeps 5432) and the variable is set to it; a literal
-// host port cannot be moved from outside, and is named with the fix.
-import { basename, resolve } from "node:path";
+// when it is free, so the first checkout keeps 5432) and the variable is set to it; a host range
+// set by two variables gets a block; a literal host port cannot be moved from outside, and is
+// named with the fix. The stack's project name is the checkout's own (core/projects.ts).
+import { existsSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
+import { normalizeProjectName } from "../../core/projects.ts";
 import { namedPorts } from "../../core/scan/compose.ts";
+import { serviceFromKey } from "../../core/scan/envfiles.ts";
 import {
   type ComposeProject,
+  composeFiles,
   composeProjectAt,
   loadComposeProject,
 } from "../../core/scan/index.ts";
 import type { Client } from "../client.ts";
+import { type ComposeArgs, DOCKER_VALUE, parseComposeArgs } from "./compose-args.ts";
 
 /** `docker compose …`, `docker-compose …`, `podman compose …`, `podman-compose …`. */
 export function isComposeCommand(argv: readonly string[]): boolean {
@@ -21,103 +27,171 @@ export function isComposeCommand(argv: readonly string[]): boolean {
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i] ?? "";
     if (!a.startsWith("-")) return a === "compose";
-    if (VALUE_OPTIONS.has(a)) i++;
+    if (DOCKER_VALUE.has(a)) i++;
   }
   return false;
 }
 
-/** Global options of docker and podman that take a value (`docker --context x compose up`). */
-const VALUE_OPTIONS = new Set([
-  "-c",
-  "--context",
-  "-H",
-  "--host",
-  "--config",
-  "-l",
-  "--log-level",
-  "--connection",
-  "--url",
-  "--identity",
-  "--root",
-  "--runroot",
-]);
+/** What a Compose command line will work on, read as Compose reads it. */
+export interface Stack {
+  args: ComposeArgs;
+  project: ComposeProject;
+  /** The name Compose would pick itself: `.env`'s COMPOSE_PROJECT_NAME, `name:`, the folder. */
+  natural: string;
+  /** The name the user gave (`-p`, COMPOSE_PROJECT_NAME in the environment). */
+  explicit?: string;
+  /** The profiles that are active (`--profile`, else COMPOSE_PROFILES). */
+  profiles: string[];
+}
 
 export interface StackPort {
   service: string;
   /** The variable that moves it; undefined for a literal host port. */
   variable?: string;
-  /** The file's own number (the variable's default, or the literal). */
+  /** A host range: how many ports, and the variable that sets its last one (when it moves). */
+  block?: { count: number; endVariable?: string; literal?: boolean };
+  /** The file's own number (the variable's default, or the literal; a range's first). */
   preferred?: number;
   source: string;
+  /** The Compose service's profiles (empty: always started). */
+  profiles: string[];
 }
 
-/** The project the command will load (its `-f`/`--file` flags, else Compose's own files). */
+/** The project the command will load: `-f`, `--project-directory`, `--env-file` honoured. */
 export function loadStack(
   argv: readonly string[],
   cwd: string,
   env: Record<string, string | undefined>,
-): ComposeProject {
-  const files = fileFlags(argv).map((f) => resolve(cwd, f));
-  const project = files.length
-    ? loadComposeProject(files, { env })
-    : composeProjectAt(cwd, { env });
-  if (!project) throw new PortError("bad_request", `no Compose file in ${cwd}`);
+): Stack {
+  const args = parseComposeArgs(argv);
+  if (args.files.includes("-")) {
+    throw new PortError("bad_request", "portctl run cannot read a Compose file from stdin (-f -)");
+  }
+  const envFiles = args.envFiles.map((f) => resolve(cwd, f));
+  const missing = envFiles.find((f) => !existsSync(f));
+  if (missing) throw new PortError("bad_request", `--env-file ${missing}: no such file`);
+  const files = args.files.map((f) => resolve(cwd, f));
+  const given = args.projectDirectory ? resolve(cwd, args.projectDirectory) : undefined;
+  const opts = { env, ...(envFiles.length ? { envFiles } : {}) };
+  let project: ComposeProject | null;
+  if (files.length) {
+    project = loadComposeProject(files, { ...opts, dir: given ?? dirname(files[0] as string) });
+  } else {
+    const dir = projectFolder(given ?? cwd, opts);
+    project = dir ? composeProjectAt(dir, opts) : null;
+    // --project-directory without -f: the files are looked for there, the folder stays.
+    if (project && given) project = { ...project, dir: given };
+  }
+  if (!project) throw new PortError("bad_request", `no Compose file in ${given ?? cwd}`);
   const error = project.problems.find((p) => p.severity === "error");
   if (error) throw new PortError("bad_request", `${error.source}: ${error.message}`);
-  return project;
+  const natural =
+    project.dotenv.COMPOSE_PROJECT_NAME ??
+    project.name ??
+    normalizeProjectName(basename(project.dir));
+  const explicit = args.projectName ?? env.COMPOSE_PROJECT_NAME;
+  const listed = env.COMPOSE_PROFILES ?? project.dotenv.COMPOSE_PROFILES ?? "";
+  const profiles = args.profiles.length
+    ? args.profiles
+    : listed
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean);
+  return { args, project, natural, ...(explicit ? { explicit } : {}), profiles };
 }
 
-/** One entry per variable (several ports may share one) and per literal host port. */
-export function stackPorts(project: ComposeProject, label: (p: string) => string): StackPort[] {
+/**
+ * One entry per variable (several ports may share one), per literal host port and per host
+ * range, for the services the command starts: those of no profile or of an active one, and
+ * those it names (Compose starts a service named on the command line whatever its profile).
+ */
+export function stackPorts(stack: Stack, label: (p: string) => string): StackPort[] {
   const out: StackPort[] = [];
   const seen = new Set<string>();
+  const named = new Set(stack.args.services);
+  const active = (profiles: string[], name: string) =>
+    profiles.length === 0 ||
+    named.has(name) ||
+    stack.profiles.includes("*") ||
+    profiles.some((p) => stack.profiles.includes(p));
   // The names `scan --register` gives, so both commands register a stack under the same services.
-  for (const { port: p, finding } of namedPorts(project, label)) {
-    const { service, source } = finding;
+  for (const { port: p, finding, service: s } of namedPorts(stack.project, label)) {
+    if (!active(s.profiles, s.name)) continue;
+    const { source } = finding;
+    const profiles = s.profiles;
+    if (p.range) {
+      const key = `${p.file}|${p.offset[0]}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const vars = p.range.variables;
+      const start = vars?.start.name;
+      const service = start && /(^|_)PORT$/i.test(start) ? serviceFromKey(start) : s.name;
+      out.push({
+        service,
+        ...(vars ? { variable: vars.start.name } : {}),
+        block: {
+          count: p.range.count,
+          ...(vars ? { endVariable: vars.end.name } : {}),
+          ...(p.range.span ? { literal: true } : {}),
+        },
+        preferred: p.range.first,
+        source,
+        profiles,
+      });
+      continue;
+    }
     if (!p.variable) {
-      if (p.hostSpan) out.push({ service, preferred: p.host, source });
+      if (p.hostSpan) out.push({ service: finding.service, preferred: p.host, source, profiles });
       continue;
     }
     if (seen.has(p.variable.name)) continue;
     seen.add(p.variable.name);
     // The number the project sets now (environment, then `.env`, then the default) is the
     // one to keep when it is free.
-    out.push({ service, variable: p.variable.name, preferred: p.host, source });
+    out.push({
+      service: finding.service,
+      variable: p.variable.name,
+      preferred: p.host,
+      source,
+      profiles,
+    });
   }
   return out;
 }
 
 /**
- * This checkout's port for a stack's service: the one it holds, else the file's number when
- * nobody holds it and nothing listens there, else the first free one.
+ * This checkout's port (or block) for a stack's service: the one it holds, else the file's
+ * number when nobody holds it and nothing listens there, else the first free one.
  */
 export async function allocateStackPort(
   client: Client,
   who: { app: string; instance: string; checkout?: string; lease_pid?: number },
   port: StackPort,
-): Promise<Allocation> {
-  const req = { ...who, service: port.service };
+): Promise<Allocation[]> {
+  const count = port.block?.count ?? 1;
+  const req = { ...who, service: port.service, ...(count > 1 ? { count } : {}) };
+  const rows = (r: { allocation: Allocation; block?: Allocation[] }) => r.block ?? [r.allocation];
   if (port.preferred) {
     try {
-      return (await client.allocate({ ...req, port: port.preferred }, { reuse: true })).allocation;
+      return rows(await client.allocate({ ...req, port: port.preferred }, { reuse: true }));
     } catch (err) {
       const code = err instanceof PortError ? err.code : undefined;
       if (code !== "port_allocated" && code !== "port_in_use" && code !== "service_allocated")
         throw err;
     }
   }
-  return (await client.allocate({ ...req, port: 0 }, { reuse: true })).allocation;
+  return rows(await client.allocate({ ...req, port: 0 }, { reuse: true }));
 }
 
 // --- internal ---
 
-/** Compose's `-f FILE`, `--file FILE`, `--file=FILE` before its subcommand's own arguments. */
-function fileFlags(argv: readonly string[]): string[] {
-  const files: string[] = [];
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i] ?? "";
-    if ((a === "-f" || a === "--file") && argv[i + 1]) files.push(argv[++i] as string);
-    else if (a.startsWith("--file=")) files.push(a.slice("--file=".length));
+/** The folder Compose finds its files in: this one, else the nearest one above that has them. */
+function projectFolder(
+  start: string,
+  opts: { env: Record<string, string | undefined>; envFiles?: string[] },
+): string | undefined {
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    if (composeFiles(dir, opts.env, opts.envFiles ? { envFiles: opts.envFiles } : {})) return dir;
+    if (dirname(dir) === dir) return undefined;
   }
-  return files;
 }

@@ -29,7 +29,8 @@ export function composeFiles(dir: string, env: Vars, fs: FileAccess = {}): strin
   const read = fs.read ?? readProjectFile;
   const exists =
     fs.exists ?? ((p: string) => (read === readProjectFile ? existsSync(p) : canRead(read, p)));
-  const dotenv = exists(join(dir, ".env")) ? dotenvOf(dir, read, env) : {};
+  const dotenv =
+    fs.envFiles || exists(join(dir, ".env")) ? dotenvOf(dir, read, env, fs.envFiles) : {};
   const list = env.COMPOSE_FILE ?? dotenv.COMPOSE_FILE;
   if (list) {
     const sep = env.COMPOSE_PATH_SEPARATOR ?? dotenv.COMPOSE_PATH_SEPARATOR ?? ":";
@@ -48,17 +49,31 @@ export function composeFiles(dir: string, env: Vars, fs: FileAccess = {}): strin
 export interface FileAccess {
   read?: (path: string) => string;
   exists?: (path: string) => boolean;
+  /** `--env-file`s read instead of `dir/.env`. */
+  envFiles?: string[];
 }
 
 // --- for project.ts ---
 
-/** The folder's `.env`, interpolated as Compose does; nothing when there is none. */
-export function dotenvOf(dir: string, read: (p: string) => string, env: Vars): Vars {
-  try {
-    return envVars(read(join(dir, ".env")), env);
-  } catch {
-    return {};
+/**
+ * The folder's `.env` (or the `--env-file`s given, in order, a later one winning), interpolated
+ * as Compose does; nothing for a file that is not there.
+ */
+export function dotenvOf(
+  dir: string,
+  read: (p: string) => string,
+  env: Vars,
+  envFiles: string[] = [join(dir, ".env")],
+): Vars {
+  const out: Vars = {};
+  for (const file of envFiles) {
+    try {
+      Object.assign(out, envVars(read(file), { ...out, ...env }));
+    } catch {
+      // a missing file: Compose says so itself for an explicit one (run checks it first)
+    }
   }
+  return out;
 }
 
 /**

@@ -14,12 +14,18 @@ export interface ComposeProject {
   services: ComposeService[];
   /** Unreadable or unparseable files (errors); entries that publish no usable port (warnings). */
   problems: Problem[];
+  /** The top-level `name:` of the project's files (the last one wins), interpolated. */
+  name?: string;
+  /** The variables of the project's env files (`.env`, or `--env-file`s), interpolated. */
+  dotenv: Record<string, string>;
 }
 
 export interface ComposeService {
   name: string;
   /** After override files, `extends`, `!reset` and `!override`: what `docker compose up` publishes. */
   ports: PublishedPort[];
+  /** `profiles:`: started only when one of them is active; empty: always. */
+  profiles: string[];
 }
 
 /** One host port (a range `"9090-9091:80-81"` is one entry per port). */
@@ -48,4 +54,22 @@ export interface PublishedPort {
   variables: string[];
   /** A literal host port: its [start, end) in `text`, for rewriting it (`scan --fix`). */
   hostSpan?: [number, number];
+  /** Set on every port of a host range (`"9000-9001:9000-9001"`). */
+  range?: PortRange;
+}
+
+/** A host range: a block of `count` ports from `first`. */
+export interface PortRange {
+  first: number;
+  count: number;
+  /**
+   * The variables that set its ends, when each end is exactly one
+   * (`${CACHE_PORT:-9000}-${CACHE_PORT_END:-9001}`): setting both moves the range.
+   */
+  variables?: {
+    start: { name: string; default?: string };
+    end: { name: string; default?: string };
+  };
+  /** A literal host range: its [start, end) in `text` (`9000-9001`), for `scan --fix`. */
+  span?: [number, number];
 }

@@ -55,6 +55,7 @@ function shortSyntax(raw: string, node: Located, vars: Vars): Parsed {
     protocol,
     ip,
     from,
+    part: (a, b) => origin(result.parts, hostStart + a, hostStart + b),
     where,
     shift: trimmed,
   });
@@ -85,6 +86,7 @@ function longSyntax(entry: Record<string, unknown>, vars: Vars): Parsed {
     protocol,
     ip,
     from: origin(result.parts, 0, result.value.length),
+    part: (a, b) => origin(result.parts, a, b),
     where,
     shift: 0,
   });
@@ -113,6 +115,8 @@ interface Spec {
   protocol: "tcp" | "udp";
   ip: string | undefined;
   from: ReturnType<typeof origin>;
+  /** What produced `hostText.slice(a, b)`. */
+  part: (a: number, b: number) => ReturnType<typeof origin>;
   where: Where;
   /** Leading spaces trimmed off the raw text before it was read. */
   shift: number;
@@ -134,6 +138,7 @@ function expand(s: Spec): Parsed {
     };
   }
   const ports: PublishedPort[] = [];
+  const block = count > 1 ? rangeOf(s, host.lo, count) : undefined;
   for (let i = 0; i < count; i++) {
     ports.push({
       host: host.lo + i,
@@ -156,9 +161,35 @@ function expand(s: Spec): Parsed {
       ...(from.raw && count === 1
         ? { hostSpan: [from.raw[0] + s.shift, from.raw[1] + s.shift] as [number, number] }
         : {}),
+      ...(block ? { range: block } : {}),
     });
   }
   return { ports };
+}
+
+/**
+ * A host range's two ends: both set by one variable each (a block moves it), or both written
+ * as numbers (`scan --fix` can rewrite it), else neither.
+ */
+function rangeOf(s: Spec, first: number, count: number): PublishedPort["range"] {
+  const dash = s.hostText.indexOf("-");
+  const lo = s.part(0, dash);
+  const hi = s.part(dash + 1, s.hostText.length);
+  const end = (o: typeof lo) =>
+    o.variable
+      ? {
+          name: o.variable.name,
+          ...(o.variable.default !== undefined ? { default: o.variable.default } : {}),
+        }
+      : undefined;
+  const start = end(lo);
+  const last = end(hi);
+  if (start && last) return { first, count, variables: { start, end: last } };
+  const whole = s.from.raw;
+  if (s.from.literal && whole) {
+    return { first, count, span: [whole[0] + s.shift, whole[1] + s.shift] };
+  }
+  return { first, count };
 }
 
 function range(text: string): { lo: number; hi: number } | null {

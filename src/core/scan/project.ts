@@ -24,11 +24,16 @@ export interface LoadOptions {
   label?: (path: string) => string;
   /** Reads a file (tests give an in-memory one). */
   read?: (path: string) => string;
+  /** `--env-file`s (absolute) read instead of `dir/.env`. */
+  envFiles?: string[];
 }
 
 /** The project `docker compose` would load in `dir`, or null when there is none. */
 export function composeProjectAt(dir: string, opts: LoadOptions): ComposeProject | null {
-  const files = composeFiles(dir, opts.env, opts.read ? { read: opts.read } : {});
+  const files = composeFiles(dir, opts.env, {
+    ...(opts.read ? { read: opts.read } : {}),
+    ...(opts.envFiles ? { envFiles: opts.envFiles } : {}),
+  });
   return files ? loadComposeProject(files, { ...opts, dir }) : null;
 }
 
@@ -38,7 +43,8 @@ export function loadComposeProject(files: string[], opts: LoadOptions): ComposeP
   const read = opts.read ?? readProjectFile;
   const label = opts.label ?? ((p: string) => p);
   const problems: Problem[] = [];
-  const vars = { ...dotenvOf(dir, read, opts.env), ...opts.env };
+  const dotenv = dotenvOf(dir, read, opts.env, opts.envFiles);
+  const vars = { ...dotenv, ...opts.env };
   const loader = new Loader(read, label, problems);
   const services = loader.project(files, vars, []);
   return {
@@ -46,9 +52,17 @@ export function loadComposeProject(files: string[], opts: LoadOptions): ComposeP
     files,
     read: [...loader.read],
     services: [...services.values()].map(
-      (s): ComposeService => ({ name: s.name, ports: s.ports?.ports ?? [] }),
+      (s): ComposeService => ({
+        name: s.name,
+        ports: s.ports?.ports ?? [],
+        profiles: s.profiles ?? [],
+      }),
     ),
     problems: unique(problems),
+    ...(loader.name ? { name: loader.name } : {}),
+    dotenv: Object.fromEntries(
+      Object.entries(dotenv).filter((e): e is [string, string] => e[1] !== undefined),
+    ),
   };
 }
 
@@ -65,6 +79,8 @@ interface Include {
 
 class Loader {
   readonly read = new Set<string>();
+  /** The top-level `name:` of the project's own files. */
+  name: string | undefined;
   constructor(
     private readonly readFile: (path: string) => string,
     private readonly label: (path: string) => string,
@@ -84,6 +100,8 @@ class Loader {
     };
     for (const file of files) {
       for (const doc of this.documents(file) ?? []) {
+        const name = plain(doc.name);
+        if (chain.length === 0 && typeof name === "string") this.name = expand(name, vars);
         services = mergeServices(services, documentServices(doc.services, file, resolver));
         includes.push(...includesOf(doc.include, file, vars));
       }

@@ -20,6 +20,8 @@ export interface Service {
   ports?: PortList;
   /** `!reset` / `!override` on the whole service. */
   mode?: "reset" | "override";
+  /** `profiles:`, when this definition (or what it extends) names any. */
+  profiles?: string[];
 }
 
 export type Services = Map<string, Service>;
@@ -63,8 +65,13 @@ export function mergeServices(earlier: Services, later: Services): Services {
     const base = out.get(name);
     if (s.mode === "reset") out.delete(name);
     else if (!base || s.mode === "override")
-      out.set(name, { name, ...(s.ports ? { ports: s.ports } : {}) });
-    else out.set(name, { name, ...withPorts(mergePorts(base.ports, s.ports)) });
+      out.set(name, { name, ...(s.ports ? { ports: s.ports } : {}), ...withProfiles(s.profiles) });
+    else
+      out.set(name, {
+        name,
+        ...withPorts(mergePorts(base.ports, s.ports)),
+        ...withProfiles(s.profiles ?? base.profiles),
+      });
   }
   return out;
 }
@@ -98,7 +105,22 @@ function normalize(
   const own = portList(name, body.ports, file, r);
   const parent = body.extends === undefined ? undefined : base(name, body.extends, file, r, get);
   const ports = parent ? mergePorts(parent.ports, own) : own;
-  return { name, ...mode, ...withPorts(ports) };
+  const profiles = profileList(body.profiles, r) ?? parent?.profiles;
+  return { name, ...mode, ...withPorts(ports), ...withProfiles(profiles) };
+}
+
+/** `profiles: [debug, tools]`, interpolated; undefined when the key is absent. */
+function profileList(value: unknown, r: Resolver): string[] | undefined {
+  const items = plain(value);
+  if (!Array.isArray(items)) return undefined;
+  return items
+    .filter((p): p is string => typeof p === "string")
+    .map((p) => interpolate(p, r.vars).value)
+    .filter(Boolean);
+}
+
+function withProfiles(profiles: string[] | undefined): { profiles?: string[] } {
+  return profiles?.length ? { profiles } : {};
 }
 
 function portList(

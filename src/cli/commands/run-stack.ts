@@ -1,0 +1,141 @@
+// `portctl run -- docker compose …`: the stack runs under this checkout's own Compose project
+// name, and the commands that start containers (up, create, run, start, restart; config shows
+// what up would run) get every movable host port of the services they start allocated. The
+// others (down, ps, logs, exec…) get the ports this checkout holds, and allocate nothing: a
+// second clone can look at or stop its own stack without --instance.
+import { relative } from "node:path";
+import { PortError } from "../../core/errors.ts";
+import type { Allocation } from "../../core/model.ts";
+import type { Client } from "../client.ts";
+import { envKey } from "../envfile.ts";
+import type { Io } from "../io.ts";
+import { safe } from "../output.ts";
+import {
+  allocateStackPort,
+  loadStack,
+  type Stack,
+  type StackPort,
+  stackPorts,
+} from "../run/compose.ts";
+import { STARTS_CONTAINERS } from "../run/compose-args.ts";
+import { leaseNote, type RunOptions } from "./run.ts";
+
+export type Env = Record<string, string | undefined>;
+
+export interface StackContext {
+  client: Client;
+  /** Allocations leased to this run: released when it ends. */
+  leased: Allocation[];
+  who: { app: string; instance: string; checkout: string; lease_pid?: number };
+  start: (argv: string[], env: Env) => Promise<number>;
+}
+
+export async function runStack(opts: RunOptions, io: Io, ctx: StackContext): Promise<number> {
+  if (opts.service || opts.env?.length) {
+    throw new PortError(
+      "bad_request",
+      "--service and --env do not apply to a Compose stack: each service gets its own port",
+    );
+  }
+  const stack = loadStack(opts.command, io.cwd, io.env);
+  const env: Env = { ...io.env, COMPOSE_PROJECT_NAME: await projectName(stack, opts, io, ctx) };
+  const ports = stackPorts(stack, (p) => relative(io.cwd, p) || p);
+  const sub = stack.args.subcommand ?? "";
+  if (STARTS_CONTAINERS.has(sub) || sub === "config") {
+    for (const port of ports) {
+      if (!port.variable || (port.block && !port.block.endVariable)) {
+        io.err(cannotMove(port));
+        continue;
+      }
+      const rows = await allocateStackPort(ctx.client, ctx.who, port);
+      for (const a of rows) if (a.lease_pid === process.pid) ctx.leased.push(a);
+      setVariables(env, port, rows);
+      io.err(`${safe(port.service)} → ${portsText(rows)}`);
+    }
+    if (ctx.leased.length) io.err(leaseNote(ctx.leased).trim());
+  } else {
+    const held = await ctx.client.list({ app: ctx.who.app, instance: ctx.who.instance });
+    for (const port of ports) {
+      const rows = heldBy(held, port, ctx.who.checkout);
+      if (port.variable && rows.length) setVariables(env, port, rows);
+    }
+  }
+  return ctx.start(opts.command, env);
+}
+
+// --- internal ---
+
+/**
+ * The name the stack runs under: the one the user gave (refused if another checkout holds it,
+ * unless --force), else the one Compose would pick, else this checkout's own, said once a run.
+ */
+async function projectName(stack: Stack, opts: RunOptions, io: Io, ctx: StackContext) {
+  const name = stack.explicit ?? stack.natural;
+  const { projectNameSchema } =
+    require("../../core/model.ts") as typeof import("../../core/model.ts");
+  const checked = projectNameSchema.safeParse(name);
+  if (!checked.success) {
+    const what = stack.explicit ? "the project name given" : "the project name Compose would pick";
+    throw new PortError(
+      "bad_request",
+      `${what} (${safe(name) || "empty"}) ${checked.error.issues[0]?.message}`,
+    );
+  }
+  const p = await ctx.client.claimProject({
+    name,
+    ...(stack.explicit ? { explicit: true } : {}),
+    ...(opts.force ? { force: true } : {}),
+    app: ctx.who.app,
+    instance: ctx.who.instance,
+    checkout: ctx.who.checkout,
+  });
+  if (p.name !== name) {
+    io.err(
+      `Compose project ${safe(name)} belongs to another checkout; this checkout's stack is ${safe(p.name)}`,
+    );
+  }
+  if (p.taken_over_from) {
+    io.err(
+      `Compose project ${safe(p.name)} taken over from the checkout at ${safe(p.taken_over_from)}`,
+    );
+  }
+  return p.name;
+}
+
+/** `cache → 9000-9001`, `web → 8080`. */
+function portsText(rows: Allocation[]): string {
+  const first = rows[0]?.port;
+  const last = rows.at(-1)?.port;
+  return rows.length > 1 ? `${first}-${last}` : String(first);
+}
+
+function setVariables(env: Env, port: StackPort, rows: Allocation[]): void {
+  const first = rows[0] as Allocation;
+  env[envKey(first.service)] = String(first.port);
+  if (port.variable) env[port.variable] = String(first.port);
+  if (port.block?.endVariable) env[port.block.endVariable] = String(rows.at(-1)?.port);
+}
+
+/** The rows this checkout holds for a port (a block's, first port first). */
+function heldBy(held: Allocation[], port: StackPort, checkout: string): Allocation[] {
+  const first = held.find((a) => a.service === port.service);
+  if (!first || (first.checkout !== null && first.checkout !== checkout)) return [];
+  if (first.block_id === null) return [first];
+  return held.filter((a) => a.block_id === first.block_id).sort((a, b) => a.port - b.port);
+}
+
+/** The same one line for a literal host port and a host range that cannot be moved. */
+function cannotMove(port: StackPort): string {
+  const key = envKey(port.service);
+  const service = safe(port.service);
+  const source = safe(port.source);
+  if (!port.block) {
+    return `${service}: host port ${port.preferred} is written as a number (${source}) and cannot be moved; portctl scan --fix makes it \${${key}:-${port.preferred}}`;
+  }
+  const first = port.preferred ?? 0;
+  const last = first + port.block.count - 1;
+  const fix = `\${${key}:-${first}}-\${${key}_END:-${last}}`;
+  return !port.block.literal
+    ? `${service}: host ports ${first}-${last} (${source}) cannot be moved: each end of the range must be one variable, as in ${fix}`
+    : `${service}: host ports ${first}-${last} are written as numbers (${source}) and cannot be moved; portctl scan --fix makes them ${fix}`;
+}
