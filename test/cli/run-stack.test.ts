@@ -1,0 +1,284 @@
+// `portctl run -- docker-compose …` as Compose reads it, with a stand-in `docker-compose` that
+// writes down what it was given (project name, port variables, arguments): the checkout's own
+// project name, profiles, ranges moved with a block, -f/--project-directory/--env-file, and
+// the commands that only look (down, ps, logs) allocating nothing. test/e2e/stacks.test.ts runs
+// the real engine.
+import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseComposeArgs } from "../../src/cli/run/compose-args.ts";
+import { type CliFixture, cliFixture, freePort } from "../helpers/cli.ts";
+import { git } from "../helpers/git.ts";
+
+setDefaultTimeout(30_000);
+
+let f: CliFixture;
+let log: string;
+let env: Record<string, string>;
+let work: string;
+let review: string;
+let p: number;
+
+beforeEach(async () => {
+  f = await cliFixture("x");
+  const bin = join(f.home.root, "bin");
+  mkdirSync(bin);
+  log = join(f.home.root, "compose.log");
+  writeFileSync(
+    join(bin, "docker-compose"),
+    `#!/bin/sh\necho "name=$COMPOSE_PROJECT_NAME web=$WEB_PORT dbg=$DBG_PORT cache=$CACHE_PORT-$CACHE_PORT_END args=$*" >> "${log}"\n`,
+  );
+  chmodSync(join(bin, "docker-compose"), 0o755);
+  env = { ...(f.env as Record<string, string>), PATH: `${bin}:${process.env.PATH}` };
+  p = freePort();
+  work = clone("work");
+  review = clone("review");
+});
+afterEach(() => f.close());
+
+/** `<home>/<parent>/shop`: a git checkout on main with a Compose file. */
+function clone(parent: string, file = composeFile()): string {
+  const dir = join(f.home.root, parent, "shop");
+  mkdirSync(dir, { recursive: true });
+  git(dir, "init", "-q", "-b", "main");
+  writeFileSync(join(dir, "compose.yaml"), file);
+  return dir;
+}
+
+function composeFile(extra = ""): string {
+  return `services:\n  web:\n    image: x\n    ports: ["\${WEB_PORT:-${p}}:80"]\n${extra}`;
+}
+
+async function run(cwd: string, ...argv: string[]) {
+  const r = await f.run(["run", ...argv], { cwd, env });
+  return { ...r, calls: calls() };
+}
+
+function calls(): string[] {
+  try {
+    return readFileSync(log, "utf8").trim().split("\n");
+  } catch {
+    return [];
+  }
+}
+
+describe("the checkout's own project name", () => {
+  test("two clones with one folder name: the first keeps shop, the second gets shop-review and says so", async () => {
+    const a = await run(work, "--", "docker-compose", "up", "-d");
+    expect(a.code).toBe(0);
+    expect(a.err).toEqual([`web → ${p}`]);
+    const b = await run(review, "--instance", "review", "--", "docker-compose", "up", "-d");
+    expect(b.code).toBe(0);
+    const mine = (await f.allocations()).find((r) => r.instance === "review")?.port;
+    expect(b.err).toEqual([
+      "Compose project shop belongs to another checkout; this checkout's stack is shop-review",
+      `web → ${mine}`,
+    ]);
+    expect(mine).not.toBe(p);
+    expect(b.calls).toEqual([
+      `name=shop web=${p} dbg= cache=- args=up -d`,
+      `name=shop-review web=${mine} dbg= cache=- args=up -d`,
+    ]);
+    // Stable: the same name and port again.
+    const again = await run(review, "--instance", "review", "--", "docker-compose", "up", "-d");
+    expect(again.calls.at(-1)).toBe(`name=shop-review web=${mine} dbg= cache=- args=up -d`);
+  });
+
+  test("down, ps and logs in a second clone with nothing allocated: its own name, no --instance, nothing allocated", async () => {
+    expect((await run(work, "--", "docker-compose", "up", "-d")).code).toBe(0);
+    const before = await f.allocations();
+    for (const sub of ["down", "ps", "logs"]) {
+      const r = await run(review, "--", "docker-compose", sub);
+      expect(r.code).toBe(0);
+      expect(r.calls.at(-1)).toBe(`name=shop-main web= dbg= cache=- args=${sub}`);
+    }
+    expect(await f.allocations()).toEqual(before);
+    // The first clone's down gets its own name and its ports back.
+    const down = await run(work, "--", "docker-compose", "down");
+    expect(down.calls.at(-1)).toBe(`name=shop web=${p} dbg= cache=- args=down`);
+  });
+
+  test("an explicit -p another checkout holds is refused with one line, taken with --force", async () => {
+    await run(work, "--", "docker-compose", "up");
+    const refused = await run(
+      review,
+      "--instance",
+      "review",
+      "--",
+      "docker-compose",
+      "-p",
+      "shop",
+      "up",
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.err).toEqual([
+      `error: Compose project shop belongs to the checkout at ${work}; this one is ${review} — pass --force to take it, or drop -p to get this checkout's own`,
+    ]);
+    expect(refused.calls).toHaveLength(1);
+    expect((await f.allocations()).map((a) => a.instance)).toEqual(["main"]);
+    // COMPOSE_PROJECT_NAME in the environment is as explicit as -p.
+    const viaEnv = await f.run(["run", "--instance", "review", "--", "docker-compose", "up"], {
+      cwd: review,
+      env: { ...env, COMPOSE_PROJECT_NAME: "shop" },
+    });
+    expect(viaEnv.code).toBe(1);
+    const forced = await run(
+      review,
+      "--instance",
+      "review",
+      "--force",
+      "--",
+      "docker-compose",
+      "-p",
+      "shop",
+      "up",
+    );
+    expect(forced.code).toBe(0);
+    expect(forced.calls.at(-1)).toMatch(/^name=shop web=\d+ /);
+    const projects = await f.api<{ name: string; checkout: string }[]>("/v1/projects");
+    expect(projects.map((x) => [x.name, x.checkout])).toEqual([["shop", review]]);
+  });
+
+  test(".env's COMPOSE_PROJECT_NAME and the file's name: are Compose's own choice", async () => {
+    writeFileSync(join(work, ".env"), "COMPOSE_PROJECT_NAME=storefront\n");
+    expect((await run(work, "--", "docker-compose", "ps")).calls.at(-1)).toStartWith(
+      "name=storefront ",
+    );
+    writeFileSync(join(review, "compose.yaml"), `name: shopx\n${composeFile()}`);
+    expect((await run(review, "--", "docker-compose", "ps")).calls.at(-1)).toStartWith(
+      "name=shopx ",
+    );
+  });
+
+  test("a name Compose would refuse is one line, nothing run", async () => {
+    const r = await run(work, "--", "docker-compose", "-p", "Not Valid", "up");
+    expect(r.code).toBe(1);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toStartWith(
+      "error: the project name given (Not Valid) must be a Compose project name",
+    );
+    expect(r.calls).toEqual([]);
+  });
+});
+
+describe("profiles", () => {
+  const withDebug = () =>
+    composeFile(
+      `  dbg:\n    image: x\n    profiles: [debug]\n    ports: ["\${DBG_PORT:-${p + 1}}:80"]\n`,
+    );
+
+  test("only what the active profiles start is allocated: --profile, COMPOSE_PROFILES, a named service", async () => {
+    writeFileSync(join(work, "compose.yaml"), withDebug());
+    await run(work, "--", "docker-compose", "up");
+    expect((await f.allocations()).map((a) => a.service)).toEqual(["web"]);
+    await run(work, "--", "docker-compose", "--profile", "debug", "up");
+    expect((await f.allocations()).map((a) => a.service)).toEqual(["web", "dbg"]);
+    expect(calls().at(-1)).toContain(" dbg=");
+    expect(calls().at(-1)).not.toContain(" dbg= ");
+    await f.run(["release", "--service", "dbg"], { cwd: work, env });
+    const viaEnv = await f.run(["run", "--", "docker-compose", "up"], {
+      cwd: work,
+      env: { ...env, COMPOSE_PROFILES: "other,debug" },
+    });
+    expect(viaEnv.code).toBe(0);
+    expect((await f.allocations()).map((a) => a.service)).toEqual(["web", "dbg"]);
+    await f.run(["release", "--service", "dbg"], { cwd: work, env });
+    await run(work, "--", "docker-compose", "up", "-d", "dbg");
+    expect((await f.allocations()).map((a) => a.service)).toEqual(["web", "dbg"]);
+  });
+});
+
+describe("ranges", () => {
+  test("a range set by two variables is moved with a block; a literal one is named with its fix", async () => {
+    const file = composeFile(
+      `  cache:\n    image: x\n    ports:\n      - "\${CACHE_PORT:-${p + 10}}-\${CACHE_PORT_END:-${p + 11}}:9000-9001"\n  queue:\n    image: x\n    ports: ["7100-7102:7100-7102"]\n`,
+    );
+    writeFileSync(join(work, "compose.yaml"), file);
+    writeFileSync(join(review, "compose.yaml"), file);
+    const a = await run(work, "--", "docker-compose", "up");
+    expect(a.code).toBe(0);
+    expect(a.err).toEqual([
+      `web → ${p}`,
+      `cache → ${p + 10}-${p + 11}`,
+      "queue: host ports 7100-7102 are written as numbers (compose.yaml:11) and cannot be moved; portctl scan --fix makes them ${QUEUE_PORT:-7100}-${QUEUE_PORT_END:-7102}",
+    ]);
+    expect(a.calls.at(-1)).toBe(`name=shop web=${p} dbg= cache=${p + 10}-${p + 11} args=up`);
+    const b = await run(review, "--instance", "review", "--", "docker-compose", "up");
+    const rows = (await f.allocations()).filter((r) => r.instance === "review");
+    const block = rows.filter((r) => r.block_id !== null);
+    expect(block.map((r) => r.service)).toEqual(["cache", "cache-2"]);
+    const [lo, hi] = block.map((r) => r.port);
+    expect(hi).toBe((lo as number) + 1);
+    expect(lo).not.toBe(p + 10);
+    expect(b.calls.at(-1)).toContain(`cache=${lo}-${hi} `);
+  });
+});
+
+describe("-f, --project-directory, --env-file", () => {
+  test("are honoured: the files, the folder that names the project, the variables", async () => {
+    const sub = join(work, "deploy");
+    mkdirSync(sub);
+    writeFileSync(join(sub, "stack.yml"), composeFile());
+    writeFileSync(join(work, "ci.env"), `WEB_PORT=${p + 20}\nCOMPOSE_PROJECT_NAME=ci\n`);
+    const r = await run(
+      work,
+      "--",
+      "docker-compose",
+      "-f",
+      "deploy/stack.yml",
+      "--env-file",
+      "ci.env",
+      "up",
+    );
+    expect(r.code).toBe(0);
+    expect(r.calls.at(-1)).toBe(
+      `name=ci web=${p + 20} dbg= cache=- args=-f deploy/stack.yml --env-file ci.env up`,
+    );
+    const d = await run(work, "--", "docker-compose", "-f", "deploy/stack.yml", "ps");
+    expect(d.calls.at(-1)).toStartWith("name=deploy ");
+    const pd = await run(
+      work,
+      "--",
+      "docker-compose",
+      "--project-directory",
+      sub,
+      "-f",
+      "compose.yaml",
+      "ps",
+    );
+    expect(pd.calls.at(-1)).toStartWith("name=deploy ");
+  });
+
+  test("a missing --env-file is one line and nothing runs", async () => {
+    const r = await run(work, "--", "docker-compose", "--env-file", "nope.env", "up");
+    expect(r.code).toBe(1);
+    expect(r.err).toEqual([`error: --env-file ${join(work, "nope.env")}: no such file`]);
+    expect(r.calls).toEqual([]);
+    expect(await f.allocations()).toEqual([]);
+  });
+});
+
+describe("parseComposeArgs", () => {
+  test.each([
+    [
+      "docker compose -f a.yml -f b.yml -p x up -d web",
+      { files: ["a.yml", "b.yml"], projectName: "x", subcommand: "up", services: ["web"] },
+    ],
+    [
+      "docker --context c compose --profile a --profile=b up",
+      { profiles: ["a", "b"], subcommand: "up" },
+    ],
+    [
+      "docker-compose --project-directory=/p --env-file e down -v",
+      { projectDirectory: "/p", envFiles: ["e"], subcommand: "down" },
+    ],
+    [
+      "docker-compose -fstack.yml -pname up -t 5 web",
+      { files: ["stack.yml"], projectName: "name", services: ["web"] },
+    ],
+    ["podman-compose up --scale web=2 db", { subcommand: "up", services: ["db"] }],
+    ["docker compose run --rm -e A=1 web sh -c x", { subcommand: "run", services: ["web"] }],
+  ])("%s", (line, expected) => {
+    expect(parseComposeArgs(line.split(" "))).toMatchObject(expected);
+  });
+});
