@@ -318,7 +318,11 @@ export class Allocator {
   /** `first`…`first+count-1`, each as an explicit port would be checked. */
   #checkRun(first: number, count: number, adopt: boolean): number {
     if (first + count - 1 > 65535) {
-      throw new PortError("bad_request", `a block of ${count} from port ${first} goes past 65535`);
+      // A conflict with the port space, not a malformed request: the document allows both numbers.
+      throw new PortError(
+        "range_exhausted",
+        `a block of ${count} from port ${first} goes past 65535`,
+      );
     }
     for (let p = first; p < first + count; p++) this.#checkWanted(p, adopt);
     return first;

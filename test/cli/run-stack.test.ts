@@ -200,6 +200,7 @@ describe("ranges", () => {
     expect(a.err).toEqual([
       `web → ${p}`,
       `cache → ${p + 10}-${p + 11}`,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose syntax, printed as is
       "queue: host ports 7100-7102 are written as numbers (compose.yaml:11) and cannot be moved; portctl scan --fix makes them ${QUEUE_PORT:-7100}-${QUEUE_PORT_END:-7102}",
     ]);
     expect(a.calls.at(-1)).toBe(`name=shop web=${p} dbg= cache=${p + 10}-${p + 11} args=up`);

@@ -122,6 +122,7 @@ describe("the history over HTTP", () => {
         checkout: null,
         pid: null,
         reason: "allocated",
+        project: null,
       },
     ]);
     expect((await body<Json[]>(await t.get("/v1/events?port=3000&since=1d"))).body).toHaveLength(1);
