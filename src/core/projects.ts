@@ -46,6 +46,8 @@ export function claimProject(
     if (mine) return { project: mine, created: false };
     const holder = byName(store, req.name);
     if (!holder) return { project: insert(store, req.name, req, pid), created: true };
+    // This checkout's own other name (`shop-review`, now written in its .env): still its own.
+    if (holder.checkout === req.checkout) return { project: holder, created: false };
     const gone = !exists(holder.checkout);
     if (gone || (req.explicit && req.force)) {
       const why = gone

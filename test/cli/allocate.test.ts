@@ -73,6 +73,7 @@ test("--json prints exactly the allocation the API holds", async () => {
       "last_seen",
       "lease_pid",
       "lease_started_at",
+      "block_id",
     ].sort(),
   );
   expect(printed.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);

@@ -49,6 +49,14 @@ describe("claiming a name", () => {
     expect(listProjects(store).map((p) => p.name)).toEqual(["shop", "shop-review"]);
   });
 
+  test("a checkout naming its own other name (written into its .env) keeps it", () => {
+    claimProject(store, exists, req(WORK));
+    const b = claimProject(store, exists, req(REVIEW, { instance: "review" })).project;
+    const again = claimProject(store, exists, req(REVIEW, { name: b.name, instance: "review" }));
+    expect(again).toEqual({ project: b, created: false });
+    expect(listProjects(store)).toHaveLength(2);
+  });
+
   test("worktrees of two repositories in folders named after one branch: the app tells them apart", () => {
     const tree = (checkout: string, app: string) =>
       req(checkout, { name: "fix-login", app, instance: "fix-login" });

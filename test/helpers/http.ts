@@ -54,7 +54,7 @@ export function readDatabase(path: string): { rows: Allocation[]; integrity: str
     const rows = db
       .query<Allocation, []>(
         `SELECT id, app, instance, service, port, created_at, checkout, last_seen, lease_pid,
-                lease_started_at FROM allocations ORDER BY id`,
+                lease_started_at, block_id FROM allocations ORDER BY id`,
       )
       .all();
     const integrity = db
