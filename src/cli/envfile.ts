@@ -8,13 +8,14 @@ import type { Allocation } from "../core/model.ts";
 export { envKey } from "../core/envkey.ts";
 export { ENV_FORMATS } from "./flags.ts";
 
-export type EnvEntry = [key: string, port: number];
+/** A variable and its value: a port, or (COMPOSE_PROJECT_NAME) a Compose project name. */
+export type EnvEntry = [key: string, value: number | string];
 
 /**
  * One `KEY=port` per allocation. Two services whose names map to one key (`web-api`, `web_api`)
  * would lose a port silently, so that is an error naming both.
  */
-export function envEntries(rows: Allocation[]): EnvEntry[] {
+export function envEntries(rows: Allocation[]): [key: string, port: number][] {
   const owners = new Map<string, string>();
   return rows.map((a) => {
     const key = envKey(a.service);

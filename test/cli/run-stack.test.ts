@@ -4,7 +4,7 @@
 // the commands that only look (down, ps, logs) allocating nothing. test/e2e/stacks.test.ts runs
 // the real engine.
 import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseComposeArgs } from "../../src/cli/run/compose-args.ts";
 import { type CliFixture, cliFixture, freePort } from "../helpers/cli.ts";
@@ -158,6 +158,35 @@ describe("the checkout's own project name", () => {
       "error: the project name given (Not Valid) must be a Compose project name",
     );
     expect(r.calls).toEqual([]);
+  });
+});
+
+describe("where the name shows", () => {
+  test("list -l, env --json and env's dotenv name each checkout's project; prune frees a gone one's", async () => {
+    await run(work, "--", "docker-compose", "up");
+    await run(review, "--instance", "review", "--", "docker-compose", "up");
+    const list = await f.run(["list", "-l", "--app", "shop"], { cwd: work, env });
+    expect(list.code).toBe(0);
+    const header = list.out[0] ?? "";
+    expect(header).toContain("PROJECT");
+    const at = header.indexOf("PROJECT");
+    const names = list.out.slice(1).map((l) => l.slice(at).split(/\s+/)[0]);
+    expect(names).toEqual(["shop", "shop-review"]);
+    // Without --instance the second clone reads shop/main: the first clone's ports, never its project name.
+    const json = await f.run(["env", "--json"], { cwd: review, env: { ...env } });
+    expect(JSON.parse(json.out.join("\n"))).toEqual({ WEB_PORT: p });
+    const mine = await f.run(["env", "--json", "--instance", "review"], { cwd: review, env });
+    expect(JSON.parse(mine.out.join("\n"))).toMatchObject({ COMPOSE_PROJECT_NAME: "shop-review" });
+    const dotenv = await f.run(["env"], { cwd: work, env });
+    expect(dotenv.out).toEqual([`WEB_PORT=${p}`, "COMPOSE_PROJECT_NAME=shop"]);
+    rmSync(review, { recursive: true });
+    const pruned = await f.run(["prune", "--yes"], { cwd: work, env });
+    expect(pruned.code).toBe(0);
+    expect(pruned.out).toContain(
+      `freed Compose project name shop-review of shop/review: the checkout at ${review} no longer exists`,
+    );
+    const left = await f.api<{ name: string }[]>("/v1/projects");
+    expect(left.map((x) => x.name)).toEqual(["shop"]);
   });
 });
 

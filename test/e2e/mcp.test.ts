@@ -172,12 +172,24 @@ describe("portctl mcp (compiled) over stdio", () => {
       allocations: (Allocation & { listening: boolean })[];
     }>("list", { directory: project });
     expect(rows).toEqual(db.map((a) => ({ ...a, listening: false })));
-    expect(await call("list", { app: "other" })).toEqual({ allocations: [] });
+    expect(await call("list", { app: "other" })).toEqual({ allocations: [], compose_projects: [] });
     expect(await call("env", { directory: project })).toEqual({
       app: "shop",
       instance: "main",
       env: { WEB_PORT: db[0]?.port },
     });
+    // The checkout's Compose project name, once it holds one (portctl run -- docker compose).
+    const claimed = await checkedFetch(`${daemon.url}/v1/projects`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "shop", app: "shop", instance: "main", checkout: project }),
+    });
+    expect(claimed.status).toBe(201);
+    expect(await call("env", { directory: project })).toMatchObject({ compose_project: "shop" });
+    const listed = await call<{ compose_projects: { name: string }[] }>("list", {
+      directory: project,
+    });
+    expect(listed.compose_projects.map((p) => p.name)).toEqual(["shop"]);
   });
 
   test("scan: findings, then register records them for the project", async () => {
@@ -246,7 +258,7 @@ describe("portctl mcp (compiled) over stdio", () => {
     await expect(client.callTool({ name: "nope", arguments: {} })).rejects.toThrow(
       "unknown tool: nope",
     );
-    expect(await call("list", { all: true })).toEqual({ allocations: [] });
+    expect(await call("list", { all: true })).toMatchObject({ allocations: [] });
   });
 
   test("install --print from the binary: the binary itself runs `mcp`, no interpreter", () => {

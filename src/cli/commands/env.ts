@@ -1,9 +1,11 @@
 import { resolve } from "node:path";
 import { realOrResolved } from "../../core/files.ts";
+import type { Project } from "../../core/model.ts";
 import { Client } from "../client.ts";
 import { detectCheckoutPath, detectOwner } from "../detect.ts";
 import {
   type ENV_FORMATS,
+  type EnvEntry,
   envEntries,
   mergeDotenv,
   renderDotenv,
@@ -24,8 +26,17 @@ export interface EnvOptions {
 /** The current app/instance's ports as `SERVICE_PORT=N`, printed or merged into a .env file. */
 export async function env(opts: EnvOptions, io: Io): Promise<number> {
   const { app, instance } = detectOwner(io.cwd, opts);
-  const rows = await new Client(io.env).list({ app, instance });
-  const entries = envEntries(rows);
+  const client = new Client(io.env);
+  const [rows, projects] = await Promise.all([
+    client.list({ app, instance }),
+    client.projects({ app, instance }),
+  ]);
+  const entries: EnvEntry[] = envEntries(rows);
+  // The checkout's Compose project name, so a plain `docker compose` (or a .env written by
+  // --write) runs this checkout's stack: only when it holds exactly one.
+  const checkout = detectCheckoutPath(io.cwd);
+  const mine = projects.filter((p) => p.checkout === checkout);
+  if (mine.length === 1) entries.push(["COMPOSE_PROJECT_NAME", (mine[0] as Project).name]);
   if (opts.write !== undefined) {
     const path = resolve(io.cwd, opts.write);
     refuseLinkOut(
@@ -36,7 +47,7 @@ export async function env(opts: EnvOptions, io: Io): Promise<number> {
     rewriteFile(path, (before) => mergeDotenv(before, entries));
     io.out(
       safe(
-        `wrote ${entries.length} port${entries.length === 1 ? "" : "s"} of ${app}/${instance} to ${opts.write}`,
+        `wrote ${rows.length} port${rows.length === 1 ? "" : "s"} of ${app}/${instance}${entries.length > rows.length ? " and its Compose project name" : ""} to ${opts.write}`,
       ),
     );
     return 0;

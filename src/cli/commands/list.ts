@@ -1,5 +1,5 @@
 import { checkoutExists } from "../../core/checkout.ts";
-import type { Allocation, ListQuery } from "../../core/model.ts";
+import type { Allocation, ListQuery, Project } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { Client } from "../client.ts";
 import { detectApp } from "../detect.ts";
@@ -22,7 +22,8 @@ export interface ListOptions {
 
 export async function list(opts: ListOptions, io: Io): Promise<number> {
   const q = listQuery(opts, () => io.cwd);
-  const reply = new Client(io.env).list(q);
+  const client = new Client(io.env);
+  const reply = client.list(q);
   if (opts.json) {
     printJson(io, await reply);
     return 0;
@@ -31,6 +32,8 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
   // The one look at the machine's listeners, taken while the rows are on their way.
   const listening = systemProbe().listening();
   const rows = await reply;
+  // Each checkout's Compose project names (long listing only: one more request).
+  const projects = opts.long && rows.length ? await client.projects(projectQuery(q)) : [];
   if (rows.length === 0) {
     const filters = Object.entries(q).map(([k, v]) => `${k}=${v}`);
     const match = filters.length ? ` match ${filters.join(" ")}` : "";
@@ -42,7 +45,7 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
   const columns = [
     ...ALLOCATION_COLUMNS,
     listeningColumn(listening, c),
-    ...(opts.long ? LONG_COLUMNS : []),
+    ...(opts.long ? [...LONG_COLUMNS, projectColumn(projects)] : []),
     ...noteColumn(rows, c),
   ];
   for (const line of table(rows, columns, c, tableWidth(io))) io.out(line);
@@ -66,6 +69,23 @@ export function listQuery(
 }
 
 // --- internal ---
+
+function projectQuery(q: ListQuery): Record<string, string | undefined> {
+  return { app: q.app, instance: q.instance };
+}
+
+/** PROJECT: the Compose project name(s) the row's checkout holds for its app/instance. */
+function projectColumn(projects: Project[]): Column<Allocation> {
+  const names = new Map<string, string[]>();
+  for (const p of projects) {
+    const key = `${p.app}\u0000${p.instance}\u0000${p.checkout}`;
+    names.set(key, [...(names.get(key) ?? []), p.name]);
+  }
+  return {
+    header: "PROJECT",
+    value: (a) => names.get(`${a.app}\u0000${a.instance}\u0000${a.checkout}`)?.join(", ") ?? "-",
+  };
+}
 
 const ALLOCATION_COLUMNS: Column<Allocation>[] = [
   { header: "ID", value: (a) => String(a.id), fixed: true },

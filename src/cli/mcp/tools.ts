@@ -3,7 +3,7 @@
 // and returns data instead of text: the host gets `structuredContent` checked by `output`.
 import { z } from "zod";
 import { PortError } from "../../core/errors.ts";
-import { type Allocation, pidSchema } from "../../core/model.ts";
+import { type Allocation, pidSchema, projectSchema } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { movedService } from "../commands/allocate.ts";
 import { listQuery } from "../commands/list.ts";
@@ -162,12 +162,24 @@ const list = defineTool({
     all: z.boolean().default(false).describe("Every app, not just the current one."),
     directory: directoryArg,
   }),
-  output: z.object({ allocations: z.array(listedAllocationOut) }),
+  output: z.object({
+    allocations: z.array(listedAllocationOut),
+    compose_projects: z
+      .array(projectSchema)
+      .describe("the Compose project names the listed apps' checkouts run their stacks under"),
+  }),
   annotations: READ_ONLY,
   async run(args, { client, io }) {
-    const rows = await client.list(listQuery(args, () => projectFolder(args.directory, io)));
+    const q = listQuery(args, () => projectFolder(args.directory, io));
+    const [rows, projects] = await Promise.all([
+      client.list(q),
+      client.projects({ app: q.app, instance: q.instance }),
+    ]);
     const listening = systemProbe().listening();
-    return { allocations: rows.map((a) => ({ ...a, listening: listening(a.port) })) };
+    return {
+      allocations: rows.map((a) => ({ ...a, listening: listening(a.port) })),
+      compose_projects: projects,
+    };
   },
 });
 
@@ -193,14 +205,24 @@ const env = defineTool({
     app: z.string(),
     instance: z.string(),
     env: z.record(z.string(), z.number().int()).describe("variable name → port"),
+    compose_project: z
+      .string()
+      .optional()
+      .describe("the Compose project name this checkout's stack runs under (portctl run)"),
   }),
   annotations: READ_ONLY,
   async run(args, { client, io }) {
     const needsDir = args.app === undefined || args.instance === undefined;
     const dir = needsDir ? projectFolder(args.directory, io) : io.cwd;
     const { app, instance } = detectOwner(dir, args);
-    const rows = await client.list({ app, instance });
-    return { app, instance, env: Object.fromEntries(envEntries(rows)) };
+    const [rows, projects] = await Promise.all([
+      client.list({ app, instance }),
+      client.projects({ app, instance }),
+    ]);
+    const checkout = detectCheckoutPath(dir);
+    const mine = projects.filter((p) => p.checkout === checkout);
+    const project = mine.length === 1 ? { compose_project: mine[0]?.name as string } : {};
+    return { app, instance, env: Object.fromEntries(envEntries(rows)), ...project };
   },
 });
 
