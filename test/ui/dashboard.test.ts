@@ -214,6 +214,26 @@ suite("dashboard", () => {
       await demo.close();
     }
   }, 30_000);
+
+  test("each instance shows the Compose project name its checkout holds, as text", async () => {
+    await fx.alloc("--app", "shop", "--instance", "review", "--service", "web");
+    const rows = await fx.allocations();
+    const checkout = rows.find((a) => a.app === "shop" && a.instance === "review")?.checkout;
+    const claimed = await checkedFetch(`${fx.daemon.url}/v1/projects`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "shop-x", app: "shop", instance: "review", checkout }),
+    });
+    expect(claimed.status).toBe(201);
+    const page = await open();
+    const instance = page.locator(
+      'article[data-app="shop"] .instance[data-instance="review"]',
+    );
+    await instance.locator(".project").waitFor();
+    expect(await instance.locator(".project").textContent()).toBe("compose: shop-x");
+    expect(await page.locator('.instance[data-instance="main"] .project').count()).toBe(0);
+    await page.close();
+  }, 30_000);
 });
 
 // --- internal ---

@@ -6,6 +6,7 @@ import type { Allocation } from "../../core/model.ts";
 import {
   type Handlers,
   type Listener,
+  type ProjectName,
   renderApps,
   renderUnregistered,
   type View,
@@ -22,7 +23,13 @@ interface Health {
 }
 
 let data:
-  | { allocations: Allocation[]; listeners: Listener[]; stale: [number, string][]; health: Health }
+  | {
+      allocations: Allocation[];
+      projects: ProjectName[];
+      listeners: Listener[];
+      stale: [number, string][];
+      health: Health;
+    }
   | undefined;
 let drawn = "";
 
@@ -40,8 +47,9 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<T> 
 
 async function refresh(): Promise<void> {
   try {
-    const [allocations, listeners, prune, health] = await Promise.all([
+    const [allocations, projects, listeners, prune, health] = await Promise.all([
       api<Allocation[]>("GET", "/v1/allocations"),
+      api<ProjectName[]>("GET", "/v1/projects"),
       api<Listener[]>("GET", "/v1/listeners"),
       api<{ candidates: { allocation: Allocation; reason: string }[] }>("POST", "/v1/prune", {
         dry_run: true,
@@ -49,7 +57,7 @@ async function refresh(): Promise<void> {
       api<Health>("GET", "/healthz"),
     ]);
     const stale = prune.candidates.map((c): [number, string] => [c.allocation.id, c.reason]);
-    data = { allocations, listeners, stale, health };
+    data = { allocations, projects, listeners, stale, health };
     $("banner").hidden = true;
   } catch (err) {
     const banner = $("banner");
@@ -69,6 +77,7 @@ function draw(): void {
   drawn = signature;
   const view: View = {
     allocations: data.allocations,
+    projects: data.projects,
     listeners: new Map(data.listeners.map((l) => [l.port, l])),
     stale: new Map(data.stale),
     range: parseRange(data.health.range),

@@ -10,8 +10,18 @@ export interface Listener {
   process?: string;
 }
 
+/** A Compose project name a checkout holds (GET /v1/projects). */
+export interface ProjectName {
+  name: string;
+  app: string;
+  instance: string;
+  checkout: string;
+}
+
 export interface View {
   allocations: Allocation[];
+  /** The Compose project names checkouts run their stacks under. */
+  projects: ProjectName[];
   listeners: Map<number, Listener>;
   /** Allocation id → why prune would release it. */
   stale: Map<number, string>;
@@ -139,6 +149,9 @@ function renderInstance(
   on: Handlers,
 ) {
   const checkouts = [...new Set(rows.map((a) => a.checkout).filter((c): c is string => !!c))];
+  const projects = view.projects
+    .filter((p) => p.app === app && p.instance === instance && checkouts.includes(p.checkout))
+    .map((p) => p.name);
   return el(
     "div",
     { class: "instance", "data-instance": instance },
@@ -147,6 +160,12 @@ function renderInstance(
       { class: "instance-head" },
       el("span", { class: "instance-name" }, instance),
       el("span", { class: "checkout" }, checkouts.join(", ")),
+      projects.length > 0 &&
+        el(
+          "span",
+          { class: "project", title: "Compose project name (portctl run -- docker compose)" },
+          `compose: ${projects.join(", ")}`,
+        ),
       button("Release instance", () => on.releaseInstance(app, instance, rows.length), {
         class: "button small danger",
         "aria-label": `Release every port of ${app}/${instance}`,
