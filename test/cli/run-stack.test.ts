@@ -217,6 +217,29 @@ describe("profiles", () => {
   });
 });
 
+describe("scan and profiles", () => {
+  test("scan says which profile a port belongs to, in the table and in --json", async () => {
+    writeFileSync(
+      join(work, "compose.yaml"),
+      composeFile(`  dbg:\n    image: x\n    profiles: [debug, tools]\n    ports: ["7001:80"]\n`),
+    );
+    const table = await f.run(["scan"], { cwd: work, env });
+    expect(table.code).toBe(0);
+    expect(table.out[0]).toMatch(/PROFILE$/);
+    expect(table.out.find((l) => l.startsWith("7001"))).toMatch(/debug, tools$/);
+    expect(table.out.find((l) => l.startsWith(String(p)))).toMatch(/-$/);
+    const json = await f.run(["scan", "--json"], { cwd: work, env });
+    const found = JSON.parse(json.out.join("\n")).findings as {
+      port: number;
+      profiles?: string[];
+    }[];
+    expect(found.map((x) => [x.port, x.profiles])).toEqual([
+      [p, undefined],
+      [7001, ["debug", "tools"]],
+    ]);
+  });
+});
+
 describe("ranges", () => {
   test("a range set by two variables is moved with a block; a literal one is named with its fix", async () => {
     const file = composeFile(

@@ -101,16 +101,46 @@ test.skipIf(!Bun.which("docker-compose"))(
   60_000,
 );
 
-test("a file that cannot be rewritten safely is left untouched, with why; exit 1", async () => {
+test("a literal range becomes a block that run moves; without port-server Compose reads the old numbers", async () => {
   const ranged = STACK.replace('"5432:5432"', '"5432-5433:5432-5433"');
   writeFileSync(join(repo.main, "docker-compose.yml"), ranged);
   const run = await f.run(["scan", "--fix"], { cwd: repo.main });
+  expect(run.code).toBe(0);
+  expect(file(repo.main)).toBe(
+    ranged
+      .replace('"5432-5433:', '"${POSTGRES_PORT:-5432}-${POSTGRES_PORT_END:-5433}:')
+      .replace("127.0.0.1:8080:80", '"127.0.0.1:${WEB_PORT:-8080}:80"'),
+  );
+  expect(published((await config(repo.main, false)).out)).toEqual([5432, 5433, 8080]);
+  // Another project holds 5432: the block moves whole, both ends.
+  await f.alloc("--app", "other", "--service", "pg", "--port", "5433");
+  const moved = published((await config(repo.main, true)).out);
+  expect(moved[1]).toBe((moved[0] as number) + 1);
+  expect(moved[0]).not.toBe(5432);
+});
+
+test("a file that cannot be rewritten safely is left untouched, with why; exit 1", async () => {
+  const shared = [
+    "x-ports: &ports",
+    "  ports:",
+    '    - "7000:7000"',
+    "services:",
+    "  a:",
+    "    image: busybox",
+    "    <<: *ports",
+    "  b:",
+    "    image: busybox",
+    "    <<: *ports",
+    "",
+  ].join("\n");
+  writeFileSync(join(repo.main, "docker-compose.yml"), shared);
+  const run = await f.run(["scan", "--fix"], { cwd: repo.main });
   expect(run.code).toBe(1);
   expect(run.err).toEqual([
-    "warning: docker-compose.yml left untouched: line 5 is a port range (5432-5433:5432-5433): one variable cannot move it",
+    "warning: docker-compose.yml left untouched: line 3 is an anchor shared by a and b",
   ]);
   expect(run.out).toEqual(["no literal host ports to rewrite"]);
-  expect(file(repo.main)).toBe(ranged);
+  expect(file(repo.main)).toBe(shared);
   const both = await f.run(["scan", "--fix", "--register"], { cwd: repo.main });
   expect(both.code).toBe(1);
   expect(both.err[0]).toContain("--fix and --register are separate steps");

@@ -59,11 +59,14 @@ describe("refusals leave the file untouched, with the reason", () => {
     ]);
   });
 
-  test("a port range", () => {
+  test("a literal port range becomes a block's two variables, named after its service", () => {
     const [f] = fix("range.yml");
-    expect(f?.text).toBeUndefined();
-    expect(f?.refused).toContain("8000-8002:8000-8002");
-    expect(f?.refused).toContain("port range");
+    expect(f?.refused).toBeUndefined();
+    expect(f?.edits.map((e) => [e.service, e.key, e.endKey, e.port, e.line])).toEqual([
+      ["dns-5353", "DNS_5353_PORT", undefined, 5353, 5],
+      ["dns", "DNS_PORT", "DNS_PORT_END", 8000, 6],
+    ]);
+    expect(f?.text).toContain('      - "${DNS_PORT:-8000}-${DNS_PORT_END:-8002}:8000-8002"\n');
   });
 
   test("a key another variable of the project already uses", () => {

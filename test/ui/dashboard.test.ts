@@ -226,9 +226,7 @@ suite("dashboard", () => {
     });
     expect(claimed.status).toBe(201);
     const page = await open();
-    const instance = page.locator(
-      'article[data-app="shop"] .instance[data-instance="review"]',
-    );
+    const instance = page.locator('article[data-app="shop"] .instance[data-instance="review"]');
     await instance.locator(".project").waitFor();
     expect(await instance.locator(".project").textContent()).toBe("compose: shop-x");
     expect(await page.locator('.instance[data-instance="main"] .project').count()).toBe(0);

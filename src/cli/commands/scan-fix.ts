@@ -29,7 +29,11 @@ export async function fixCompose(
       continue;
     }
     for (const e of fix.edits) {
-      io.out(safe(`${label(fix.file)}:${e.line} ${e.service} → ${e.key}`));
+      io.out(
+        safe(
+          `${label(fix.file)}:${e.line} ${e.service} → ${e.key}${e.endKey ? `-${e.endKey}` : ""}`,
+        ),
+      );
       io.out(c.red(safe(`-${e.before}`)));
       io.out(c.green(safe(`+${e.after}`)));
     }

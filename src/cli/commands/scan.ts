@@ -69,7 +69,13 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
   if (!opts.register) {
     if (opts.json) printJson(io, { findings, ...problemLists(problems), not_scanned: unscanned });
     else if (findings.length === 0) io.out(safe(`no host-bound ports found in ${root}`));
-    else for (const line of table(findings, FINDING_COLUMNS, c, tableWidth(io))) io.out(line);
+    else {
+      // PROFILE only when a port belongs to one: `up` without it does not publish that port.
+      const columns = findings.some((f) => f.profiles)
+        ? [...FINDING_COLUMNS, PROFILE_COLUMN]
+        : FINDING_COLUMNS;
+      for (const line of table(findings, columns, c, tableWidth(io))) io.out(line);
+    }
     return failed ? 1 : 0;
   }
   const client = new Client(io.env);
@@ -165,6 +171,11 @@ const FINDING_COLUMNS: Column<Finding>[] = [
   { header: "PROTOCOL", value: (f) => f.protocol },
   { header: "SOURCE", value: (f) => f.source },
 ];
+
+const PROFILE_COLUMN: Column<Finding> = {
+  header: "PROFILE",
+  value: (f) => f.profiles?.join(", ") ?? "-",
+};
 
 /** One request per port, in order; conflicts are collected, not fatal. An unreachable server is. */
 async function register(

@@ -21,6 +21,10 @@ const finding = z.object({
   protocol: z.enum(["tcp", "udp"]),
   kind: z.enum(["compose", "env", "script"]),
   host_ip: z.string().optional(),
+  profiles: z
+    .array(z.string())
+    .optional()
+    .describe("the Compose profiles its service belongs to: published only when one is active"),
 });
 
 const problem = z.object({

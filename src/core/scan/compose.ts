@@ -47,6 +47,7 @@ export function namedPorts(project: ComposeProject, label: (path: string) => str
         protocol: p.protocol,
         kind: "compose",
         ...(p.host_ip ? { host_ip: p.host_ip } : {}),
+        ...(service.profiles.length ? { profiles: service.profiles } : {}),
       };
       out.push({ service, port: p, finding });
     }

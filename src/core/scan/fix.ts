@@ -10,8 +10,10 @@ import type { ComposeProject, PublishedPort } from "./model.ts";
 
 export interface PortEdit {
   service: string;
-  /** The variable the port is now read from. */
+  /** The variable the port is now read from (a range's first port). */
   key: string;
+  /** A range: the variable its last port is read from (`CACHE_PORT_END`). */
+  endKey?: string;
   port: number;
   line: number;
   /** The whole line, before and after. */
@@ -62,15 +64,25 @@ interface Literal {
   port: PublishedPort;
 }
 
-/** The literal host ports of a project, named as `scan` names them. */
+/**
+ * The literal host ports of a project, named as `scan` names them. A literal range is one
+ * entry (its first port), named after its Compose service, as `run` names the block.
+ */
 function literals(project: ComposeProject): Literal[] {
   return namedPorts(project, (p) => p)
     .filter(({ port }) => port.variables.length === 0)
+    .filter(({ port }) => !port.range?.span || port.host === port.range.first)
     .map(({ service, port, finding }) => ({
-      service: finding.service,
+      service: port.range?.span ? service.name : finding.service,
       compose: service.name,
       port,
     }));
+}
+
+/** The variables a literal is rewritten to: one, or a range's two (`KEY`, `KEY_END`). */
+function keysOf(l: Literal, keyOf: (service: string) => string): string[] {
+  const key = keyOf(l.service);
+  return l.port.range?.span ? [key, `${key}_END`] : [key];
 }
 
 function sameNode(a: PublishedPort, b: PublishedPort): boolean {
@@ -91,18 +103,17 @@ function fixFile(
     const services = [...new Set(sharing.map((o) => o.compose))];
     if (services.length > 1)
       return refuse(`line ${l.port.line} is an anchor shared by ${services.join(" and ")}`);
-    if (sharing.length > 1 || /^[^:]*\d-\d/.test(l.port.text.slice(l.port.hostSpan?.[0])))
-      return refuse(
-        `line ${l.port.line} is a port range (${l.port.text}): one variable cannot move it`,
-      );
-    if (!l.port.hostSpan)
+    if (sharing.length > 1)
+      return refuse(`line ${l.port.line} (${l.port.text}) is shared by several ports`);
+    if (!l.port.hostSpan && !l.port.range?.span)
       return refuse(`line ${l.port.line} (${l.port.text}) cannot be rewritten safely`);
-    const key = keyOf(l.service);
-    if (used.has(key)) return refuse(`${key} already sets another port of the project`);
-    const other = keys.get(key);
-    if (other !== undefined && other !== l.service)
-      return refuse(`${other} and ${l.service} would both be ${key}`);
-    keys.set(key, l.service);
+    for (const key of keysOf(l, keyOf)) {
+      if (used.has(key)) return refuse(`${key} already sets another port of the project`);
+      const other = keys.get(key);
+      if (other !== undefined && other !== l.service)
+        return refuse(`${other} and ${l.service} would both be ${key}`);
+      keys.set(key, l.service);
+    }
   }
   let text: string;
   try {
@@ -131,6 +142,7 @@ function fixFile(
     edits: edits.map(({ l, key }) => ({
       service: l.service,
       key,
+      ...(l.port.range?.span ? { endKey: `${key}_END` } : {}),
       port: l.port.host,
       line: l.port.line,
       before: before[l.port.line - 1] ?? "",
@@ -163,10 +175,15 @@ function rewritten(
   port: PublishedPort,
   key: string,
 ): string | undefined {
-  if (!isScalar(node) || !node.range || !port.hostSpan) return undefined;
+  const span = port.range?.span ?? port.hostSpan;
+  if (!isScalar(node) || !node.range || !span) return undefined;
   const raw = text.slice(node.range[0], node.range[1]);
   const value = port.text;
-  const next = `${value.slice(0, port.hostSpan[0])}\${${key}:-${port.host}}${value.slice(port.hostSpan[1])}`;
+  const last = port.range ? port.range.first + port.range.count - 1 : port.host;
+  const host = port.range?.span
+    ? `\${${key}:-${port.host}}-\${${key}_END:-${last}}`
+    : `\${${key}:-${port.host}}`;
+  const next = `${value.slice(0, span[0])}${host}${value.slice(span[1])}`;
   if (/["'\\\n]/.test(value)) return undefined;
   if (node.type === "QUOTE_DOUBLE" && raw === `"${value}"`) return `"${next}"`;
   if (node.type === "QUOTE_SINGLE" && raw === `'${value}'`) return `'${next}'`;

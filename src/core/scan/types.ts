@@ -12,6 +12,8 @@ export interface Finding {
   kind: "compose" | "env" | "script";
   /** The address the port is published on, when the file names one. */
   host_ip?: string;
+  /** The Compose profiles of its service (published only when one is active); absent: always. */
+  profiles?: string[];
 }
 
 export interface Problem {
