@@ -155,6 +155,11 @@ export class PortMap {
     });
   }
 
+  /** The page writes `shown` where this run has `real` (the daemon's address, say). */
+  pin(real: string, shown: string): void {
+    this.#real.set(shown, real);
+  }
+
   /** Pairs the ports of `shown` and `got` at the same places of `pattern`'s matches. */
   learn(pattern: RegExp, shown: string, got: string): void {
     const a = [...shown.matchAll(pattern)].map((m) => m[1] ?? "");
