@@ -1,6 +1,7 @@
 // Help text, built from the command table: `portctl --help`, `portctl help <command>`,
 // `portctl <command> --help`. Loaded only when help is shown.
 import { DEFAULT_HOST, DEFAULT_PORT, DOCS_URL, ENV, STATE_DIR_NAME } from "../core/config.ts";
+import { EXAMPLES } from "./examples.ts";
 import { ROOT_FLAGS } from "./parse.ts";
 import { type CommandSpec, type Flag, flagLabel } from "./spec.ts";
 
@@ -25,6 +26,7 @@ export function helpLines(path: CommandSpec[], table: CommandSpec[]): string[] {
       ...rows(command.subcommands.map((c) => [c.name, c.summary])),
       "",
       `Run '${full} <command> --help' for a command's options.`,
+      ...examples(path),
     ];
   }
   const args = (command.args ?? []).map((a) =>
@@ -51,6 +53,7 @@ export function helpLines(path: CommandSpec[], table: CommandSpec[]): string[] {
     "",
     "Options:",
     ...rows(flagRows),
+    ...examples(path),
   ];
 }
 
@@ -82,9 +85,16 @@ function rootHelp(table: CommandSpec[]): string[] {
       [ENV.home, `state folder (default ~/${STATE_DIR_NAME})`],
       ["NO_COLOR", "disable colour"],
     ]),
+    ...examples([]),
     "",
     `Documentation: ${DOCS_URL} (CLI, run and Compose, agents, HTTP API, security, configuration)`,
   ];
+}
+
+/** The command's examples, under a heading of their own (none: nothing). */
+function examples(path: CommandSpec[]): string[] {
+  const lines = EXAMPLES[path.map((c) => c.name).join(" ")] ?? [];
+  return lines.length ? ["", "Examples:", ...lines.map((l) => `  $ ${l}`)] : [];
 }
 
 function flagRow(name: string, flag: Flag): [string, string] {

@@ -64,20 +64,27 @@ export function transcript(block: string): Step[] {
   return steps;
 }
 
-/** Every `portctl …` command in bash blocks, also after `&&`, `||` and inside `$( … )`. */
+/** Every `portctl …` command in bash blocks (see shellCommands). */
 export function commandLines(markdown: string): string[][] {
+  return blocks(markdown).flatMap((block) => shellCommands(block));
+}
+
+/**
+ * The arguments of every `portctl …` in shell text: a line, after `&&`/`||`, after `VAR=value`
+ * assignments, and inside `$( … )` or `<( … )`. Comments and redirections are not arguments.
+ */
+export function shellCommands(text: string): string[][] {
   const out: string[][] = [];
-  for (const block of blocks(markdown)) {
-    for (const raw of block.split("\n")) {
-      // Comments and shell redirections (`> file`, `| source`) are not portctl's arguments.
-      const line = raw.trim().replace(/(^|\s+)#.*$/, "");
-      for (const part of line.split(/\s*(?:&&|\|\|)\s*/)) {
-        const direct = /^(?:\.\/bin\/)?portctl (.*)$/.exec(part.replace(/\s+[>|].*$/, ""))?.[1];
-        if (direct !== undefined) out.push(direct.trim().split(/\s+/));
-      }
-      for (const m of line.matchAll(/\$\((?:\.\/bin\/)?portctl ([^)]*)\)/g))
-        out.push((m[1] ?? "").trim().split(/\s+/));
+  for (const raw of text.split("\n")) {
+    const line = raw.trim().replace(/(^|\s+)#.*$/, "");
+    for (const part of line.split(/\s*(?:&&|\|\|)\s*/)) {
+      const command = part.replace(/^(?:[A-Z_]+=\S*\s+)+/, "").replace(/\s+[>|].*$/, "");
+      const direct = /^(?:\.\/bin\/)?portctl (.*)$/.exec(command)?.[1];
+      if (direct !== undefined) out.push(direct.trim().split(/\s+/));
+      else if (command === "portctl") out.push([]);
     }
+    for (const m of line.matchAll(/[$<]\((?:\.\/bin\/)?portctl ([^)]*)\)/g))
+      out.push((m[1] ?? "").trim().split(/\s+/));
   }
   return out;
 }
