@@ -11,6 +11,11 @@ export interface Column<T> {
   align?: "left" | "right";
   /** Never cut (ids, ports, times): the other columns give way. */
   fixed?: boolean;
+  /**
+   * A long column of fixed width (a time) that leaves the table, whole, when the row does not
+   * fit, before any other column is cut: names stay readable on a narrow terminal.
+   */
+  droppable?: boolean;
 }
 
 /**
@@ -41,10 +46,15 @@ export function table<T>(rows: T[], columns: Column<T>[], c: Colors, maxWidth?: 
       if (w > (natural[i] as number)) natural[i] = w;
     }
   }
-  const fitted = fit(natural, columns, maxWidth);
+  const shown = kept(natural, columns, maxWidth);
+  const fitted = fit(natural, columns, maxWidth, shown);
   const line = (at: number, cellTexts: string[], cellWidths: number[], row: T | undefined) => {
     let s = "";
+    let first = true;
+    let last = n - 1;
+    while (last > 0 && !shown[last]) last--;
     for (let i = 0; i < n; i++) {
+      if (!shown[i]) continue;
       const col = columns[i] as Column<T>;
       const w = fitted[i] as number;
       let t = cellTexts[at + i] as string;
@@ -54,10 +64,11 @@ export function table<T>(rows: T[], columns: Column<T>[], c: Colors, maxWidth?: 
         tw = width(t);
       }
       const pad = tw < w ? " ".repeat(w - tw) : "";
-      const padded = col.align === "right" ? pad + t : i === n - 1 ? t : t + pad;
+      const padded = col.align === "right" ? pad + t : i === last ? t : t + pad;
       const styled =
         row === undefined ? c.bold(padded) : col.style ? col.style(padded, row) : padded;
-      s += i === 0 ? styled : `  ${styled}`;
+      s += first ? styled : `  ${styled}`;
+      first = false;
     }
     return s.trimEnd();
   };
@@ -95,17 +106,36 @@ export function cut(text: string, max: number): string {
 
 // --- internal ---
 
+/** Which columns are shown: the droppable ones leave, rightmost first, while a row is too wide. */
+function kept<T>(natural: number[], columns: Column<T>[], max: number | undefined): boolean[] {
+  const shown = columns.map(() => true);
+  if (!max) return shown;
+  let total = -2;
+  for (const w of natural) total += w + 2;
+  for (let i = columns.length - 1; i >= 0 && total > max; i--) {
+    if (!columns[i]?.droppable) continue;
+    shown[i] = false;
+    total -= (natural[i] as number) + 2;
+  }
+  return shown;
+}
+
 /** Narrows the widest cuttable column one column at a time until the row fits `max`. */
-function fit<T>(natural: number[], columns: Column<T>[], max: number | undefined): number[] {
+function fit<T>(
+  natural: number[],
+  columns: Column<T>[],
+  max: number | undefined,
+  shown: boolean[],
+): number[] {
   const widths = natural.slice();
   if (!max) return widths;
   const floor: number[] = [];
-  let total = 2 * (widths.length - 1);
+  let total = -2;
   for (let i = 0; i < columns.length; i++) {
     const w = natural[i] as number;
     const col = columns[i] as Column<T>;
-    floor.push(col.fixed ? w : Math.min(w, Math.max(width(col.header), 4)));
-    total += w;
+    floor.push(col.fixed || !shown[i] ? w : Math.min(w, Math.max(width(col.header), 4)));
+    if (shown[i]) total += w + 2;
   }
   let excess = total - max;
   while (excess > 0) {

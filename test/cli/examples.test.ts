@@ -56,7 +56,7 @@ describe("examples", () => {
       "Examples:",
       ...examples.map((e) => `  $ ${e}`),
       "",
-      help.at(-1),
+      help.at(-1) ?? "",
     ]);
   });
 });

@@ -40,6 +40,27 @@ describe("table", () => {
     expect(lines[2]).toBe(`web${" ".repeat(31)}  3001`);
   });
 
+  test("too wide: a droppable column (a time) leaves whole before a name is cut", () => {
+    const columns = [
+      ...COLUMNS,
+      { header: "CREATED", value: () => "2025-02-08 15:04:05", fixed: true, droppable: true },
+    ];
+    const row = { name: "n".repeat(20), port: 3000 };
+    expect(table([row], columns, PLAIN, 47)).toEqual([
+      `NAME${" ".repeat(16)}  PORT  CREATED`,
+      `${"n".repeat(20)}  3000  2025-02-08 15:04:05`,
+    ]);
+    expect(table([row], columns, PLAIN, 30)).toEqual([
+      `NAME${" ".repeat(16)}  PORT`,
+      `${"n".repeat(20)}  3000`,
+    ]);
+    // Gone and still too wide: then the name is cut.
+    expect(table([row], columns, PLAIN, 20)).toEqual([
+      `NAME${" ".repeat(10)}  PORT`,
+      `${"n".repeat(13)}…  3000`,
+    ]);
+  });
+
   test("no limit: nothing is cut", () => {
     const long = { name: "s".repeat(128), port: 3000 };
     expect(table([long], COLUMNS, PLAIN)[1]).toBe(`${"s".repeat(128)}  3000`);
@@ -81,5 +102,32 @@ describe("portctl list", () => {
     const run = await f.run(["list", "--json"], { env: { ...f.env, COLUMNS: "80" } });
     const rows = JSON.parse(run.out.join("\n")) as { service: string }[];
     expect(rows.map((r) => r.service)).toEqual([long, "数据库-db"]);
+  });
+});
+
+describe("portctl list on a narrow terminal", () => {
+  test("COLUMNS=80: CREATED gives way and a 40-character service name is shown whole", async () => {
+    const f = await cliFixture("myapp");
+    try {
+      const service = "payments-reconciliation-worker-eu-west-1";
+      expect(service).toHaveLength(40);
+      await f.alloc("--service", service);
+      const wide = await f.run(["list"], { env: { ...f.env, COLUMNS: "200" } });
+      expect(wide.out[0]).toContain("CREATED");
+      const run = await f.run(["list"], { env: { ...f.env, COLUMNS: "80" } });
+      expect(run.code).toBe(0);
+      expect(run.out[0]?.split(/\s+/)).toEqual([
+        "ID",
+        "APP",
+        "INSTANCE",
+        "SERVICE",
+        "PORT",
+        "LISTENING",
+      ]);
+      expect(run.out[1]).toContain(service);
+      for (const line of run.out) expect(width(line)).toBeLessThanOrEqual(80);
+    } finally {
+      await f.close();
+    }
   });
 });

@@ -93,12 +93,17 @@ const ALLOCATION_COLUMNS: Column<Allocation>[] = [
   { header: "INSTANCE", value: (a) => a.instance },
   { header: "SERVICE", value: (a) => a.service },
   { header: "PORT", value: (a) => String(a.port), fixed: true },
-  { header: "CREATED", value: (a) => localTime(a.created_at), fixed: true },
+  { header: "CREATED", value: (a) => localTime(a.created_at), fixed: true, droppable: true },
 ];
 
 const LONG_COLUMNS: Column<Allocation>[] = [
   { header: "CHECKOUT", value: (a) => a.checkout ?? "-" },
-  { header: "LAST SEEN", value: (a) => (a.last_seen ? localTime(a.last_seen) : "never") },
+  {
+    header: "LAST SEEN",
+    value: (a) => (a.last_seen ? localTime(a.last_seen) : "never"),
+    fixed: true,
+    droppable: true,
+  },
 ];
 
 /**
