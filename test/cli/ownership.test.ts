@@ -82,6 +82,16 @@ describe("prune", () => {
     const dry = await f.run(["prune"]);
     expect(dry.code).toBe(0);
     expect(dry.out.join("\n")).toContain(`the checkout at ${wt} no longer exists`);
+    // Every column has a header.
+    expect(dry.out[0]?.split(/\s+/)).toEqual([
+      "STATE",
+      "ID",
+      "APP",
+      "INSTANCE",
+      "SERVICE",
+      "PORT",
+      "WHY",
+    ]);
     expect(dry.out.at(-1)).toBe(
       "1 allocation would be released; run portctl prune --yes to release it",
     );

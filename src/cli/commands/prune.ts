@@ -54,7 +54,7 @@ function describe(r: PruneResult, opts: PruneOptions, io: Io): string[] {
       r.candidates,
       [
         {
-          header: "",
+          header: "STATE",
           value: (x: Candidate) => (x.cause === "checkout_gone" ? "STALE" : "UNUSED"),
           style: (t) => c.yellow(t),
           fixed: true,
