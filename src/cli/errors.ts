@@ -51,6 +51,28 @@ function importLine(e: PortError): string {
   return `${e.message}: ${conflicts.map((c: { reason?: unknown }) => String(c.reason)).join("; ")}`;
 }
 
+/**
+ * A bad request's line that starts with one of the API's field names (`since must be…`, `lease_pid 999999 is
+ * not a running process`) in the words of the command line: `--since`, `--lease-pid`.
+ */
+export function inFlagWords(e: PortError, line: string): string {
+  const m = e.code === "bad_request" ? /^([a-z_]+) /.exec(line) : null;
+  const flag = m?.[1] && Object.hasOwn(API_FIELD_FLAGS, m[1]) ? API_FIELD_FLAGS[m[1]] : undefined;
+  return flag ? `${flag}${line.slice((m?.[1] ?? "").length)}` : line;
+}
+
+/** The API's request fields that a portctl flag sets, by name. */
+const API_FIELD_FLAGS: Record<string, string> = {
+  app: "--app",
+  instance: "--instance",
+  service: "--service",
+  port: "--port",
+  since: "--since",
+  limit: "--limit",
+  lease_pid: "--lease-pid",
+  unused_for: "--unused-for",
+};
+
 function inUseLine(e: PortError): string {
   const port = e.details?.port;
   const sys = e.details?.system as SystemUse | undefined;

@@ -53,10 +53,11 @@ export function processText(sys: SystemUse | undefined): string {
   return sys?.pid ? ` by pid ${safe(sys.pid)}` : "";
 }
 
-/** `40 s ago`, `12 min ago`, `3 h ago`, `5 days ago`. */
+/** `just now`, `40 s ago`, `12 min ago`, `3 h ago`, `5 days ago`. */
 export function ago(rfc3339: string, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - Date.parse(rfc3339)) / 1000));
   if (Number.isNaN(s)) return `at ${safe(rfc3339)}`;
+  if (s < 5) return "just now";
   if (s < 60) return `${s} s ago`;
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   if (s < 48 * 3600) return `${Math.round(s / 3600)} h ago`;

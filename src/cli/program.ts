@@ -56,10 +56,10 @@ async function report(err: unknown, io: Io, json: boolean): Promise<number> {
   if (json) io.out(JSON.stringify(errorBody(e), null, 2));
   const c = colors(io);
   // Only a failure loads the table of error lines.
-  const { CLI_ERRORS } = await import("./errors.ts");
+  const { CLI_ERRORS, inFlagWords } = await import("./errors.ts");
   const entry = CLI_ERRORS[e.code];
   // Messages carry server replies, paths, file contents and what was typed: escaped as a whole.
-  const line = err instanceof PortError ? entry.line(e) : e.message;
+  const line = err instanceof PortError ? (e.human ?? inFlagWords(e, entry.line(e))) : e.message;
   io.err(`${c.red("error:")} ${safe(e.hint ? `${line} — ${e.hint}` : line)}`);
   if (err instanceof UsageError) {
     const { usageHint } = await import("./help.ts");

@@ -42,6 +42,8 @@ export class PortError extends Error {
 
   /** What to do about it, for a person: portctl adds it after its line; never in a JSON body. */
   hint?: string;
+  /** The line a person reads instead of the message (the CLI's words); never in a JSON body. */
+  human?: string;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -33,7 +33,8 @@ export interface ServerOptions {
 
 export function parseFlags(argv: string[], env = process.env): ServerOptions {
   const { values } = parseArgs({
-    args: argv,
+    // -V as portctl takes it (one binary, two names); -v kept for those who used it.
+    args: argv.map((a) => (a === "-v" ? "-V" : a)),
     options: {
       port: { type: "string" },
       db: { type: "string" },
@@ -42,7 +43,7 @@ export function parseFlags(argv: string[], env = process.env): ServerOptions {
       "idle-timeout": { type: "string" },
       log: { type: "string" },
       help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "v" },
+      version: { type: "boolean", short: "V" },
     },
     strict: true,
     allowPositionals: false,
@@ -80,7 +81,7 @@ Flags:
   --idle-timeout S  close a connection silent or dribbling for S seconds (default ${IDLE_TIMEOUT_S})
   --log PATH        the file stdout and stderr go to: moved to PATH.1 past ${LOG_MAX_BYTES / 1024 / 1024} MB
   -h, --help        show this help
-  -v, --version     show version, commit and build date
+  -V, --version     show version, commit and build date
 
 Environment:
   ${ENV.home}     state directory (default ~/${STATE_DIR_NAME})

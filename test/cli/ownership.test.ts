@@ -149,7 +149,7 @@ describe("leases", () => {
     expect(await f.api<Allocation[]>("/v1/allocations?service=tmp")).toEqual([]);
     const check = await f.run(["check", "--port", a.out[0]?.match(/port (\d+)/)?.[1] ?? "0"]);
     expect(check.out[0]).toMatch(
-      /is available \(lease ended \d+ s ago from myapp\/default\/tmp\)$/,
+      /is available \(lease ended (just now|\d+ s ago) from myapp\/default\/tmp\)$/,
     );
   });
 

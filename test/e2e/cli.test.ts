@@ -145,7 +145,7 @@ describe("the seed's quick start", () => {
       expect(free).toMatchObject({ code: 0, stderr: "" });
       expect(free.stdout).toMatch(
         new RegExp(
-          `^port ${first} is available \\(released \\d+ s ago from myapp/dev/postgres\\)\n$`,
+          `^port ${first} is available \\(released (just now|\\d+ s ago) from myapp/dev/postgres\\)\n$`,
         ),
       );
 

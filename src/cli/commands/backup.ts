@@ -2,7 +2,7 @@
 // objects, and back. Import is all or nothing: any conflict is reported and nothing changes.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { PortError } from "../../core/errors.ts";
+import { fileReason, PortError } from "../../core/errors.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
 import { printJson, safe } from "../output.ts";
@@ -27,7 +27,9 @@ export interface ImportOptions {
 
 export async function importAllocations(opts: ImportOptions, io: Io): Promise<number> {
   const rows = parseFile(opts.file, io);
-  const result = await new Client(io.env).import(rows);
+  const result = await new Client(io.env).import(rows).catch((err: unknown) => {
+    throw withRow(err, opts.file);
+  });
   if (opts.json) printJson(io, result);
   else {
     const n = result.imported.length;
@@ -44,15 +46,24 @@ function parseFile(file: string, io: Io): unknown {
   try {
     text = readFileSync(file === "-" ? 0 : resolve(io.cwd, file), "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    throw new PortError(
-      "bad_request",
-      `cannot read ${safe(file)}: ${code || (err as Error).message}`,
-    );
+    throw new PortError("bad_request", `cannot read ${safe(file)}: ${fileReason(err)}`);
   }
   try {
     return JSON.parse(text);
   } catch {
     throw new PortError("bad_request", `${safe(file)} is not JSON (portctl export writes it)`);
   }
+}
+
+/**
+ * The API names a bad row by its index in the array (`0.instance is required`); a person counts
+ * the file's rows from 1: `ports.json, row 1: instance is required`. --json keeps the API's text.
+ */
+function withRow(err: unknown, file: string): unknown {
+  if (!(err instanceof PortError) || err.code !== "bad_request") return err;
+  const m = /^(\d+)(?:\.(\S+))? (.*)$/.exec(err.message);
+  if (!m) return err;
+  const where = `${file === "-" ? "standard input" : file}, row ${Number(m[1]) + 1}`;
+  err.human = `${where}: ${m[2] ? `${m[2]} ` : ""}${m[3]}`;
+  return err;
 }

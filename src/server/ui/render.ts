@@ -129,10 +129,11 @@ export function renderUnregistered(view: View, on: Handlers): Node {
 /** `web-api` → `WEB_API_PORT`: the copied line names the variable exactly as `portctl env` does. */
 export { envKey };
 
-/** "5 s ago", "3 min ago", "2 h ago", "4 d ago". */
+/** "just now", "5 s ago", "3 min ago", "2 h ago", "4 d ago". */
 export function ago(rfc3339: string | null | undefined, now: number): string {
   if (!rfc3339) return "never";
   const s = Math.max(0, Math.round((now - Date.parse(rfc3339)) / 1000));
+  if (s < 5) return "just now";
   if (s < 60) return `${s} s ago`;
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
