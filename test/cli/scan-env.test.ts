@@ -66,7 +66,7 @@ describe("scan", () => {
     };
     expect(errors).toEqual([]);
     expect(printed).toEqual(JSON.parse(JSON.stringify(scanProject(dir, f.env).findings)));
-    expect(printed).toHaveLength(20);
+    expect(printed).toHaveLength(19);
     for (const finding of printed) {
       expect(finding).toMatchObject({
         port: expect.any(Number),
@@ -92,6 +92,28 @@ describe("scan", () => {
       code: 1,
       out: [],
       err: [`error: no such folder: ${join(f.cwd, "nope")}`],
+    });
+  });
+});
+
+describe("scan: one port, said twice", () => {
+  test("Compose and its .env name the same port: listed once, from Compose; another folder's stays", async () => {
+    writeFileSync(
+      join(f.cwd, "docker-compose.yml"),
+      'services:\n  web:\n    ports:\n      - "${WEB_PORT:-8080}:80"\n',
+    );
+    writeFileSync(join(f.cwd, ".env"), "WEB_PORT=8080\nREDIS_PORT=6379\n");
+    mkdirSync(join(f.cwd, "tools"));
+    writeFileSync(join(f.cwd, "tools", ".env"), "PROXY_PORT=8080\n");
+    expect(await f.run(["scan"])).toEqual({
+      code: 0,
+      out: [
+        "PORT  SERVICE  PROTOCOL  SOURCE",
+        "8080  web      tcp       docker-compose.yml:4",
+        "6379  redis    tcp       .env:2",
+        "8080  proxy    tcp       tools/.env:1",
+      ],
+      err: [],
     });
   });
 });

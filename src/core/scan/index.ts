@@ -56,7 +56,11 @@ export function scanProject(
     findings.push(...result.findings);
     problems.push(...result.problems);
   }
-  return { findings, problems, unscanned: unscanned.map((u) => ({ ...u, path: label(u.path) })) };
+  return {
+    findings: onceEach(findings),
+    problems,
+    unscanned: unscanned.map((u) => ({ ...u, path: label(u.path) })),
+  };
 }
 
 /** The Compose projects `scanProject` reads under `root`, for `scan --fix`. */
@@ -102,6 +106,22 @@ export function planRegistration(findings: Finding[]): { register: Finding[]; sk
 }
 
 // --- internal ---
+
+/**
+ * A `.env` beside a Compose file that says the same port (`WEB_PORT=8080` for
+ * `${WEB_PORT:-8080}:80`) is one port, not two: its line is dropped, Compose's kept. A `.env`
+ * of another folder naming that port is another claim on it, and stays.
+ */
+function onceEach(findings: Finding[]): Finding[] {
+  const published = new Set<string>();
+  for (const f of findings) if (f.kind === "compose") published.add(`${folderOf(f)} ${f.port}`);
+  return findings.filter((f) => f.kind !== "env" || !published.has(`${folderOf(f)} ${f.port}`));
+}
+
+/** `apps/web/.env:3` → `apps/web`; `docker-compose.yml:4` → `.`. */
+function folderOf(f: Finding): string {
+  return dirname(f.source.replace(/:\d+$/, ""));
+}
 
 /**
  * The Compose projects among these files: in each folder, the project `docker compose` would
