@@ -201,6 +201,12 @@ async function requireEngine(): Promise<DockerEngine> {
 }
 
 async function findEngine(): Promise<DockerEngine | undefined> {
+  // A CI leg where no engine can run (GitHub's macOS runners) says so, and skips them.
+  const off = process.env.PORT_SERVER_TEST_NO_DOCKER;
+  if (off) {
+    console.log(`${off}: skipping the docker tests`);
+    return undefined;
+  }
   const fromEnv = process.env.DOCKER_HOST;
   const socket = fromEnv?.startsWith("unix://") ? fromEnv.slice(7) : "/var/run/docker.sock";
   let why: string | undefined;
