@@ -56,7 +56,8 @@ function importLine(e: PortError): string {
  * not a running process`) in the words of the command line: `--since`, `--lease-pid`.
  */
 export function inFlagWords(e: PortError, line: string): string {
-  const m = e.code === "bad_request" ? /^([a-z_]+) /.exec(line) : null;
+  // The field, then what is wrong with it (`must…`) or the value it was given (`999999 is…`).
+  const m = e.code === "bad_request" ? /^([a-z_]+) (?=must |\d)/.exec(line) : null;
   const flag = m?.[1] && Object.hasOwn(API_FIELD_FLAGS, m[1]) ? API_FIELD_FLAGS[m[1]] : undefined;
   return flag ? `${flag}${line.slice((m?.[1] ?? "").length)}` : line;
 }

@@ -46,7 +46,11 @@ function procProcesses(root: string): Processes {
   };
 }
 
-/** macOS and the BSDs: one `ps` for all the PIDs. `lstart` is local time, to the second. */
+/**
+ * macOS and the BSDs: one `ps` for all the PIDs. `lstart` is local time, to the second: ps is
+ * asked for it in UTC and it is read as UTC, so the answer never depends on which time zone
+ * this process's date functions last took.
+ */
 function psProcesses(): Processes {
   return {
     startTimes(pids) {
@@ -55,11 +59,11 @@ function psProcesses(): Processes {
       const res = Bun.spawnSync(["ps", "-o", "pid=,lstart=", "-p", pids.join(",")], {
         stdout: "pipe",
         stderr: "ignore",
-        env: { ...process.env, LC_ALL: "C", LANG: "C" },
+        env: { ...process.env, LC_ALL: "C", LANG: "C", TZ: "UTC" },
       });
       for (const line of res.stdout.toString().split("\n")) {
         const m = /^\s*(\d+)\s+(.+?)\s*$/.exec(line);
-        const t = m?.[2] ? Date.parse(m[2]) : Number.NaN;
+        const t = m?.[2] ? Date.parse(`${m[2]} UTC`) : Number.NaN;
         if (m && !Number.isNaN(t)) out.set(Number(m[1]), rfc3339(new Date(t)));
       }
       return out;

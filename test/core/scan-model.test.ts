@@ -219,7 +219,7 @@ describe("include", () => {
       "6379 cache/compose.yaml:5",
       "6380 cache/compose.dev.yaml:4",
       "9100 tools/compose.yaml:5",
-      "5433 db/.env:1",
+      // db/.env's DB_PORT=5433 is the port db/compose.yaml publishes: listed once, above
     ]);
   });
 });
