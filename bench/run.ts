@@ -25,6 +25,7 @@ import { listBench } from "./list.ts";
 import { mcpStart } from "./mcp-start.ts";
 import { memoryBench } from "./memory.ts";
 import { npmInstall } from "./npm-install.ts";
+import { proxyBench } from "./proxy.ts";
 import { scaling } from "./scaling.ts";
 import { start } from "./start.ts";
 import { throughput } from "./throughput.ts";
@@ -38,6 +39,7 @@ export const BENCHMARKS: Benchmark[] = [
   start,
   npmInstall,
   mcpStart,
+  proxyBench,
 ];
 /** A --quick smoke test never overwrites the figures of a full run. */
 export const RESULTS = join(ROOT, "bench", "results", "latest.json");

@@ -154,7 +154,7 @@ async function spawnServer(name: string, cmd: string[], dir: string, db: string)
   const errLog = join(dir, "stderr.log");
   const errFd = openSync(errLog, "a", 0o600);
   const proc = Bun.spawn(cmd, {
-    env: cleanEnv({ PORT_SERVER_HOME: dir, HOME: dir }),
+    env: cleanEnv({ PORT_SERVER_HOME: dir, HOME: dir, PORT_SERVER_PROXY_PORT: "0" }),
     cwd: dir,
     stdin: "ignore",
     stdout: "pipe",

@@ -1,34 +1,30 @@
 // Allocations as environment variables (`POSTGRES_PORT=3000`), and merging them into an
 // existing .env file without disturbing any line that is not ours.
 
-import { envKey } from "../core/envkey.ts";
+import { envKey, urlKey } from "../core/envkey.ts";
 import { PortError } from "../core/errors.ts";
 import type { Allocation } from "../core/model.ts";
 
-export { envKey } from "../core/envkey.ts";
+export { envKey, urlKey } from "../core/envkey.ts";
 export { ENV_FORMATS } from "./flags.ts";
 
-/** A variable and its value: a port, or (COMPOSE_PROJECT_NAME) a Compose project name. */
+/** A variable and its value: a port, a URL (names.ts) or (COMPOSE_PROJECT_NAME) a Compose project name. */
 export type EnvEntry = [key: string, value: number | string];
 
 /**
- * One `KEY=port` per allocation. Two services whose names map to one key (`web-api`, `web_api`)
- * would lose a port silently, so that is an error naming both.
+ * One `KEY=port` per allocation, then `KEY_URL=http://…` for each that serves HTTP (its name
+ * through the proxy). Two services whose names map to one key (`web-api`, `web_api`) would lose
+ * a port silently, so that is an error naming both.
  */
-export function envEntries(rows: Allocation[]): [key: string, port: number][] {
-  const owners = new Map<string, string>();
-  return rows.map((a) => {
-    const key = envKey(a.service);
-    const first = owners.get(key);
-    if (first !== undefined) {
-      throw new PortError(
-        "bad_request",
-        `services ${first} and ${a.service} both map to ${key}; rename one`,
-      );
-    }
-    owners.set(key, a.service);
-    return [key, a.port];
-  });
+export function envEntries(rows: Allocation[]): EnvEntry[] {
+  return [...portEntries(rows), ...urlEntries(rows)];
+}
+
+/** `API_URL=http://api.shop.localhost:2080` for each allocation with a URL. */
+export function urlEntries(rows: Allocation[]): EnvEntry[] {
+  const out: EnvEntry[] = [];
+  for (const a of rows) if (a.url) out.push([urlKey(a.service), a.url]);
+  return out;
 }
 
 export function renderDotenv(entries: EnvEntry[]): string[] {
@@ -63,6 +59,22 @@ export function mergeDotenv(text: string, entries: EnvEntry[]): string {
 }
 
 // --- internal ---
+
+function portEntries(rows: Allocation[]): EnvEntry[] {
+  const owners = new Map<string, string>();
+  return rows.map((a): EnvEntry => {
+    const key = envKey(a.service);
+    const first = owners.get(key);
+    if (first !== undefined) {
+      throw new PortError(
+        "bad_request",
+        `services ${first} and ${a.service} both map to ${key}; rename one`,
+      );
+    }
+    owners.set(key, a.service);
+    return [key, a.port];
+  });
+}
 
 /** A value (quoted or bare) followed by a comment; group 1 is the comment with its spacing. */
 const INLINE_COMMENT = /^(?:"[^"]*"|'[^']*'|[^\s#"']*)(\s*#.*)$/;

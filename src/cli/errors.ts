@@ -23,6 +23,11 @@ export const CLI_ERRORS = {
         : e.message,
   },
   service_allocated: { exit: 1, line: (e) => serviceLine(e) },
+  name_taken: {
+    exit: 1,
+    line: (e) =>
+      e.holder ? `${e.holder.name} is already the name of ${holderText(e.holder)}` : e.message,
+  },
   env_key_taken: { exit: 1, line: asIs },
   port_in_use: { exit: 1, line: (e) => inUseLine(e) },
   range_exhausted: { exit: 1, line: asIs },

@@ -9,6 +9,7 @@ import { envKey } from "./envkey.ts";
 import { PortError } from "./errors.ts";
 import { endDeadLeases, leaseStart } from "./leases.ts";
 import { type AllocateRequest, type Allocation, rfc3339 } from "./model.ts";
+import { freeName, parseChosenName } from "./names.ts";
 import type { Probe } from "./probe.ts";
 import { type Processes, systemProcesses } from "./processes.ts";
 import { type Store, uniqueViolation } from "./store.ts";
@@ -145,6 +146,7 @@ export class Allocator {
       throw new PortError("service_allocated", "service already allocated", existing);
     }
     this.#refuseEnvKeyTwin(req);
+    const name = this.#name(req);
     const port =
       wanted === undefined ? this.#pickFree() : this.#checkWanted(wanted, opts.adopt ?? false);
     const row = {
@@ -156,6 +158,8 @@ export class Allocator {
       checkout: req.checkout ?? null,
       lease_pid: req.lease_pid ?? null,
       lease_started_at: leaseStarted,
+      name,
+      http: req.http ?? false,
     };
     const reason = req.lease_pid ? `leased to process ${req.lease_pid}` : "allocated";
     try {
@@ -165,10 +169,14 @@ export class Allocator {
       const conflict = uniqueViolation(err);
       if (!conflict) throw err;
       if (wanted === undefined && conflict === "port_allocated") return null;
+      // A derived name taken under us (another daemon on this file): the next one is tried.
+      if (conflict === "name_taken" && req.name === undefined) return null;
       const holder =
         conflict === "port_allocated"
           ? this.#store.byPort(port)
-          : this.#store.byService(req.app, req.instance, req.service);
+          : conflict === "name_taken"
+            ? this.#store.byName(name)
+            : this.#store.byService(req.app, req.instance, req.service);
       throw new PortError(conflict, CONFLICT_MESSAGES[conflict], holder ?? undefined);
     }
   }
@@ -265,10 +273,24 @@ export class Allocator {
     return { allocation: block[0] as Allocation, block, created: true };
   }
 
+  /** The name asked for (409 when another allocation has it), else the first free derived one. */
+  #name(req: AllocateRequest): string {
+    if (req.name === undefined) return freeName(req, (n) => this.#store.byName(n) !== null);
+    const name = parseChosenName(req.name);
+    const holder = this.#store.byName(name);
+    if (holder) throw new PortError("name_taken", `name ${name} is taken`, holder);
+    return name;
+  }
+
   /** The existing allocation, if the caller's checkout may have it (taking it over if need be). */
   #reuse(existing: Allocation, req: AllocateRequest, opts: AllocateOptions): AllocateResult {
     const o = ownership(existing, req.checkout, this.checkoutExists);
     if (o.verdict === "refuse") throw o.error;
+    // Marking it HTTP is no change of owner or name: a dev server's second run says so again.
+    if (req.http && existing.url === null) {
+      this.#store.markHttp(existing.id);
+      existing = this.#store.byId(existing.id) ?? existing;
+    }
     if (o.verdict === "same" || !req.checkout) return { allocation: existing, created: false };
     const allocation = this.#store.takeOver(existing, req.checkout, {
       pid: opts.pid,
@@ -364,6 +386,7 @@ class RetryBlock extends Error {}
 
 const MAX_ATTEMPTS = 20;
 const CONFLICT_MESSAGES = {
+  name_taken: "name already taken",
   port_allocated: "port already allocated",
   service_allocated: "service already allocated",
 } as const;

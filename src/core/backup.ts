@@ -5,6 +5,7 @@ import { z } from "zod";
 import { envKey } from "./envkey.ts";
 import { PortError } from "./errors.ts";
 import { type Allocation, allocationSchema, type ImportConflict, type ImportRow } from "./model.ts";
+import { freeName, parseChosenName } from "./names.ts";
 
 export { importConflictSchema, importRequestSchema } from "./model.ts";
 
@@ -41,7 +42,12 @@ export function importAllocations(
     }
     const imported = fresh.map((row) =>
       store.insert(
-        { ...row, id: row.id && !store.byId(row.id) ? row.id : null },
+        {
+          ...row,
+          id: row.id && !store.byId(row.id) ? row.id : null,
+          name: nameOf(store, row),
+          http: typeof row.url === "string",
+        },
         {
           pid,
           reason: "imported",
@@ -94,6 +100,20 @@ function conflictOf(
   seen.set(`port:${row.port}`, row);
   seen.set(envName, row);
   return null;
+}
+
+/** The file's name when it is one and free; else the one an allocation would get. */
+function nameOf(store: Store, row: ImportRow): string {
+  const taken = (name: string) => store.byName(name) !== null;
+  if (row.name !== undefined) {
+    try {
+      const name = parseChosenName(row.name);
+      if (!taken(name)) return name;
+    } catch {
+      // Not a valid name (a hand-edited file): the derived one, as for a row without one.
+    }
+  }
+  return freeName(row, taken);
 }
 
 function name(a: Allocation): string {

@@ -63,6 +63,19 @@ export const HEALTH_POLL_MS = 20;
 export const SCAN_DEPTH = 4;
 /** `portctl run`'s service at a repository's top folder (below it: the folder's name). */
 export const RUN_DEFAULT_SERVICE = "web";
+/** The service whose name is also its checkout's (`shop.localhost` for `web.shop.localhost`). */
+export const MAIN_WEB_SERVICE = RUN_DEFAULT_SERVICE;
+/** Every allocation's name ends in this: browsers resolve it to loopback themselves. */
+export const NAME_DOMAIN = "localhost";
+/** The proxy's port where the user may bind it: names without a port in the URL. */
+export const PROXY_PORT = 80;
+/**
+ * Where the proxy listens when port 80 cannot be bound: fixed, so URLs stay the same across
+ * restarts; unprivileged, outside the auto-assign range and below Linux's ephemeral ports.
+ */
+export const PROXY_FALLBACK_PORT = 2080;
+/** A request head (request line + headers) longer than this is refused with 431. */
+export const PROXY_MAX_HEAD_BYTES = 32 * 1024;
 /** How long `portctl run`'s guard waits after SIGTERM before SIGKILL, once portctl is gone. */
 export const RUN_GUARD_GRACE_S = 5;
 /** A Compose or `.env` file larger than this is refused by scan, not read. */
@@ -79,6 +92,8 @@ export const ENV = {
   addr: "PORT_SERVER_ADDR",
   range: "PORT_SERVER_RANGE",
   exclude: "PORT_SERVER_EXCLUDE",
+  /** The proxy's port: a number (0 picks a free one), or `off`. */
+  proxyPort: "PORT_SERVER_PROXY_PORT",
 } as const;
 
 export type Env = Record<string, string | undefined>;

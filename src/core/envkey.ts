@@ -14,6 +14,11 @@ export function envKey(service: string): string {
   return /^[0-9]/.test(key) ? `_${key}` : key;
 }
 
+/** `web-api` → `WEB_API_URL`: the variable of its URL under .localhost (names.ts). */
+export function urlKey(service: string): string {
+  return `${envKey(service).slice(0, -"_PORT".length)}_URL`;
+}
+
 /**
  * Why `service` cannot become an environment variable (following the word "service"), or
  * undefined when it can: `数据库` would be `____PORT`, and a second CJK name the same key.
@@ -23,16 +28,16 @@ export function envKeyProblem(service: string): string | undefined {
   return `'${service}' cannot be an environment variable: it has no Latin letter or digit (portctl env would print ${envKey(service)}); choose a name that has one`;
 }
 
-// --- internal ---
-
 /** Upper-case ASCII where a Latin letter has an obvious spelling; other characters unchanged. */
-function transliterate(text: string): string {
+export function transliterate(text: string): string {
   return text
     .normalize("NFKD")
     .replace(/\p{M}/gu, "")
     .replace(/[ÆæØøÐðÞþĐđĦħıĸŁłŒœŊŋŦŧ]/g, (ch) => LETTERS[ch] ?? ch)
     .toUpperCase();
 }
+
+// --- internal ---
 
 const LETTERS: Record<string, string> = {
   Æ: "AE",

@@ -3,9 +3,13 @@
 // transaction, so a failure half-way leaves it exactly as it was.
 import type { Database } from "bun:sqlite";
 import { PortError } from "./errors.ts";
+import { isLinkedWorktree, nameCandidates } from "./names.ts";
+
+/** SQL, or SQL with a step in code (filling a new column from the rows already there). */
+type Migration = string | ((db: Database) => void);
 
 /** Each entry upgrades the schema by one version; never edit one that has shipped. */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly Migration[] = [
   // v1 (the first release, f5111d8).
   `CREATE TABLE allocations (
      id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -75,6 +79,13 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX events_port ON events (port, id);
    CREATE INDEX events_at ON events (at);
    CREATE INDEX events_project ON events (project, id) WHERE project IS NOT NULL;`,
+  // v4: names under .localhost (names.ts), one per allocation, and whether it serves HTTP.
+  (db) => {
+    db.exec(`ALTER TABLE allocations ADD COLUMN name TEXT;
+             ALTER TABLE allocations ADD COLUMN http INTEGER NOT NULL DEFAULT 0 CHECK (http IN (0, 1));
+             CREATE UNIQUE INDEX allocations_name ON allocations (name);`);
+    nameExistingRows(db);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -116,7 +127,37 @@ export function checkOurs(db: Database): void {
 export function migrate(db: Database): void {
   db.transaction(() => {
     const current = checkVersion(db);
-    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v] as string);
+    for (let v = current; v < SCHEMA_VERSION; v++) {
+      const step = MIGRATIONS[v] as Migration;
+      if (typeof step === "string") db.exec(step);
+      else step(db);
+    }
     if (current < SCHEMA_VERSION) db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+// --- internal ---
+
+/** The rows of an older schema get the names they would have had, oldest first. */
+function nameExistingRows(db: Database): void {
+  type Row = {
+    id: number;
+    app: string;
+    instance: string;
+    service: string;
+    checkout: string | null;
+  };
+  const rows = db
+    .query<Row, []>("SELECT id, app, instance, service, checkout FROM allocations ORDER BY id")
+    .all();
+  const taken = new Set<string>();
+  const set = db.query("UPDATE allocations SET name = ? WHERE id = ?");
+  for (const r of rows) {
+    for (const name of nameCandidates(r, !isLinkedWorktree(r.checkout))) {
+      if (taken.has(name)) continue;
+      taken.add(name);
+      set.run(name, r.id);
+      break;
+    }
+  }
 }

@@ -14,6 +14,7 @@ import {
   serviceNameSchema,
   unknownKeys,
 } from "./fields.ts";
+import { CHOSEN_NAME, MAX_CHOSEN_LENGTH } from "./names.ts";
 
 // Names, ports, checkouts and parseOrThrow live in fields.ts; importers keep one entry point.
 export * from "./fields.ts";
@@ -50,6 +51,17 @@ export const allocationSchema = z.object({
     .nullable()
     .describe(
       "the block of contiguous ports this one belongs to (allocated and released together); null for a single port",
+    ),
+  name: z
+    .string()
+    .describe(
+      "the allocation's hostname under .localhost (web.shop.localhost), unique, fixed while it lives",
+    ),
+  url: z
+    .string()
+    .nullable()
+    .describe(
+      "the name through the daemon's proxy (http://web.shop.localhost:2080) when the service serves HTTP; null otherwise, or while no proxy listens",
     ),
 });
 export type Allocation = z.infer<typeof allocationSchema>;
@@ -182,6 +194,8 @@ export const importRowSchema = z.object({
   last_seen: z.string().nullable().optional(),
   lease_pid: z.number().int().positive().nullable().optional(),
   lease_started_at: z.string().nullable().optional(),
+  name: z.string().max(300).optional().describe("kept when it is a valid name no other row has"),
+  url: z.string().nullable().optional().describe("set: the service serves HTTP"),
 });
 export const importRequestSchema = z.array(importRowSchema, {
   error: "must be a JSON array of allocations (what portctl export writes)",
@@ -210,6 +224,7 @@ export const errorDetailShapes = {
   payload_too_large: {},
   unsupported_media_type: {},
   port_allocated: { holder: allocationSchema.optional() },
+  name_taken: { holder: allocationSchema.optional() },
   service_allocated: { holder: allocationSchema.optional() },
   env_key_taken: {
     holder: allocationSchema.describe("the service that has the variable already"),
@@ -272,6 +287,21 @@ export const allocateRequestSchema = z.strictObject(
         "a block of this many contiguous ports (all or nothing), each its own row (service, service-2, …) sharing a block_id; port is the first",
       )
       .optional(),
+    name: z
+      .string({ error: "must be a string" })
+      .max(MAX_CHOSEN_LENGTH, { error: `must be at most ${MAX_CHOSEN_LENGTH} characters` })
+      .regex(CHOSEN_NAME, {
+        error:
+          "must be DNS labels (letters, digits, inner hyphens; at most 63 each) separated by dots, such as admin.shop",
+      })
+      .optional()
+      .describe(
+        "a name chosen instead of the derived one: DNS labels such as admin.shop (.localhost is added when missing)",
+      ),
+    http: z
+      .boolean({ error: "must be true or false" })
+      .optional()
+      .describe("the service serves HTTP: it gets a url (a reuse may set it, never clear it)"),
   },
   { error: unknownKeys },
 );

@@ -4,17 +4,29 @@ import { type Database, SQLiteError } from "bun:sqlite";
 import type { Allocation, Filter, PortEvent } from "./model.ts";
 
 /** Turns a UNIQUE violation into the matching conflict code, or null if it is something else. */
-export function uniqueViolation(err: unknown): "port_allocated" | "service_allocated" | null {
+export function uniqueViolation(
+  err: unknown,
+): "port_allocated" | "service_allocated" | "name_taken" | null {
   if (!(err instanceof SQLiteError) || !String(err.code).startsWith("SQLITE_CONSTRAINT"))
     return null;
-  return err.message.includes("allocations.port") ? "port_allocated" : "service_allocated";
+  if (err.message.includes("allocations.port")) return "port_allocated";
+  return err.message.includes("allocations.name") ? "name_taken" : "service_allocated";
 }
 
 export const EVENT_COLUMNS =
   "id, at, kind, app, instance, service, port, checkout, pid, reason, project";
 
-export const COLUMNS =
-  "id, app, instance, service, port, created_at, checkout, last_seen, lease_pid, lease_started_at, block_id";
+/**
+ * `url` is the name through the proxy, for an allocation that serves HTTP: its port is the
+ * proxy's of this run, kept in the connection's temp table `proxy` (store.setProxyPort); null
+ * while no proxy listens.
+ */
+export const COLUMNS = `id, app, instance, service, port, created_at, checkout, last_seen, lease_pid,
+  lease_started_at, block_id, name, CASE WHEN http = 1 THEN 'http://' || name ||
+    (SELECT CASE port WHEN 80 THEN '' ELSE ':' || port END FROM temp.proxy) END AS url`;
+
+/** Made on every connection before any statement that reads COLUMNS is prepared. */
+export const PROXY_TABLE_SQL = "CREATE TEMP TABLE IF NOT EXISTS proxy (port INTEGER NOT NULL)";
 
 export interface NewAllocation {
   /** Kept by import when free; otherwise the database picks the next id. */
@@ -29,6 +41,10 @@ export interface NewAllocation {
   lease_pid?: number | null;
   lease_started_at?: string | null;
   block_id?: number | null;
+  /** The allocation's name under .localhost (names.ts), unique; store.insert derives one. */
+  name?: string;
+  /** Whether it serves HTTP (its `url` is then set). */
+  http?: boolean;
 }
 
 export type InsertParams = [
@@ -43,6 +59,8 @@ export type InsertParams = [
   number | null,
   string | null,
   number | null,
+  string,
+  number,
 ];
 
 export function insertParams(a: NewAllocation): InsertParams {
@@ -58,6 +76,8 @@ export function insertParams(a: NewAllocation): InsertParams {
     a.lease_pid ?? null,
     a.lease_started_at ?? null,
     a.block_id ?? null,
+    a.name ?? "",
+    a.http ? 1 : 0,
   ];
 }
 
@@ -71,8 +91,8 @@ export function prepareHot(db: Database) {
   return {
     insert: db.query<Allocation, InsertParams>(
       `INSERT INTO allocations (id, app, instance, service, port, created_at, checkout, last_seen,
-                                lease_pid, lease_started_at, block_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+                                lease_pid, lease_started_at, block_id, name, http)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
     ),
     byId: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE id = ?`),
     deleteById: db.query<unknown, [number]>("DELETE FROM allocations WHERE id = ?"),
@@ -85,6 +105,7 @@ export function prepareHot(db: Database) {
     services: db.query<{ service: string }, [string, string]>(
       "SELECT service FROM allocations WHERE app = ? AND instance = ?",
     ),
+    byName: db.query<Allocation, [string]>(`SELECT ${COLUMNS} FROM allocations WHERE name = ?`),
     byService: db.query<Allocation, [string, string, string]>(
       `SELECT ${COLUMNS} FROM allocations WHERE app = ? AND instance = ? AND service = ?`,
     ),

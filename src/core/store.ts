@@ -13,11 +13,13 @@ import {
   trimEvents,
 } from "./events.ts";
 import { type Allocation, type Filter, type ListQuery, rfc3339 } from "./model.ts";
+import { freeName } from "./names.ts";
 import { PortCache, type PortRecord } from "./portcache.ts";
 import {
   COLUMNS,
   insertParams,
   type NewAllocation,
+  PROXY_TABLE_SQL,
   prepareHot,
   uniqueViolation,
   whereClause,
@@ -48,6 +50,7 @@ export class Store {
   /** Opens (creating if needed, mode 0600) the database at `path`, or `:memory:`. */
   constructor(path: string, opts: StoreOptions = {}) {
     this.db = openDatabase(path);
+    this.db.run(PROXY_TABLE_SQL);
     this.path = path;
     this.now = opts.now ?? (() => new Date());
     const q = prepareHot(this.db);
@@ -84,8 +87,9 @@ export class Store {
     kind: "allocated" | "imported" = "allocated",
   ): Allocation {
     let row: Allocation | null;
+    const name = a.name ?? freeName(a, (n) => this.byName(n) !== null);
     try {
-      row = this.#q.insert.get(...insertParams(a));
+      row = this.#q.insert.get(...insertParams({ ...a, name }));
     } catch (err) {
       // Taken under us (another daemon on this file): the cache is read anew, a retry picks again.
       if (uniqueViolation(err) === "port_allocated") this.#cache.reset();
@@ -103,6 +107,33 @@ export class Store {
 
   byPort(port: number): Allocation | null {
     return this.#q.byPort.get(port);
+  }
+
+  /** The allocation named `name` (a full hostname, `web.shop.localhost`). */
+  byName(name: string): Allocation | null {
+    return this.#q.byName.get(name);
+  }
+
+  /**
+   * The proxy's port in every `url` from now on (null: no proxy, no URLs). Set once the proxy
+   * is bound, before the first request.
+   */
+  setProxyPort(port: number | null): void {
+    this.db.run("DELETE FROM temp.proxy");
+    if (port !== null) this.db.run("INSERT INTO temp.proxy (port) VALUES (?)", [port]);
+    this.#cache.reset();
+  }
+
+  /**
+   * Marks an allocation as serving HTTP (it answered through the proxy, or `run` started it as
+   * a dev server): from now on it has a `url`. Not an ownership change: no event.
+   */
+  markHttp(id: number): void {
+    const mark = () => {
+      this.db.run("UPDATE allocations SET http = 1 WHERE id = ? AND http = 0", [id]);
+    };
+    if (this.db.inTransaction) mark();
+    else this.write(mark);
   }
 
   byService(app: string, instance: string, service: string): Allocation | null {

@@ -8,6 +8,7 @@ import type { Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
 import { VERSION } from "../core/version.ts";
 import { checkRequest } from "./guards.ts";
+import type { ProxyStatus } from "./proxy/listener.ts";
 import { errorResponse, json } from "./respond.ts";
 import { allowedMethods, registerRoutes } from "./routes.ts";
 
@@ -19,6 +20,8 @@ export interface AppDeps {
   port: () => number;
   pid?: number;
   version?: string;
+  /** The names proxy's state, for /healthz (none: no proxy runs, as in most API tests). */
+  proxy?: ProxyStatus;
   /** Every listener on the machine, for the dashboard (default: the real machine's). */
   listeners?: () => MachineListener[];
 }

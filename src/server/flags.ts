@@ -11,11 +11,14 @@ import {
   LOG_MAX_BYTES,
   MAX_IDLE_TIMEOUT_S,
   PID_FILE,
+  PROXY_FALLBACK_PORT,
+  PROXY_PORT,
   parseExclusions,
   parseRange,
   STATE_DIR_NAME,
   statePaths,
 } from "../core/config.ts";
+import type { ProxyPortSetting } from "./proxy/listener.ts";
 
 export interface ServerOptions {
   port: number;
@@ -25,6 +28,8 @@ export interface ServerOptions {
   exclude: ReturnType<typeof parseExclusions>;
   /** Seconds before a silent or dribbling connection is closed. */
   idleTimeout: number;
+  /** The proxy's port (server/proxy/): auto (80, else the fallback), a number, or off. */
+  proxyPort: ProxyPortSetting;
   /** The file stdout/stderr go to (portctl start opens it), rotated past LOG_MAX_BYTES. */
   log?: string;
   help: boolean;
@@ -41,6 +46,7 @@ export function parseFlags(argv: string[], env = process.env): ServerOptions {
       pidfile: { type: "string" },
       range: { type: "string" },
       "idle-timeout": { type: "string" },
+      "proxy-port": { type: "string" },
       log: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "V" },
@@ -63,6 +69,9 @@ export function parseFlags(argv: string[], env = process.env): ServerOptions {
       : DEFAULT_RANGE,
     exclude: named(ENV.exclude, () => parseExclusions(env[ENV.exclude])),
     idleTimeout: parseIdleTimeout(values["idle-timeout"]),
+    proxyPort: named(values["proxy-port"] !== undefined ? "--proxy-port" : ENV.proxyPort, () =>
+      parseProxyPort(values["proxy-port"] ?? env[ENV.proxyPort]),
+    ),
     ...(values.log ? { log: values.log } : {}),
     help: values.help ?? false,
     version: values.version ?? false,
@@ -79,6 +88,8 @@ Flags:
   --pidfile PATH    PID file (default $${ENV.home}/${PID_FILE})
   --range LO-HI     auto-assign range (default ${formatRange(DEFAULT_RANGE)}; env ${ENV.range})
   --idle-timeout S  close a connection silent or dribbling for S seconds (default ${IDLE_TIMEOUT_S})
+  --proxy-port P    the .localhost proxy's port: auto (${PROXY_PORT} where it may be bound, else ${PROXY_FALLBACK_PORT};
+                    the default), a port (0 picks a free one), or off; env ${ENV.proxyPort}
   --log PATH        the file stdout and stderr go to: moved to PATH.1 past ${LOG_MAX_BYTES / 1024 / 1024} MB
   -h, --help        show this help
   -V, --version     show version, commit and build date
@@ -87,6 +98,7 @@ Environment:
   ${ENV.home}     state directory (default ~/${STATE_DIR_NAME})
   ${ENV.range}    auto-assign range, overridden by --range
   ${ENV.exclude}  ports and ranges auto-assign never hands out, e.g. 5432,8000-8100
+  ${ENV.proxyPort}  the proxy's port, overridden by --proxy-port
 
 Usually started with \`portctl start\`, which runs it in the background.`;
 
@@ -97,6 +109,17 @@ function parseIdleTimeout(value: string | undefined): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > MAX_IDLE_TIMEOUT_S) {
     throw new Error(`invalid --idle-timeout "${value}": expected 1-${MAX_IDLE_TIMEOUT_S} seconds`);
+  }
+  return n;
+}
+
+function parseProxyPort(value: string | undefined): ProxyPortSetting {
+  const text = value?.trim().toLowerCase();
+  if (!text || text === "auto") return "auto";
+  if (text === "off") return "off";
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !(n === 0 || isPort(n))) {
+    throw new Error(`invalid proxy port "${value}": expected auto, off or 0-65535`);
   }
   return n;
 }

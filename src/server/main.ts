@@ -21,6 +21,7 @@ import { HELP, parseFlags, type ServerOptions } from "./flags.ts";
 import { acquireLock, type Lock } from "./lock.ts";
 import { createLog, logEvent, useLog } from "./log.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
+import { type NamesProxy, startProxy } from "./proxy/listener.ts";
 
 export async function serverMain(argv: string[]): Promise<void> {
   let opts: ServerOptions;
@@ -43,6 +44,7 @@ interface Running {
   lock?: Lock;
   store?: Store;
   server?: ReturnType<typeof Bun.serve>;
+  proxy?: NamesProxy;
   upkeep?: Upkeep;
   pidfile?: string;
 }
@@ -84,7 +86,15 @@ async function run(opts: ServerOptions): Promise<void> {
   });
   const upkeep = new Upkeep({ store, probe, processes, log: logEvent });
   let boundPort = opts.port;
-  const app = createApp({ store, allocator, probe, port: () => boundPort });
+  // Before the API answers: every allocation's url names the proxy's port.
+  const proxy = await startProxy({
+    store,
+    setting: opts.proxyPort,
+    apiPort: () => boundPort,
+    headTimeoutMs: opts.idleTimeout * 1000,
+  });
+  running.proxy = proxy;
+  const app = createApp({ store, allocator, probe, port: () => boundPort, proxy: proxy.status });
   running.server = listen(opts, app.fetch, store);
   boundPort = running.server.port ?? opts.port;
   running.lock.announce(`${DEFAULT_HOST}:${boundPort}`);
@@ -93,6 +103,7 @@ async function run(opts: ServerOptions): Promise<void> {
   console.log(
     `port-server ${process.pid} listening on http://${DEFAULT_HOST}:${boundPort} (db ${opts.db}, range ${formatRange(opts.range)})`,
   );
+  console.log(proxyLine(proxy));
   running.upkeep = upkeep;
   upkeep.start();
 }
@@ -129,12 +140,19 @@ function listen(
 async function shutdown(signal: string, running: Running): Promise<never> {
   console.log(`port-server ${process.pid} received ${signal}, finishing in-flight requests`);
   await running.server?.stop(false);
+  await running.proxy?.close();
   running.upkeep?.stop();
   running.store?.close();
   if (running.pidfile) removePidFile(running.pidfile);
   running.lock?.release();
   console.log(`port-server ${process.pid} stopped`);
   process.exit(0);
+}
+
+function proxyLine({ status }: NamesProxy): string {
+  if (status.port === null) return `port-server: names proxy not running (${status.note ?? "off"})`;
+  const note = status.note ? ` (${status.note})` : "";
+  return `port-server: names proxy on http://*.localhost:${status.port} (${status.addresses.join(", ")})${note}`;
 }
 
 function fail(message: string, code = 1): never {

@@ -66,6 +66,20 @@ export const PATHS = {
                 type: "string",
                 description: "with check=integrity: `ok`, or what PRAGMA quick_check found",
               },
+              proxy: {
+                type: "object",
+                description:
+                  "the names proxy: its port (null when it does not run), setting (auto, off or a port), bound addresses, and a note on why port 80 or any port was not used",
+                properties: {
+                  port: { type: ["integer", "null"] },
+                  setting: {
+                    anyOf: [{ type: "string", enum: ["auto", "off"] }, { type: "integer" }],
+                  },
+                  addresses: { type: "array", items: { type: "string" } },
+                  note: { type: "string" },
+                },
+                required: ["port", "setting", "addresses"],
+              },
             },
           },
           "ok",
@@ -114,6 +128,7 @@ export const PATHS = {
           "port_allocated",
           "service_allocated",
           "env_key_taken",
+          "name_taken",
           "port_in_use",
           "range_exhausted",
           "other_checkout",

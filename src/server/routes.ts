@@ -22,6 +22,7 @@ import { readJson } from "./body.ts";
 import { openApiDocument } from "./openapi.ts";
 import { clientPid, OWNERSHIP_PATHS, registerOwnershipRoutes } from "./ownership.ts";
 import { PROJECT_PATHS, registerProjectRoutes } from "./projects.ts";
+import type { ProxyStatus } from "./proxy/listener.ts";
 import { json } from "./respond.ts";
 import { registerUi, UI_PATHS } from "./ui/routes.ts";
 
@@ -33,6 +34,8 @@ export interface RouteDeps {
   version: string;
   /** The port the server listens on, for the document's `servers`. */
   port: () => number;
+  /** The names proxy (/healthz). */
+  proxy?: ProxyStatus;
   /** Every listener on the machine (the dashboard's unregistered section); tests inject one. */
   listeners?: () => MachineListener[];
 }
@@ -83,6 +86,7 @@ function registerHealth(app: Hono, deps: RouteDeps): void {
       range: formatRange(allocator.range),
       exclude: allocator.exclude.map(formatRange),
       db: store.path,
+      proxy: deps.proxy ?? { port: null, setting: "off", addresses: [] },
     });
   });
 }

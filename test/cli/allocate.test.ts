@@ -74,6 +74,8 @@ test("--json prints exactly the allocation the API holds", async () => {
       "lease_pid",
       "lease_started_at",
       "block_id",
+      "name",
+      "url",
     ].sort(),
   );
   expect(printed.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);

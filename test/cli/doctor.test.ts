@@ -55,6 +55,7 @@ describe("portctl doctor", () => {
       "✓ database",
       "✓ state folder",
       "✓ range",
+      "✓ names proxy",
       "✓ stale",
       "! skill",
     ]);

@@ -88,7 +88,9 @@ test("a real HTTP server answers on the allocated port; a second run gets the sa
   const port = Number(ready[1]);
   const [row] = await f.allocations();
   expect(row).toMatchObject({ app: "myapp", instance: "default", service: "web", port });
-  expect(first.err()).toBe(`myapp/default/web → http://localhost:${port}\n`);
+  // The URL through the daemon's proxy, and the port; the server got its URL as WEB_URL too.
+  expect(first.err()).toBe(`myapp/default/web → ${row?.url} (port ${port})\n`);
+  expect(row?.url).toMatch(/^http:\/\/web\.myapp\.localhost:\d+$/);
   const res = await fetch(`http://127.0.0.1:${port}/`);
   expect(await res.json()).toEqual({ port, pid: Number(ready[2]) });
 
@@ -197,8 +199,10 @@ test("--lease: the allocation ends with the run, also when portctl is SIGKILLed"
   const run = portctl(["--lease", "--", "sh", "-c", 'echo "port $PORT"']);
   expect(await run.done()).toBe(0);
   const port = run.out().trim().split(" ")[1];
-  expect(run.err()).toBe(
-    `myapp/default/web → http://localhost:${port} (leased: released when this run ends)\n`,
+  expect(run.err()).toMatch(
+    new RegExp(
+      `^myapp/default/web → http://web\\.myapp\\.localhost:\\d+ \\(port ${port}\\) \\(leased: released when this run ends\\)\n$`,
+    ),
   );
   expect(await f.allocations()).toEqual([]);
 

@@ -342,7 +342,7 @@ describe("scan --register and listeners", () => {
 });
 
 describe("envEntries", () => {
-  const a = (id: number, service: string, port: number) => ({
+  const a = (id: number, service: string, port: number, url: string | null = null) => ({
     id,
     app: "a",
     instance: "i",
@@ -350,12 +350,23 @@ describe("envEntries", () => {
     port,
     created_at: "2025-02-08T15:04:05Z",
     ...UNOWNED,
+    name: `${service}.a.localhost`,
+    url,
   });
 
   test("service names become keys", () => {
     expect(envEntries([a(1, "postgres", 3000), a(2, "web-api", 3001)])).toEqual([
       ["POSTGRES_PORT", 3000],
       ["WEB_API_PORT", 3001],
+    ]);
+  });
+
+  test("a service that serves HTTP also gets its URL; a database never does", () => {
+    const api = a(2, "web-api", 3001, "http://web-api.a.localhost:2080");
+    expect(envEntries([a(1, "postgres", 3000), api])).toEqual([
+      ["POSTGRES_PORT", 3000],
+      ["WEB_API_PORT", 3001],
+      ["WEB_API_URL", "http://web-api.a.localhost:2080"],
     ]);
   });
 

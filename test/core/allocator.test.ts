@@ -45,7 +45,15 @@ describe("auto-assign", () => {
   test("hands out the first port of the range, then the next", () => {
     const a = allocator();
     expect(a.allocate(req("web"))).toEqual({
-      allocation: { id: 1, ...req("web"), port: 3000, created_at: CREATED_AT, ...UNOWNED },
+      allocation: {
+        id: 1,
+        ...req("web"),
+        port: 3000,
+        created_at: CREATED_AT,
+        ...UNOWNED,
+        name: "web.shop.localhost",
+        url: null,
+      },
       created: true,
     });
     expect(a.allocate(req("db")).allocation.port).toBe(3001);

@@ -154,9 +154,11 @@ describe("WriteBatch", () => {
     // answered with the failed COMMIT.
     const batch = new WriteBatch(store);
     const pages = store.db.query<{ page_count: number }, []>("PRAGMA page_count").get();
-    store.db.run(`PRAGMA max_page_count = ${(pages?.page_count ?? 0) + 1}`);
+    // Sized so that the limit is met where SQLite gives up the whole transaction (a cache
+    // spill), not in one statement's page allocation, which it undoes alone.
+    store.db.run(`PRAGMA max_page_count = ${(pages?.page_count ?? 0) + 2}`);
     const results = await Promise.allSettled(
-      Array.from({ length: 60 }, (_, i) =>
+      Array.from({ length: 300 }, (_, i) =>
         batch.submit(() => store.insert(row(`${"x".repeat(120)}${i}`, 4000 + i))),
       ),
     );

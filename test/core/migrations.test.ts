@@ -9,22 +9,43 @@ import { join } from "node:path";
 import { PortError } from "../../src/core/errors.ts";
 import { SCHEMA_VERSION } from "../../src/core/migrations.ts";
 import type { Allocation } from "../../src/core/model.ts";
+import { dnsLabel } from "../../src/core/names.ts";
 import { Store } from "../../src/core/store.ts";
 import { userVersion } from "../helpers/assert.ts";
 
 const FIXTURE = join(import.meta.dir, "../fixtures/db/v1.db");
+const V2_FIXTURE = join(import.meta.dir, "../fixtures/db/v2-names.db");
+const SERVICE_HASH = dnsLabel("サービス").slice(2);
 
 /** The v1 rows exactly as f5111d8 wrote them (id 6 was released: ids have a gap). */
 const V1_ROWS: Allocation[] = (
   [
-    [1, "shop", "main", "web", 3000, "2025-02-08T15:04:05Z"],
-    [2, "shop", "main", "db", 5432, "2025-02-08T15:04:06Z"],
-    [3, "shop", "feature-login", "web", 3001, "2025-02-09T09:00:00Z"],
-    [4, "blog", "default", "web", 3002, "2025-03-01T12:30:00Z"],
-    [5, "café", "ümlaut", "サービス", 8080, "2025-04-01T00:00:00Z"],
-    [7, "api", "main", "metrics", 65535, "2025-04-03T00:00:00Z"],
+    [1, "shop", "main", "web", 3000, "2025-02-08T15:04:05Z", "web.shop.localhost"],
+    [2, "shop", "main", "db", 5432, "2025-02-08T15:04:06Z", "db.shop.localhost"],
+    // The short name is the main checkout's: this instance's web gets its own label.
+    [
+      3,
+      "shop",
+      "feature-login",
+      "web",
+      3001,
+      "2025-02-09T09:00:00Z",
+      "web.feature-login.shop.localhost",
+    ],
+    [4, "blog", "default", "web", 3002, "2025-03-01T12:30:00Z", "web.blog.localhost"],
+    // No Latin letter in the service: a label from its hash.
+    [
+      5,
+      "café",
+      "ümlaut",
+      "サービス",
+      8080,
+      "2025-04-01T00:00:00Z",
+      `n-${SERVICE_HASH}.cafe.localhost`,
+    ],
+    [7, "api", "main", "metrics", 65535, "2025-04-03T00:00:00Z", "metrics.api.localhost"],
   ] as const
-).map(([id, app, instance, service, port, created_at]) => ({
+).map(([id, app, instance, service, port, created_at, name]) => ({
   id,
   app,
   instance,
@@ -36,6 +57,8 @@ const V1_ROWS: Allocation[] = (
   lease_pid: null,
   lease_started_at: null,
   block_id: null,
+  name,
+  url: null,
 }));
 
 let dir: string;
@@ -63,7 +86,7 @@ describe("v1 → v2", () => {
     ]);
   });
 
-  test("opens with every row intact, the new fields null, and no invented history", () => {
+  test("opens with every row intact, the new fields null (names derived), and no invented history", () => {
     const store = new Store(path);
     expect(store.list()).toEqual(V1_ROWS);
     expect(store.events({})).toEqual([]);
@@ -155,5 +178,59 @@ describe("v2 → v3", () => {
     ).toThrow(/CHECK constraint failed/);
     store.close();
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
+  });
+});
+
+// test/fixtures/db/v2-names.db: also written by the Store of 07abe4c (schema v2), with the rows
+// the names are derived from: two instances of one app, a name that needs transliterating.
+describe("v2 → v4 (names)", () => {
+  test("the fixture is what the second release wrote", () => {
+    expect(userVersion(V2_FIXTURE)).toBe(2);
+  });
+
+  test("every row gets a name, oldest first, unique; none serves HTTP yet; no event", () => {
+    copyFileSync(V2_FIXTURE, path);
+    const store = new Store(path);
+    const rows = store.list();
+    expect(rows.map((r) => [r.id, r.name, r.url])).toEqual([
+      [1, "web.shop.localhost", null],
+      [2, "db.shop.localhost", null],
+      // /src/shop-fix-ui is no folder here, so not known as a linked worktree: its web takes
+      // the next free name, its api the short one.
+      [3, "web.fix-ui.shop.localhost", null],
+      [4, "api.shop.localhost", null],
+      [5, "web-api.shop-app.localhost", null],
+      [6, "web.blog.localhost", null],
+    ]);
+    // Everything else as it was.
+    expect(rows.map((r) => [r.app, r.instance, r.service, r.port, r.checkout])).toEqual([
+      ["shop", "main", "web", 3000, "/src/shop"],
+      ["shop", "main", "db", 5432, "/src/shop"],
+      ["shop", "fix-ui", "web", 3001, "/src/shop-fix-ui"],
+      ["shop", "fix-ui", "api", 3002, "/src/shop-fix-ui"],
+      ["Shop App", "feature/login", "Web API", 3003, null],
+      ["blog", "default", "web", 3004, null],
+    ]);
+    expect(store.events({}).map((e) => e.kind)).toEqual(Array(6).fill("allocated"));
+    store.close();
+    expect(userVersion(path)).toBe(SCHEMA_VERSION);
+  });
+
+  test("the schema refuses a second row with a name already taken", () => {
+    copyFileSync(V2_FIXTURE, path);
+    const store = new Store(path);
+    expect(() =>
+      store.write(() =>
+        store.insert({
+          app: "x",
+          instance: "y",
+          service: "z",
+          port: 4000,
+          created_at: "t",
+          name: "web.shop.localhost",
+        }),
+      ),
+    ).toThrow(/UNIQUE constraint failed: allocations\.name/);
+    store.close();
   });
 });

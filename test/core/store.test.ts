@@ -41,7 +41,12 @@ describe("schema and uniqueness", () => {
   afterEach(() => store.close());
 
   test("insert returns the stored row with an id", () => {
-    expect(store.insert(row("web", 3000))).toEqual({ id: 1, ...row("web", 3000) });
+    expect(store.insert(row("web", 3000))).toEqual({
+      id: 1,
+      ...row("web", 3000),
+      name: "web.shop.localhost",
+      url: null,
+    });
     expect(store.byPort(3000)?.service).toBe("web");
     expect(store.byService("shop", "main", "web")?.port).toBe(3000);
     expect(store.byPort(3001)).toBeNull();
@@ -118,7 +123,12 @@ describe("queries and deletes", () => {
   });
 
   test("deleteById returns the row once, then null", () => {
-    expect(store.deleteById(2)).toEqual({ id: 2, ...row("db", 3001) });
+    expect(store.deleteById(2)).toEqual({
+      id: 2,
+      ...row("db", 3001),
+      name: "db.shop.localhost",
+      url: null,
+    });
     expect(store.deleteById(2)).toBeNull();
     expect(store.deleteById(99)).toBeNull();
     expect(ports(store.list())).toEqual([3005, 3002, 3000]);

@@ -90,7 +90,11 @@ test("real vite via npm run dev: serves on the registered port, stops on SIGTERM
       await new Response(proc.stdout).text(),
       await new Response(proc.stderr).text(),
     ];
-    expect(err).toContain(`vite-app/default/web → http://localhost:${row?.port}`);
+    expect(err).toMatch(
+      new RegExp(
+        `vite-app/default/web → http://web\\.vite-app\\.localhost:\\d+ \\(port ${row?.port}\\)`,
+      ),
+    );
     expect(out).toContain(`> vite --port ${row?.port} --strictPort`);
     // Nothing is left serving: vite stopped with npm.
     await waitUntilAsync(

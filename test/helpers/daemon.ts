@@ -15,7 +15,8 @@ export interface TempHome {
   root: string;
   /** `PORT_SERVER_HOME`: `<root>/state`, not created, so the daemon's own mkdir is exercised. */
   state: string;
-  env: { HOME: string; PORT_SERVER_HOME: string };
+  /** Also PORT_SERVER_PROXY_PORT=0: a test's proxy never takes port 80 or the fixed fallback. */
+  env: { HOME: string; PORT_SERVER_HOME: string; PORT_SERVER_PROXY_PORT: string };
   cleanup(): void;
 }
 
@@ -25,7 +26,7 @@ export function tempHome(prefix = "port-server-test-"): TempHome {
   return {
     root,
     state,
-    env: { HOME: root, PORT_SERVER_HOME: state },
+    env: { HOME: root, PORT_SERVER_HOME: state, PORT_SERVER_PROXY_PORT: "0" },
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
 }
@@ -145,6 +146,8 @@ function buildEnv(opts: ServerOptions): Record<string, string> {
   const env: Record<string, string | undefined> = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith("PORT_SERVER_")),
   );
+  // A test's proxy takes a free port, never 80 or the fixed fallback (a test may say otherwise).
+  env.PORT_SERVER_PROXY_PORT = "0";
   Object.assign(env, opts.home?.env, opts.env);
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] != null));
 }

@@ -48,6 +48,8 @@ describe("GET /healthz", () => {
         range: "3000-3009",
         exclude: [],
         db: ":memory:",
+        // This app has no proxy (server/main.ts starts one beside the API).
+        proxy: { port: null, setting: "off", addresses: [] },
       },
     });
   });
@@ -130,6 +132,8 @@ describe("POST /v1/allocations", () => {
         "lease_pid",
         "lease_started_at",
         "block_id",
+        "name",
+        "url",
       ].sort(),
     );
     expect(body).toEqual({
@@ -138,6 +142,9 @@ describe("POST /v1/allocations", () => {
       port: 3002,
       created_at: CREATED_AT,
       ...UNOWNED,
+      // shop/main/web has the short form already: this instance's web carries its label.
+      name: "web.feature.shop.localhost",
+      url: null,
     });
     expect(t.store.list().at(-1)).toEqual(body as Allocation);
   });
@@ -326,6 +333,8 @@ describe("POST /v1/allocations", () => {
       port: 8080,
       created_at: CREATED_AT,
       ...UNOWNED,
+      name: "web.feature.shop.localhost",
+      url: null,
     });
   });
 

@@ -14,6 +14,8 @@ const alloc = {
   port: 3000,
   created_at: "x",
   ...UNOWNED,
+  name: "c.a.localhost",
+  url: null,
 };
 
 async function contract(): Promise<Contract> {

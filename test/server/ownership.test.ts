@@ -197,6 +197,8 @@ describe("POST /v1/import", () => {
       lease_pid: null,
       lease_started_at: null,
       block_id: null,
+      name: `service-${i}.shop.localhost`,
+      url: null,
     }));
     expect(JSON.stringify(rows).length).toBeGreaterThan(64 * 1024);
     const fresh = testApp();

@@ -61,6 +61,35 @@ suite("dashboard", () => {
     await page.close();
   }, 30_000);
 
+  test("each row has its name; one that serves HTTP links its URL, in a new tab", async () => {
+    const run = await fx.run([
+      "allocate",
+      "--app",
+      "shop",
+      "--instance",
+      "main",
+      "--service",
+      "web",
+      "--reuse",
+      "--http",
+    ]);
+    expect(run.code).toBe(0);
+    const [web] = await fx.api<{ url: string }[]>(
+      "/v1/allocations?app=shop&instance=main&service=web",
+    );
+    const page = await open();
+    const link = page.locator("tr td.name a[href]", { hasText: "web.shop.localhost" });
+    await link.waitFor({ timeout: 5000 });
+    expect(await link.getAttribute("href")).toBe(web?.url ?? "");
+    expect(await link.getAttribute("target")).toBe("_blank");
+    expect(await link.getAttribute("rel")).toBe("noopener noreferrer");
+    // A database: its name, no link.
+    const db = page.locator("tr", { hasText: "postgres" }).locator("td.name");
+    expect(await db.textContent()).toBe("postgres.shop.localhost");
+    expect(await db.locator("a").count()).toBe(0);
+    await page.close();
+  }, 30_000);
+
   test("a name that looks like HTML is shown as text and runs nothing", async () => {
     const page = await open();
     const cell = page.locator('article[data-app="blog"] td.service', { hasText: "onerror" });

@@ -20,6 +20,10 @@ export interface AllocateOptions {
   leasePid?: number;
   /** Tie it to portctl's parent process (the shell or test runner that ran it). */
   lease?: boolean;
+  /** Serves HTTP: the allocation gets a URL. */
+  http?: boolean;
+  /** Its name under .localhost instead of the derived one. */
+  name?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -38,6 +42,8 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
     checkout: detectCheckoutPath(io.cwd),
     ...leaseOf(opts),
     ...(opts.count && opts.count > 1 ? { count: opts.count } : {}),
+    ...(opts.http ? { http: true } : {}),
+    ...(opts.name !== undefined ? { name: opts.name } : {}),
   };
   const {
     allocation: a,
@@ -63,7 +69,9 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
       block && last
         ? `ports ${c.bold(c.green(`${safe(a.port)}-${safe(last.port)}`))} (block ${safe(a.id)}: ${block.map((b) => safe(b.service)).join(", ")})`
         : `port ${c.bold(c.green(safe(a.port)))} (id=${safe(a.id)})`;
-    io.out(`${verb} ${what} for ${owner(a)}${lease}${takeOverNote(takenOverFrom)}`);
+    // The seed's line, and the URL for a service that serves HTTP.
+    const where = a.url ? ` → ${safe(a.url)}` : "";
+    io.out(`${verb} ${what} for ${owner(a)}${where}${lease}${takeOverNote(takenOverFrom)}`);
   }
   return 0;
 }

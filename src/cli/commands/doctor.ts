@@ -14,6 +14,7 @@ import {
   stateFolderCheck,
   versionCheck,
 } from "../doctor/checks.ts";
+import { proxyCheck } from "../doctor/proxy.ts";
 import { disprove } from "../identity.ts";
 import type { Io } from "../io.ts";
 import { colors, printJson, safe } from "../output.ts";
@@ -63,6 +64,7 @@ async function runChecks(io: Io): Promise<Check[]> {
     integrityCheck(integrity, db),
     stateFolderCheck(io.env, process.getuid?.() ?? 0),
     rangeCheck(io.env, daemon),
+    proxyCheck(daemon),
     staleCheck(stale),
     skillCheck(io.cwd, io.home),
   ];

@@ -97,6 +97,8 @@ const ALLOCATION_COLUMNS: Column<Allocation>[] = [
 ];
 
 const LONG_COLUMNS: Column<Allocation>[] = [
+  // The URL where the service serves HTTP, else just its name (an older daemon: neither).
+  { header: "URL", value: (a) => a.url ?? a.name ?? "-" },
   { header: "CHECKOUT", value: (a) => a.checkout ?? "-" },
   {
     header: "LAST SEEN",

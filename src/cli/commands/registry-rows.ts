@@ -35,6 +35,11 @@ export const REGISTRY_COMMANDS: CommandSpec[] = [
         convert: parsePid,
       },
       lease: { help: "release the port when the calling shell or test runner exits" },
+      http: { help: "the service serves HTTP: give it a URL (http://NAME.localhost)" },
+      name: {
+        value: "<name>",
+        help: "its name under .localhost instead of the derived one (admin.shop → admin.shop.localhost)",
+      },
       quiet: { short: "q", help: "print only the port number" },
       json: FLAGS.json,
     },
@@ -67,10 +72,27 @@ export const REGISTRY_COMMANDS: CommandSpec[] = [
       instance: { value: "<name>", help: "filter by instance", convert: parseName },
       service: FLAGS.service,
       all: { help: "every app, not just the current one" },
-      long: { short: "l", help: "also each allocation's checkout and when it last listened" },
+      long: {
+        short: "l",
+        help: "also each allocation's URL (or name), checkout and when it last listened",
+      },
       json: FLAGS.json,
     },
     load: () => import("./list.ts").then((m) => m.list),
+  },
+  {
+    name: "url",
+    summary: "print a service's URL under .localhost (through the daemon's proxy)",
+    flags: {
+      app: FLAGS.app,
+      instance: FLAGS.instance,
+      service: {
+        ...FLAGS.service,
+        help: "the service (default: as portctl run: web, or the folder's name below the top)",
+      },
+      json: FLAGS.json,
+    },
+    load: () => import("./url.ts").then((m) => m.url),
   },
   {
     name: "check",

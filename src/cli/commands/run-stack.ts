@@ -18,7 +18,7 @@ import {
   stackPorts,
 } from "../run/compose.ts";
 import { STARTS_CONTAINERS } from "../run/compose-args.ts";
-import { leaseNote, type RunOptions } from "./run.ts";
+import { checkoutUrls, leaseNote, type RunOptions } from "./run.ts";
 
 export type Env = Record<string, string | undefined>;
 
@@ -60,6 +60,8 @@ export async function runStack(opts: RunOptions, io: Io, ctx: StackContext): Pro
       if (port.variable && rows.length) setVariables(env, port, rows);
     }
   }
+  // The checkout's HTTP services' URLs, for the stack's own ${API_URL} (names.ts).
+  Object.assign(env, await checkoutUrls(ctx.client, ctx.who));
   return ctx.start(opts.command, env);
 }
 

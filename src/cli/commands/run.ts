@@ -8,7 +8,7 @@ import type { Allocation } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { Client } from "../client.ts";
 import { detectCheckoutPath, detectOwner, findCheckout } from "../detect.ts";
-import { envKey } from "../envfile.ts";
+import { envKey, urlEntries } from "../envfile.ts";
 import type { Io } from "../io.ts";
 import { owner, processText, safe } from "../output.ts";
 import { exec, NOT_FOUND_EXIT } from "../run/child.ts";
@@ -58,14 +58,12 @@ export async function run(opts: RunOptions, io: Io): Promise<number> {
   }
 }
 
-// --- internal ---
-
 /**
  * `--service` default: below the repository's top folder, the current folder's name
  * (`apps/admin` → `admin`, one dev server per package of a monorepo); at the top or outside a
  * repository, `web`.
  */
-function defaultService(cwd: string): string {
+export function defaultService(cwd: string): string {
   const root = findCheckout(cwd)?.top;
   const here = resolve(cwd);
   if (!root || relative(root, here) === "") return RUN_DEFAULT_SERVICE;
@@ -80,11 +78,20 @@ function defaultService(cwd: string): string {
   return parsed.data;
 }
 
+/** `<SERVICE>_URL` of every HTTP service of this checkout (so the web app gets API_URL). */
+export async function checkoutUrls(client: Client, who: { app: string; instance: string }) {
+  const rows = await client.list({ app: who.app, instance: who.instance });
+  return Object.fromEntries(urlEntries(rows).map(([k, v]) => [k, String(v)]));
+}
+
+// --- internal ---
+
 /** A dev server: one service, its port in PORT, <SERVICE>_PORT, {port} and the tool's flag. */
 async function runServer(opts: RunOptions, io: Io, client: Client, leased: Allocation[]) {
   const service = opts.service ?? defaultService(io.cwd);
+  // A dev server speaks HTTP: its allocation gets a URL under .localhost.
   const { allocation: a } = await client.allocate(
-    { ...whoRuns(opts, io), service, port: 0 },
+    { ...whoRuns(opts, io), service, port: 0, http: true },
     { reuse: true },
   );
   if (a.lease_pid === process.pid) leased.push(a);
@@ -95,9 +102,15 @@ async function runServer(opts: RunOptions, io: Io, client: Client, leased: Alloc
       `note: ${plan.ownPort.tool} was given port ${safe(plan.ownPort.port)}; ${owner(a)} is registered on ${a.port}`,
     );
   }
-  const env = { ...io.env, PORT: String(a.port), [envKey(a.service)]: String(a.port) };
+  const env = {
+    ...io.env,
+    ...(await checkoutUrls(client, a)),
+    PORT: String(a.port),
+    [envKey(a.service)]: String(a.port),
+  };
   for (const name of opts.env ?? []) env[name] = String(a.port);
-  io.err(`${owner(a)} → http://localhost:${a.port}${leaseNote(leased)}`);
+  const where = a.url ? `${safe(a.url)} (port ${a.port})` : `http://localhost:${a.port}`;
+  io.err(`${owner(a)} → ${where}${leaseNote(leased)}`);
   return start(plan.argv, env, io);
 }
 

@@ -199,12 +199,14 @@ const env = defineTool({
   name: "env",
   title: "Ports as environment variables",
   description:
-    "The project's allocations as SERVICE_PORT variables (postgres → POSTGRES_PORT, web-api → WEB_API_PORT), for a .env file or a command's environment.",
+    "The project's allocations as SERVICE_PORT variables (postgres → POSTGRES_PORT, web-api → WEB_API_PORT), and SERVICE_URL (http://web.shop.localhost:2080) for each service that serves HTTP, for a .env file or a command's environment.",
   input: strictArgs({ app: appArg, instance: instanceArg, directory: directoryArg }),
   output: z.object({
     app: z.string(),
     instance: z.string(),
-    env: z.record(z.string(), z.number().int()).describe("variable name → port"),
+    env: z
+      .record(z.string(), z.union([z.number().int(), z.string()]))
+      .describe("variable name → port, or URL for the _URL variables"),
     compose_project: z
       .string()
       .optional()

@@ -57,7 +57,8 @@ export function matching(view: View): Allocation[] {
   const words = view.filter.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return view.allocations;
   return view.allocations.filter((a) => {
-    const text = `${a.app} ${a.instance} ${a.service} ${a.port} ${a.checkout ?? ""}`.toLowerCase();
+    const text =
+      `${a.app} ${a.instance} ${a.service} ${a.port} ${a.checkout ?? ""} ${a.name ?? ""}`.toLowerCase();
     return words.every((w) => text.includes(w));
   });
 }
@@ -181,8 +182,8 @@ function renderInstance(
         el(
           "tr",
           {},
-          ...["Service", "Port", "Listening", "Created", "Last seen", "Lease", ""].map((h) =>
-            el("th", {}, h),
+          ...["Service", "Port", "Name", "Listening", "Created", "Last seen", "Lease", ""].map(
+            (h) => el("th", {}, h),
           ),
         ),
       ),
@@ -212,6 +213,7 @@ function renderRow(a: Allocation, view: View, on: Handlers): Node {
       String(a.port),
       copyButtons(String(a.port), `${envKey(a.service)}=${a.port}`, on),
     ),
+    el("td", { class: "name", "data-label": "Name" }, nameLink(a)),
     el("td", { "data-label": "Listening" }, listening),
     el("td", { "data-label": "Created", title: a.created_at }, ago(a.created_at, view.now)),
     el(
@@ -230,6 +232,20 @@ function renderRow(a: Allocation, view: View, on: Handlers): Node {
       }),
     ),
   );
+}
+
+/** The service's URL under .localhost, a link (new tab) where it serves HTTP, else its name. */
+function nameLink(a: Allocation): Node | undefined {
+  if (!a.name) return undefined; // an older daemon
+  // Only a URL of the shape the daemon makes becomes a link: never another scheme or host.
+  if (a.url && /^http:\/\/[a-z0-9.-]+\.localhost(?::\d{1,5})?$/.test(a.url)) {
+    return el(
+      "a",
+      { class: "name", href: a.url, target: "_blank", rel: "noopener noreferrer" },
+      a.name,
+    );
+  }
+  return el("span", { class: "name dim" }, a.name);
 }
 
 function copyButtons(port: string, line: string | undefined, on: Handlers): Node {

@@ -1,0 +1,55 @@
+// `portctl url [--service S]`: this checkout's service under its .localhost name, through the
+// daemon's proxy (`http://web.shop.localhost:2080`). Only for a service known to serve HTTP:
+// never an http:// URL for a database.
+import { PortError } from "../../core/errors.ts";
+import type { Allocation } from "../../core/model.ts";
+import { Client } from "../client.ts";
+import { detectOwner } from "../detect.ts";
+import type { Io } from "../io.ts";
+import { owner, printJson, safe } from "../output.ts";
+import { defaultService } from "./run.ts";
+
+export interface UrlOptions {
+  app?: string;
+  instance?: string;
+  service?: string;
+  json?: boolean;
+}
+
+export async function url(opts: UrlOptions, io: Io): Promise<number> {
+  const { app, instance } = detectOwner(io.cwd, opts);
+  const service = opts.service ?? defaultService(io.cwd);
+  const client = new Client(io.env);
+  const [a] = await client.list({ app, instance, service });
+  if (!a) {
+    throw new PortError(
+      "not_found",
+      safe(
+        `${app}/${instance}/${service} has no port yet — portctl run -- <your dev server> gives it one`,
+      ),
+    );
+  }
+  if (!a.url) throw await noUrl(a, client);
+  if (opts.json) printJson(io, a);
+  else io.out(safe(a.url));
+  return 0;
+}
+
+// --- internal ---
+
+/** Why there is no URL: no proxy runs, or nothing says the service speaks HTTP. */
+async function noUrl(a: Allocation, client: Client): Promise<PortError> {
+  const health = await client.health();
+  const proxy = health.proxy as { port?: number | null; note?: string } | undefined;
+  if (a.name === undefined || !proxy || proxy.port === null || proxy.port === undefined) {
+    const why = proxy?.note ? ` (${safe(proxy.note)})` : "";
+    return new PortError(
+      "not_found",
+      `the daemon's names proxy is not running${why}; see portctl doctor`,
+    );
+  }
+  return new PortError(
+    "not_found",
+    `${owner(a)} (${safe(a.name)}) is not known to serve HTTP — portctl run starts it as a dev server; portctl allocate --service ${safe(a.service)} --reuse --http marks it`,
+  );
+}

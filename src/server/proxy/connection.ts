@@ -1,0 +1,295 @@
+// One client connection through the proxy. Each request head is read and checked here (Host,
+// framing: head.ts), rewritten (X-Forwarded-*, Via) and passed on; bodies pass through as they
+// arrive, their end found by counting (Content-Length) or by the chunk grammar (chunked.ts), so
+// the next head on a kept-alive connection is read too. The first request's Host picks the
+// upstream (an allocation's port on loopback) for the connection's whole life: a later request
+// for another Host cuts it. Responses flow back untouched, with backpressure both ways, so a
+// 1 GB upload or an endless event stream never sits in memory. After an Upgrade request
+// (WebSocket) bytes flow untouched both ways.
+import type { Socket } from "node:net";
+import { PROXY_MAX_HEAD_BYTES } from "../../core/config.ts";
+import type { Store } from "../../core/store.ts";
+import { ChunkError, ChunkedEnd } from "./chunked.ts";
+import { churn } from "./churn.ts";
+import { type Head, HeadError, headEnd, parseHead, values } from "./head.ts";
+import { notRunning, page } from "./pages.ts";
+import { route } from "./route.ts";
+import { Upstream } from "./upstream.ts";
+
+export interface ProxyContext {
+  store: Store;
+  /** The port the proxy listens on: a Host's port must be it, and an upstream never is. */
+  proxyPort: number;
+  /** The API's port: never an upstream either (a page must not reach the API through us). */
+  apiPort: () => number;
+  /** This proxy's mark in `Via`: a request that carries it has come round (508). */
+  via: string;
+  /** A request head must arrive whole within this (slowloris). */
+  headTimeoutMs: number;
+  /** The scheme clients used (X-Forwarded-Proto); `https` once a TLS listener exists. */
+  proto: "http" | "https";
+  /** Allocations already marked as serving HTTP in this run (store.markHttp once each). */
+  marked: Set<number>;
+}
+
+export function handleConnection(client: Socket, ctx: ProxyContext): void {
+  new Connection(client, ctx);
+}
+
+// --- internal ---
+
+type Mode = "head" | "length" | "chunked" | "tunnel" | "closed";
+
+class Connection {
+  readonly #client: Socket;
+  readonly #ctx: ProxyContext;
+  #mode: Mode = "head";
+  #pending: Buffer | null = null;
+  #left = 0;
+  #chunks = new ChunkedEnd();
+  #upstream: Upstream | null = null;
+  #host: string | null = null;
+  #requests = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  /** The service has ended its side; the client's side ends once it has everything. */
+  #ending = false;
+  /** Our own answer is being written: the connection ends when it is out, not before. */
+  #answering = false;
+
+  constructor(client: Socket, ctx: ProxyContext) {
+    this.#client = client;
+    this.#ctx = ctx;
+    client.setNoDelay(true);
+    this.#startTimer();
+    client.on("data", (chunk: Buffer) => {
+      // A bug here must cost this connection, never the daemon.
+      try {
+        this.#onData(chunk);
+      } catch (err) {
+        console.error(`port-server: proxy connection failed: ${(err as Error).message}`);
+        this.#close();
+      }
+    });
+    client.on("drain", () => this.#upstream?.resume());
+    client.on("end", () => {
+      if (this.#upstream && this.#mode !== "closed") this.#upstream.end();
+      else this.#close();
+    });
+    client.on("error", () => this.#close());
+    client.on("close", () => this.#close());
+  }
+
+  #onData(chunk: Buffer): void {
+    let buf = chunk;
+    let i = 0;
+    while (i < buf.length && this.#mode !== "closed") {
+      if (this.#mode === "head") {
+        const data = this.#pending
+          ? Buffer.concat([this.#pending, buf.subarray(i)])
+          : buf.subarray(i);
+        if (!this.#timer) this.#startTimer();
+        const end = headEnd(data);
+        if ((end < 0 ? data.length : end) > PROXY_MAX_HEAD_BYTES) {
+          this.#refuse(
+            431,
+            "Request head too large",
+            "The request's headers are larger than the proxy accepts.",
+          );
+          return;
+        }
+        if (end < 0) {
+          this.#pending = data;
+          return;
+        }
+        this.#pending = null;
+        this.#stopTimer();
+        if (!this.#onHead(data.subarray(0, end - 4).toString("latin1"))) return;
+        buf = data;
+        i = end;
+      } else if (this.#mode === "length") {
+        const n = Math.min(this.#left, buf.length - i);
+        this.#send(buf.subarray(i, i + n));
+        this.#left -= n;
+        i += n;
+        if (this.#left === 0) this.#mode = "head";
+      } else if (this.#mode === "chunked") {
+        let end: number;
+        try {
+          end = this.#chunks.feed(buf, i);
+        } catch (err) {
+          if (!(err instanceof ChunkError)) throw err;
+          this.#close();
+          return;
+        }
+        this.#send(buf.subarray(i, end < 0 ? buf.length : end));
+        i = end < 0 ? buf.length : end;
+        if (end >= 0) this.#mode = "head";
+      } else {
+        this.#send(buf.subarray(i));
+        i = buf.length;
+      }
+    }
+  }
+
+  /** Checks and forwards one head; false when the connection is being closed. */
+  #onHead(text: string): boolean {
+    let head: Head;
+    try {
+      head = parseHead(text);
+    } catch (err) {
+      if (!(err instanceof HeadError)) throw err;
+      this.#refuse(err.status, "Bad request", err.message);
+      return false;
+    }
+    const via = values(head.fields, "via").join(",");
+    if (via.includes(this.#ctx.via)) {
+      this.#refuse(508, "Loop detected", "This request has been through this proxy already.", head);
+      return false;
+    }
+    if (this.#host === null) {
+      if (!this.#connect(head)) return false;
+    } else if (head.host.toLowerCase() !== this.#host) {
+      // One upstream per connection: a browser never mixes hosts on one HTTP/1.1 connection.
+      this.#close();
+      return false;
+    }
+    this.#requests++;
+    this.#send(Buffer.from(rewrite(head, this.#client.remoteAddress ?? "", this.#ctx), "latin1"));
+    if (head.upgrade) this.#mode = "tunnel";
+    else if (head.body.kind === "length" && head.body.bytes > 0) {
+      this.#mode = "length";
+      this.#left = head.body.bytes;
+    } else if (head.body.kind === "chunked") {
+      this.#mode = "chunked";
+      this.#chunks = new ChunkedEnd();
+    }
+    return true;
+  }
+
+  /** The first request: routes its Host, answers itself or opens the upstream. */
+  #connect(head: Head): boolean {
+    const ctx = this.#ctx;
+    let r: ReturnType<typeof route>;
+    try {
+      r = route(ctx.store, head.host, ctx.proxyPort);
+    } catch (err) {
+      this.#refuse(
+        502,
+        "Registry unavailable",
+        `port-server could not read its registry: ${(err as Error).message}`,
+        head,
+      );
+      return false;
+    }
+    const opts = { proxyPort: ctx.proxyPort, head: head.method === "HEAD" };
+    if (r.kind === "refused") {
+      this.#refuse(r.status, r.status === 403 ? "Host not served" : "Bad request", r.reason, head);
+      return false;
+    }
+    if (r.kind === "index" || r.kind === "unknown") {
+      const title = r.kind === "index" ? "Names served here" : `No service is named ${r.name}`;
+      const text = r.names.length
+        ? "These are:"
+        : "No allocation has a name yet: portctl run -- npm run dev gives one.";
+      this.#answer(page(r.kind === "index" ? 200 : 404, title, text, { ...opts, names: r.names }));
+      return false;
+    }
+    const a = r.allocation;
+    if (a.port === ctx.proxyPort || a.port === ctx.apiPort()) {
+      this.#refuse(
+        508,
+        "Loop detected",
+        `${a.name} is registered on port ${a.port}, which is port-server's own.`,
+        head,
+      );
+      return false;
+    }
+    this.#host = head.host.toLowerCase();
+    this.#upstream = new Upstream(a.port, {
+      data: (chunk) => {
+        if (!ctx.marked.has(a.id) && chunk.subarray(0, 5).toString("latin1") === "HTTP/") {
+          ctx.marked.add(a.id);
+          if (a.url === null) ctx.store.markHttp(a.id);
+        }
+        churn(chunk.length);
+        return this.#client.write(chunk);
+      },
+      drain: () => this.#client.resume(),
+      end: () => {
+        // The service's end, passed on after what is still queued for the client.
+        this.#ending = true;
+        this.#client.end();
+      },
+      failed: () => {
+        if (this.#mode === "closed") return;
+        this.#answer(page(502, `${a.name} is not running`, notRunning(a), opts));
+      },
+      // Once ended, the client's own close finishes the connection: a destroy now would drop
+      // what is still queued for a slow client.
+      closed: () => {
+        if (!this.#ending) this.#close();
+      },
+    });
+    return true;
+  }
+
+  #send(bytes: Buffer): void {
+    if (bytes.length === 0 || !this.#upstream) return;
+    churn(bytes.length);
+    if (!this.#upstream.write(bytes)) this.#client.pause();
+  }
+
+  #refuse(status: number, title: string, text: string, head?: Head): void {
+    // An answer in the middle of a kept-alive exchange would be read as another response.
+    if (this.#requests > 0) {
+      this.#close();
+      return;
+    }
+    this.#answer(page(status, title, text, { head: head?.method === "HEAD" }));
+  }
+
+  /** Our own answer, then the connection ends. */
+  #answer(bytes: Buffer): void {
+    if (this.#answering) return;
+    this.#answering = true;
+    this.#mode = "closed";
+    this.#stopTimer();
+    this.#upstream?.destroy();
+    this.#client.end(bytes, () => this.#client.destroy());
+  }
+
+  #startTimer(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (this.#requests === 0)
+        this.#refuse(408, "Request timeout", "The request head did not arrive in time.");
+      else this.#close();
+    }, this.#ctx.headTimeoutMs);
+  }
+
+  #stopTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #close(): void {
+    if (this.#answering) return;
+    this.#mode = "closed";
+    this.#stopTimer();
+    this.#upstream?.destroy();
+    this.#client.destroy();
+  }
+}
+
+/** The head as the upstream receives it: the client's forwarding fields replaced by ours. */
+function rewrite(head: Head, remote: string, ctx: ProxyContext): string {
+  let out = `${head.method} ${head.target} ${head.version}\r\n`;
+  for (const [name, value] of head.fields) {
+    if (!DROPPED.has(name.toLowerCase())) out += `${name}: ${value}\r\n`;
+  }
+  out += `X-Forwarded-For: ${remote.replace(/^::ffff:/, "")}\r\nX-Forwarded-Proto: ${ctx.proto}\r\nX-Forwarded-Host: ${head.host}\r\nVia: ${head.version.slice(5)} ${ctx.via}\r\n\r\n`;
+  return out;
+}
+
+/** Set by the proxy only: a client's own would be believed by the upstream. */
+const DROPPED = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"]);
