@@ -13,6 +13,7 @@ export const EXAMPLES: Record<string, readonly string[]> = {
   ],
   release: ["portctl release --id 3", "portctl release --service web"],
   list: ["portctl list", "portctl list --all --long"],
+  url: ["portctl url", "portctl url --service api --json"],
   check: ["portctl check --port 5432", "portctl check --port 5432 --json"],
   prune: ["portctl prune", "portctl prune --yes --unused-for 30d"],
   history: ["portctl history", "portctl history --port 5432 --since 1w"],

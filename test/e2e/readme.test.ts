@@ -174,16 +174,17 @@ describe("the tour, run", () => {
     const reader = proc.stderr.getReader();
     const decoder = new TextDecoder();
     const deadline = Date.now() + 30_000;
-    while (!/→ http:\/\/localhost:\d+\n/.test(err) && Date.now() < deadline) {
+    // `→ http://web.shop.localhost:2080 (port 3000)`: the name through the daemon's proxy.
+    while (!/→ http:\/\/\S+ \(port \d+\)\n/.test(err) && Date.now() < deadline) {
       const { value, done } = await reader.read();
       if (done) break;
       err += decoder.decode(value);
     }
     reader.releaseLock();
-    const line = err.split("\n").find((l) => l.includes(" → http://localhost:")) ?? err;
-    ports.learn(/localhost:(\d+)/g, shown, line);
+    const line = err.split("\n").find((l) => l.includes(" → http://")) ?? err;
+    ports.learn(/(?:\.localhost:|\(port )(\d+)/g, shown, line);
     expect(ports.toShown(normalise(line))).toEqual(normalise(shown));
-    const port = /localhost:(\d+)/.exec(line)?.[1];
+    const port = /\(port (\d+)\)/.exec(line)?.[1];
     let answer = "";
     const until = Date.now() + 20_000;
     while (!answer && Date.now() < until) {
