@@ -11,6 +11,7 @@ import {
   REQUEST_TIMEOUT_MS,
 } from "../core/config.ts";
 import { codeForStatus, isErrorCode, PortError } from "../core/errors.ts";
+import type { MachineListener } from "../core/listeners.ts";
 import type {
   AllocateRequest,
   Allocation,
@@ -124,6 +125,11 @@ export class Client {
 
   port(port: number): Promise<PortStatus> {
     return this.#call("GET", `/v1/ports/${port}`, isPortStatus);
+  }
+
+  /** Every listening port with its process, and its container behind an engine's proxy. */
+  listeners(): Promise<MachineListener[]> {
+    return this.#call("GET", "/v1/listeners", arrayOf(has({ port: isInteger })));
   }
 
   release(id: number): Promise<{ status: string }> {

@@ -4,7 +4,8 @@ import type { ErrorCode, PortError } from "../core/errors.ts";
 import type { SystemUse } from "../core/model.ts";
 import { holderText, processText } from "./output.ts";
 
-type Describe = (e: PortError) => string;
+/** `home`: the folder a path under which is shown as `~/…` (the caller's HOME by default). */
+type Describe = (e: PortError, home?: string) => string;
 
 const asIs: Describe = (e) => e.message;
 
@@ -29,7 +30,7 @@ export const CLI_ERRORS = {
       e.holder ? `${e.holder.name} is already the name of ${holderText(e.holder)}` : e.message,
   },
   env_key_taken: { exit: 1, line: asIs },
-  port_in_use: { exit: 1, line: (e) => inUseLine(e) },
+  port_in_use: { exit: 1, line: (e: PortError, home?: string) => inUseLine(e, home) },
   range_exhausted: { exit: 1, line: asIs },
   other_checkout: {
     exit: 1,
@@ -79,12 +80,13 @@ const API_FIELD_FLAGS: Record<string, string> = {
   unused_for: "--unused-for",
 };
 
-function inUseLine(e: PortError): string {
+function inUseLine(e: PortError, home = process.env.HOME): string {
   const port = e.details?.port;
   const sys = e.details?.system as SystemUse | undefined;
-  return port
-    ? `port ${port} is in use on this machine${processText(sys)}, not registered`
-    : e.message;
+  if (!port) return e.message;
+  return sys?.container
+    ? `port ${port} is in use${processText(sys, home)}, not registered`
+    : `port ${port} is in use on this machine${processText(sys)}, not registered`;
 }
 
 /** `allocate --port N` for a service that holds another port cannot be fixed by --reuse. */

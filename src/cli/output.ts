@@ -1,12 +1,13 @@
 // Everything the CLI prints for people: colours, one-line messages (tables: table.ts).
 // `--json` output bypasses this and prints what the API returned. Text from outside (names,
 // paths, file contents, server replies, process names) reaches a terminal only through `safe`.
-import type { Allocation, SystemUse } from "../core/model.ts";
+import type { Allocation, Container, SystemUse } from "../core/model.ts";
 import type { Io } from "./io.ts";
 
 export type Colors = Record<"bold" | "dim" | "green" | "yellow" | "red", (text: string) => string>;
 
-const PLAIN: Colors = { bold: same, dim: same, green: same, yellow: same, red: same };
+/** No colour: for text that is not a terminal's (an MCP answer). */
+export const PLAIN: Colors = { bold: same, dim: same, green: same, yellow: same, red: same };
 
 /** Colour only on a terminal, and never when NO_COLOR is set to anything but "" (no-color.org). */
 export function colors(io: Io): Colors {
@@ -46,11 +47,35 @@ export function holderText(a: Allocation): string {
   return `${owner(a)} (id=${safe(a.id)})`;
 }
 
-/** ` by postgres (pid 812)`, ` by pid 812`, or nothing when the OS would not say. */
-export function processText(sys: SystemUse | undefined): string {
+/**
+ * ` by container shop-db-1 (Compose project shop, ~/work/shop)` when an engine said which
+ * container publishes the port, else ` by postgres (pid 812)`, ` by pid 812`, or nothing when
+ * the OS would not say.
+ */
+export function processText(sys: SystemUse | undefined, home = process.env.HOME): string {
+  if (sys?.container) return ` by ${containerText(sys.container, home)}`;
   // A process names itself (prctl, argv[0]): its name is untrusted text.
   if (sys?.process) return ` by ${safe(sys.process)}${sys.pid ? ` (pid ${safe(sys.pid)})` : ""}`;
   return sys?.pid ? ` by pid ${safe(sys.pid)}` : "";
+}
+
+/**
+ * `container shop-db-1 (Compose project shop, ~/work/shop)`: the engine's names and labels are
+ * anybody's text (whoever started the container chose them), escaped like every outside text.
+ */
+export function containerText(c: Container, home = process.env.HOME): string {
+  const about: string[] = [];
+  if (c.project) about.push(`Compose project ${safe(c.project)}`);
+  // String(): the reply's shape is checked only as far as commands read it (client.ts).
+  if (c.working_dir) about.push(safe(tilde(String(c.working_dir), home)));
+  return `container ${safe(c.name)}${about.length ? ` (${about.join(", ")})` : ""}`;
+}
+
+/** `~/work/shop` for a folder under the home folder; any other path as it is. */
+export function tilde(path: string, home: string | undefined): string {
+  const h = home?.replace(/\/+$/, "");
+  if (!h) return path;
+  return path === h ? "~" : path.startsWith(`${h}/`) ? `~${path.slice(h.length)}` : path;
 }
 
 /** `just now`, `40 s ago`, `12 min ago`, `3 h ago`, `5 days ago`. */

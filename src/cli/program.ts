@@ -59,7 +59,8 @@ async function report(err: unknown, io: Io, json: boolean): Promise<number> {
   const { CLI_ERRORS, inFlagWords } = await import("./errors.ts");
   const entry = CLI_ERRORS[e.code];
   // Messages carry server replies, paths, file contents and what was typed: escaped as a whole.
-  const line = err instanceof PortError ? (e.human ?? inFlagWords(e, entry.line(e))) : e.message;
+  const line =
+    err instanceof PortError ? (e.human ?? inFlagWords(e, entry.line(e, io.env.HOME))) : e.message;
   io.err(`${c.red("error:")} ${safe(e.hint ? `${line} — ${e.hint}` : line)}`);
   if (err instanceof UsageError) {
     const { usageHint } = await import("./help.ts");

@@ -84,6 +84,21 @@ export const MAX_COMPOSE_BYTES = 2 * 1024 * 1024;
 export const MAX_EXPANDED_NODES = 1_000_000;
 /** Aliases × nodes: the yaml package walks the document once per alias it resolves. */
 export const MAX_ALIAS_WORK = 5_000_000;
+/**
+ * How long the daemon waits for a container engine's socket (core/engine.ts) before it names a
+ * port's holder by its process alone: asked only for a port an engine's proxy listens on.
+ */
+export const ENGINE_TIMEOUT_MS = 1000;
+/** A reply from the engine larger than this is dropped unread (a list of ~2,000 containers). */
+export const ENGINE_MAX_REPLY_BYTES = 4 * 1024 * 1024;
+/** The engine sockets tried, in order, after DOCKER_HOST (`~` and `$XDG_RUNTIME_DIR` expanded). */
+export const ENGINE_SOCKETS = [
+  "/var/run/docker.sock",
+  "$XDG_RUNTIME_DIR/docker.sock",
+  "$XDG_RUNTIME_DIR/podman/podman.sock",
+  "/run/podman/podman.sock",
+  "~/.docker/run/docker.sock",
+];
 /** The name `portctl mcp` has in MCP hosts' configurations and in its `initialize` answer. */
 export const MCP_SERVER_NAME = "port-server";
 

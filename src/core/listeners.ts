@@ -3,12 +3,16 @@
 // one over the processes' open files (Linux), or one `lsof` (elsewhere); never per port.
 import { z } from "zod";
 import { portSchema } from "./fields.ts";
+import { containerSchema } from "./model.ts";
 import { kernelReader, readProcListeners, socketOwners } from "./probe.ts";
 
 export const machineListenerSchema = z.object({
   port: portSchema,
   pid: z.number().int().positive().optional().describe("the owning process, when visible"),
   process: z.string().optional().describe("its command name, when visible"),
+  container: containerSchema
+    .optional()
+    .describe("when the process is a container engine's proxy: the container publishing the port"),
 });
 export type MachineListener = z.infer<typeof machineListenerSchema>;
 

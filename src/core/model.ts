@@ -99,11 +99,29 @@ export const eventSchema = z.object({
 });
 export type PortEvent = z.infer<typeof eventSchema>;
 
+/** A container publishing a port, as its engine described it (untrusted text: escape it). */
+export const containerSchema = z.object({
+  id: z.string().describe("the container's id"),
+  name: z.string().describe("its name"),
+  project: z.string().optional().describe("its Compose project (com.docker.compose.project)"),
+  working_dir: z
+    .string()
+    .optional()
+    .describe("the Compose project's folder (com.docker.compose.project.working_dir)"),
+  service: z.string().optional().describe("its Compose service (com.docker.compose.service)"),
+});
+export type Container = z.infer<typeof containerSchema>;
+
 /** Whether a process on this machine listens on a port, and which, where the OS lets us see. */
 export const systemUseSchema = z.object({
   in_use: z.boolean(),
   pid: z.number().int().optional(),
   process: z.string().optional(),
+  container: containerSchema
+    .optional()
+    .describe(
+      "when the process is a container engine's proxy: the container publishing the port, if the engine answered in time",
+    ),
 });
 export type SystemUse = z.infer<typeof systemUseSchema>;
 

@@ -1,6 +1,7 @@
 // Which allocations `prune` frees: those whose checkout folder is gone and, on request, those
 // not seen listening for a while. Never one without a recorded checkout, and never one whose
-// port is listening right now, whatever its record says.
+// port is listening right now, whatever its record says: those are kept, with who listens
+// (a container still publishing a deleted checkout's port keeps it until it is removed).
 import { z } from "zod";
 import type { CheckoutExists } from "./checkout.ts";
 import { durationSchema } from "./events.ts";
@@ -10,6 +11,8 @@ import {
   type Project,
   projectSchema,
   rfc3339,
+  type SystemUse,
+  systemUseSchema,
   unknownKeys,
 } from "./model.ts";
 import type { Probe } from "./probe.ts";
@@ -33,12 +36,19 @@ const pruneCandidateSchema = z.object({
   reason: z.string().describe("the same, for a person"),
 });
 type Candidate = z.infer<typeof pruneCandidateSchema>;
+const keptSchema = pruneCandidateSchema.extend({
+  system: systemUseSchema.describe("who listens on the port (a container, where the engine says)"),
+});
+export type Kept = z.infer<typeof keptSchema>;
 export const pruneResultSchema = z.object({
   dry_run: z.boolean(),
   candidates: z.array(pruneCandidateSchema).describe("what was (dry_run: would be) released"),
   projects: z
     .array(z.object({ project: projectSchema, reason: z.string() }))
     .describe("the Compose project names of checkouts that are gone: (dry_run: would be) freed"),
+  kept: z
+    .array(keptSchema)
+    .describe("selected, but kept: something listens on the port now (reason says who)"),
 });
 export type PruneResult = z.infer<typeof pruneResultSchema>;
 
@@ -61,12 +71,12 @@ export function prune(
   if (opts.dry_run) {
     return {
       dry_run: true,
-      candidates: select(deps, store.list(), opts.unused_for),
+      ...select(deps, store.list(), opts.unused_for),
       projects: goneProjects(deps),
     };
   }
   return store.write(() => {
-    const candidates = select(deps, store.list(), opts.unused_for);
+    const { candidates, kept } = select(deps, store.list(), opts.unused_for);
     const reasons = new Map(candidates.map((c) => [c.allocation.id, c.reason]));
     store.remove(
       candidates.map((c) => c.allocation),
@@ -80,8 +90,19 @@ export function prune(
       "project_pruned",
       (p) => ({ pid, reason: `the checkout at ${p.checkout} no longer exists` }),
     );
-    return { dry_run: false, candidates, projects };
+    return { dry_run: false, candidates, projects, kept };
   });
+}
+
+/** A kept row's reason with its listener named: `still published by container shop-db-1`. */
+export function keptReason(k: Omit<Kept, "reason">): string {
+  const c = k.system.container;
+  const who = c
+    ? `container ${c.name}${c.project ? ` (Compose project ${c.project})` : ""}`
+    : k.system.process
+      ? `${k.system.process}${k.system.pid ? ` (pid ${k.system.pid})` : ""}`
+      : "a process";
+  return `${c ? "still published by" : "still listening:"} ${who}`;
 }
 
 // --- internal ---
@@ -95,12 +116,17 @@ function goneProjects(deps: PruneDeps): { project: Project; reason: string }[] {
     }));
 }
 
-function select(deps: PruneDeps, rows: Allocation[], unusedForMs: number | undefined): Candidate[] {
+function select(
+  deps: PruneDeps,
+  rows: Allocation[],
+  unusedForMs: number | undefined,
+): { candidates: Candidate[]; kept: Kept[] } {
   const cutoff =
     unusedForMs === undefined
       ? undefined
       : rfc3339(new Date(deps.store.now().getTime() - unusedForMs));
   const out: Candidate[] = [];
+  const kept: Kept[] = [];
   let listening: ((port: number) => boolean) | undefined;
   for (const a of rows) {
     const c = a.checkout === null ? null : cause(deps, a, a.checkout, cutoff);
@@ -108,8 +134,17 @@ function select(deps: PruneDeps, rows: Allocation[], unusedForMs: number | undef
     if (!c) continue;
     listening ??= deps.probe.listening();
     if (!listening(a.port)) out.push({ allocation: a, ...c });
+    else {
+      const system: SystemUse = deps.probe.who(a.port);
+      kept.push({
+        allocation: a,
+        ...c,
+        system,
+        reason: keptReason({ allocation: a, ...c, system }),
+      });
+    }
   }
-  return wholeBlocks(rows, out);
+  return { candidates: wholeBlocks(rows, out), kept };
 }
 
 /** A block is released together: only when every one of its ports is a candidate. */

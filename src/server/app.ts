@@ -2,6 +2,7 @@
 // everything that varies injected, so tests drive it in-process with `app.request()`.
 import { Hono } from "hono";
 import type { Allocator } from "../core/allocator.ts";
+import type { Engine } from "../core/engine.ts";
 import { PortError } from "../core/errors.ts";
 import type { MachineListener } from "../core/listeners.ts";
 import type { Probe } from "../core/probe.ts";
@@ -24,6 +25,8 @@ export interface AppDeps {
   proxy?: ProxyStatus;
   /** Every listener on the machine, for the dashboard (default: the real machine's). */
   listeners?: () => MachineListener[];
+  /** The container engines asked who publishes a port an engine's proxy holds (none: never asked). */
+  engine?: Engine;
 }
 
 export function createApp(deps: AppDeps): Hono {

@@ -10,6 +10,7 @@ import {
   LOCK_FILE,
   LOG_MAX_BYTES,
 } from "../core/config.ts";
+import { systemEngine } from "../core/engine.ts";
 import { ensurePrivateFolder } from "../core/files.ts";
 import { systemProbe } from "../core/probe.ts";
 import { systemProcesses } from "../core/processes.ts";
@@ -94,7 +95,15 @@ async function run(opts: ServerOptions): Promise<void> {
     headTimeoutMs: opts.idleTimeout * 1000,
   });
   running.proxy = proxy;
-  const app = createApp({ store, allocator, probe, port: () => boundPort, proxy: proxy.status });
+  const engine = systemEngine(process.env);
+  const app = createApp({
+    store,
+    allocator,
+    probe,
+    engine,
+    port: () => boundPort,
+    proxy: proxy.status,
+  });
   running.server = listen(opts, app.fetch, store);
   boundPort = running.server.port ?? opts.port;
   running.lock.announce(`${DEFAULT_HOST}:${boundPort}`);

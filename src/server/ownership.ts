@@ -5,8 +5,9 @@ import { importAllocations, importRequestSchema } from "../core/backup.ts";
 import { MAX_IMPORT_BYTES } from "../core/config.ts";
 import { PortError } from "../core/errors.ts";
 import { eventsQuerySchema, sinceBound } from "../core/events.ts";
+import { withContainer } from "../core/holder.ts";
 import { parseOrThrow } from "../core/model.ts";
-import { prune, pruneRequestSchema } from "../core/prune.ts";
+import { keptReason, prune, pruneRequestSchema } from "../core/prune.ts";
 import { readJson } from "./body.ts";
 import { IMPORT_PATH } from "./guards.ts";
 import { json } from "./respond.ts";
@@ -16,7 +17,7 @@ import type { RouteDeps } from "./routes.ts";
 const CLIENT_PID_HEADER = "x-client-pid";
 
 export function registerOwnershipRoutes(app: Hono, deps: RouteDeps): void {
-  const { store, allocator, probe } = deps;
+  const { store, allocator, probe, engine } = deps;
 
   app.get("/v1/events", (c) => {
     const { since, ...q } = parseOrThrow(eventsQuerySchema, nonEmptyQuery(c));
@@ -28,7 +29,13 @@ export function registerOwnershipRoutes(app: Hono, deps: RouteDeps): void {
   app.post("/v1/prune", async (c) => {
     const req = parseOrThrow(pruneRequestSchema, await readJson(c.req.raw));
     const deps = { store, probe, checkoutExists: allocator.checkoutExists };
-    return json(prune(deps, req, clientPid(c)));
+    const result = prune(deps, req, clientPid(c));
+    // A port kept because an engine's proxy listens: the container that still publishes it.
+    for (const k of result.kept) {
+      k.system = await withContainer(k.system, k.allocation.port, engine);
+      k.reason = keptReason(k);
+    }
+    return json(result);
   });
 
   app.post(IMPORT_PATH, async (c) => {

@@ -3,7 +3,9 @@
 import type { Context, Hono } from "hono";
 import type { Allocator } from "../core/allocator.ts";
 import { formatRange } from "../core/config.ts";
+import type { Engine } from "../core/engine.ts";
 import { PortError } from "../core/errors.ts";
+import { withContainer } from "../core/holder.ts";
 import { type MachineListener, machineListeners } from "../core/listeners.ts";
 import {
   allocateQuerySchema,
@@ -38,6 +40,8 @@ export interface RouteDeps {
   proxy?: ProxyStatus;
   /** Every listener on the machine (the dashboard's unregistered section); tests inject one. */
   listeners?: () => MachineListener[];
+  /** Asked who publishes a port an engine's proxy holds; without one, the process is the answer. */
+  engine?: Engine | undefined;
 }
 
 /**
@@ -54,11 +58,11 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
   registerAllocations(app, deps);
 
   const listening = batchedListening(deps.probe);
-  app.get("/v1/ports/:port", (c) => portStatus(c, deps.store, deps.probe, listening));
+  app.get("/v1/ports/:port", (c) => portStatus(c, deps, listening));
 
   registerOwnershipRoutes(app, deps);
   registerProjectRoutes(app, deps);
-  registerUi(app, deps.listeners ?? machineListeners);
+  registerUi(app, deps.listeners ?? machineListeners, deps.engine);
 
   // Built on first use: a server on port 0 learns its port after binding, and `servers` names it.
   let openapi: Record<string, unknown> | undefined;
@@ -93,7 +97,7 @@ function registerHealth(app: Hono, deps: RouteDeps): void {
 
 /** Allocate (in the next group commit), list, release by id or by filter. */
 function registerAllocations(app: Hono, deps: RouteDeps): void {
-  const { store, allocator, probe } = deps;
+  const { store, allocator } = deps;
   app.post("/v1/allocations", async (c) => {
     const req = parseOrThrow(allocateRequestSchema, await readJson(c.req.raw));
     const flags = parseOrThrow(allocateQuerySchema, c.req.query());
@@ -113,7 +117,7 @@ function registerAllocations(app: Hono, deps: RouteDeps): void {
       };
       return json(body, created ? 201 : 200);
     } catch (err) {
-      throw withSystemUse(err, req.port, probe);
+      throw await withSystemUse(err, req.port, deps);
     }
   });
 
@@ -156,13 +160,15 @@ const KNOWN_PATHS: [RegExp, string][] = [
  */
 async function portStatus(
   c: Context,
-  store: Store,
-  probe: Probe,
+  deps: RouteDeps,
   listening: (port: number) => Promise<boolean>,
 ) {
   const port = parseOrThrow(portParamSchema, c.req.param("port"), "port");
-  const system = (await listening(port)) ? probe.who(port) : { in_use: false };
-  const record = store.portRecord(port);
+  // The engine only for a listening port its proxy holds: a free port's answer never waits on it.
+  const system = (await listening(port))
+    ? await withContainer(deps.probe.who(port), port, deps.engine)
+    : { in_use: false };
+  const record = deps.store.portRecord(port);
   const holder = record.holder;
   // Only for a port nobody holds: there the history says who had it last; a held port's
   // holder already tells the story.
@@ -177,8 +183,9 @@ async function portStatus(
   return json(body);
 }
 
-/** A port refused because a process holds it: say which process, where the OS lets us see. */
-function withSystemUse(err: unknown, port: number | undefined, probe: Probe): unknown {
+/** A port refused because a process holds it: say which process (or container), where we can see. */
+async function withSystemUse(err: unknown, port: number | undefined, deps: RouteDeps) {
   if (!(err instanceof PortError) || err.code !== "port_in_use" || !port) return err;
-  return new PortError(err.code, err.message, undefined, { port, system: probe.who(port) });
+  const system = await withContainer(deps.probe.who(port), port, deps.engine);
+  return new PortError(err.code, err.message, undefined, { port, system });
 }

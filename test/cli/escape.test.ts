@@ -68,7 +68,7 @@ describe("every human-readable command, against a hostile server", () => {
     home = tempHome("portctl-escape-");
     fake = impostor({
       health,
-      other: (req) => {
+      other: async (req) => {
         const url = new URL(req.url);
         if (req.method === "GET" && url.pathname === "/v1/allocations")
           return { status: 200, body: [evilAllocation()] };
@@ -87,6 +87,36 @@ describe("every human-readable command, against a hostile server", () => {
             status: 200,
             body: { port: 4001, available: false, system: { in_use: true, pid: 5, process: EVIL } },
           };
+        // A container engine's text, through the daemon: every field of the container hostile.
+        if (url.pathname === "/v1/ports/4003")
+          return { status: 200, body: { port: 4003, available: false, system: evilSystem() } };
+        // …and of the wrong types: printed as text, never a crash.
+        if (url.pathname === "/v1/ports/4004")
+          return {
+            status: 200,
+            body: {
+              port: 4004,
+              available: false,
+              system: {
+                in_use: true,
+                container: { name: 5, project: [EVIL], working_dir: { EVIL } },
+              },
+            },
+          };
+        if (url.pathname === "/v1/listeners")
+          return { status: 200, body: [{ port: evilAllocation().port, ...evilSystem() }] };
+        if (
+          req.method === "POST" &&
+          url.pathname === "/v1/allocations" &&
+          !url.searchParams.has("adopt")
+        ) {
+          const body = (await req.json()) as { port?: number };
+          if (body.port === 4003)
+            return {
+              status: 409,
+              body: { error: EVIL, code: "port_in_use", port: 4003, system: evilSystem() },
+            };
+        }
         if (url.pathname === "/v1/ports/4002")
           return {
             status: 200,
@@ -100,9 +130,11 @@ describe("every human-readable command, against a hostile server", () => {
         if (url.pathname === "/v1/events") return { status: 200, body: [evilEvent()] };
         if (url.pathname === "/v1/prune") {
           const candidate = { allocation: evilAllocation(), cause: "checkout_gone", reason: EVIL };
+          const kept = { ...candidate, system: evilSystem() };
+          const dryRun = ((await req.json()) as { dry_run?: boolean }).dry_run === true;
           return {
             status: 200,
-            body: { dry_run: false, candidates: [candidate] },
+            body: { dry_run: dryRun, candidates: [candidate], kept: [kept] },
           };
         }
         if (req.method === "POST" && url.searchParams.has("adopt"))
@@ -133,9 +165,30 @@ describe("every human-readable command, against a hostile server", () => {
       ["env", "--app", "a", "--instance", "b"],
       ["history"],
       ["prune"],
+      ["prune", "--yes"],
+      ["check", "--port", "4003"],
+      ["check", "--port", "4004"],
+      ["list", "--all", "-l"],
+      ["allocate", "--service", "web", "--port", "4003"],
     ].map((argv) => [argv.join(" "), argv] as const),
   )("portctl %s: no raw control character on stdout or stderr", async (_name, argv) => {
     expectEscaped(await run([...argv]));
+  });
+
+  test("check and allocate name a hostile container escaped; wrong types print as text", async () => {
+    const shown = safe(EVIL);
+    const check = await run(["check", "--port", "4003"]);
+    expect(check.out).toEqual([
+      `port 4003 is in use by container ${shown} (Compose project ${shown}, /home/x/${shown}), not registered`,
+    ]);
+    const refused = await run(["allocate", "--service", "web", "--port", "4003"]);
+    expect(refused.err).toEqual([`error: ${check.out[0]}`]);
+    const odd = await run(["check", "--port", "4004"]);
+    expect(odd.out).toEqual([
+      "port 4004 is in use by container 5 (Compose project " +
+        safe(String([EVIL])) +
+        ", [object Object]), not registered",
+    ]);
   });
 
   test("check: an event kind it does not know (an inherited name included) is not described", async () => {
@@ -190,6 +243,22 @@ describe("every human-readable command, against a hostile server", () => {
 });
 
 // --- internal ---
+
+/** A port an engine's proxy holds, published by a container whose every string is hostile. */
+function evilSystem() {
+  return {
+    in_use: true,
+    pid: 5,
+    process: "docker-proxy",
+    container: {
+      id: EVIL,
+      name: EVIL,
+      project: EVIL,
+      working_dir: `/home/x/${EVIL}`,
+      service: EVIL,
+    },
+  };
+}
 
 function evilEvent() {
   const a = evilAllocation();

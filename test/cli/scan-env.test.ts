@@ -320,21 +320,54 @@ describe("mergeDotenv", () => {
 });
 
 describe("scan --register and listeners", () => {
-  test("a port registered while something listens on it says who", async () => {
-    const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  test("a port its own checkout's process listens on is registered, saying who", async () => {
+    const project = join(f.cwd, "live");
+    mkdirSync(project);
+    // A server started in the project's folder: its working folder is inside the checkout.
+    const server = Bun.spawn(
+      [
+        process.execPath,
+        "-e",
+        "const l = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } }); console.log(l.port);",
+      ],
+      { cwd: project, stdout: "pipe", stderr: "inherit" },
+    );
     try {
-      const port = listener.port;
-      const project = join(f.cwd, "live");
-      mkdirSync(project);
+      const reader = server.stdout.getReader();
+      const port = Number(new TextDecoder().decode((await reader.read()).value).trim());
       writeFileSync(join(project, "package.json"), `{"scripts": {"dev": "vite --port ${port}"}}\n`);
       const run = await f.run(["scan", "--register", project]);
       expect(run.code).toBe(0);
       expect(run.out).toHaveLength(1);
       expect(run.out[0]).toMatch(
         new RegExp(
-          `^registered port ${port} \\(id=\\d+\\) for live/default/dev  \\[package.json:1\\]; listening now by .+ \\(pid ${process.pid}\\)$`,
+          `^registered port ${port} \\(id=\\d+\\) for live/default/dev  \\[package.json:1\\]; listening now by .+ \\(pid ${server.pid}\\)$`,
         ),
       );
+    } finally {
+      server.kill("SIGKILL");
+      await server.exited;
+    }
+  });
+
+  test("a port a process of another folder listens on is a conflict naming it, not registered", async () => {
+    // This test's own process works in the repository, not in the scanned project.
+    const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const port = listener.port;
+      const project = join(f.cwd, "stranger");
+      mkdirSync(project);
+      writeFileSync(join(project, "package.json"), `{"scripts": {"dev": "vite --port ${port}"}}\n`);
+      const run = await f.run(["scan", "--register", project]);
+      expect(run.code).toBe(1);
+      expect(run.out).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^conflict: port ${port} for stranger/default/dev  \\[package.json:1\\]: port ${port} is in use on this machine by .+ \\(pid ${process.pid}\\), not registered$`,
+          ),
+        ),
+      ]);
+      expect((await f.run(["list", "--json", "--all"])).out.join("")).not.toContain(`${port}`);
     } finally {
       listener.stop(true);
     }

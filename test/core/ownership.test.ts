@@ -233,9 +233,18 @@ describe("prune", () => {
       [3000, `the checkout at ${WORK} no longer exists`],
       [3002, `the checkout at ${OSS} no longer exists`],
     ]);
+    // 3001 listens: kept, and the result says by whom.
+    expect(dry.kept.map((k) => [k.allocation.port, k.cause, k.reason])).toEqual([
+      [3001, "checkout_gone", "still listening: postgres (pid 4321)"],
+    ]);
     expect(store.count()).toBe(4);
     const done = prune(deps(), {}, 55);
-    expect(done).toEqual({ dry_run: false, candidates: dry.candidates, projects: [] });
+    expect(done).toEqual({
+      dry_run: false,
+      candidates: dry.candidates,
+      projects: [],
+      kept: dry.kept,
+    });
     expect(store.list().map((a) => a.port)).toEqual([3001, 3003]);
     expect(store.events({ limit: 2 }).map((e) => [e.kind, e.port, e.pid])).toEqual([
       ["pruned", 3002, 55],

@@ -150,6 +150,7 @@ describe("portctl mcp (compiled) over stdio", () => {
       port: free,
       available: true,
       system: { in_use: false },
+      summary: `port ${free} is available`,
     });
     const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
@@ -158,6 +159,10 @@ describe("portctl mcp (compiled) over stdio", () => {
       });
       expect(bound.available).toBe(false);
       expect(bound.system.in_use).toBe(true);
+      // The line portctl check prints: the process, named where the OS tells.
+      expect((bound as { summary?: string }).summary).toStartWith(
+        `port ${listener.port} is in use on this machine`,
+      );
     } finally {
       listener.stop(true);
     }

@@ -4,11 +4,12 @@
 // test/core/scan-model.test.ts asserts), and `scan --register` records every port the merged
 // stack (base + override file) publishes, under the app/instance it names.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Allocation } from "../../src/core/model.ts";
 import { scanProject } from "../../src/core/scan/index.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
+import { freePort } from "../helpers/cli.ts";
 import { checkedFetch } from "../helpers/contract.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
 import { makeRepo } from "../helpers/git.ts";
@@ -67,28 +68,35 @@ describe("the binary reads each fixture as the model does", () => {
 test("--register records every port of base + override, for the app/instance it names", async () => {
   const project = join(home.root, "shop");
   cpSync(join(FIXTURES, "override"), project, { recursive: true });
+  // The fixture's host ports, moved to ports free now: a listener of another folder on 8080 (on a
+  // shared machine, another test's) would be a conflict naming it, not a registration.
+  const port = new Map([8080, 8081, 9000, 9001, 5432, 6379, 9229].map((p) => [p, freePort()]));
+  for (const file of ["compose.yaml", "compose.override.yaml"]) {
+    const text = readFileSync(join(project, file), "utf8");
+    writeFileSync(
+      join(project, file),
+      text.replace(/"(\d+):/g, (_m, p: string) => `"${port.get(Number(p)) ?? p}:`),
+    );
+  }
   const result = run(["scan", "--register", "--instance", "dev"], project);
   expect(result.code).toBe(0);
   expect(result.err).toBe("");
-  // a process of this machine may listen on one of these ports: the line then says who
-  const lines = result.out
-    .trimEnd()
-    .split("\n")
-    .map((l) => l.replace(/; listening now .*$/, ""));
+  const lines = result.out.trimEnd().split("\n");
+  const at = (p: number) => port.get(p);
   expect(lines).toEqual([
-    "registered port 8080 (id=1) for shop/dev/web-8080  [compose.yaml:5]",
-    "registered port 8081 (id=2) for shop/dev/web-8081  [compose.override.yaml:5]",
-    "registered port 9001 (id=3) for shop/dev/api  [compose.override.yaml:8]",
-    "registered port 6379 (id=4) for shop/dev/cache  [compose.yaml:17]",
-    "registered port 9229 (id=5) for shop/dev/debug  [compose.override.yaml:17]",
+    `registered port ${at(8080)} (id=1) for shop/dev/web-${at(8080)}  [compose.yaml:5]`,
+    `registered port ${at(8081)} (id=2) for shop/dev/web-${at(8081)}  [compose.override.yaml:5]`,
+    `registered port ${at(9001)} (id=3) for shop/dev/api  [compose.override.yaml:8]`,
+    `registered port ${at(6379)} (id=4) for shop/dev/cache  [compose.yaml:17]`,
+    `registered port ${at(9229)} (id=5) for shop/dev/debug  [compose.override.yaml:17]`,
   ]);
   const rows = (await (await checkedFetch(`${daemon.url}/v1/allocations`)).json()) as Allocation[];
   expect(rows.map((a) => `${a.service}:${a.port}`)).toEqual([
-    "web-8080:8080",
-    "web-8081:8081",
-    "api:9001",
-    "cache:6379",
-    "debug:9229",
+    `web-${at(8080)}:${at(8080)}`,
+    `web-${at(8081)}:${at(8081)}`,
+    `api:${at(9001)}`,
+    `cache:${at(6379)}`,
+    `debug:${at(9229)}`,
   ]);
 }, 30_000);
 

@@ -5,6 +5,7 @@ import type { Hono } from "hono";
 import { Allocator } from "../../src/core/allocator.ts";
 import type { CheckoutExists } from "../../src/core/checkout.ts";
 import type { PortRange } from "../../src/core/config.ts";
+import type { Engine } from "../../src/core/engine.ts";
 import type { MachineListener } from "../../src/core/listeners.ts";
 import type { Processes } from "../../src/core/processes.ts";
 import { Store } from "../../src/core/store.ts";
@@ -45,6 +46,8 @@ export function testApp(
     now?: () => Date;
     /** The machine's listeners as `GET /v1/listeners` reports them (default: none). */
     listeners?: MachineListener[];
+    /** The container engine (default: none, never asked). */
+    engine?: Engine;
   } = {},
 ): TestApp {
   const now = opts.now ?? fixedClock;
@@ -67,6 +70,7 @@ export function testApp(
     pid: TEST_PID,
     version: "test",
     listeners: () => opts.listeners ?? [],
+    ...(opts.engine ? { engine: opts.engine } : {}),
   });
   let contract: Contract | undefined;
   /** Every response is checked against the document this app serves (helpers/contract.ts). */

@@ -1,11 +1,15 @@
-// Test doubles for what core lets callers inject: the port probe and the clock.
-import type { SystemUse } from "../../src/core/model.ts";
+// Test doubles for what core lets callers inject: the port probe, the container engine and the
+// clock.
+import type { Engine } from "../../src/core/engine.ts";
+import type { Container, SystemUse } from "../../src/core/model.ts";
 import type { Probe } from "../../src/core/probe.ts";
 import type { Processes } from "../../src/core/processes.ts";
 
 /** A probe whose "listening on the machine" ports are a mutable set the test controls. */
 export interface FakeProbe extends Probe {
   readonly bound: Set<number>;
+  /** A bound port's owner when it is not FAKE_OWNER (`docker-proxy`, say). */
+  readonly owners: Map<number, { pid?: number; process?: string }>;
   /** How many times `listening()` has looked at the machine. */
   readonly snapshots: number;
 }
@@ -15,9 +19,11 @@ export const FAKE_OWNER = { pid: 4321, process: "postgres" } as const;
 
 export function fakeProbe(bound: Iterable<number> = []): FakeProbe {
   const ports = new Set(bound);
+  const owners = new Map<number, { pid?: number; process?: string }>();
   let snapshots = 0;
   return {
     bound: ports,
+    owners,
     get snapshots() {
       return snapshots;
     },
@@ -27,7 +33,28 @@ export function fakeProbe(bound: Iterable<number> = []): FakeProbe {
       return (port) => snapshot.has(port);
     },
     who(port): SystemUse {
-      return ports.has(port) ? { in_use: true, ...FAKE_OWNER } : { in_use: false };
+      return ports.has(port)
+        ? { in_use: true, ...(owners.get(port) ?? FAKE_OWNER) }
+        : { in_use: false };
+    },
+  };
+}
+
+/** An engine whose published ports the test controls, counting the questions it is asked. */
+export interface FakeEngine extends Engine {
+  readonly containers: Map<number, Container>;
+  readonly asked: (number | undefined)[];
+}
+
+export function fakeEngine(containers: Iterable<[number, Container]> = []): FakeEngine {
+  const table = new Map(containers);
+  const asked: (number | undefined)[] = [];
+  return {
+    containers: table,
+    asked,
+    async published(port) {
+      asked.push(port);
+      return new Map([...table].filter(([p]) => port === undefined || p === port));
     },
   };
 }

@@ -22,7 +22,9 @@ export interface ImpostorReplies {
   /** The body of GET /healthz. */
   health?: Record<string, unknown>;
   /** What every other request gets: status and JSON body. */
-  other?: (req: Request) => { status: number; body: unknown };
+  other?: (
+    req: Request,
+  ) => { status: number; body: unknown } | Promise<{ status: number; body: unknown }>;
 }
 
 /** A hostile allocation: every string field carries `EVIL`. */
@@ -43,11 +45,11 @@ export function impostor(replies: ImpostorReplies): Impostor {
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    fetch(req) {
+    async fetch(req) {
       const path = new URL(req.url).pathname;
       requests.push(`${req.method} ${path}`);
       if (path === "/healthz" && replies.health) return Response.json(replies.health);
-      const r = replies.other?.(req) ?? { status: 404, body: { error: "not found" } };
+      const r = (await replies.other?.(req)) ?? { status: 404, body: { error: "not found" } };
       return Response.json(r.body, { status: r.status });
     },
   });

@@ -1,5 +1,6 @@
 import { checkoutExists, ownership } from "../../core/checkout.ts";
 import { PortError } from "../../core/errors.ts";
+import type { SystemUse } from "../../core/model.ts";
 import { Client } from "../client.ts";
 import { detectCheckoutPath, detectOwner } from "../detect.ts";
 import type { Io } from "../io.ts";
@@ -52,8 +53,8 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
     block,
   } = await new Client(io.env)
     .allocate(req, { reuse: opts.reuse ?? false, adopt: opts.adopt ?? false })
-    .catch((err: unknown) => {
-      if (err instanceof PortError && err.code === "port_in_use") {
+    .catch(async (err: unknown) => {
+      if (err instanceof PortError && err.code === "port_in_use" && (await mayBeOwn(err, req))) {
         err.hint = `if it is ${req.service}'s own server, pass --adopt to register it`;
       }
       throw otherCheckout(movedService(err, req.port), req.checkout);
@@ -89,6 +90,17 @@ export function movedService(err: unknown, port: number): unknown {
 }
 
 // --- internal ---
+
+/**
+ * Whether --adopt is worth suggesting: not for a container of another checkout's Compose
+ * project (recorded, its next `up` here would fail on the port it holds).
+ */
+async function mayBeOwn(err: PortError, req: { checkout: string }): Promise<boolean> {
+  const system = err.details?.system as SystemUse | undefined;
+  if (!system?.container) return true;
+  const { heldByCheckout } = await import("../../core/holder.ts");
+  return heldByCheckout(system, req.checkout);
+}
 
 function leaseOf(opts: AllocateOptions): { lease_pid?: number } {
   if (opts.lease && opts.leasePid !== undefined) {

@@ -12,24 +12,37 @@ export interface CheckOptions {
 export async function check(opts: CheckOptions, io: Io): Promise<number> {
   const status = await new Client(io.env).port(opts.port);
   if (opts.json) printJson(io, status);
-  else io.out(describe(status, colors(io)));
+  else io.out(checkLine(status, colors(io), io.env.HOME));
   return status.available ? 0 : 1;
 }
 
-// --- internal ---
-
-function describe(reply: PortStatus, c: Colors): string {
+/**
+ * `port 5432 is in use by container shop-db-1 (Compose project shop, ~/work/shop), not
+ * registered`: the one line check prints (and the MCP check tool's summary), escaped.
+ */
+export function checkLine(reply: PortStatus, c: Colors, home: string | undefined): string {
   // An integer (the shape was checked in client.ts): nothing to escape, and no regex to compile.
   const s = { ...reply, port: String(reply.port) };
   const inUse = s.system?.in_use ?? false;
   if (s.holder) {
-    return `port ${s.port} is ${c.yellow("allocated")} to ${holderText(s.holder)}${inUse ? ", listening" : ""}`;
+    // A container publishing it: `, published by container shop-db-1 (…)`.
+    const live = s.system.container
+      ? `, published${processText(s.system, home)}`
+      : inUse
+        ? ", listening"
+        : "";
+    return `port ${s.port} is ${c.yellow("allocated")} to ${holderText(s.holder)}${live}`;
+  }
+  if (inUse && s.system.container) {
+    return `port ${s.port} is ${c.yellow("in use")}${processText(s.system, home)}, not registered`;
   }
   if (inUse) {
     return `port ${s.port} is ${c.yellow("in use")} on this machine${processText(s.system)}, not registered`;
   }
   return `port ${s.port} is ${c.green("available")}${lastChange(s.last_event)}`;
 }
+
+// --- internal ---
 
 /** ` (released 3 h ago from shop/main/web)`: what became of the port's last owner. */
 function lastChange(e: PortStatus["last_event"]): string {

@@ -1,4 +1,5 @@
 import { checkoutExists } from "../../core/checkout.ts";
+import type { MachineListener } from "../../core/listeners.ts";
 import type { Allocation, ListQuery, Project } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { Client } from "../client.ts";
@@ -6,7 +7,7 @@ import { detectApp } from "../detect.ts";
 import type { Io } from "../io.ts";
 // Only the tables load localtime.ts (and with it bun:ffi), not every command through output.ts.
 import { localTime } from "../localtime.ts";
-import { type Colors, colors, printJson, safe } from "../output.ts";
+import { type Colors, colors, printJson, processText, safe } from "../output.ts";
 import { type Column, table, tableWidth } from "../table.ts";
 
 export interface ListOptions {
@@ -29,6 +30,10 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
     return 0;
   }
   reply.catch(() => {}); // awaited below; this only keeps a throw in between from orphaning it
+  // -l says who listens (a container, where an engine's proxy holds the port): the daemon's
+  // listener list, asked beside the rows; the short list only looks at the kernel's table.
+  // A daemon that cannot say (an older one): the column says only yes, as before.
+  const holders = opts.long ? client.listeners().catch(() => []) : undefined;
   // The one look at the machine's listeners, taken while the rows are on their way.
   const listening = systemProbe().listening();
   const rows = await reply;
@@ -44,7 +49,7 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
   const c = colors(io);
   const columns = [
     ...ALLOCATION_COLUMNS,
-    listeningColumn(listening, c),
+    listeningColumn(listening, c, holders && byPort(await holders, io.env.HOME)),
     ...(opts.long ? [...LONG_COLUMNS, projectColumn(projects)] : []),
     ...noteColumn(rows, c),
   ];
@@ -143,11 +148,29 @@ function noteColumn(rows: Allocation[], c: Colors): Column<Allocation>[] {
   ];
 }
 
-/** Whether each port has a listener, seen from this machine (one look for all rows). */
-function listeningColumn(listening: (port: number) => boolean, c: Colors): Column<Allocation> {
+/** `port → container shop-db-1 (Compose project shop, ~/work/shop)` or `node (pid 7)`. */
+function byPort(listeners: MachineListener[], home: string | undefined): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const l of listeners) {
+    const who = processText({ in_use: true, ...l }, home).replace(/^ by /, "");
+    if (who) out.set(l.port, who);
+  }
+  return out;
+}
+
+/** Whether each port has a listener, seen from this machine (one look for all rows); -l: whose. */
+function listeningColumn(
+  listening: (port: number) => boolean,
+  c: Colors,
+  holders?: Map<number, string>,
+): Column<Allocation> {
   return {
     header: "LISTENING",
-    value: (a) => (listening(a.port) ? "yes" : "no"),
+    value: (a) => {
+      if (!listening(a.port)) return "no";
+      const who = holders?.get(a.port);
+      return who ? `yes: ${who}` : "yes";
+    },
     style: (text) => (text.startsWith("yes") ? c.green(text) : c.dim(text)),
   };
 }

@@ -3,7 +3,7 @@
 import type { PruneResult } from "../../core/prune.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
-import { colors, printJson, safe } from "../output.ts";
+import { colors, printJson, processText, safe } from "../output.ts";
 import { table, tableWidth } from "../table.ts";
 
 export interface PruneOptions {
@@ -26,9 +26,19 @@ export async function prune(opts: PruneOptions, io: Io): Promise<number> {
 // --- internal ---
 
 type Candidate = PruneResult["candidates"][number];
+type Kept = PruneResult["kept"][number];
+type Row = (Candidate & { kept?: false }) | (Kept & { kept: true });
 
 function again(opts: PruneOptions): string {
   return opts.unusedFor ? ` --unused-for ${opts.unusedFor}` : "";
+}
+
+/** Why a port is kept, in the CLI's words: the container with its folder under `~`, escaped. */
+function keptWhy(k: Kept, io: Io): string {
+  const who = processText(k.system, io.env.HOME).replace(/^ by /, "");
+  const selected = k.cause === "checkout_gone" ? "checkout gone" : "unused";
+  if (!who) return `${selected}, but something listens on port ${safe(k.allocation.port)}`;
+  return `${selected}, but ${k.system.container ? "still published by" : "listening:"} ${who}`;
 }
 
 function describe(r: PruneResult, opts: PruneOptions, io: Io): string[] {
@@ -36,7 +46,10 @@ function describe(r: PruneResult, opts: PruneOptions, io: Io): string[] {
     ({ project: p, reason }) =>
       `${r.dry_run ? "would free" : "freed"} Compose project name ${safe(p.name)} of ${safe(`${p.app}/${p.instance}`)}: ${safe(reason)}`,
   );
-  if (r.candidates.length === 0) return projects.length ? projects : ["nothing to prune"];
+  // A daemon of the second release sends no `kept`.
+  const kept: Row[] = (r.kept ?? []).map((k) => ({ ...k, kept: true, reason: keptWhy(k, io) }));
+  if (r.candidates.length === 0 && kept.length === 0)
+    return projects.length ? projects : ["nothing to prune"];
   const c = colors(io);
   if (!r.dry_run) {
     return [
@@ -44,19 +57,24 @@ function describe(r: PruneResult, opts: PruneOptions, io: Io): string[] {
         ({ allocation: a, reason }) =>
           `released port ${safe(a.port)} (id=${safe(a.id)}) of ${safe(`${a.app}/${a.instance}/${a.service}`)}: ${safe(reason)}`,
       ),
+      ...kept.map(
+        ({ allocation: a, reason }) =>
+          `kept port ${safe(a.port)} (id=${safe(a.id)}) of ${safe(`${a.app}/${a.instance}/${a.service}`)}: ${reason}`,
+      ),
       ...projects,
     ];
   }
   const n = r.candidates.length;
+  const rows: Row[] = [...r.candidates, ...kept];
   return [
     ...projects,
     ...table(
-      r.candidates,
+      rows,
       [
         {
           header: "STATE",
-          value: (x: Candidate) => (x.cause === "checkout_gone" ? "STALE" : "UNUSED"),
-          style: (t) => c.yellow(t),
+          value: (x: Row) => (x.kept ? "KEPT" : x.cause === "checkout_gone" ? "STALE" : "UNUSED"),
+          style: (t) => (t === "KEPT" ? c.dim(t) : c.yellow(t)),
           fixed: true,
         },
         { header: "ID", value: (x) => String(x.allocation.id), fixed: true },
@@ -69,6 +87,8 @@ function describe(r: PruneResult, opts: PruneOptions, io: Io): string[] {
       c,
       tableWidth(io),
     ),
-    `${n} allocation${n > 1 ? "s" : ""} would be released; run portctl prune --yes${again(opts)} to release ${n > 1 ? "them" : "it"}`,
+    n === 0
+      ? `nothing would be released: ${kept.length === 1 ? "the port is" : "every port is"} still in use`
+      : `${n} allocation${n > 1 ? "s" : ""} would be released; run portctl prune --yes${again(opts)} to release ${n > 1 ? "them" : "it"}`,
   ];
 }

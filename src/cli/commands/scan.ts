@@ -1,7 +1,8 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { PortError } from "../../core/errors.ts";
-import type { Allocation, SystemUse } from "../../core/model.ts";
+import { heldByCheckout } from "../../core/holder.ts";
+import type { AllocateRequest, Allocation, SystemUse } from "../../core/model.ts";
 import {
   composeProjectsUnder,
   type Finding,
@@ -83,10 +84,10 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
     app,
     instance,
     registrations: results,
-  } = await registerFindings(findings, root, opts, client);
+  } = await registerFindings(findings, root, { ...opts, home: io.env.HOME }, client);
   if (opts.json)
     printJson(io, { registrations: results, ...problemLists(problems), not_scanned: unscanned });
-  else for (const r of results) io.out(safe(describe(r, app, instance)));
+  else for (const r of results) io.out(safe(describe(r, app, instance, io.env.HOME)));
   return failed || results.some((r) => r.result === "conflict") ? 1 : 0;
 }
 
@@ -98,13 +99,13 @@ export async function scan(opts: ScanOptions, io: Io): Promise<number> {
 export async function registerFindings(
   findings: Finding[],
   root: string,
-  given: { app?: string | undefined; instance?: string | undefined },
+  given: { app?: string | undefined; instance?: string | undefined; home?: string | undefined },
   client: Client,
 ): Promise<{ app: string; instance: string; registrations: Registration[] }> {
   const { app, instance } = detectOwner(root, given);
   const plan = planRegistration(findings);
   const names = { app, instance, checkout: detectCheckoutPath(root) };
-  const registrations = await register(plan.register, names, client);
+  const registrations = await register(plan.register, names, client, given.home);
   for (const { finding, reason } of plan.skipped)
     registrations.push({ ...finding, result: "skipped", error: reason });
   return { app, instance, registrations };
@@ -182,14 +183,14 @@ async function register(
   findings: Finding[],
   names: { app: string; instance: string; checkout: string },
   client: Client,
+  home: string | undefined,
 ): Promise<Registration[]> {
   const out: Registration[] = [];
   for (const f of findings) {
     try {
-      // adopt: the project's own stack may be running and listening on these ports right now.
-      const { allocation, created } = await client.allocate(
+      const { allocation, created } = await claim(
         { ...names, service: f.service, port: f.port },
-        { reuse: true, adopt: true },
+        client,
       );
       // A newly recorded port somebody listens on: say who, so a stranger's process is noticed.
       const system = created ? (await client.port(f.port)).system : undefined;
@@ -205,26 +206,43 @@ async function register(
         ...f,
         result: "conflict",
         ...(err.holder ? { holder: err.holder } : {}),
-        error: conflictText(err),
+        error: conflictText(err, home),
       });
     }
   }
   return out;
 }
 
+/**
+ * The port for the service; one something already listens on is recorded only when that
+ * listener is this checkout's own: a container of a Compose project in it, or a process working
+ * in it (its stack or dev server, started before it was registered). Anyone else's is the
+ * daemon's port_in_use, naming it (recorded, the next `up` would fail on it).
+ */
+async function claim(req: AllocateRequest & { checkout: string; port: number }, client: Client) {
+  try {
+    return await client.allocate(req, { reuse: true });
+  } catch (err) {
+    if (!(err instanceof PortError) || err.code !== "port_in_use") throw err;
+    const system = err.details?.system as SystemUse | undefined;
+    if (!system || !heldByCheckout(system, req.checkout)) throw err;
+    return await client.allocate(req, { reuse: true, adopt: true });
+  }
+}
+
 /** Why a port was not registered, in scan's words: scan has no --reuse to suggest. */
-function conflictText(err: PortError): string {
+function conflictText(err: PortError, home: string | undefined): string {
   const h = err.holder;
   if (err.code === "service_allocated" && h)
     return `${holderText(h)} already has port ${h.port}; release it to move the service to this port`;
   if (err.code === "port_allocated" && h) return `held by ${holderText(h)}`;
-  return CLI_ERRORS[err.code].line(err);
+  return CLI_ERRORS[err.code].line(err, home);
 }
 
-function describe(r: Registration, app: string, instance: string): string {
+function describe(r: Registration, app: string, instance: string, home?: string): string {
   const name = owner({ app, instance, service: r.service });
   if (r.result === "registered") {
-    const listening = r.listening ? `; listening now${processText(r.listening)}` : "";
+    const listening = r.listening ? `; listening now${processText(r.listening, home)}` : "";
     return `registered port ${r.port} (id=${r.allocation?.id}) for ${name}  [${r.source}]${listening}`;
   }
   if (r.result === "exists")

@@ -3,6 +3,7 @@
 // released only with dry_run: false, as `portctl prune [--yes]`.
 import { z } from "zod";
 import { durationSchema } from "../../core/events.ts";
+import { systemUseSchema } from "../../core/model.ts";
 import { allocationOut, DESTRUCTIVE, defineTool, strictArgs } from "./schemas.ts";
 
 export const pruneTool = defineTool({
@@ -10,7 +11,7 @@ export const pruneTool = defineTool({
   title: "Prune stale allocations",
   description:
     "Find the allocations whose checkout folder no longer exists (a deleted git worktree or clone), and with unused_for also those whose port has not been seen listening for that long. " +
-    "By default only lists them (dry_run: true); with dry_run: false releases them. Never touches an allocation without a recorded checkout, or one whose port is listening right now. " +
+    "By default only lists them (dry_run: true); with dry_run: false releases them. Never touches an allocation without a recorded checkout, or one whose port is listening right now: those are in kept, with who listens (the container still publishing it, where the engine says). " +
     "Use it after deleting worktrees, or when the range fills up.",
   input: strictArgs({
     dry_run: z
@@ -36,6 +37,17 @@ export const pruneTool = defineTool({
         }),
       )
       .describe("what was released (dry_run: what would be)"),
+    kept: z
+      .array(
+        z.object({
+          allocation: allocationOut,
+          cause: z.enum(["checkout_gone", "unused"]),
+          reason: z.string().describe("who still listens, in words"),
+          system: systemUseSchema,
+        }),
+      )
+      .optional()
+      .describe("selected but kept: something listens on the port now"),
   }),
   annotations: DESTRUCTIVE,
   async run(args, { client }) {

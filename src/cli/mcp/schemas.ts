@@ -110,6 +110,12 @@ export const portStatusOut = z.object({
   available: z.boolean().describe("false when allocated or bound by a process"),
   holder: allocationOut.optional(),
   system: systemUseSchema,
+  summary: z
+    .string()
+    .optional()
+    .describe(
+      "the answer in one line, as portctl check prints it: `port 5432 is in use by container shop-db-1 (Compose project shop, ~/work/shop), not registered`",
+    ),
 });
 
 /**

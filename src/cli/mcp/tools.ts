@@ -6,10 +6,12 @@ import { PortError } from "../../core/errors.ts";
 import { type Allocation, pidSchema, projectSchema } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { movedService } from "../commands/allocate.ts";
+import { checkLine } from "../commands/check.ts";
 import { listQuery } from "../commands/list.ts";
 import { buildFilter, describeFilter } from "../commands/release.ts";
 import { detectCheckoutPath, detectOwner } from "../detect.ts";
 import { envEntries } from "../envfile.ts";
+import { PLAIN } from "../output.ts";
 import { historyTool } from "./history-tool.ts";
 import { pruneTool } from "./prune-tool.ts";
 import { scanTool } from "./scan-tool.ts";
@@ -192,7 +194,10 @@ const check = defineTool({
   input: strictArgs({ port: portArg.describe("The port to check (1-65535).") }),
   output: portStatusOut,
   annotations: READ_ONLY,
-  run: (args, { client }) => client.port(args.port),
+  async run(args, { client, io }) {
+    const status = await client.port(args.port);
+    return { ...status, summary: checkLine(status, PLAIN, io.env.HOME) };
+  },
 });
 
 const env = defineTool({

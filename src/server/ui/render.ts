@@ -8,6 +8,19 @@ export interface Listener {
   port: number;
   pid?: number;
   process?: string;
+  /** The container publishing the port, when an engine's proxy listens (engine text). */
+  container?: { name: string; project?: string; working_dir?: string };
+}
+
+/**
+ * `container shop-db-1 (Compose project shop, /home/me/work/shop)`, else the process name: put
+ * in the page as text only, like every other name (a container's name is anybody's).
+ */
+export function listenerText(l: Listener): string {
+  const c = l.container;
+  if (!c) return l.process ?? "listening";
+  const about = [c.project && `Compose project ${c.project}`, c.working_dir].filter(Boolean);
+  return `container ${c.name}${about.length ? ` (${about.join(", ")})` : ""}`;
 }
 
 /** A Compose project name a checkout holds (GET /v1/projects). */
@@ -119,7 +132,11 @@ export function renderUnregistered(view: View, on: Handlers): Node {
           "tr",
           { "data-port": String(l.port) },
           el("td", { class: "port" }, String(l.port), copyButtons(String(l.port), undefined, on)),
-          el("td", { "data-label": "Process" }, l.process ?? "unknown"),
+          el(
+            "td",
+            { "data-label": "Process" },
+            l.container ? listenerText(l) : (l.process ?? "unknown"),
+          ),
           el("td", { "data-label": "PID", class: "dim" }, l.pid ? String(l.pid) : "—"),
         ),
       ),
@@ -196,7 +213,13 @@ function renderRow(a: Allocation, view: View, on: Handlers): Node {
   const l = view.listeners.get(a.port);
   const stale = view.stale.get(a.id);
   const listening = l
-    ? el("span", { class: "live" }, `${l.process ?? "listening"}${l.pid ? ` (pid ${l.pid})` : ""}`)
+    ? el(
+        "span",
+        { class: "live" },
+        l.container
+          ? listenerText(l)
+          : `${l.process ?? "listening"}${l.pid ? ` (pid ${l.pid})` : ""}`,
+      )
     : el("span", { class: "dim" }, "no");
   return el(
     "tr",

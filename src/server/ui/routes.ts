@@ -2,6 +2,8 @@
 // Policy that allows nothing but this origin's own script, style and fetches (no inline code,
 // no framing), plus the API's nosniff/CORP. Any other path keeps the API's JSON 404.
 import type { Context, Hono } from "hono";
+import type { Engine } from "../../core/engine.ts";
+import { listenersWithContainers } from "../../core/holder.ts";
 import type { MachineListener } from "../../core/listeners.ts";
 import { json, SECURITY_HEADERS } from "../respond.ts";
 import { type Asset, dashboardAssets } from "./assets.ts";
@@ -30,9 +32,16 @@ export const UI_PATHS: [RegExp, string][] = [
   [/^\/v1\/listeners$/, "GET, HEAD"],
 ];
 
-/** The page, its files, and `GET /v1/listeners` (every port something listens on). */
-export function registerUi(app: Hono, listeners: () => MachineListener[]): void {
-  app.get("/v1/listeners", () => json(listeners()));
+/**
+ * The page, its files, and `GET /v1/listeners` (every port something listens on; those an
+ * engine's proxy holds with their container, from one question to the engine).
+ */
+export function registerUi(
+  app: Hono,
+  listeners: () => MachineListener[],
+  engine: Engine | undefined,
+): void {
+  app.get("/v1/listeners", async () => json(await listenersWithContainers(listeners(), engine)));
   const serve = async (c: Context) => {
     const asset = (await dashboardAssets()).get(c.req.path);
     return asset ? respond(c.req.raw, asset, c.req.path === "/") : c.notFound();
