@@ -78,6 +78,14 @@ export const PROXY_FALLBACK_PORT = 2080;
 export const PROXY_MAX_HEAD_BYTES = 32 * 1024;
 /** How long `portctl run`'s guard waits after SIGTERM before SIGKILL, once portctl is gone. */
 export const RUN_GUARD_GRACE_S = 5;
+/**
+ * After a signal to `portctl run`: how long the dev server's tree has to end before SIGTERM,
+ * then how long before SIGKILL. Compose gets longer: it stops its containers first (10 s each
+ * at most, by default), and a second signal means "force".
+ */
+export const RUN_STOP_GRACE_MS = 4000;
+export const RUN_KILL_GRACE_MS = 2000;
+export const RUN_COMPOSE_STOP_GRACE_MS = 15_000;
 /** A Compose or `.env` file larger than this is refused by scan, not read. */
 export const MAX_COMPOSE_BYTES = 2 * 1024 * 1024;
 /** A Compose file's YAML nodes once aliases and merge keys are expanded: more is refused. */

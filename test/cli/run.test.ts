@@ -12,6 +12,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { treeOf } from "../../src/cli/run/tree.ts";
+import { systemProbe } from "../../src/core/probe.ts";
 import { type CliFixture, cliFixture, freePort, requestRecorder } from "../helpers/cli.ts";
 import { stopAllDaemons } from "../helpers/daemon.ts";
 import { isAlive, killHard, waitUntil } from "../helpers/processes.ts";
@@ -193,6 +195,40 @@ test("a SIGTERM reaches the server behind a shell that does not pass it on (npm 
   await waitUntil(() => !isAlive(Number(ready[2])), 5000);
   expect(isAlive(Number(ready[2]))).toBe(false);
   expect(run.out()).toContain("got SIGTERM");
+});
+
+// Agents, task runners and IDEs stop a server by signalling portctl alone, with no terminal: sh
+// (npm's `sh -c`) waits on its command and passes nothing on, so each signal must reach the
+// whole tree. The server here handles none of them but SIGTERM: the default action ends it.
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) {
+  test(`no terminal: ${sig} to portctl stops the server behind sh, and frees its port`, async () => {
+    const port = await registerWeb();
+    const run = portctl(["--", "sh", "-c", `'${process.execPath}' '${SERVER}'; true`]);
+    const ready = await run.waitFor(/ready (\d+) pid (\d+)/);
+    expect(Number(ready[1])).toBe(port);
+    const tree = [...treeOf([run.proc.pid]).keys()];
+    expect(tree.length).toBeGreaterThanOrEqual(3); // portctl, sh, the server (and the guard)
+    run.proc.kill(sig);
+    await run.done();
+    await waitUntil(() => !tree.some(isAlive), 3000);
+    expect(tree.filter(isAlive)).toEqual([]);
+    expect(systemProbe().who(port).in_use).toBe(false);
+    // Stopped by the signal itself, not by the escalation after the grace period.
+    expect(run.err()).not.toContain("still running");
+  });
+}
+
+test("a tree that ignores every signal gets SIGTERM after the grace period, then SIGKILL", async () => {
+  const run = portctl(["--", "sh", "-c", "trap '' INT TERM HUP QUIT; echo ready; sleep 60; true"]);
+  await run.waitFor(/ready/);
+  const tree = [...treeOf([run.proc.pid]).keys()];
+  run.proc.kill("SIGINT");
+  expect(await run.done()).toBe(137);
+  expect(tree.filter(isAlive)).toEqual([]);
+  expect(run.err()).toMatch(
+    /portctl run: sh \(pid \d+\), sleep \(pid \d+\) still running 4 s after SIGINT: sending SIGTERM\n/,
+  );
+  expect(run.err()).toContain("still running after SIGTERM: sending SIGKILL\n");
 });
 
 test("--lease: the allocation ends with the run, also when portctl is SIGKILLed", async () => {

@@ -2,7 +2,12 @@
 // (allocated with reuse), handed to a dev server as PORT, <SERVICE>_PORT, {port} and, for tools
 // that ignore PORT, their own port flag. Then the server runs in the foreground until it ends.
 import { basename, relative, resolve } from "node:path";
-import { RUN_DEFAULT_SERVICE } from "../../core/config.ts";
+import {
+  RUN_COMPOSE_STOP_GRACE_MS,
+  RUN_DEFAULT_SERVICE,
+  RUN_KILL_GRACE_MS,
+  RUN_STOP_GRACE_MS,
+} from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
@@ -14,6 +19,7 @@ import { owner, processText, safe } from "../output.ts";
 import { exec, NOT_FOUND_EXIT } from "../run/child.ts";
 import { isComposeCommand } from "../run/compose.ts";
 import { planCommand } from "../run/plan.ts";
+import type { StopPolicy } from "../run/stopper.ts";
 import { type Env, runStack } from "./run-stack.ts";
 
 export interface RunOptions {
@@ -48,7 +54,7 @@ export async function run(opts: RunOptions, io: Io): Promise<number> {
         client,
         leased,
         who,
-        start: (argv: string[], env: Env) => start(argv, env, io),
+        start: (argv: string[], env: Env) => start(argv, env, io, COMPOSE_STOP),
       };
       return await runStack(opts, io, ctx);
     }
@@ -111,7 +117,7 @@ async function runServer(opts: RunOptions, io: Io, client: Client, leased: Alloc
   for (const name of opts.env ?? []) env[name] = String(a.port);
   const where = a.url ? `${safe(a.url)} (port ${a.port})` : `http://localhost:${a.port}`;
   io.err(`${owner(a)} → ${where}${leaseNote(leased)}`);
-  return start(plan.argv, env, io);
+  return start(plan.argv, env, io, SERVER_STOP);
 }
 
 /** Who the allocations are for: this checkout, and with --lease this very run. */
@@ -127,9 +133,23 @@ export function leaseNote(leased: Allocation[]): string {
   return leased.length ? " (leased: released when this run ends)" : "";
 }
 
-async function start(argv: string[], env: Env, io: Io) {
+/** A dev server's whole tree gets the signal, as from a terminal. */
+const SERVER_STOP = { graceMs: RUN_STOP_GRACE_MS, killMs: RUN_KILL_GRACE_MS, wholeTree: true };
+/** Compose alone gets it: it stops its containers, and counts a second signal as "force". */
+const COMPOSE_STOP = {
+  graceMs: RUN_COMPOSE_STOP_GRACE_MS,
+  killMs: RUN_KILL_GRACE_MS,
+  wholeTree: false,
+};
+
+async function start(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: Io,
+  stop: StopPolicy,
+) {
   try {
-    return await exec(argv, { env, cwd: io.cwd });
+    return await exec(argv, { env, cwd: io.cwd, stop, warn: (line) => io.err(line) });
   } catch (err) {
     io.err(`error: cannot run ${safe(argv[0])}: ${safe(startFailure(err))}`);
     return NOT_FOUND_EXIT;

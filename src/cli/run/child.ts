@@ -1,13 +1,17 @@
 // The dev server as a child of `portctl run`: the terminal is inherited (a TTY stays a TTY, the
-// child stays in our process group so Ctrl-C and job control reach it), SIGINT/SIGTERM/SIGHUP
-// sent to portctl are passed on, and the exit status is the child's (128+n for signal n).
+// child stays in our process group so Ctrl-C and job control reach it), SIGINT, SIGTERM, SIGHUP
+// and SIGQUIT sent to portctl stop the child's whole tree (stopper.ts), and the exit status is
+// the child's (128+n for signal n).
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import type { Subprocess } from "bun";
 import type { Env } from "../../core/config.ts";
-import { descendants, GUARD_SCRIPT } from "./tree.ts";
+import { type StopPolicy, treeStopper } from "./stopper.ts";
+import { GUARD_SCRIPT } from "./tree.ts";
 
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+/** What a terminal sends its whole foreground group from the keyboard (Ctrl-C, Ctrl-\\). */
+const KEYBOARD: readonly NodeJS.Signals[] = ["SIGINT", "SIGQUIT"];
 
 /** What `exec` returns when the command cannot be started at all (as a shell does). */
 export const NOT_FOUND_EXIT = 127;
@@ -15,6 +19,9 @@ export const NOT_FOUND_EXIT = 127;
 export interface ChildOptions {
   env: Env;
   cwd: string;
+  stop: StopPolicy;
+  /** Where portctl's own lines go (a stop that had to be forced). */
+  warn: (line: string) => void;
 }
 
 /**
@@ -26,17 +33,13 @@ export async function exec(argv: string[], opts: ChildOptions): Promise<number> 
   // A signal in the moment between the spawn and the child's first output would otherwise
   // still find portctl with the default action (dying, leaving the child to the guard).
   const early: NodeJS.Signals[] = [];
-  // Descendants seen when a stop was passed on: those still alive once the child has ended
-  // (vite under an npm that has exited) get the same signal, so none is left holding the port.
-  const stopping = new Map<number, NodeJS.Signals>();
+  const stopper = treeStopper(opts.stop, opts.warn);
   const pass = (sig: NodeJS.Signals) => {
-    // A Ctrl-C at the terminal reaches every process of the foreground group, the child and
-    // its descendants included; sending it again would look like a second Ctrl-C ("press
-    // again to force", says `docker compose up`). Only a SIGINT sent to portctl is passed on.
-    if (sig === "SIGINT" && inForeground()) return;
     if (!child) return void early.push(sig);
-    for (const pid of descendants(child.pid)) stopping.set(pid, sig);
-    signal(child.pid, sig);
+    // A Ctrl-C at the terminal has already reached every process of the foreground group;
+    // sending it again would look like a second Ctrl-C ("press again to force", says `docker
+    // compose up`). The tree must end all the same.
+    stopper.stop(child.pid, sig, KEYBOARD.includes(sig) && inForeground());
   };
   const handlers = FORWARDED.map((sig) => [sig, () => pass(sig)] as const);
   for (const [sig, handler] of handlers) process.on(sig, handler);
@@ -50,9 +53,10 @@ export async function exec(argv: string[], opts: ChildOptions): Promise<number> 
     guard = watchdog(child.pid);
     for (const sig of early) pass(sig);
     await child.exited;
+    // What npm left behind (vite, reparented to init) is stopped too before portctl returns.
+    await stopper.finished();
   } finally {
     for (const [sig, handler] of handlers) process.off(sig, handler);
-    for (const [pid, sig] of stopping) signal(pid, sig);
     await guard?.release();
   }
   return exitStatus(child.exitCode, child.signalCode);
@@ -95,14 +99,6 @@ function spawnGuard(pid: number) {
     stdout: "ignore",
     stderr: "ignore",
   });
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
 }
 
 /**

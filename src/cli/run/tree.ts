@@ -6,18 +6,45 @@ import { RUN_GUARD_GRACE_S } from "../../core/config.ts";
 
 /** Every live descendant of `root` (not `root` itself), from /proc on Linux, `ps` elsewhere. */
 export function descendants(root: number): number[] {
-  const parents = parentTable();
-  const out: number[] = [];
-  for (const [pid] of parents) {
-    for (let p = parents.get(pid), hops = 0; p !== undefined && hops < 64; p = parents.get(p)) {
-      if (p === root) {
-        out.push(pid);
+  return [...treeOf([root], processTable()).keys()].filter((pid) => pid !== root);
+}
+
+/** A process as `ps` or /proc shows it; `start` tells a PID's process from a later one's. */
+export interface ProcessEntry {
+  ppid: number;
+  /** Start time in clock ticks after boot (Linux); undefined where unknown. */
+  start?: string;
+  /** Ended but not yet reaped: holds no port, needs no signal. */
+  zombie: boolean;
+}
+
+/**
+ * `roots` and every live descendant of theirs, each with its start time: the members of a
+ * dev server's tree at this moment (npm → sh → vite → esbuild).
+ */
+export function treeOf(
+  roots: Iterable<number>,
+  table: Map<number, ProcessEntry> = processTable(),
+): Map<number, string | undefined> {
+  const wanted = new Set(roots);
+  const out = new Map<number, string | undefined>();
+  for (const [pid, entry] of table) {
+    if (entry.zombie) continue;
+    let p: number | undefined = pid;
+    for (let hops = 0; p !== undefined && hops < 64; hops++) {
+      if (wanted.has(p)) {
+        out.set(pid, entry.start);
         break;
       }
-      hops++;
+      p = table.get(p)?.ppid;
     }
   }
   return out;
+}
+
+/** Every process of the machine that we can see, by PID. */
+export function processTable(): Map<number, ProcessEntry> {
+  return process.platform === "linux" ? procTable() : psTable();
 }
 
 /**
@@ -47,32 +74,39 @@ exit 0`;
 
 // --- internal ---
 
-function parentTable(): Map<number, number> {
-  const table = new Map<number, number>();
-  if (process.platform === "linux") {
-    let names: string[] = [];
-    try {
-      names = readdirSync("/proc").filter((n) => /^\d+$/.test(n));
-    } catch {
-      return table;
-    }
-    for (const name of names) {
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-        // After "pid (comm)": state, then ppid. comm may hold spaces and parentheses.
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        table.set(Number(name), ppid);
-      } catch {
-        // exited while we looked
-      }
-    }
+function procTable(): Map<number, ProcessEntry> {
+  const table = new Map<number, ProcessEntry>();
+  let names: string[] = [];
+  try {
+    names = readdirSync("/proc").filter((n) => /^\d+$/.test(n));
+  } catch {
     return table;
   }
+  for (const name of names) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // After "pid (comm)": state, ppid, …, and field 22 the start time. comm may hold spaces
+      // and parentheses, hence the last ")".
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      table.set(Number(name), { ppid: Number(f[1]), start: f[19], zombie: f[0] === "Z" });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return table;
+}
+
+function psTable(): Map<number, ProcessEntry> {
+  const table = new Map<number, ProcessEntry>();
   try {
-    const res = Bun.spawnSync(["ps", "-A", "-o", "pid=", "-o", "ppid="], { stderr: "ignore" });
+    const res = Bun.spawnSync(["ps", "-A", "-o", "pid=", "-o", "ppid=", "-o", "stat="], {
+      stderr: "ignore",
+    });
     for (const line of res.stdout.toString().split("\n")) {
-      const [pid, ppid] = line.trim().split(/\s+/).map(Number);
-      if (pid && ppid !== undefined) table.set(pid, ppid);
+      const [pid, ppid, stat] = line.trim().split(/\s+/);
+      if (pid && ppid) {
+        table.set(Number(pid), { ppid: Number(ppid), zombie: (stat ?? "").startsWith("Z") });
+      }
     }
   } catch {
     // no ps: only the child itself is reached
