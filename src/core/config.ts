@@ -86,6 +86,14 @@ export const RUN_GUARD_GRACE_S = 5;
 export const RUN_STOP_GRACE_MS = 4000;
 export const RUN_KILL_GRACE_MS = 2000;
 export const RUN_COMPOSE_STOP_GRACE_MS = 15_000;
+/**
+ * `portctl run` watches which ports the dev server's tree listens on, every RUN_WATCH_POLL_MS
+ * for RUN_WATCH_MS after the start, and warns once when for RUN_WATCH_SETTLE_MS it has listened
+ * only on other ports than the registered one.
+ */
+export const RUN_WATCH_MS = 180_000;
+export const RUN_WATCH_POLL_MS = 500;
+export const RUN_WATCH_SETTLE_MS = 1500;
 /** A Compose or `.env` file larger than this is refused by scan, not read. */
 export const MAX_COMPOSE_BYTES = 2 * 1024 * 1024;
 /** A Compose file's YAML nodes once aliases and merge keys are expanded: more is refused. */

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { COMMANDS } from "../../src/cli/commands/index.ts";
 import { parseArgv } from "../../src/cli/parse.ts";
 import { FRAMEWORKS } from "../../src/cli/run/frameworks.ts";
-import { lastCommand, planCommand } from "../../src/cli/run/plan.ts";
+import { fixedPort, lastCommand, planCommand } from "../../src/cli/run/plan.ts";
 
 let dir: string;
 beforeAll(() => {
@@ -53,16 +53,94 @@ describe("the framework table", () => {
     ["webpack --mode production", "webpack --mode production"],
     ["webpack-dev-server", "webpack-dev-server --port 3100"],
     ["next dev", "next dev"],
+    ["nuxt dev", "nuxt dev"],
+    ["rails server", "rails server"],
     ["./node_modules/.bin/vite", "./node_modules/.bin/vite --port 3100 --strictPort"],
+    ["python manage.py runserver", "python manage.py runserver 3100"],
+    ["python3 ./manage.py runserver --noreload", "python3 ./manage.py runserver --noreload 3100"],
+    ["python3.11 -m django runserver", "python3.11 -m django runserver 3100"],
+    ["django-admin runserver --settings s", "django-admin runserver --settings s 3100"],
+    ["python manage.py migrate", "python manage.py migrate"],
+    ["python -m uvicorn app:app", "python -m uvicorn app:app --port 3100"],
+    ["uvicorn app:app --reload", "uvicorn app:app --reload --port 3100"],
+    ["hugo server", "hugo server --port 3100"],
+    ["hugo", "hugo"],
+    ["bundle exec jekyll serve", "bundle exec jekyll serve --port 3100"],
+    ["mkdocs serve", "mkdocs serve --dev-addr 127.0.0.1:3100"],
+    ["php artisan serve", "php artisan serve --port 3100"],
+    ["php -S localhost:{port}", "php -S localhost:3100"],
+    ["gatsby develop", "gatsby develop --port 3100"],
+    ["docusaurus start", "docusaurus start --port 3100"],
+    ["remix vite:dev", "remix vite:dev --port 3100 --strictPort"],
+    ["vinxi dev", "vinxi dev --port 3100"],
+    ["uv run python manage.py runserver", "uv run python manage.py runserver 3100"],
+    ["poetry run uvicorn main:app", "poetry run uvicorn main:app --port 3100"],
   ])("%s → %s", (cmd, expected) => {
     expect(argv(cmd.split(" "))).toBe(expected);
   });
 
-  test("every row says what it adds and which flags already set a port", () => {
+  test("every row says what it adds and how a port the user chose is seen", () => {
     for (const fw of FRAMEWORKS) {
-      expect(fw.flags(1234)).toContain("1234");
-      expect(fw.portFlags.length).toBeGreaterThan(0);
+      // `php -S` always names its address itself; the others read PORT.
+      if (["php", "next", "nuxt", "parcel", "serve", "http-server", "rails"].includes(fw.name)) {
+        expect(fw.flags(1234)).toEqual([]);
+        continue;
+      }
+      const added = [...fw.flags(1234), ...Object.values(fw.env?.(1234) ?? {})];
+      expect(added.join(" ")).toContain("1234");
+      expect(
+        fw.portFlags.length + (fw.portEnv?.length ?? 0) + (fw.ownPort ? 1 : 0),
+      ).toBeGreaterThan(0);
     }
+  });
+
+  test("flask run gets FLASK_RUN_PORT, not a flag; the user's own variable or --port wins", () => {
+    expect(plan(["flask", "run"])).toEqual({
+      argv: ["flask", "run"],
+      injected: { tool: "flask", flags: [], env: { FLASK_RUN_PORT: "3100" } },
+    });
+    expect(plan(["python3", "-m", "flask", "--app", "hello", "run"]).injected?.env).toEqual({
+      FLASK_RUN_PORT: "3100",
+    });
+    expect(plan(["flask", "run", "-p", "5001"]).ownPort).toEqual({ tool: "flask", port: "5001" });
+    const env = { FLASK_RUN_PORT: "5002" };
+    expect(planCommand(["flask", "run"], { port: 3100, inject: true, cwd: dir, env })).toEqual({
+      argv: ["flask", "run"],
+      ownPort: { tool: "flask", port: "5002" },
+    });
+    expect(plan(["flask", "routes"]).injected).toBeUndefined();
+  });
+
+  test("an address the user gave is their port: runserver, mkdocs, php -S, uvicorn", () => {
+    const own = (cmd: string) => plan(cmd.split(" ")).ownPort?.port;
+    expect(own("python manage.py runserver 8001")).toBe("8001");
+    expect(own("python manage.py runserver 0.0.0.0:8002")).toBe("8002");
+    expect(own("python manage.py runserver [::1]:8003")).toBe("8003");
+    expect(own("python manage.py runserver --settings x.y 8004")).toBe("8004");
+    expect(own("mkdocs serve -a 127.0.0.1:8005")).toBe("8005");
+    expect(own("mkdocs serve --dev-addr=localhost:8006")).toBe("8006");
+    expect(own("php -S localhost:8007")).toBe("8007");
+    expect(own("php -S0.0.0.0:8008")).toBe("8008");
+    expect(own("uvicorn app:app --port=8009")).toBe("8009");
+    expect(own("hugo server -p 8010")).toBe("8010");
+    expect(own("bundle exec jekyll serve -P 8011")).toBe("8011");
+  });
+
+  test("fixedPort: the number a command fixes for itself, before anything is registered", () => {
+    const fixed = (cmd: string[], env = {}) => fixedPort(cmd, { inject: true, cwd: dir, env });
+    expect(fixed(["vite", "--port", "5173"])).toEqual({ tool: "vite", port: 5173 });
+    expect(fixed(["npm", "run", "own"])).toEqual({ tool: "vite", port: 5000 });
+    expect(fixed(["flask", "run"], { FLASK_RUN_PORT: "5000" })).toEqual({
+      tool: "flask",
+      port: 5000,
+    });
+    expect(fixed(["vite"])).toBeUndefined();
+    expect(fixed(["vite", "--port", "{port}"])).toBeUndefined();
+    expect(fixed(["vite", "--port", "$PORT"])).toBeUndefined();
+    expect(fixed(["vite", "--port", "70000"])).toBeUndefined();
+    expect(fixed(["vite", "--port", "0"])).toBeUndefined();
+    expect(fixed(["next", "dev", "-p", "4000"])).toEqual({ tool: "next", port: 4000 });
+    expect(fixed(["rails", "s"])).toBeUndefined();
   });
 
   test("a port the user chose is left alone, in every spelling", () => {
@@ -119,6 +197,11 @@ describe("runners and package managers", () => {
     ["npm run missing"],
     ["npm install"],
     ["pnpm --filter web dev"],
+    ["true"],
+    ["bundle"],
+    ["uv run"],
+    ["python3"],
+    ["php"],
   ])("%s is run as it is", (cmd) => {
     expect(plan(cmd.split(" "))).toEqual({ argv: cmd.split(" ") });
   });

@@ -53,7 +53,12 @@ interface Run {
 function portctl(args: string[], env: Record<string, string> = {}, cwd = f.cwd): Run {
   const proc = Bun.spawn([process.execPath, MAIN, "run", ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...f.env, ...env } as Record<string, string>,
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      npm_config_update_notifier: "false",
+      ...f.env,
+      ...env,
+    } as Record<string, string>,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -282,16 +287,85 @@ test("a fake vite on PATH gets --port N --strictPort, unless the user chose a po
   const port = (await f.allocations())[0]?.port;
   expect(plain.out()).toBe(`vite --port ${port} --strictPort\n`);
 
-  const own = portctl(["--", "vite", "--port", "4000"], env);
+  // A port of the user's is theirs: registered (the service moves to it), nothing added.
+  const mine = freePort();
+  const own = portctl(["--", "vite", "--port", String(mine)], env);
   expect(await own.done()).toBe(0);
-  expect(own.out()).toBe("vite --port 4000\n");
-  expect(own.err()).toContain(
-    `note: vite was given port 4000; myapp/default/web is registered on ${port}`,
+  expect(own.out()).toBe(`vite --port ${mine}\n`);
+  expect(own.err()).toContain(`note: myapp/default/web moved from port ${port} to ${mine}`);
+  // One that is not a number portctl can read is the user's too, with a note.
+  const dynamic = portctl(["--", "vite", "--port", "$P"], env);
+  expect(await dynamic.done()).toBe(0);
+  expect(dynamic.out()).toBe("vite --port $P\n");
+  expect(dynamic.err()).toContain(
+    `note: vite was given port $P; myapp/default/web is registered on ${mine}`,
   );
 
   const off = portctl(["--no-inject", "--", "vite", "--host"], env);
   expect(await off.done()).toBe(0);
   expect(off.out()).toBe("vite --host\n");
+});
+
+test("a port the command fixes is the one registered and announced (snag 5)", async () => {
+  const bin = fakeTools(["vite"]);
+  const env = { PATH: `${bin}:${process.env.PATH}` };
+  const own = freePort();
+  writeFileSync(
+    join(f.cwd, "package.json"),
+    JSON.stringify({ scripts: { dev: `vite --port ${own}` } }),
+  );
+  const run = portctl(["--", "npm", "run", "dev"], env);
+  expect(await run.done()).toBe(0);
+  expect((await f.allocations()).map((a) => [a.service, a.port])).toEqual([["web", own]]);
+  expect(run.err()).toBe(`myapp/default/web → http://localhost:${own}\n`);
+  expect(run.out()).toContain(`vite --port ${own}\n`);
+
+  // Registered elsewhere before the script said so: the registration follows the command.
+  const other = freePort();
+  const moved = portctl(["--", "vite", "--port", String(other)], env);
+  expect(await moved.done()).toBe(0);
+  expect((await f.allocations()).map((a) => [a.service, a.port])).toEqual([["web", other]]);
+  expect(moved.err()).toBe(
+    `note: myapp/default/web moved from port ${own} to ${other}: vite is given port ${other} by the command\nmyapp/default/web → http://localhost:${other}\n`,
+  );
+});
+
+test("a port the command fixes that another service holds is refused, and nothing starts", async () => {
+  const bin = fakeTools(["vite"]);
+  const held = await f.alloc("--service", "api", "--port", String(freePort()));
+  const marker = join(f.home.root, "started");
+  writeFileSync(join(bin, "vite"), `#!/bin/sh\ntouch ${marker}\n`);
+  const run = portctl(["--", "vite", "--port", String(held.port)], {
+    PATH: `${bin}:${process.env.PATH}`,
+  });
+  expect(await run.done()).toBe(1);
+  expect(run.err()).toBe(
+    `error: port ${held.port} is already allocated to myapp/default/api (id=${held.id}) (vite is given port ${held.port} by the command); free it, or drop the command's port\n`,
+  );
+  expect(existsSync(marker)).toBe(false);
+  expect((await f.allocations()).map((a) => a.service)).toEqual(["api"]);
+});
+
+test("a server that listens elsewhere than the registered port is named within seconds", async () => {
+  const port = await registerWeb();
+  const elsewhere = freePort();
+  const run = portctl([
+    "--",
+    "sh",
+    "-c",
+    `PORT=${elsewhere} '${process.execPath}' '${SERVER}'; true`,
+  ]);
+  const ready = await run.waitFor(/ready (\d+) pid (\d+)/);
+  expect(Number(ready[1])).toBe(elsewhere);
+  const warned = await run.waitFor(/warning: .*\n/, 10_000);
+  const name = readFileSync(`/proc/${ready[2]}/comm`, "utf8").trim();
+  expect(warned[0]).toBe(
+    `warning: myapp/default/web is registered on ${port}, but the server listens on ${elsewhere} (${name}, pid ${ready[2]}): pass it the port ({port} in its arguments, or --env with its variable), or write the port in the command so run registers that one\n`,
+  );
+  run.proc.kill("SIGTERM");
+  await run.done();
+  // Once only, and never for a server on its registered port (the first tests here).
+  expect(run.err().match(/warning:/g)).toHaveLength(1);
 });
 
 test("through the real npm run dev, the flag arrives after --", async () => {
@@ -303,6 +377,42 @@ test("through the real npm run dev, the flag arrives after --", async () => {
   // npm echoes the script it runs: the flags were appended to it, so they came after `--`.
   expect(run.out()).toContain(`> vite --host --port ${port} --strictPort`);
   expect(run.out()).toContain(`vite --host --port ${port} --strictPort\n`);
+});
+
+test("scan --register and run name package.json ports alike, so run uses what scan registered (snag 6)", async () => {
+  mkdirSync(join(f.cwd, ".git"));
+  writeFileSync(join(f.cwd, ".git", "HEAD"), "ref: refs/heads/main\n");
+  const admin = join(f.cwd, "apps", "admin");
+  mkdirSync(admin, { recursive: true });
+  const [top, dev, book] = [freePort(), freePort(), freePort()];
+  writeFileSync(
+    join(f.cwd, "package.json"),
+    JSON.stringify({ scripts: { dev: `vite --port ${top}` } }),
+  );
+  writeFileSync(
+    join(admin, "package.json"),
+    JSON.stringify({
+      scripts: { dev: `vite --port ${dev}`, storybook: `storybook dev -p ${book}` },
+    }),
+  );
+  const scan = await f.run(["scan", "--register"]);
+  expect(scan.code).toBe(0);
+  const before = (await f.allocations()).map((a) => `${a.service}:${a.port}`).sort();
+  expect(before).toEqual([`admin-storybook:${book}`, `admin:${dev}`, `web:${top}`].sort());
+  const env = { PATH: `${fakeTools(["vite", "storybook"])}:${process.env.PATH}` };
+  const runs = [
+    portctl(["--", "npm", "run", "dev"], env),
+    portctl(["--", "npm", "run", "dev"], env, admin),
+    portctl(["--", "npm", "run", "storybook"], env, admin),
+  ];
+  for (const r of runs) expect(await r.done()).toBe(0);
+  expect(runs.map((r) => r.err().trim())).toEqual([
+    `myapp/main/web → http://localhost:${top}`,
+    `myapp/main/admin → http://localhost:${dev}`,
+    `myapp/main/admin-storybook → http://localhost:${book}`,
+  ]);
+  // Nothing new, nothing moved.
+  expect((await f.allocations()).map((a) => `${a.service}:${a.port}`).sort()).toEqual(before);
 });
 
 test("a monorepo package gets its folder's name as the service", async () => {

@@ -27,14 +27,14 @@ describe("scan", () => {
     expect(await f.run(["scan", join(FIXTURES, "scripts")])).toEqual({
       code: 0,
       out: [
-        "PORT  SERVICE    PROTOCOL  SOURCE",
-        "5173  dev        tcp       package.json:6",
-        "6006  storybook  tcp       package.json:7",
-        "4200  ng         tcp       package.json:8",
-        "3001  api        tcp       package.json:9",
-        "8081  db         tcp       package.json:10",
-        "5174  both       tcp       package.json:11",
-        "3002  both-2     tcp       package.json:11",
+        "PORT  SERVICE        PROTOCOL  SOURCE",
+        "5173  web            tcp       package.json:6",
+        "6006  web-storybook  tcp       package.json:7",
+        "4200  web-ng         tcp       package.json:8",
+        "3001  web-api        tcp       package.json:9",
+        "8081  web-db         tcp       package.json:10",
+        "5174  web-both       tcp       package.json:11",
+        "3002  web-both-2     tcp       package.json:11",
       ],
       err: [],
     });
@@ -341,7 +341,7 @@ describe("scan --register and listeners", () => {
       expect(run.out).toHaveLength(1);
       expect(run.out[0]).toMatch(
         new RegExp(
-          `^registered port ${port} \\(id=\\d+\\) for live/default/dev  \\[package.json:1\\]; listening now by .+ \\(pid ${server.pid}\\)$`,
+          `^registered port ${port} \\(id=\\d+\\) for live/default/web  \\[package.json:1\\]; listening now by .+ \\(pid ${server.pid}\\)$`,
         ),
       );
     } finally {

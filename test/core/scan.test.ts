@@ -127,13 +127,15 @@ test("env-files: *_PORT and PORT keys with valid ports, nothing else", () => {
 test("scripts: --port N, --port=N, -p N, PORT=N, docker's host side; one line per script", () => {
   expect(scanProject(fixture("scripts"))).toEqual({
     findings: [
-      script(5173, "dev", "package.json:6"),
-      script(6006, "storybook", "package.json:7"),
-      script(4200, "ng", "package.json:8"),
-      script(3001, "api", "package.json:9"),
-      script(8081, "db", "package.json:10"),
-      script(5174, "both", "package.json:11"),
-      script(3002, "both-2", "package.json:11"),
+      // Named as `portctl run -- npm run <script>` names them: the package's service (web at
+      // the top) for dev, start and serve; <package>-<script> for the others.
+      script(5173, "web", "package.json:6"),
+      script(6006, "web-storybook", "package.json:7"),
+      script(4200, "web-ng", "package.json:8"),
+      script(3001, "web-api", "package.json:9"),
+      script(8081, "web-db", "package.json:10"),
+      script(5174, "web-both", "package.json:11"),
+      script(3002, "web-both-2", "package.json:11"),
     ],
     problems: [],
     unscanned: [],
@@ -334,8 +336,8 @@ describe("scanPackageJson and portsIn", () => {
       "}",
     ].join("\n");
     expect(scanPackageJson(text, "package.json").findings).toEqual([
-      script(5173, "dev", "package.json:5"),
-      script(3001, "api", "package.json:6"),
+      script(5173, "web", "package.json:5"),
+      script(3001, "web-api", "package.json:6"),
     ]);
   });
 
@@ -348,7 +350,7 @@ describe("scanPackageJson and portsIn", () => {
     const text = `{\n  "scripts": {\n${body.join(",\n")}\n  }\n}\n`;
     const { findings } = scanPackageJson(text, "package.json");
     expect(findings).toHaveLength(n);
-    expect(findings[n - 1]).toEqual(script(3000 + n - 1, `s${n - 1}`, `package.json:${n + 2}`));
+    expect(findings[n - 1]).toEqual(script(3000 + n - 1, `web-s${n - 1}`, `package.json:${n + 2}`));
     // The old code needed ~100 s; one pass takes well under a second. 30 s leaves room for a
     // loaded 2-core CI without letting the quadratic search back in.
   }, 30_000);
@@ -357,8 +359,16 @@ describe("scanPackageJson and portsIn", () => {
     expect(scanPackageJson('{"name":"x"}', "package.json")).toEqual({ findings: [], problems: [] });
     const odd = '{"scripts": {"a": 5, "b": null, "c": "vite --port 5173"}}';
     expect(scanPackageJson(odd, "package.json").findings).toEqual([
-      script(5173, "c", "package.json:1"),
+      script(5173, "web-c", "package.json:1"),
     ]);
+  });
+
+  test("one naming rule with portctl run: the package's service for dev/start/serve", () => {
+    const text =
+      '{"scripts": {"dev": "vite --port 5173", "start": "next start -p 3001", "docs": "vitepress --port 5174"}}';
+    const names = (file: string) => scanPackageJson(text, file).findings.map((f) => f.service);
+    expect(names("package.json")).toEqual(["web", "web", "web-docs"]);
+    expect(names("apps/admin/package.json")).toEqual(["admin", "admin", "admin-docs"]);
   });
 
   test.each([

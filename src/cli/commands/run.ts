@@ -9,8 +9,10 @@ import {
   RUN_STOP_GRACE_MS,
 } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
+import { readText } from "../../core/files.ts";
 import type { Allocation } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
+import { scriptService } from "../../core/scan/scripts.ts";
 import { Client } from "../client.ts";
 import { detectCheckoutPath, detectOwner, findCheckout } from "../detect.ts";
 import { envKey, urlEntries } from "../envfile.ts";
@@ -18,8 +20,9 @@ import type { Io } from "../io.ts";
 import { owner, processText, safe } from "../output.ts";
 import { exec, NOT_FOUND_EXIT } from "../run/child.ts";
 import { isComposeCommand } from "../run/compose.ts";
-import { planCommand } from "../run/plan.ts";
+import { fixedPort, planCommand, scriptCall } from "../run/plan.ts";
 import type { StopPolicy } from "../run/stopper.ts";
+import { type Listening, watchPort } from "../run/watch.ts";
 import { type Env, runStack } from "./run-stack.ts";
 
 export interface RunOptions {
@@ -67,21 +70,29 @@ export async function run(opts: RunOptions, io: Io): Promise<number> {
 /**
  * `--service` default: below the repository's top folder, the current folder's name
  * (`apps/admin` → `admin`, one dev server per package of a monorepo); at the top or outside a
- * repository, `web`.
+ * repository, `web`. A package.json script is named by the rule `scan --register` follows
+ * (core/scan/scripts.ts): its package's name for dev/start/serve, `<package>-<script>` else.
  */
-export function defaultService(cwd: string): string {
+export function defaultService(cwd: string, command: readonly string[] = []): string {
+  const call = scriptCall(command, cwd);
   const root = findCheckout(cwd)?.top;
-  const here = resolve(cwd);
-  if (!root || relative(root, here) === "") return RUN_DEFAULT_SERVICE;
-  const { nameSchema } = require("../../core/fields.ts") as typeof import("../../core/fields.ts");
-  const parsed = nameSchema.safeParse(basename(here));
-  if (!parsed.success) {
-    throw new PortError(
-      "bad_request",
-      `this folder's name cannot be a service name (${parsed.error.issues[0]?.message}); pass --service`,
-    );
+  const here = call?.dir ?? resolve(cwd);
+  let rel = root ? relative(root, here) : "";
+  if (rel.startsWith("..")) rel = "";
+  let folder = "";
+  if (rel !== "") {
+    const { nameSchema } = require("../../core/fields.ts") as typeof import("../../core/fields.ts");
+    const parsed = nameSchema.safeParse(basename(here));
+    if (!parsed.success) {
+      throw new PortError(
+        "bad_request",
+        `this folder's name cannot be a service name (${parsed.error.issues[0]?.message}); pass --service`,
+      );
+    }
+    folder = parsed.data;
   }
-  return parsed.data;
+  if (call?.dir) return scriptService(folder, call.name);
+  return folder === "" ? RUN_DEFAULT_SERVICE : folder;
 }
 
 /** `<SERVICE>_URL` of every HTTP service of this checkout (so the web app gets API_URL). */
@@ -94,15 +105,23 @@ export async function checkoutUrls(client: Client, who: { app: string; instance:
 
 /** A dev server: one service, its port in PORT, <SERVICE>_PORT, {port} and the tool's flag. */
 async function runServer(opts: RunOptions, io: Io, client: Client, leased: Allocation[]) {
-  const service = opts.service ?? defaultService(io.cwd);
+  const service = opts.service ?? defaultService(io.cwd, opts.command);
+  // `vite --port 5173`, or a script that says so: that is where the server will listen, so
+  // that is the port to register (or to refuse), never another one nothing will listen on.
+  const fixed = fixedPort(opts.command, { inject: true, cwd: io.cwd, env: io.env });
   // A dev server speaks HTTP: its allocation gets a URL under .localhost.
-  const { allocation: a } = await client.allocate(
-    { ...whoRuns(opts, io), service, port: 0, http: true },
-    { reuse: true },
-  );
+  const who = { ...whoRuns(opts, io), service, http: true };
+  const a = fixed
+    ? await allocateFixed(client, who, fixed, io)
+    : (await client.allocate({ ...who, port: 0 }, { reuse: true })).allocation;
   if (a.lease_pid === process.pid) leased.push(a);
   refuseIfListening(a);
-  const plan = planCommand(opts.command, { port: a.port, inject: !opts.noInject, cwd: io.cwd });
+  const plan = planCommand(opts.command, {
+    port: a.port,
+    inject: !opts.noInject,
+    cwd: io.cwd,
+    env: io.env,
+  });
   if (plan.ownPort) {
     io.err(
       `note: ${plan.ownPort.tool} was given port ${safe(plan.ownPort.port)}; ${owner(a)} is registered on ${a.port}`,
@@ -111,13 +130,59 @@ async function runServer(opts: RunOptions, io: Io, client: Client, leased: Alloc
   const env = {
     ...io.env,
     ...(await checkoutUrls(client, a)),
+    ...plan.injected?.env,
     PORT: String(a.port),
     [envKey(a.service)]: String(a.port),
   };
   for (const name of opts.env ?? []) env[name] = String(a.port);
   const where = a.url ? `${safe(a.url)} (port ${a.port})` : `http://localhost:${a.port}`;
   io.err(`${owner(a)} → ${where}${leaseNote(leased)}`);
-  return start(plan.argv, env, io, SERVER_STOP);
+  return start(plan.argv, env, io, SERVER_STOP, a);
+}
+
+/**
+ * The port the command fixes, registered for the service. A registration of this checkout on
+ * another port moves to it (put back if the move fails); a port another service holds, or
+ * something else listens on, is refused with what the command said.
+ */
+async function allocateFixed(
+  client: Client,
+  who: { app: string; instance: string; service: string; checkout?: string; lease_pid?: number },
+  fixed: { tool: string; port: number },
+  io: Io,
+): Promise<Allocation> {
+  const req = { ...who, port: fixed.port };
+  const said = `${fixed.tool} is given port ${fixed.port} by the command`;
+  try {
+    return (await client.allocate(req, { reuse: true })).allocation;
+  } catch (err) {
+    if (!(err instanceof PortError)) throw err;
+    const old = err.holder;
+    if (
+      err.code === "service_allocated" &&
+      old &&
+      (!old.checkout || old.checkout === who.checkout)
+    ) {
+      await client.release(old.id);
+      try {
+        const moved = (await client.allocate(req, { reuse: true })).allocation;
+        io.err(`note: ${owner(moved)} moved from port ${old.port} to ${moved.port}: ${said}`);
+        return moved;
+      } catch (again) {
+        await client.allocate({ ...who, port: old.port }).catch(() => undefined);
+        throw again instanceof PortError ? refusal(again, said) : again;
+      }
+    }
+    throw refusal(err, said);
+  }
+}
+
+/** A refusal of the command's own port says so: `port 5173 … (vite is given port 5173 …)`. */
+function refusal(err: PortError, said: string): PortError {
+  if (err.code !== "port_allocated" && err.code !== "port_in_use") return err;
+  const { CLI_ERRORS } = require("../errors.ts") as typeof import("../errors.ts");
+  const line = CLI_ERRORS[err.code].line(err);
+  return new PortError(err.code, `${line} (${said}); free it, or drop the command's port`);
 }
 
 /** Who the allocations are for: this checkout, and with --lease this very run. */
@@ -147,9 +212,20 @@ async function start(
   env: Record<string, string | undefined>,
   io: Io,
   stop: StopPolicy,
+  watch?: Allocation,
 ) {
+  // The server should end up on the registered port; if it listens only elsewhere, say so.
+  const onSpawn =
+    watch &&
+    ((pid: number) => watchPort(pid, watch.port, (seen) => io.err(elsewhere(watch, seen))));
   try {
-    return await exec(argv, { env, cwd: io.cwd, stop, warn: (line) => io.err(line) });
+    return await exec(argv, {
+      env,
+      cwd: io.cwd,
+      stop,
+      warn: (line) => io.err(line),
+      ...(onSpawn ? { onSpawn } : {}),
+    });
   } catch (err) {
     io.err(`error: cannot run ${safe(argv[0])}: ${safe(startFailure(err))}`);
     return NOT_FOUND_EXIT;
@@ -164,6 +240,15 @@ function refuseIfListening(a: Allocation): void {
     "port_in_use",
     `port ${a.port} (${owner(a)}) is already in use${processText(sys)} — is the dev server already running?`,
   );
+}
+
+/** `warning: myapp/main/web is registered on 3000, but the server listens on 8000 (python3, pid 12)…` */
+function elsewhere(a: Allocation, seen: Listening[]): string {
+  const ports = seen.slice(0, 3).map((l) => {
+    const name = readText(`/proc/${l.pid}/comm`)?.trim();
+    return `${l.port} (${name ? `${safe(name)}, ` : ""}pid ${l.pid})`;
+  });
+  return `warning: ${owner(a)} is registered on ${a.port}, but the server listens on ${ports.join(", ")}: pass it the port ({port} in its arguments, or --env with its variable), or write the port in the command so run registers that one`;
 }
 
 function startFailure(err: unknown): string {

@@ -22,6 +22,8 @@ export interface ChildOptions {
   stop: StopPolicy;
   /** Where portctl's own lines go (a stop that had to be forced). */
   warn: (line: string) => void;
+  /** Called once the child runs; what it returns is called when it has ended. */
+  onSpawn?: (pid: number) => () => void;
 }
 
 /**
@@ -52,7 +54,9 @@ export async function exec(argv: string[], opts: ChildOptions): Promise<number> 
     });
     guard = watchdog(child.pid);
     for (const sig of early) pass(sig);
+    const unwatch = opts.onSpawn?.(child.pid);
     await child.exited;
+    unwatch?.();
     // What npm left behind (vite, reparented to init) is stopped too before portctl returns.
     await stopper.finished();
   } finally {

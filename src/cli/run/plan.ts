@@ -7,8 +7,8 @@ import { type Framework, frameworkFor, userPort } from "./frameworks.ts";
 
 export interface Plan {
   argv: string[];
-  /** The flags added, and for which tool. */
-  injected?: { tool: string; flags: string[] };
+  /** The flags (and variables) added, and for which tool. */
+  injected?: { tool: string; flags: string[]; env: Record<string, string> };
   /** A known tool told to use another port than the registered one by the user's own flag. */
   ownPort?: { tool: string; port: string };
 }
@@ -18,6 +18,8 @@ export interface PlanOptions {
   /** false: `--no-inject`, only `{port}` is filled in. */
   inject: boolean;
   cwd: string;
+  /** The environment the command gets (a port variable of the user's counts as their choice). */
+  env?: Record<string, string | undefined>;
 }
 
 export function planCommand(argv: readonly string[], opts: PlanOptions): Plan {
@@ -26,7 +28,7 @@ export function planCommand(argv: readonly string[], opts: PlanOptions): Plan {
   if (!opts.inject) return { argv: filled };
   const target = findTarget(filled, opts.cwd);
   if (!target) return { argv: filled };
-  const own = userPort(target.fw, target.toolArgs);
+  const own = userPort(target.fw, target.toolArgs, opts.env);
   if (own !== undefined) {
     return {
       argv: filled,
@@ -34,7 +36,29 @@ export function planCommand(argv: readonly string[], opts: PlanOptions): Plan {
     };
   }
   const flags = target.fw.flags(opts.port);
-  return { argv: target.add(flags), injected: { tool: target.fw.name, flags } };
+  const env = target.fw.env?.(opts.port) ?? {};
+  // A tool that reads PORT gets nothing more.
+  if (flags.length === 0 && Object.keys(env).length === 0) return { argv: filled };
+  return {
+    argv: flags.length ? target.add(flags) : filled,
+    injected: { tool: target.fw.name, flags, env },
+  };
+}
+
+/**
+ * The port the command fixes for itself, before any is registered: `vite --port 5173`, or an
+ * npm script that says so. undefined when it fixes none (or not as a number we can read).
+ */
+export function fixedPort(
+  argv: readonly string[],
+  opts: Omit<PlanOptions, "port">,
+): { tool: string; port: number } | undefined {
+  if (argv.slice(1).some((a) => a.includes("{port}"))) return undefined;
+  // No number can be a registered port here: what the plan calls the user's is theirs.
+  const own = planCommand(argv, { ...opts, port: -1 }).ownPort;
+  if (!own || !/^\d{1,5}$/.test(own.port)) return undefined;
+  const port = Number(own.port);
+  return port >= 1 && port <= 65535 ? { tool: own.tool, port } : undefined;
 }
 
 // --- internal ---
@@ -63,18 +87,34 @@ function findTarget(argv: string[], cwd: string): Target | undefined {
 function toolIndex(argv: string[], start: number): number | undefined {
   const name = (i: number) => basename(argv[i] ?? "").replace(/(.)@[^/]*$/, "$1");
   const bin = name(start);
-  if (frameworkFor(bin)) return start;
   const sub = argv[start + 1];
+  // Interpreters first: `python manage.py`, `python -m flask`, `php artisan`.
+  if (PYTHON.test(bin)) {
+    const at = sub === "-m" ? start + 2 : start + 1;
+    return frameworkFor(name(at)) ? at : undefined;
+  }
+  if (bin === "php" && sub === "artisan") return start + 1;
+  if (frameworkFor(bin)) return start;
   let at: number | undefined;
   if (["npx", "bunx", "pnpx"].includes(bin)) at = start + 1;
   else if ((bin === "pnpm" || bin === "yarn") && (sub === "exec" || sub === "dlx")) at = start + 2;
   else if (bin === "bun" && sub === "x") at = start + 2;
   else if (bin === "npm" && (sub === "exec" || sub === "x") && argv[start + 2] === "--")
     at = start + 3;
+  else if (sub !== undefined && RUNS.get(bin) === sub) return toolIndex(argv, start + 2);
   if (at === undefined) return undefined;
   while (RUNNER_SWITCHES.has(argv[at] ?? "")) at++;
   return frameworkFor(name(at)) ? at : undefined;
 }
+
+const PYTHON = /^python(\d+(\.\d+)*)?$/;
+/** Runners whose subcommand runs the rest as a command: `bundle exec jekyll serve`. */
+const RUNS = new Map([
+  ["bundle", "exec"],
+  ["uv", "run"],
+  ["poetry", "run"],
+  ["pipenv", "run"],
+]);
 
 /** Options of npx & co that take no value, so the tool's name follows them. */
 const RUNNER_SWITCHES = new Set(["-y", "--yes", "--no-install", "-q", "--quiet", "--bun"]);
@@ -86,7 +126,13 @@ function direct(argv: string[], at: number): Target | undefined {
   const rest = argv.slice(at + 1);
   const end = rest.indexOf("--");
   const toolArgs = end < 0 ? rest : rest.slice(0, end);
-  if (!fw.serves(toolArgs.find((a) => !a.startsWith("-")))) return undefined;
+  if (
+    !fw.serves(
+      toolArgs.find((a) => !a.startsWith("-")),
+      toolArgs,
+    )
+  )
+    return undefined;
   return {
     fw,
     toolArgs,
@@ -105,16 +151,10 @@ function direct(argv: string[], at: number): Target | undefined {
  * npm wants a `--` before them, the others pass them on as they are.
  */
 function viaScript(manager: string, argv: string[], cwd: string): Target | undefined {
-  let at = 1;
-  if (manager === "npm") {
-    if (argv[1] === "start") at = 1;
-    else if (["run", "run-script", "rum", "urn"].includes(argv[1] ?? "")) at = 2;
-    else return undefined;
-  } else if (argv[1] === "run") at = 2;
-  const name = argv[at];
-  if (name === undefined || name.startsWith("-")) return undefined;
+  const call = scriptCall(argv, cwd);
+  if (!call) return undefined;
+  const { at, script } = call;
   const extra = argv.slice(at + 1);
-  const script = scriptOf(cwd, name);
   if (script === undefined) {
     // pnpm, yarn and bun also run a package's executables by name: `yarn vite`.
     return manager === "npm" ? undefined : direct(argv, at);
@@ -124,7 +164,13 @@ function viaScript(manager: string, argv: string[], cwd: string): Target | undef
   if (!words || tool === undefined) return undefined;
   const fw = frameworkFor(basename(words[tool] ?? "").replace(/(.)@[^/]*$/, "$1"));
   const scriptArgs = words.slice(tool + 1);
-  if (!fw?.serves(scriptArgs.find((a) => !a.startsWith("-")))) return undefined;
+  if (
+    !fw?.serves(
+      scriptArgs.find((a) => !a.startsWith("-")),
+      scriptArgs,
+    )
+  )
+    return undefined;
   // npm keeps what comes before a `--` for itself.
   const dashes = extra.indexOf("--");
   const passed = manager !== "npm" ? extra : dashes < 0 ? [] : extra.slice(dashes + 1);
@@ -136,22 +182,44 @@ function viaScript(manager: string, argv: string[], cwd: string): Target | undef
   };
 }
 
-/** `scripts[name]` of the nearest package.json above `cwd`; undefined when there is none. */
-function scriptOf(cwd: string, name: string): string | undefined {
+/**
+ * `npm run dev`, `npm start`, `pnpm dev`, `yarn run dev`, `bun run dev`: the script's name, where
+ * it sits in argv, and (when the nearest package.json above `cwd` has it) its text and folder.
+ */
+export function scriptCall(
+  argv: readonly string[],
+  cwd: string,
+): { name: string; at: number; script?: string; dir?: string } | undefined {
+  const manager = basename(argv[0] ?? "");
+  if (!SCRIPT_RUNNERS.has(manager)) return undefined;
+  let at = 1;
+  if (manager === "npm") {
+    if (argv[1] === "start") at = 1;
+    else if (["run", "run-script", "rum", "urn"].includes(argv[1] ?? "")) at = 2;
+    else return undefined;
+  } else if (argv[1] === "run") at = 2;
+  const name = argv[at];
+  if (name === undefined || name.startsWith("-")) return undefined;
+  const found = scriptOf(cwd, name);
+  return { name, at, ...found };
+}
+
+/** `scripts[name]` of the nearest package.json above `cwd`, and its folder; {} when none. */
+function scriptOf(cwd: string, name: string): { script?: string; dir?: string } {
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     let text: string | undefined;
     try {
       text = readFileSync(join(dir, "package.json"), "utf8");
     } catch {
-      if (dirname(dir) === dir) return undefined;
+      if (dirname(dir) === dir) return {};
       continue;
     }
     try {
       const scripts = (JSON.parse(text) as { scripts?: Record<string, unknown> }).scripts;
       const script = scripts?.[name];
-      return typeof script === "string" ? script : undefined;
+      return typeof script === "string" ? { script, dir } : {};
     } catch {
-      return undefined; // a broken package.json: the package manager will say so itself
+      return {}; // a broken package.json: the package manager will say so itself
     }
   }
 }

@@ -1,6 +1,7 @@
 // Ports fixed in package.json scripts: `--port N`, `--port=N`, `-p N` (also docker's
 // `-p [IP:]8080:80`, host side; never its container-only `-p 80`) and `PORT=N`.
-import { isPort } from "../config.ts";
+import { basename } from "node:path";
+import { isPort, RUN_DEFAULT_SERVICE } from "../config.ts";
 import { locate } from "./json.ts";
 import { at, type Finding, type ScanResult } from "./types.ts";
 
@@ -19,6 +20,7 @@ export function scanPackageJson(text: string, file: string): ScanResult {
   if (!scripts || typeof scripts !== "object") return { findings: [], problems: [] };
   const findings: Finding[] = [];
   const lineOf = stringLines(text);
+  const folder = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : "";
   for (const [name, command] of Object.entries(scripts as Record<string, unknown>)) {
     if (typeof command !== "string") continue;
     const ports = portsIn(command);
@@ -26,7 +28,7 @@ export function scanPackageJson(text: string, file: string): ScanResult {
     ports.forEach((port, i) => {
       findings.push({
         port,
-        service: i === 0 ? name : `${name}-${i + 1}`,
+        service: i === 0 ? scriptService(folder, name) : `${scriptService(folder, name)}-${i + 1}`,
         source: at(file, index >= 0 ? index + 1 : undefined),
         protocol: "tcp",
         kind: "script",
@@ -34,6 +36,21 @@ export function scanPackageJson(text: string, file: string): ScanResult {
     });
   }
   return { findings, problems: [] };
+}
+
+/** The scripts that start a package's dev server: their port is the package's own service. */
+const MAIN_SCRIPTS = new Set(["dev", "start", "serve"]);
+
+/**
+ * The service a package.json script's port belongs to, one rule for `scan --register` and
+ * `portctl run -- npm run <script>`: the package's name for its dev server (`web` at the top
+ * of the repository, else its folder's name: `apps/admin` → `admin`) for dev, start and serve,
+ * and `<that>-<script>` for any other script (`web-storybook`). `folder` is the package's
+ * folder from the top ("" for the top itself).
+ */
+export function scriptService(folder: string, script: string): string {
+  const base = folder === "" || folder === "." ? RUN_DEFAULT_SERVICE : basename(folder);
+  return MAIN_SCRIPTS.has(script) ? base : `${base}-${script}`;
 }
 
 /** Distinct fixed ports in a shell command line, in order of appearance. */

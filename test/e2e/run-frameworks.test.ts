@@ -1,0 +1,194 @@
+// Every kind of dev server the framework table names, for real: installed from npm (pinned,
+// cached outside the repository by scripts/dev-servers.ts) or Debian, started through the
+// compiled `portctl run` with no terminal — directly, through `npm run dev` and through `pnpm
+// dev` — must answer on the registered port, draw no "listens elsewhere" warning, and leave
+// nothing running after a SIGINT. A few kinds at a time; one kind's ways one after another
+// (they share the project's build caches).
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { systemProbe } from "../../src/core/probe.ts";
+import { builtBinaries } from "../helpers/binaries.ts";
+import { freePort } from "../helpers/cli.ts";
+import { checkedFetch } from "../helpers/contract.ts";
+import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
+import {
+  appOf,
+  devApp,
+  killAll,
+  type Run,
+  startPortctl,
+  unavailable,
+  waitForPage,
+} from "../helpers/devservers.ts";
+import { isAlive, waitUntil } from "../helpers/processes.ts";
+
+const FIXTURES = join(import.meta.dir, "../fixtures/dev-servers");
+
+interface Kind {
+  /** The command started directly; `npm run dev` and `pnpm dev` run the fixture's script. */
+  direct: string[];
+  /** What the page says once the server answers. */
+  text: string;
+  /** Debian: what must be there (a command, or `python3:module`); npm kinds have none. */
+  needs?: string[];
+}
+
+const NPM: Record<string, Kind> = {
+  vite: { direct: ["vite"], text: "hello from vite" },
+  next: { direct: ["next", "dev"], text: "hello from next" },
+  astro: { direct: ["astro", "dev"], text: "hello from astro" },
+  nuxt: { direct: ["nuxt", "dev"], text: "hello from nuxt" },
+  sveltekit: { direct: ["vite", "dev"], text: "hello from sveltekit" },
+  "react-router": { direct: ["react-router", "dev"], text: "hello from react-router" },
+  angular: { direct: ["ng", "serve"], text: "hello from angular" },
+  webpack: { direct: ["webpack", "serve"], text: "hello from webpack" },
+  parcel: { direct: ["parcel", "index.html"], text: "hello from parcel" },
+  storybook: { direct: ["storybook", "dev"], text: "storybook" },
+  express: { direct: ["node", "server.js"], text: "hello from express" },
+  serve: { direct: ["serve", "public"], text: "hello from serve" },
+  "http-server": { direct: ["http-server", "public"], text: "hello from http-server" },
+};
+
+const DEBIAN: Record<string, Kind> = {
+  django: {
+    direct: ["python3", "manage.py", "runserver"],
+    text: "hello from django",
+    needs: ["python3:django"],
+  },
+  flask: { direct: ["flask", "--app", "app", "run"], text: "hello from flask", needs: ["flask"] },
+  uvicorn: { direct: ["uvicorn", "app:app"], text: "hello from uvicorn", needs: ["uvicorn"] },
+  hugo: { direct: ["hugo", "server"], text: "hello from hugo", needs: ["hugo"] },
+  php: { direct: ["php", "-S", "127.0.0.1:{port}"], text: "hello from php", needs: ["php"] },
+  mkdocs: { direct: ["mkdocs", "serve"], text: "hello from mkdocs", needs: ["mkdocs"] },
+  jekyll: { direct: ["jekyll", "serve"], text: "hello from jekyll", needs: ["jekyll"] },
+};
+
+/** Debian's programs, not another Python or Node the machine's PATH may put first. */
+const DEBIAN_PATH = "/usr/local/bin:/usr/bin:/bin";
+const SLOTS = 3;
+
+let home: TempHome;
+let daemon: Daemon;
+let portctl: string;
+const cleanups: (() => void)[] = [];
+
+beforeAll(async () => {
+  home = tempHome("portctl-frameworks-");
+  [daemon, portctl] = await Promise.all([
+    startDaemon({ home }),
+    builtBinaries().then((dir) => join(dir, "portctl")),
+  ]);
+}, 120_000);
+afterAll(async () => {
+  await daemon?.stop();
+  home.cleanup();
+  for (const c of cleanups) c();
+});
+
+for (const [kind, k] of Object.entries(NPM)) {
+  test.concurrent(`${kind}: direct, npm run dev and pnpm dev, each on its registered port`, async () => {
+    await slot(async () => {
+      const app = await devApp(kind);
+      if (!app) return;
+      cleanups.push(app.cleanup);
+      for (const command of [k.direct, ["npm", "run", "dev"], ["pnpm", "dev"]])
+        await serveOnce(kind, command, k.text, app.dir, app.path);
+    });
+  }, 900_000);
+}
+
+for (const [kind, k] of Object.entries(DEBIAN)) {
+  test.concurrent(`${kind} (Debian): on its registered port`, async () => {
+    const missing = (k.needs ?? []).filter((n) => !available(n));
+    if (missing.length) return unavailable(kind, `${missing.join(", ")} not installed`);
+    await slot(async () => {
+      const dir = mkdtempSync(join(tmpdir(), `portctl-${kind}-`));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      const app = join(dir, `ds-${kind}`);
+      cpSync(join(FIXTURES, kind), app, { recursive: true });
+      await serveOnce(kind, k.direct, k.text, app, DEBIAN_PATH);
+    });
+  }, 300_000);
+}
+
+// --- internal ---
+
+/**
+ * One start: the page answers on the port registered for the service, portctl said nothing
+ * about another port, and a SIGINT leaves nothing of the tree and a free port.
+ */
+async function serveOnce(kind: string, command: string[], text: string, dir: string, path: string) {
+  const service = `s${Math.random().toString(36).slice(2, 8)}`;
+  const port = await register(dir, service);
+  const run = startPortctl(portctl, ["run", "--service", service, "--", ...command], {
+    cwd: dir,
+    env: {
+      ...home.env,
+      PATH: path,
+      PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
+      NEXT_TELEMETRY_DISABLED: "1",
+      NUXT_TELEMETRY_DISABLED: "1",
+      STORYBOOK_DISABLE_TELEMETRY: "1",
+      ASTRO_TELEMETRY_DISABLED: "1",
+      NG_CLI_ANALYTICS: "false",
+      BROWSER: "none",
+    },
+  });
+  const what = `${kind} via ${command.join(" ")}`;
+  let tree: number[] = [];
+  try {
+    const page = await waitForPage(`http://localhost:${port}/`, text, run, 180_000);
+    expect(page.toLowerCase(), report(what, run)).toContain(text.toLowerCase());
+    expect(run.err(), what).toContain(`→ http://localhost:${port}`);
+    tree = run.tree();
+    // The watch has had its moment: the server listens on the registered port.
+    await Bun.sleep(1500);
+    expect(run.err(), report(what, run)).not.toContain("warning:");
+    run.proc.kill("SIGINT");
+    await run.done();
+    await waitUntil(() => !tree.some(isAlive), 5000);
+    expect(tree.filter(isAlive), report(what, run)).toEqual([]);
+    expect(systemProbe().who(port).in_use, what).toBe(false);
+  } finally {
+    killAll([...tree, ...run.tree()]);
+  }
+}
+
+function report(what: string, run: Run): string {
+  return `${what}\n--- stdout\n${run.out().slice(-3000)}\n--- stderr\n${run.err().slice(-3000)}`;
+}
+
+/** The service on a port the kernel just handed out (the range's first may be anyone's). */
+async function register(dir: string, service: string): Promise<number> {
+  const port = freePort();
+  const res = await checkedFetch(`${daemon.url}/v1/allocations`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ app: appOf(dir), instance: "default", service, port, checkout: dir }),
+  });
+  expect(res.status).toBe(201);
+  return port;
+}
+
+function available(need: string): boolean {
+  const [cmd = "", module] = need.split(":");
+  if (!Bun.which(cmd, { PATH: DEBIAN_PATH })) return false;
+  if (!module) return true;
+  return Bun.spawnSync([cmd, "-c", `import ${module}`], { env: { PATH: DEBIAN_PATH } }).success;
+}
+
+let running = 0;
+const queue: (() => void)[] = [];
+/** At most SLOTS servers start at once: the machine has two cores and other tests. */
+async function slot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= SLOTS) await new Promise<void>((resolve) => queue.push(resolve));
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    queue.shift()?.();
+  }
+}
