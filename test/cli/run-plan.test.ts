@@ -137,8 +137,10 @@ describe("the framework table", () => {
     expect(fixed(["vite"])).toBeUndefined();
     expect(fixed(["vite", "--port", "{port}"])).toBeUndefined();
     expect(fixed(["vite", "--port", "$PORT"])).toBeUndefined();
-    expect(fixed(["vite", "--port", "70000"])).toBeUndefined();
-    expect(fixed(["vite", "--port", "0"])).toBeUndefined();
+    expect(() => fixed(["vite", "--port", "70000"])).toThrow(
+      "vite is given port 70000 by the command, which is not a port (1-65535)",
+    );
+    expect(() => fixed(["vite", "--port", "0"])).toThrow("which is not a port");
     expect(fixed(["next", "dev", "-p", "4000"])).toEqual({ tool: "next", port: 4000 });
     expect(fixed(["rails", "s"])).toBeUndefined();
   });

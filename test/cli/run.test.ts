@@ -443,6 +443,21 @@ test("daemon not running: the usual line, exit 1, nothing started", async () => 
   expect(existsSync(marker)).toBe(false);
 });
 
+test("a port in the command that cannot be a port: one line, exit 1, nothing allocated", async () => {
+  const run = portctl(["--", "sh", "-c", "true"], {});
+  expect(await run.done()).toBe(0);
+  const before = await f.allocations();
+  const bad = portctl(["--", "vite", "--port", "99999"], {
+    PATH: `${fakeTools(["vite"])}:${process.env.PATH}`,
+  });
+  expect(await bad.done()).toBe(1);
+  expect(bad.err()).toBe(
+    "error: vite is given port 99999 by the command, which is not a port (1-65535)\n",
+  );
+  expect(bad.out()).toBe("");
+  expect(await f.allocations()).toEqual(before);
+});
+
 test("a command that does not exist: one line, 127, nothing allocated", async () => {
   const run = portctl(["--", "no-such-dev-server-here"]);
   expect(await run.done()).toBe(127);

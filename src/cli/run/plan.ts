@@ -3,6 +3,7 @@
 // or through a package manager's script (`npm run dev` whose script is `vite`).
 import { readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { PortError } from "../../core/errors.ts";
 import { type Framework, frameworkFor, userPort } from "./frameworks.ts";
 
 export interface Plan {
@@ -47,7 +48,8 @@ export function planCommand(argv: readonly string[], opts: PlanOptions): Plan {
 
 /**
  * The port the command fixes for itself, before any is registered: `vite --port 5173`, or an
- * npm script that says so. undefined when it fixes none (or not as a number we can read).
+ * npm script that says so. undefined when it fixes none (or not as a number we can read); a
+ * number that cannot be a port is refused.
  */
 export function fixedPort(
   argv: readonly string[],
@@ -56,9 +58,13 @@ export function fixedPort(
   if (argv.slice(1).some((a) => a.includes("{port}"))) return undefined;
   // No number can be a registered port here: what the plan calls the user's is theirs.
   const own = planCommand(argv, { ...opts, port: -1 }).ownPort;
-  if (!own || !/^\d{1,5}$/.test(own.port)) return undefined;
+  if (!own || !/^\d+$/.test(own.port)) return undefined;
   const port = Number(own.port);
-  return port >= 1 && port <= 65535 ? { tool: own.tool, port } : undefined;
+  if (port >= 1 && port <= 65535) return { tool: own.tool, port };
+  throw new PortError(
+    "bad_request",
+    `${own.tool} is given port ${own.port} by the command, which is not a port (1-65535)`,
+  );
 }
 
 // --- internal ---
