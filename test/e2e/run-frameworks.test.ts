@@ -42,6 +42,8 @@ const NPM: Record<string, Kind> = {
   nuxt: { direct: ["nuxt", "dev"], text: "hello from nuxt" },
   sveltekit: { direct: ["vite", "dev"], text: "hello from sveltekit" },
   "react-router": { direct: ["react-router", "dev"], text: "hello from react-router" },
+  remix: { direct: ["remix", "vite:dev"], text: "hello from remix" },
+  vinxi: { direct: ["vinxi", "dev"], text: "hello from vinxi" },
   angular: { direct: ["ng", "serve"], text: "hello from angular" },
   webpack: { direct: ["webpack", "serve"], text: "hello from webpack" },
   parcel: { direct: ["parcel", "index.html"], text: "hello from parcel" },
