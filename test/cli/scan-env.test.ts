@@ -363,7 +363,7 @@ describe("scan --register and listeners", () => {
       expect(run.out).toEqual([
         expect.stringMatching(
           new RegExp(
-            `^conflict: port ${port} for stranger/default/dev  \\[package.json:1\\]: port ${port} is in use on this machine by .+ \\(pid ${process.pid}\\), not registered$`,
+            `^conflict: port ${port} for stranger/default/web  \\[package.json:1\\]: port ${port} is in use on this machine by .+ \\(pid ${process.pid}\\), not registered$`,
           ),
         ),
       ]);
