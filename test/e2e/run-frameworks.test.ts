@@ -143,7 +143,8 @@ async function serveOnce(kind: string, command: string[], text: string, dir: str
   try {
     const page = await waitForPage(`http://localhost:${port}/`, text, run, 180_000);
     expect(page.toLowerCase(), report(what, run)).toContain(text.toLowerCase());
-    expect(run.err(), what).toContain(`→ http://localhost:${port}`);
+    // Announced with the registered port (after the URL the names proxy gives it).
+    expect(run.err(), what).toMatch(new RegExp(`/${service} → \\S+ \\(port ${port}\\)\n`));
     tree = run.tree();
     // The watch has had its moment: the server listens on the registered port.
     await Bun.sleep(1500);
