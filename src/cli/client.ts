@@ -100,7 +100,12 @@ export class Client {
     return this.#call("GET", `/v1/events${query(q)}`, arrayOf(isEvent));
   }
 
-  prune(req: { dry_run: boolean; unused_for?: string }): Promise<PruneResult> {
+  prune(req: {
+    dry_run: boolean;
+    unused_for?: string;
+    app?: string;
+    checkout?: string;
+  }): Promise<PruneResult> {
     return this.#call(
       "POST",
       "/v1/prune",

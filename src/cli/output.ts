@@ -89,6 +89,13 @@ export function ago(rfc3339: string, now = Date.now()): string {
   return `${Math.round(s / 86400)} days ago`;
 }
 
+/** Words as a shell reads them: bare when safe, else in single quotes. */
+export function shellWords(words: readonly string[]): string {
+  return words
+    .map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`))
+    .join(" ");
+}
+
 // --- internal ---
 
 function same(text: string): string {

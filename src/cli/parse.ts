@@ -11,22 +11,42 @@ import { quoted, strayArgument, UsageError, unknownCommand, unknownFlag } from "
 export { quoted, UsageError } from "./usage.ts";
 
 export type Parsed =
-  | { kind: "run"; path: CommandSpec[]; opts: Record<string, unknown> }
+  | {
+      kind: "run";
+      path: CommandSpec[];
+      opts: Record<string, unknown>;
+      /** `-C DIR` before the command, in order (each relative to the one before, as git's). */
+      directories?: string[];
+    }
   /** Help for `path` (empty: portctl itself); `error`: asked for nothing, so exit 1. */
   | { kind: "help"; path: CommandSpec[]; error?: boolean }
   | { kind: "version" };
 
 /** The root's own flags (a command's --help is added to every command). */
 export const ROOT_FLAGS: Record<string, Flag> = {
+  directory: {
+    short: "C",
+    value: "<dir>",
+    help: "act as if run in <dir> (release and prune also when it no longer exists)",
+  },
   version: { short: "V", help: "print version, commit and build date" },
   help: { short: "h", help: "show help" },
 };
 
 export function parseArgv(argv: string[], table: CommandSpec[]): Parsed {
   const path: CommandSpec[] = [];
+  const directories: string[] = [];
   let commands = table;
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] as string;
+    if (path.length === 0 && isDirectoryFlag(token)) {
+      const inline = token.startsWith("--directory=") ? token.slice(12) : token.slice(2);
+      const value = token === "-C" || token === "--directory" ? argv[++i] : inline;
+      if (value === undefined) throw new UsageError(`${token} needs a folder`, []);
+      // As git's: an empty -C changes nothing.
+      if (value !== "") directories.push(value);
+      continue;
+    }
     if (path.length === 0 && token === "help") return helpFor(argv.slice(i + 1), table);
     if (isHelp(token)) return { kind: "help", path };
     if (path.length === 0 && (token === "--version" || token === "-V")) return { kind: "version" };
@@ -35,7 +55,8 @@ export function parseArgv(argv: string[], table: CommandSpec[]): Parsed {
     if (!command) throw unknownCommand(token, commands, path);
     path.push(command);
     if (!command.subcommands || runsItself(command, argv[i + 1])) {
-      return parseCommand(argv.slice(i + 1), path);
+      const parsed = parseCommand(argv.slice(i + 1), path);
+      return parsed.kind === "run" && directories.length > 0 ? { ...parsed, directories } : parsed;
     }
     commands = command.subcommands;
   }
@@ -43,6 +64,10 @@ export function parseArgv(argv: string[], table: CommandSpec[]): Parsed {
 }
 
 // --- internal ---
+
+function isDirectoryFlag(token: string): boolean {
+  return token.startsWith("-C") || token === "--directory" || token.startsWith("--directory=");
+}
 
 /**
  * A group with a handler of its own (`portctl mcp`, beside `portctl mcp install`) runs itself

@@ -18,7 +18,8 @@ export async function runCli(
     if (parsed.kind === "run") {
       const command = parsed.path[parsed.path.length - 1];
       if (!command?.load) throw new Error(`${command?.name ?? "portctl"} has no handler`);
-      return await (await command.load())(parsed.opts, io);
+      const here = parsed.directories ? inDirectory(io, parsed.directories, parsed.path) : io;
+      return await (await command.load())(parsed.opts, here);
     }
     await show(parsed, io, table);
     return parsed.kind === "help" && parsed.error ? 1 : 0;
@@ -28,6 +29,22 @@ export async function runCli(
 }
 
 // --- internal ---
+
+/** Commands that need only a checkout's recorded path, so -C may name one already deleted. */
+const GONE_OK = new Set(["release", "prune", "session"]);
+
+/** `-C DIR` (as git's): the command sees DIR as its working folder. */
+function inDirectory(io: Io, directories: string[], path: CommandSpec[]): Io {
+  const { resolve } = require("node:path") as typeof import("node:path");
+  const { statSync } = require("node:fs") as typeof import("node:fs");
+  const cwd = directories.reduce((at, dir) => resolve(at, dir), io.cwd);
+  const stat = statSync(cwd, { throwIfNoEntry: false });
+  if (stat && !stat.isDirectory()) throw new PortError("bad_request", `-C ${cwd}: not a folder`);
+  if (!stat && !GONE_OK.has(path[0]?.name ?? "")) {
+    throw new PortError("bad_request", `-C ${cwd}: no such folder`);
+  }
+  return { ...io, cwd };
+}
 
 async function show(parsed: Exclude<Parsed, { kind: "run" }>, io: Io, table: CommandSpec[]) {
   if (parsed.kind === "version") {

@@ -333,11 +333,14 @@ export const filterSchema = z
       instance: documentedName.optional(),
       service: documentedName.optional(),
       port: portSchema.optional(),
+      checkout: checkoutSchema()
+        .describe("the checkout the allocations were made in (which may no longer exist)")
+        .optional(),
     },
     { error: unknownKeys },
   )
   .refine((f) => Object.values(f).some((v) => v !== undefined), {
-    error: "at least one of app, instance, service, port is required",
+    error: "at least one of app, instance, service, port, checkout is required",
   })
   .meta({ minProperties: 1 });
 export type Filter = z.infer<typeof filterSchema>;

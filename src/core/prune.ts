@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { CheckoutExists } from "./checkout.ts";
 import { durationSchema } from "./events.ts";
+import { checkoutSchema, documentedName } from "./fields.ts";
 import {
   type Allocation,
   allocationSchema,
@@ -25,6 +26,8 @@ export const pruneRequestSchema = z.strictObject(
     unused_for: durationSchema
       .describe("also select allocations not seen listening for this long (30m, 3h, 1d, 2w)")
       .optional(),
+    app: documentedName.describe("only this application's allocations").optional(),
+    checkout: checkoutSchema().describe("only the allocations of this checkout").optional(),
   },
   { error: unknownKeys },
 );
@@ -64,26 +67,30 @@ export interface PruneDeps {
  */
 export function prune(
   deps: PruneDeps,
-  opts: { dry_run?: boolean; unused_for?: number },
+  opts: { dry_run?: boolean; unused_for?: number; app?: string; checkout?: string },
   pid?: number | null,
 ): PruneResult {
   const { store } = deps;
+  const rows = () => {
+    const all = store.list(opts.app === undefined ? {} : { app: opts.app });
+    return opts.checkout === undefined ? all : all.filter((a) => a.checkout === opts.checkout);
+  };
   if (opts.dry_run) {
     return {
       dry_run: true,
-      ...select(deps, store.list(), opts.unused_for),
-      projects: goneProjects(deps),
+      ...select(deps, rows(), opts.unused_for),
+      projects: goneProjects(deps, opts),
     };
   }
   return store.write(() => {
-    const { candidates, kept } = select(deps, store.list(), opts.unused_for);
+    const { candidates, kept } = select(deps, rows(), opts.unused_for);
     const reasons = new Map(candidates.map((c) => [c.allocation.id, c.reason]));
     store.remove(
       candidates.map((c) => c.allocation),
       "pruned",
       (a) => ({ pid, reason: reasons.get(a.id) ?? "pruned" }),
     );
-    const projects = goneProjects(deps);
+    const projects = goneProjects(deps, opts);
     removeProjects(
       store,
       projects.map((p) => p.project),
@@ -107,8 +114,13 @@ export function keptReason(k: Omit<Kept, "reason">): string {
 
 // --- internal ---
 
-function goneProjects(deps: PruneDeps): { project: Project; reason: string }[] {
+function goneProjects(
+  deps: PruneDeps,
+  only: { app?: string; checkout?: string },
+): { project: Project; reason: string }[] {
   return listProjects(deps.store)
+    .filter((p) => only.app === undefined || p.app === only.app)
+    .filter((p) => only.checkout === undefined || p.checkout === only.checkout)
     .filter((p) => !deps.checkoutExists(p.checkout))
     .map((project) => ({
       project,

@@ -124,7 +124,7 @@ export function whereClause(
   extra: Condition[] = [],
 ): { where: string; params: (string | number)[] } {
   const conditions: Condition[] = [];
-  for (const key of ["app", "instance", "service", "port"] as const) {
+  for (const key of ["app", "instance", "service", "port", "checkout"] as const) {
     const value = f[key];
     if (value !== undefined) conditions.push([`${key} = ?`, value]);
   }

@@ -480,7 +480,7 @@ describe("DELETE /v1/allocations (filter)", () => {
   });
 
   test.each<[string, unknown, string]>([
-    ["{}", {}, "at least one of app, instance, service, port is required"],
+    ["{}", {}, "at least one of app, instance, service, port, checkout is required"],
     ["unknown fields only", { everything: true }, "unknown field: everything"],
     ["a misspelt field", { app: "shop", instanc: "main" }, "unknown field: instanc"],
     ["a blank name", { app: " " }, "app must not be empty"],

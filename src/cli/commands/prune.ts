@@ -1,15 +1,19 @@
 // `portctl prune`: the allocations of checkouts that no longer exist (and, with --unused-for,
 // of ports not seen listening for that long). Lists them; releases them only with --yes.
+import { resolve } from "node:path";
 import type { PruneResult } from "../../core/prune.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
-import { colors, printJson, processText, safe } from "../output.ts";
+import { colors, printJson, processText, safe, shellWords } from "../output.ts";
 import { table, tableWidth } from "../table.ts";
 
 export interface PruneOptions {
   yes?: boolean;
   /** A duration (`30d`), checked by the flag's converter. */
   unusedFor?: string;
+  app?: string;
+  /** A folder, relative to the working folder (or -C); it may no longer exist. */
+  checkout?: string;
   json?: boolean;
 }
 
@@ -17,6 +21,8 @@ export async function prune(opts: PruneOptions, io: Io): Promise<number> {
   const result = await new Client(io.env).prune({
     dry_run: !opts.yes,
     ...(opts.unusedFor ? { unused_for: opts.unusedFor } : {}),
+    ...(opts.app ? { app: opts.app } : {}),
+    ...(opts.checkout ? { checkout: resolve(io.cwd, opts.checkout) } : {}),
   });
   if (opts.json) printJson(io, result);
   else for (const line of describe(result, opts, io)) io.out(line);
@@ -30,7 +36,12 @@ type Kept = PruneResult["kept"][number];
 type Row = (Candidate & { kept?: false }) | (Kept & { kept: true });
 
 function again(opts: PruneOptions): string {
-  return opts.unusedFor ? ` --unused-for ${opts.unusedFor}` : "";
+  const words = [
+    ...(opts.app ? ["--app", opts.app] : []),
+    ...(opts.checkout ? ["--checkout", opts.checkout] : []),
+    ...(opts.unusedFor ? ["--unused-for", opts.unusedFor] : []),
+  ];
+  return words.length > 0 ? ` ${safe(shellWords(words))}` : "";
 }
 
 /** Why a port is kept, in the CLI's words: the container with its folder under `~`, escaped. */

@@ -113,6 +113,11 @@ export const REGISTRY_COMMANDS: CommandSpec[] = [
         help: "also those not seen listening for this long (30m, 3h, 30d, 2w)",
         convert: parseDuration,
       },
+      app: { ...FLAGS.app, help: "only this application's allocations" },
+      checkout: {
+        value: "<dir>",
+        help: "only the allocations of this checkout (a folder, which may be gone)",
+      },
       json: FLAGS.json,
     },
     load: () => import("./prune.ts").then((m) => m.prune),

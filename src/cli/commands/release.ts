@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { PortError } from "../../core/errors.ts";
 import type { Filter } from "../../core/model.ts";
 import { Client } from "../client.ts";
@@ -51,6 +53,14 @@ export function buildFilter(opts: ReleaseOptions, cwd: string): Filter {
   const filter: Filter = {};
   if (opts.port !== undefined) filter.port = opts.port;
   const here = opts.app === undefined && opts.port === undefined;
+  // A folder already deleted (`-C` in a WorktreeRemove hook) has no .git to detect from: its
+  // allocations are the ones recorded with that checkout.
+  if (here && !existsSync(cwd)) {
+    filter.checkout = resolve(cwd);
+    if (opts.instance !== undefined) filter.instance = opts.instance;
+    if (opts.service !== undefined) filter.service = opts.service;
+    return filter;
+  }
   const { app, instance } = here ? detectOwner(cwd, { instance: opts.instance }) : opts;
   if (app !== undefined) filter.app = app;
   if (instance !== undefined) filter.instance = instance;

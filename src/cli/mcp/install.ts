@@ -9,7 +9,7 @@ import { ENV, MCP_SERVER_NAME as SERVER_NAME } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
 import { isCompiled } from "../../core/version.ts";
 import type { Io } from "../io.ts";
-import { colors } from "../output.ts";
+import { colors, shellWords } from "../output.ts";
 import { rewriteFile } from "../rewrite.ts";
 import { type MergeOutcome, mergeJsonServer, type ServerEntry } from "./config-json.ts";
 import { mergeTomlServer, tomlTable } from "./config-toml.ts";
@@ -205,10 +205,4 @@ function envFlags(entry: ServerEntry): string {
   return Object.entries(entry.env ?? {})
     .map(([k, v]) => `--env ${shellWords([`${k}=${v}`])} `)
     .join("");
-}
-
-function shellWords(words: string[]): string {
-  return words
-    .map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`))
-    .join(" ");
 }
