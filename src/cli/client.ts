@@ -23,6 +23,7 @@ import type {
   ProjectRequest,
 } from "../core/model.ts";
 import type { PruneResult } from "../core/prune.ts";
+import type { Session } from "../core/sessions.ts";
 
 export interface Health {
   status: string;
@@ -145,6 +146,20 @@ export class Client {
     return this.#call("DELETE", "/v1/allocations", has({ deleted: isInteger }), filter);
   }
 
+  sessions(): Promise<Session[]> {
+    return this.#call("GET", "/v1/sessions", arrayOf(isSession));
+  }
+
+  heartbeat(id: string, ttl?: string): Promise<Session> {
+    const path = `/v1/sessions/${encodeURIComponent(id)}/heartbeat`;
+    return this.#call("POST", path, isSession, ttl === undefined ? {} : { ttl });
+  }
+
+  endSession(id: string): Promise<{ released: Allocation[] }> {
+    const path = `/v1/sessions/${encodeURIComponent(id)}`;
+    return this.#call("DELETE", path, has({ released: arrayOf(isAllocation) }));
+  }
+
   // --- internal ---
 
   async #call<T>(
@@ -253,6 +268,7 @@ const isProject = has({
   instance: isString,
   checkout: isString,
 });
+const isSession = has({ id: isString, started_at: isString, allocations: arrayOf(isAllocation) });
 const isEvent = has({ id: isInteger, at: isString, kind: isString, port: isInteger });
 const isHealth = has({ status: isString });
 const isPortStatus = has({

@@ -54,6 +54,12 @@ export function parseCount(value: string): number {
   throw new Error(`must be an integer between 1 and ${MAX_BLOCK}`);
 }
 
+/** An agent session's id (core/fields.ts sessionIdSchema's rule, without loading zod). */
+export function parseSessionId(value: string): string {
+  if (/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(value)) return value;
+  throw new Error("must be a session id: letters, digits, '.', '_', ':', '-' (1-128)");
+}
+
 /** `30m`, `3h`, `1d`, `2w`: checked here, sent to the server as written. */
 export function parseDuration(value: string): string {
   const v = value.trim();

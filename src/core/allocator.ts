@@ -12,6 +12,7 @@ import { type AllocateRequest, type Allocation, rfc3339 } from "./model.ts";
 import { freeName, parseChosenName } from "./names.ts";
 import type { Probe } from "./probe.ts";
 import { type Processes, systemProcesses } from "./processes.ts";
+import { holdForSession, startSession } from "./sessions.ts";
 import { type Store, uniqueViolation } from "./store.ts";
 
 export interface AllocatorOptions {
@@ -160,10 +161,16 @@ export class Allocator {
       lease_started_at: leaseStarted,
       name,
       http: req.http ?? false,
+      lease_session: req.lease_session ?? null,
     };
-    const reason = req.lease_pid ? `leased to process ${req.lease_pid}` : "allocated";
+    const reason = req.lease_pid
+      ? `leased to process ${req.lease_pid}`
+      : req.lease_session
+        ? `held by session ${req.lease_session}`
+        : "allocated";
     try {
       const allocation = this.#store.insert(row, { pid: opts.pid, reason });
+      if (req.lease_session) startSession(this.#store, req.lease_session);
       return { allocation, created: true };
     } catch (err) {
       const conflict = uniqueViolation(err);
@@ -291,12 +298,16 @@ export class Allocator {
       this.#store.markHttp(existing.id);
       existing = this.#store.byId(existing.id) ?? existing;
     }
-    if (o.verdict === "same" || !req.checkout) return { allocation: existing, created: false };
+    const held = (a: Allocation) =>
+      req.lease_session ? holdForSession(this.#store, a, req.lease_session) : a;
+    if (o.verdict === "same" || !req.checkout) {
+      return { allocation: held(existing), created: false };
+    }
     const allocation = this.#store.takeOver(existing, req.checkout, {
       pid: opts.pid,
       reason: o.reason,
     });
-    return { allocation, created: false, takenOverFrom: existing.checkout };
+    return { allocation: held(allocation), created: false, takenOverFrom: existing.checkout };
   }
 
   /** `web_api` beside `web-api`: `portctl env` could print only one WEB_API_PORT. */

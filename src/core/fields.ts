@@ -102,6 +102,16 @@ export const pidSchema = z
   .min(1, { error: "must be a positive integer (a process id)" })
   .max(2 ** 31 - 1, { error: "must be a positive integer (a process id)" });
 
+/**
+ * An agent session's id: what Claude Code, Codex and Gemini CLI hand their hooks (UUIDs), or
+ * any name a script chooses; safe in a path, a URL and a terminal.
+ */
+export const sessionIdSchema = z
+  .string({ error: "must be a session id: letters, digits, '.', '_', ':', '-' (1-128)" })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, {
+    error: "must be a session id: letters, digits, '.', '_', ':', '-' (1-128)",
+  });
+
 /** 1-65535 in decimal, without leading zeros: what the document states for port text. */
 const PORT_TEXT = decimalUpTo(65535);
 

@@ -86,6 +86,17 @@ const MIGRATIONS: readonly Migration[] = [
              CREATE UNIQUE INDEX allocations_name ON allocations (name);`);
     nameExistingRows(db);
   },
+  // v5: session leases (#26): allocations held until their agent session ends, its heartbeat
+  // stops or its checkout disappears.
+  `ALTER TABLE allocations ADD COLUMN lease_session TEXT;
+   CREATE INDEX allocations_session ON allocations (lease_session)
+     WHERE lease_session IS NOT NULL;
+   CREATE TABLE sessions (
+     id           TEXT    PRIMARY KEY,
+     started_at   TEXT    NOT NULL,
+     heartbeat_at TEXT,
+     ttl_seconds  INTEGER CHECK (ttl_seconds > 0)
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import {
   portSchema,
   portTextSchema,
   serviceNameSchema,
+  sessionIdSchema,
   unknownKeys,
 } from "./fields.ts";
 import { CHOSEN_NAME, MAX_CHOSEN_LENGTH } from "./names.ts";
@@ -51,6 +52,12 @@ export const allocationSchema = z.object({
     .nullable()
     .describe(
       "the block of contiguous ports this one belongs to (allocated and released together); null for a single port",
+    ),
+  lease_session: z
+    .string()
+    .nullable()
+    .describe(
+      "the agent session holding the allocation until it ends (DELETE /v1/sessions/{id}), its heartbeat stops or its checkout disappears; null when none",
     ),
   name: z
     .string()
@@ -214,6 +221,7 @@ export const importRowSchema = z.object({
   lease_started_at: z.string().nullable().optional(),
   name: z.string().max(300).optional().describe("kept when it is a valid name no other row has"),
   url: z.string().nullable().optional().describe("set: the service serves HTTP"),
+  lease_session: sessionIdSchema.nullable().optional(),
 });
 export const importRequestSchema = z.array(importRowSchema, {
   error: "must be a JSON array of allocations (what portctl export writes)",
@@ -320,6 +328,11 @@ export const allocateRequestSchema = z.strictObject(
       .boolean({ error: "must be true or false" })
       .optional()
       .describe("the service serves HTTP: it gets a url (a reuse may set it, never clear it)"),
+    lease_session: sessionIdSchema
+      .describe(
+        "hold the allocation for this agent session (reuse moves a session's allocation to it)",
+      )
+      .optional(),
   },
   { error: unknownKeys },
 );

@@ -22,7 +22,7 @@ export const EVENT_COLUMNS =
  * while no proxy listens.
  */
 export const COLUMNS = `id, app, instance, service, port, created_at, checkout, last_seen, lease_pid,
-  lease_started_at, block_id, name, CASE WHEN http = 1 THEN 'http://' || name ||
+  lease_started_at, block_id, lease_session, name, CASE WHEN http = 1 THEN 'http://' || name ||
     (SELECT CASE port WHEN 80 THEN '' ELSE ':' || port END FROM temp.proxy) END AS url`;
 
 /** Made on every connection before any statement that reads COLUMNS is prepared. */
@@ -45,6 +45,7 @@ export interface NewAllocation {
   name?: string;
   /** Whether it serves HTTP (its `url` is then set). */
   http?: boolean;
+  lease_session?: string | null;
 }
 
 export type InsertParams = [
@@ -61,6 +62,7 @@ export type InsertParams = [
   number | null,
   string,
   number,
+  string | null,
 ];
 
 export function insertParams(a: NewAllocation): InsertParams {
@@ -78,6 +80,7 @@ export function insertParams(a: NewAllocation): InsertParams {
     a.block_id ?? null,
     a.name ?? "",
     a.http ? 1 : 0,
+    a.lease_session ?? null,
   ];
 }
 
@@ -91,8 +94,8 @@ export function prepareHot(db: Database) {
   return {
     insert: db.query<Allocation, InsertParams>(
       `INSERT INTO allocations (id, app, instance, service, port, created_at, checkout, last_seen,
-                                lease_pid, lease_started_at, block_id, name, http)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+                                lease_pid, lease_started_at, block_id, name, http, lease_session)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
     ),
     byId: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE id = ?`),
     deleteById: db.query<unknown, [number]>("DELETE FROM allocations WHERE id = ?"),

@@ -1,11 +1,14 @@
-// What the daemon does between requests: end the leases of exited processes (within about two
-// seconds), note which allocated ports are listening (`last_seen`, at most once a minute per
+// What the daemon does between requests: end the leases of exited processes and of lapsed agent
+// sessions (within about two seconds), note which allocated ports are listening (`last_seen`, at most once a minute per
 // port, in one batch), and trim the history. Each step is a method, so tests run them directly.
+
+import { type CheckoutExists, checkoutExists } from "./checkout.ts";
 import { LAST_SEEN_EVERY_MS, LEASE_CHECK_MS, SEEN_CHECK_MS, TRIM_EVERY_MS } from "./config.ts";
 import { endDeadLeases } from "./leases.ts";
 import { type Allocation, rfc3339 } from "./model.ts";
 import type { Probe } from "./probe.ts";
 import type { Processes } from "./processes.ts";
+import { endLapsedSessions } from "./sessions.ts";
 import type { Store } from "./store.ts";
 
 const TRIM_FIRST_MS = 5000;
@@ -14,6 +17,7 @@ export interface UpkeepOptions {
   store: Store;
   probe: Probe;
   processes: Processes;
+  checkoutExists?: CheckoutExists;
   /** Where a failed step is reported (the daemon's log); the daemon keeps serving. */
   log?: (message: string) => void;
 }
@@ -31,6 +35,11 @@ export class Upkeep {
     const { store, processes } = this.#o;
     if (store.leases().length === 0) return []; // the common case, without a write lock
     return store.write(() => endDeadLeases(store, processes));
+  }
+
+  /** Releases what sessions silent past their ttl, or whose checkout is gone, held. */
+  endSessions(): Allocation[] {
+    return endLapsedSessions(this.#o.store, this.#o.checkoutExists ?? checkoutExists);
   }
 
   /** Sets `last_seen` on allocated ports that listen now and were not marked in the last minute. */
@@ -52,6 +61,7 @@ export class Upkeep {
   /** Runs every step on its schedule until `stop()`. */
   start(): void {
     this.#every(LEASE_CHECK_MS, () => this.endLeases());
+    this.#every(LEASE_CHECK_MS, () => this.endSessions());
     this.#every(SEEN_CHECK_MS, () => this.recordSeen());
     this.#every(TRIM_EVERY_MS, () => this.trim());
     // Once soon after start too (a daemon restarted daily would never reach the interval), but

@@ -22,6 +22,12 @@ import {
 } from "../core/model.ts";
 import { pruneRequestSchema, pruneResultSchema } from "../core/prune.ts";
 import {
+  heartbeatRequestSchema,
+  sessionEndSchema,
+  sessionIdSchema,
+  sessionSchema,
+} from "../core/sessions.ts";
+import {
   body,
   CLIENT_PID,
   COMMON,
@@ -197,6 +203,39 @@ export const PATHS = {
       ),
       parameters: [CLIENT_PID],
       requestBody: body(pruneRequestSchema),
+    },
+  },
+  "/v1/sessions": {
+    get: op("listSessions", "Every agent session and the allocations it holds, oldest first", {
+      200: json({ type: "array", items: schema(sessionSchema, "output") }, "sessions"),
+      ...errors(COMMON),
+    }),
+  },
+  "/v1/sessions/{id}/heartbeat": {
+    post: {
+      ...op(
+        "heartbeat",
+        "Keep a session alive: it ends (its allocations released) when no heartbeat comes for ttl",
+        {
+          200: json(schema(sessionSchema, "output"), "the session"),
+          ...errors(["bad_request", ...WITH_BODY, ...COMMON]),
+        },
+      ),
+      parameters: [pathParameter("id", sessionIdSchema)],
+      requestBody: body(heartbeatRequestSchema),
+    },
+  },
+  "/v1/sessions/{id}": {
+    delete: {
+      ...op(
+        "endSession",
+        "End a session: release every allocation it holds (none: an empty list)",
+        {
+          200: json(schema(sessionEndSchema, "output"), "released"),
+          ...errors(["bad_request", ...WITH_BODY, ...COMMON]),
+        },
+      ),
+      parameters: [pathParameter("id", sessionIdSchema), CLIENT_PID],
     },
   },
   "/v1/import": {

@@ -26,6 +26,7 @@ import { clientPid, OWNERSHIP_PATHS, registerOwnershipRoutes } from "./ownership
 import { PROJECT_PATHS, registerProjectRoutes } from "./projects.ts";
 import type { ProxyStatus } from "./proxy/listener.ts";
 import { json } from "./respond.ts";
+import { registerSessionRoutes, SESSION_PATHS } from "./sessions.ts";
 import { registerUi, UI_PATHS } from "./ui/routes.ts";
 
 export interface RouteDeps {
@@ -62,6 +63,7 @@ export function registerRoutes(app: Hono, deps: RouteDeps): void {
 
   registerOwnershipRoutes(app, deps);
   registerProjectRoutes(app, deps);
+  registerSessionRoutes(app, deps);
   registerUi(app, deps.listeners ?? machineListeners, deps.engine);
 
   // Built on first use: a server on port 0 learns its port after binding, and `servers` names it.
@@ -150,6 +152,7 @@ const KNOWN_PATHS: [RegExp, string][] = [
   [/^\/v1\/openapi\.json$/, "GET, HEAD"],
   ...OWNERSHIP_PATHS,
   ...PROJECT_PATHS,
+  ...SESSION_PATHS,
   ...UI_PATHS,
 ];
 

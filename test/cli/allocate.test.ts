@@ -76,6 +76,7 @@ test("--json prints exactly the allocation the API holds", async () => {
       "block_id",
       "name",
       "url",
+      "lease_session",
     ].sort(),
   );
   expect(printed.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);

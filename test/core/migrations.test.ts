@@ -59,6 +59,7 @@ const V1_ROWS: Allocation[] = (
   block_id: null,
   name,
   url: null,
+  lease_session: null,
 }));
 
 let dir: string;

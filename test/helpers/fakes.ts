@@ -66,6 +66,7 @@ export const UNOWNED = {
   lease_pid: null,
   lease_started_at: null,
   block_id: null,
+  lease_session: null,
 } as const;
 
 /** A fixed instant with milliseconds, and how it must appear in `created_at`. */

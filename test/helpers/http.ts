@@ -56,7 +56,8 @@ export function readDatabase(path: string): { rows: Allocation[]; integrity: str
         // `url` is the daemon's (it needs its proxy's port): the file says only whether there
         // is one, so rows of services marked HTTP do not compare equal to the API's.
         `SELECT id, app, instance, service, port, created_at, checkout, last_seen, lease_pid,
-                lease_started_at, block_id, name, CASE http WHEN 1 THEN 'http' END AS url
+                lease_started_at, block_id, lease_session, name,
+                CASE http WHEN 1 THEN 'http' END AS url
          FROM allocations ORDER BY id`,
       )
       .all();

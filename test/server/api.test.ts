@@ -134,6 +134,7 @@ describe("POST /v1/allocations", () => {
         "block_id",
         "name",
         "url",
+        "lease_session",
       ].sort(),
     );
     expect(body).toEqual({

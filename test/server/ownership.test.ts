@@ -199,6 +199,7 @@ describe("POST /v1/import", () => {
       block_id: null,
       name: `service-${i}.shop.localhost`,
       url: null,
+      lease_session: null,
     }));
     expect(JSON.stringify(rows).length).toBeGreaterThan(64 * 1024);
     const fresh = testApp();

@@ -25,6 +25,8 @@ export interface AllocateOptions {
   http?: boolean;
   /** Its name under .localhost instead of the derived one. */
   name?: string;
+  /** Hold it for this agent session: released by `portctl session end`, a lapsed heartbeat or a deleted checkout. */
+  leaseSession?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -64,7 +66,11 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
   else {
     const c = colors(io);
     const verb = created ? "allocated" : "reusing";
-    const lease = a.lease_pid ? `, leased to process ${safe(a.lease_pid)}` : "";
+    const lease = a.lease_pid
+      ? `, leased to process ${safe(a.lease_pid)}`
+      : a.lease_session
+        ? `, held by session ${safe(a.lease_session)}`
+        : "";
     const last = block?.at(-1);
     const what =
       block && last
@@ -102,10 +108,12 @@ async function mayBeOwn(err: PortError, req: { checkout: string }): Promise<bool
   return heldByCheckout(system, req.checkout);
 }
 
-function leaseOf(opts: AllocateOptions): { lease_pid?: number } {
-  if (opts.lease && opts.leasePid !== undefined) {
-    throw new PortError("bad_request", "--lease and --lease-pid both name the process; pass one");
+function leaseOf(opts: AllocateOptions): { lease_pid?: number; lease_session?: string } {
+  const kinds = [opts.lease, opts.leasePid !== undefined, opts.leaseSession !== undefined];
+  if (kinds.filter(Boolean).length > 1) {
+    throw new PortError("bad_request", "pass one of --lease, --lease-pid and --lease-session");
   }
+  if (opts.leaseSession !== undefined) return { lease_session: opts.leaseSession };
   if (opts.leasePid !== undefined) return { lease_pid: opts.leasePid };
   return opts.lease ? { lease_pid: process.ppid } : {};
 }

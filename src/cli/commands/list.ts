@@ -133,7 +133,11 @@ function noteColumn(rows: Allocation[], c: Colors): Column<Allocation>[] {
   let any = false;
   for (const a of rows) {
     const stale = a.checkout !== null && isGone(a.checkout) ? "STALE" : "";
-    const leased = a.lease_pid ? `leased (pid ${a.lease_pid})` : "";
+    const leased = a.lease_pid
+      ? `leased (pid ${a.lease_pid})`
+      : a.lease_session
+        ? `session ${a.lease_session}`
+        : "";
     const note = stale && leased ? `${stale}, ${leased}` : stale || leased;
     if (note) any = true;
     notes.set(a.id, note);

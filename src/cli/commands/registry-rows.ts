@@ -10,6 +10,7 @@ import {
   parseId,
   parseName,
   parsePid,
+  parseSessionId,
 } from "../flags.ts";
 import type { CommandSpec } from "../spec.ts";
 
@@ -39,6 +40,11 @@ export const REGISTRY_COMMANDS: CommandSpec[] = [
       name: {
         value: "<name>",
         help: "its name under .localhost instead of the derived one (admin.shop → admin.shop.localhost)",
+      },
+      "lease-session": {
+        value: "<id>",
+        help: "hold the port for this agent session (freed by portctl session end <id>)",
+        convert: parseSessionId,
       },
       quiet: { short: "q", help: "print only the port number" },
       json: FLAGS.json,
@@ -121,6 +127,39 @@ export const REGISTRY_COMMANDS: CommandSpec[] = [
       json: FLAGS.json,
     },
     load: () => import("./prune.ts").then((m) => m.prune),
+  },
+  {
+    name: "session",
+    summary: "agent sessions holding ports (allocate --lease-session): end, heartbeat, list",
+    subcommands: [
+      {
+        name: "end",
+        summary: "release every port the session holds (none held: still exit 0)",
+        args: [{ name: "id", help: "the session's id" }],
+        flags: { json: FLAGS.json },
+        load: () => import("./session.ts").then((m) => m.sessionEnd),
+      },
+      {
+        name: "heartbeat",
+        summary: "keep the session alive: it ends when no heartbeat comes for --ttl",
+        args: [{ name: "id", help: "the session's id" }],
+        flags: {
+          ttl: {
+            value: "<duration>",
+            help: "end it after this long without a heartbeat (30s, 10m, 1h; default 10m)",
+            convert: parseDuration,
+          },
+          json: FLAGS.json,
+        },
+        load: () => import("./session.ts").then((m) => m.sessionHeartbeat),
+      },
+      {
+        name: "list",
+        summary: "every session, its heartbeat and the ports it holds",
+        flags: { json: FLAGS.json },
+        load: () => import("./session.ts").then((m) => m.sessionList),
+      },
+    ],
   },
   {
     name: "history",

@@ -1,0 +1,39 @@
+// The routes of session leases (#26): list the sessions, keep one alive, end one.
+import type { Hono } from "hono";
+import { parseOrThrow } from "../core/model.ts";
+import {
+  DEFAULT_SESSION_TTL_SECONDS,
+  endSession,
+  heartbeat,
+  heartbeatRequestSchema,
+  listSessions,
+  sessionIdSchema,
+} from "../core/sessions.ts";
+import { readJson } from "./body.ts";
+import { clientPid } from "./ownership.ts";
+import { json } from "./respond.ts";
+import type { RouteDeps } from "./routes.ts";
+
+export function registerSessionRoutes(app: Hono, deps: RouteDeps): void {
+  const { store } = deps;
+
+  app.get("/v1/sessions", () => json(listSessions(store)));
+
+  app.post("/v1/sessions/:id/heartbeat", async (c) => {
+    const id = parseOrThrow(sessionIdSchema, c.req.param("id"), "session");
+    const { ttl } = parseOrThrow(heartbeatRequestSchema, await readJson(c.req.raw));
+    return json(heartbeat(store, id, ttl ?? DEFAULT_SESSION_TTL_SECONDS));
+  });
+
+  app.delete("/v1/sessions/:id", (c) => {
+    const id = parseOrThrow(sessionIdSchema, c.req.param("id"), "session");
+    return json({ released: endSession(store, id, clientPid(c)) });
+  });
+}
+
+/** The paths served here, with their methods (for 405's Allow). */
+export const SESSION_PATHS: [RegExp, string][] = [
+  [/^\/v1\/sessions$/, "GET, HEAD"],
+  [/^\/v1\/sessions\/[^/]+\/heartbeat$/, "POST"],
+  [/^\/v1\/sessions\/[^/]+$/, "DELETE"],
+];
