@@ -10,6 +10,8 @@ export interface Io {
   home: string;
   /** Colour and other niceties only for a terminal. */
   isTTY: boolean;
+  /** Everything on standard input (a hook's JSON); absent where there is none to read. */
+  readStdin?(): Promise<string>;
   /** Writes what `out` has buffered, if it buffers; `cli/main.ts` calls it before exiting. */
   flush?(): void;
   /** The terminal's width, when printing to one (tables fit it; see table.ts tableWidth). */
@@ -38,6 +40,7 @@ export async function processIo(): Promise<Io> {
       writeErr(`${line}\n`);
     },
     flush,
+    readStdin: () => Bun.stdin.text(),
     env: process.env,
     cwd: process.cwd(),
     home: process.env.HOME || (require("node:os") as typeof import("node:os")).homedir(),

@@ -12,7 +12,13 @@ import {
   parsePid,
   parseSessionId,
 } from "../flags.ts";
-import type { CommandSpec } from "../spec.ts";
+import type { CommandSpec, Flag } from "../spec.ts";
+
+const HOOK_FLAG: Flag = {
+  value: "<host>",
+  choices: ["claude", "codex", "gemini"],
+  help: "run as that host's hook: its JSON on stdin, never failing the session (exit 0)",
+};
 
 export const REGISTRY_COMMANDS: CommandSpec[] = [
   {
@@ -133,10 +139,25 @@ export const REGISTRY_COMMANDS: CommandSpec[] = [
     summary: "agent sessions holding ports (allocate --lease-session): end, heartbeat, list",
     subcommands: [
       {
+        name: "start",
+        summary:
+          "allocate (reuse) the ports this project declares, held for the session in a linked worktree",
+        args: [
+          { name: "id", help: "the session's id (with --hook: read from stdin)", optional: true },
+        ],
+        flags: {
+          hook: HOOK_FLAG,
+          json: FLAGS.json,
+        },
+        load: () => import("../hooks/session.ts").then((m) => m.sessionStart),
+      },
+      {
         name: "end",
         summary: "release every port the session holds (none held: still exit 0)",
-        args: [{ name: "id", help: "the session's id" }],
-        flags: { json: FLAGS.json },
+        args: [
+          { name: "id", help: "the session's id (with --hook: read from stdin)", optional: true },
+        ],
+        flags: { hook: HOOK_FLAG, json: FLAGS.json },
         load: () => import("./session.ts").then((m) => m.sessionEnd),
       },
       {

@@ -9,7 +9,12 @@ import { colors, owner, printJson, safe } from "../output.ts";
 import { table, tableWidth } from "../table.ts";
 
 /** Releases what the session holds; a session holding nothing is not an error (exit 0). */
-export async function sessionEnd(opts: { id: string; json?: boolean }, io: Io): Promise<number> {
+export async function sessionEnd(
+  opts: { id?: string; hook?: string; json?: boolean },
+  io: Io,
+): Promise<number> {
+  if (opts.hook) return (await import("../hooks/session.ts")).sessionEndHook(io);
+  if (!opts.id) throw new PortError("bad_request", "name the session: portctl session end ID");
   const { released } = await new Client(io.env).endSession(sessionId(opts.id));
   if (opts.json) printJson(io, { released });
   else if (released.length === 0) io.out(`session ${safe(opts.id)} held no ports`);

@@ -61,6 +61,26 @@ export const TOOL_COMMANDS: CommandSpec[] = [
     ],
   },
   {
+    name: "hooks",
+    summary: "agent hooks that give each session its ports and free a removed worktree's",
+    subcommands: [
+      {
+        name: "install",
+        summary: "write a host's hook configuration (project, or --global)",
+        flags: {
+          claude: {
+            help: "Claude Code: .claude/settings.json (SessionStart, SessionEnd, WorktreeRemove)",
+          },
+          codex: { help: "Codex: .codex/hooks.json (SessionStart, SessionEnd)" },
+          gemini: { help: "Gemini CLI: .gemini/settings.json (SessionStart, SessionEnd)" },
+          global: { help: "in your home folder's settings instead of this project's" },
+          print: { help: "print the configuration instead of writing it" },
+        },
+        load: () => import("../hooks/install.ts").then((m) => m.hooksInstall),
+      },
+    ],
+  },
+  {
     name: "ui",
     summary: "open the dashboard in the browser (prints its address)",
     flags: { "no-open": { help: "only print the address" } },

@@ -39,9 +39,14 @@ export function mergeJsonServer(
   return { text: `${out}${eol}`, outcome: before === undefined ? "added" : "updated" };
 }
 
-// --- internal ---
+/** `config` written back in `before`'s indentation and line ends. */
+export function formatLike(before: string, config: Record<string, unknown>): string {
+  const eol = before.includes("\r\n") ? "\r\n" : "\n";
+  return `${JSON.stringify(config, null, indentOf(before)).replaceAll("\n", eol)}${eol}`;
+}
 
-function parseObject(text: string, file: string): Record<string, unknown> {
+/** The file's JSON object ({} when empty); anything else is refused with one line. */
+export function parseObject(text: string, file: string): Record<string, unknown> {
   if (text.trim() === "") return {};
   let value: unknown;
   try {
@@ -58,9 +63,11 @@ function parseObject(text: string, file: string): Record<string, unknown> {
   return value;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
+
+// --- internal ---
 
 /** The indentation of the first indented line (a tab, or N spaces); 2 spaces by default. */
 function indentOf(text: string): string | number {

@@ -165,7 +165,13 @@ export function stackPorts(stack: Stack, label: (p: string) => string): StackPor
  */
 export async function allocateStackPort(
   client: Client,
-  who: { app: string; instance: string; checkout?: string; lease_pid?: number },
+  who: {
+    app: string;
+    instance: string;
+    checkout?: string;
+    lease_pid?: number;
+    lease_session?: string;
+  },
   port: StackPort,
 ): Promise<Allocation[]> {
   const count = port.block?.count ?? 1;
