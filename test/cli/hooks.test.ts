@@ -20,6 +20,7 @@ beforeAll(async () => {
   writeFileSync(join(main, "package.json"), `{"scripts":{"dev":"vite"}}`);
   writeFileSync(
     join(main, "compose.yaml"),
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose interpolation, not ours
     'services:\n  db:\n    image: postgres\n    ports: ["${DB_PORT:-5432}:5432"]\n',
   );
   repo = makeRepo(parent, "shop");
