@@ -4,3 +4,8 @@ declare module "*.md" {
   const text: string;
   export default text;
 }
+
+declare module "*/LICENSE" {
+  const text: string;
+  export default text;
+}

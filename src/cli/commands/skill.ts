@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { PortError } from "../../core/errors.ts";
+import { fileReason, PortError } from "../../core/errors.ts";
 import {
   AGENT_HOSTS,
   type InstallResult,
@@ -9,13 +9,27 @@ import {
 } from "../../skill/install.ts";
 import { findCheckout } from "../detect.ts";
 import type { Io } from "../io.ts";
-import { colors, safe } from "../output.ts";
+import { colors, safe, shellWords } from "../output.ts";
 
 /** Exit 0 when every attempted target was written; 1 when one failed (the others still are). */
 export async function skillInstall(
-  opts: { global?: boolean; dir?: string },
+  opts: { global?: boolean; dir?: string; plugin?: string },
   io: Io,
 ): Promise<number> {
+  if (opts.plugin !== undefined) {
+    if (opts.global) throw new PortError("bad_request", "--plugin and --global: pass one");
+    const dir = resolve(io.cwd, opts.plugin);
+    const { installPlugin } = await import("../../skill/plugin.ts");
+    try {
+      installPlugin(dir);
+    } catch (err) {
+      if (err instanceof PortError) throw err;
+      throw new PortError("bad_request", `cannot write ${dir}: ${fileReason(err, true)}`);
+    }
+    io.out(`wrote the port-server Claude Code plugin (skill, MCP server, hooks) in ${safe(dir)}`);
+    io.out(`try it: claude --plugin-dir ${safe(shellWords([dir]))}`);
+    return 0;
+  }
   const results = opts.global
     ? installGlobal(io.home)
     : installLocal(project(opts.dir, io), io.home);

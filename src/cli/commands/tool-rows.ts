@@ -55,7 +55,13 @@ export const TOOL_COMMANDS: CommandSpec[] = [
             optional: true,
           },
         ],
-        flags: { global: { help: "install for every agent host found in your home folder" } },
+        flags: {
+          global: { help: "install for every agent host found in your home folder" },
+          plugin: {
+            value: "<dir>",
+            help: "write a Claude Code plugin there instead (skill, MCP server, session hooks)",
+          },
+        },
         load: () => import("./skill.ts").then((m) => m.skillInstall),
       },
     ],
