@@ -42,7 +42,7 @@ test("no command but mcp loads the MCP SDK or ajv", async () => {
   }
   // And the SDK is in the build: `portctl mcp` loads it.
   const all = Object.values(outputs).flatMap((o) => Object.keys(o.inputs));
-  expect(all.some((p) => p.includes("@modelcontextprotocol/sdk"))).toBe(true);
+  expect(all.some((p) => p.includes("@modelcontextprotocol/server"))).toBe(true);
 }, 60_000);
 
 // --- internal ---

@@ -1,7 +1,7 @@
 // tools/list and tools/call, loaded on the first of them rather than with the server, so that
 // `initialize` is answered before the tools' schemas (zod, core/model, the commands they reuse)
 // are built. `server.ts` starts loading this as soon as the host says it is initialized.
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { parseOrThrow } from "../../core/model.ts";
 import type { Io } from "../io.ts";

@@ -1,19 +1,14 @@
 // `portctl mcp`: the registry as a Model Context Protocol server on stdio, built on the official
-// SDK's low-level Server. The high-level McpServer would answer a bad argument with zod's
-// issue list; this one validates with core/model.ts's rules and answers like the CLI, one line
-// (`port must be an integer between 1 and 65535`), as an isError tool result. stdout carries
-// protocol messages only; anything for people goes to stderr.
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import {
-  CallToolRequestSchema,
-  ListResourcesRequestSchema,
-  ListToolsRequestSchema,
-  ReadResourceRequestSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+// SDK's (v2) low-level Server. It speaks the current protocol, 2026-07-28 (`server/discover`),
+// and the 2025 revisions hosts still use (`initialize`: 2025-11-25, 2025-06-18, …). The
+// high-level McpServer would answer a bad argument with zod's issue list; this one validates
+// with core/model.ts's rules and answers like the CLI, one line (`port must be an integer
+// between 1 and 65535`), as an isError tool result. stdout carries protocol messages only, and
+// nothing goes to stderr in normal operation (hosts log a server's stderr as errors).
+import { Server } from "@modelcontextprotocol/server";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { MCP_SERVER_NAME } from "../../core/config.ts";
 import { VERSION } from "../../core/version.ts";
-import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
 import { errorLine, toolContext } from "./context.ts";
 
@@ -21,15 +16,12 @@ const ALLOCATIONS_URI = "ports://allocations";
 
 /** Serves until the host closes stdin; exit 0. */
 export async function mcp(_opts: Record<string, never>, io: Io): Promise<number> {
-  const server = createMcpServer(io);
-  const closed = new Promise<void>((resolve) => {
-    server.onclose = resolve;
-  });
-  // The SDK's transport does not notice the end of stdin; the host closing it means "stop".
-  process.stdin.once("end", () => void server.close());
-  await server.connect(new StdioServerTransport());
-  io.err(`portctl mcp ${VERSION}: serving on stdio (${registryAt(io)})`);
-  await closed;
+  const ended = new Promise<void>((resolve) => process.stdin.once("end", resolve));
+  // serveStdio picks the era from the opening message (server/discover: 2026-07-28; initialize:
+  // a 2025 revision) and pins one server from the factory for the connection.
+  const handle = serveStdio(() => createMcpServer(io), { onerror: () => {} });
+  await ended;
+  await handle.close();
   return 0;
 }
 
@@ -39,7 +31,11 @@ export async function mcp(_opts: Record<string, never>, io: Io): Promise<number>
 function createMcpServer(io: Io): Server {
   const server = new Server(
     { name: MCP_SERVER_NAME, title: "port-server", version: VERSION },
-    { capabilities: { tools: {}, resources: {} }, instructions: INSTRUCTIONS },
+    {
+      capabilities: { tools: {}, resources: {} },
+      instructions: INSTRUCTIONS,
+      supportedProtocolVersions: [...PROTOCOL_VERSIONS],
+    },
   );
   // The tools load on first use; the host's "initialized" starts that while it prepares its
   // next request, so initialize itself is answered without them.
@@ -49,18 +45,18 @@ function createMcpServer(io: Io): Server {
     return dispatch;
   };
   server.oninitialized = () => void tools();
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+  server.setRequestHandler("tools/list", async () => ({
     tools: (await tools()).describeTools(),
   }));
-  server.setRequestHandler(CallToolRequestSchema, async (req) => {
+  server.setRequestHandler("tools/call", async (req) => {
     const d = await tools();
     const tool = d.findTool(req.params.name);
     // An unknown tool is the host's mistake, not the tool's: a protocol error, as the spec says.
     if (!tool) throw protocolError(-32602, `unknown tool: ${req.params.name}`);
     return d.callTool(tool, req.params.arguments ?? {}, io);
   });
-  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: [ALLOCATIONS] }));
-  server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
+  server.setRequestHandler("resources/list", () => ({ resources: [ALLOCATIONS] }));
+  server.setRequestHandler("resources/read", async (req) => {
     if (req.params.uri !== ALLOCATIONS_URI) {
       throw protocolError(RESOURCE_NOT_FOUND, `unknown resource: ${req.params.uri}`);
     }
@@ -73,6 +69,18 @@ function createMcpServer(io: Io): Server {
   });
   return server;
 }
+
+/**
+ * Newest first: 2026-07-28 is chosen through `server/discover`; `initialize` answers with the
+ * client's 2025 revision when it is one of these.
+ */
+export const PROTOCOL_VERSIONS = [
+  "2026-07-28",
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+] as const;
 
 const JSON_TYPE = "application/json";
 /** MCP's code for a resource that does not exist. */
@@ -93,15 +101,6 @@ const INSTRUCTIONS =
   "scan finds them in a project. check a number you did not get from allocate before using it. " +
   "release the project's ports when its services are torn down. " +
   "Pass directory (the folder you work in) so the app and instance are the project's own.";
-
-/** A bad PORT_SERVER_ADDR is reported by every tool call, not by refusing to start. */
-function registryAt(io: Io): string {
-  try {
-    return `registry at ${new Client(io.env).base}`;
-  } catch (err) {
-    return errorLine(err);
-  }
-}
 
 /** A JSON-RPC error with our message as it is (McpError would prefix "MCP error -32602: "). */
 function protocolError(code: number, message: string): Error {
