@@ -67,8 +67,12 @@ describe("session start / end as hooks", () => {
       "wt-feature/web:s-1",
     ]);
 
-    // Ending the main checkout's session never frees its ports.
+    // Ending a session in the main checkout never frees anything there, even a port someone
+    // tied to that session by hand.
+    await f.run(["-C", repo.main, "allocate", "--service", "tmp", "--lease-session", "m-1"]);
     await hook(["session", "end", "--hook", "claude"], { session_id: "m-1", cwd: repo.main });
+    expect(await ports()).toHaveLength(5);
+    await f.run(["session", "end", "m-1"]);
     expect(await ports()).toHaveLength(4);
     const end = await hook(["session", "end", "--hook", "claude"], {
       session_id: "s-1",

@@ -1,6 +1,8 @@
 // `allocate --lease-session ID` and `portctl session end|heartbeat|list` against a real daemon:
 // the lines people read, --json as the API answers, bad ids refused before anything is sent.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { type CliFixture, cliFixture } from "../helpers/cli.ts";
 
 let f: CliFixture;
@@ -49,6 +51,23 @@ describe("portctl session", () => {
       err: [],
     });
   });
+
+  test("the daemon itself ends a session's ports once their checkout folder is deleted", async () => {
+    const dir = join(f.home.root, "gone-worktree");
+    mkdirSync(dir);
+    const r = await f.run(["-C", dir, "allocate", "--service", "web", "--lease-session", "wt-1"]);
+    expect(r.code).toBe(0);
+    rmSync(dir, { recursive: true });
+    const deadline = Date.now() + 15_000;
+    while ((await f.allocations()).some((a) => a.lease_session === "wt-1") && Date.now() < deadline)
+      await Bun.sleep(100);
+    expect((await f.allocations()).some((a) => a.lease_session === "wt-1")).toBe(false);
+    const events = await f.api<{ kind: string; reason: string }[]>("/v1/events?limit=1");
+    expect(events[0]).toMatchObject({
+      kind: "lease_ended",
+      reason: `session wt-1: the checkout at ${dir} no longer exists`,
+    });
+  }, 30_000);
 
   test("a bad id or two kinds of lease: one line, exit 1, nothing allocated", async () => {
     const before = await f.allocations();
