@@ -61,6 +61,11 @@ describe("protocol revisions", () => {
       });
       expect(res.isError).toBeFalsy();
       expect(res.structuredContent).toMatchObject({ allocation: { app: "shop", service: "web" } });
+      const held = await client.callTool({
+        name: "allocate",
+        arguments: { service: "db", app: "shop", instance: "wt", lease_session: "agent-7" },
+      });
+      expect(held.structuredContent).toMatchObject({ allocation: { lease_session: "agent-7" } });
       expect(stderr).toBe("");
     } finally {
       await client.close();

@@ -3,7 +3,7 @@
 // and returns data instead of text: the host gets `structuredContent` checked by `output`.
 import { z } from "zod";
 import { PortError } from "../../core/errors.ts";
-import { type Allocation, pidSchema, projectSchema } from "../../core/model.ts";
+import { type Allocation, pidSchema, projectSchema, sessionIdSchema } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { movedService } from "../commands/allocate.ts";
 import { checkLine } from "../commands/check.ts";
@@ -64,6 +64,11 @@ const allocate = defineTool({
     lease_pid: pidSchema
       .optional()
       .describe("Release the port by itself when this process exits (e.g. a server you started)."),
+    lease_session: sessionIdSchema
+      .optional()
+      .describe(
+        "Hold the port for this agent session (its id) until `portctl session end`, its heartbeat lapses or its checkout folder is deleted: for a worktree's ports.",
+      ),
   }),
   output: z.object({
     allocation: allocationOut,
@@ -82,6 +87,9 @@ const allocate = defineTool({
     if (args.lease && args.lease_pid !== undefined) {
       throw new PortError("bad_request", "lease and lease_pid both name the process; pass one");
     }
+    if ((args.lease || args.lease_pid !== undefined) && args.lease_session !== undefined) {
+      throw new PortError("bad_request", "pass one of lease, lease_pid and lease_session");
+    }
     const leasePid = args.lease ? process.pid : args.lease_pid;
     const req = {
       ...detectOwner(dir, args),
@@ -89,6 +97,7 @@ const allocate = defineTool({
       port: args.port ?? 0,
       checkout: detectCheckoutPath(dir),
       ...(leasePid === undefined ? {} : { lease_pid: leasePid }),
+      ...(args.lease_session === undefined ? {} : { lease_session: args.lease_session }),
     };
     const { allocation, created, takenOverFrom } = await client
       .allocate(req, { reuse: args.reuse })

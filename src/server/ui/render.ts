@@ -244,7 +244,11 @@ function renderRow(a: Allocation, view: View, on: Handlers): Node {
       { "data-label": "Last seen", title: a.last_seen ?? "" },
       l ? "now" : ago(a.last_seen, view.now),
     ),
-    el("td", { "data-label": "Lease", class: "dim" }, a.lease_pid ? `pid ${a.lease_pid}` : "—"),
+    el(
+      "td",
+      { "data-label": "Lease", class: "dim" },
+      a.lease_pid ? `pid ${a.lease_pid}` : a.lease_session ? `session ${a.lease_session}` : "—",
+    ),
     el(
       "td",
       { class: "row-actions" },
