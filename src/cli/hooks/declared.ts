@@ -5,9 +5,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { RUN_DEFAULT_SERVICE } from "../../core/config.ts";
+import { PortError } from "../../core/errors.ts";
 import { composeProjectAt } from "../../core/scan/project.ts";
-import type { StackPort } from "../run/compose.ts";
-import { stackPorts } from "../run/compose.ts";
+import { loadStack, type StackPort, stackPorts } from "../run/compose.ts";
 
 export interface Declared {
   ports: StackPort[];
@@ -18,17 +18,21 @@ export interface Declared {
 export function declaredPorts(top: string, env: Record<string, string | undefined>): Declared {
   const ports: StackPort[] = [];
   const notes: string[] = [];
-  const project = composeProjectAt(top, { env });
-  const error = project?.problems.find((p) => p.severity === "error");
-  if (project && error) notes.push(`Compose file not read: ${error.source}: ${error.message}`);
-  else if (project) {
-    for (const port of stackPorts(project, (p) => relative(top, p) || p)) {
-      if (port.variable) ports.push(port);
-      else notes.push(`${port.service}: host port ${port.preferred} is a number in ${port.source}`);
+  if (composeProjectAt(top, { env })) {
+    try {
+      const stack = loadStack([], top, env);
+      for (const port of stackPorts(stack, (p) => relative(top, p) || p)) {
+        if (port.variable) ports.push(port);
+        else
+          notes.push(`${port.service}: host port ${port.preferred} is a number in ${port.source}`);
+      }
+    } catch (err) {
+      if (!(err instanceof PortError)) throw err;
+      notes.push(`Compose file not read: ${err.message}`);
     }
   }
   if (hasDevScript(top) && !ports.some((p) => p.service === RUN_DEFAULT_SERVICE)) {
-    ports.push({ service: RUN_DEFAULT_SERVICE, source: "package.json" });
+    ports.push({ service: RUN_DEFAULT_SERVICE, source: "package.json", profiles: [] });
   }
   return { ports, notes };
 }

@@ -86,11 +86,16 @@ async function startIn(cwd: string, session: string, io: Io): Promise<Started> {
   const allocations: Allocation[] = [];
   const env: [string, number][] = [];
   for (const port of ports) {
-    const a = await allocateStackPort(client, who, port);
-    allocations.push(a);
+    const rows = await allocateStackPort(client, who, port);
+    const a = rows[0];
+    const last = rows.at(-1);
+    if (!a || !last) continue;
+    allocations.push(...rows);
     for (const key of new Set([port.variable ?? envKey(a.service), envKey(a.service)])) {
       env.push([key, a.port]);
     }
+    // A range's last port has a variable of its own (`${WEB_END:-3009}`).
+    if (port.block?.endVariable) env.push([port.block.endVariable, last.port]);
   }
   return { allocations, env };
 }
