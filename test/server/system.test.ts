@@ -258,7 +258,7 @@ describe("OpenAPI", () => {
       // `:name{regex}` (a constrained parameter) is `{name}` in the document.
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}")}`);
     expect(documented.sort()).toEqual(served.sort());
-    expect(served).toHaveLength(16);
+    expect(served).toHaveLength(19);
     // One of the dashboard's bundled files, as the page names it.
     const page = await app.request("http://127.0.0.1:40123/", {
       headers: { host: "127.0.0.1:40123" },
