@@ -12,7 +12,7 @@ import { builtBinaries, runBinary } from "../helpers/binaries.ts";
 import { checkedFetch } from "../helpers/contract.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
 import { git } from "../helpers/git.ts";
-import { hostBin, hostHome, trustForGemini } from "../helpers/hosts.ts";
+import { type HostHome, hostBin, hostHome, trustForGemini } from "../helpers/hosts.ts";
 
 const codex = hostBin("codex");
 const gemini = hostBin("gemini");
@@ -20,6 +20,7 @@ const gemini = hostBin("gemini");
 let home: TempHome;
 let daemon: Daemon;
 let env: Record<string, string>;
+let hostEnv: HostHome | undefined;
 let repo = "";
 
 beforeAll(async () => {
@@ -28,6 +29,7 @@ beforeAll(async () => {
   home = tempHome("portctl-hooks-start-");
   daemon = await startDaemon({ home, bin: join(bin, "port-server") });
   const h = hostHome();
+  hostEnv = h;
   env = {
     ...h.env,
     HOME: home.root,
@@ -51,6 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon?.stop();
   home?.cleanup();
+  hostEnv?.cleanup();
 });
 
 /** Runs the host in a new worktree until the worktree's port shows up (or 60 s), then stops it. */

@@ -12,13 +12,14 @@ import { builtBinaries, runBinary } from "../helpers/binaries.ts";
 import { checkedFetch } from "../helpers/contract.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
 import { git } from "../helpers/git.ts";
-import { hostBin, hostHome, runHost } from "../helpers/hosts.ts";
+import { type HostHome, hostBin, hostHome, runHost } from "../helpers/hosts.ts";
 
 const claude = hostBin("claude");
 
 let home: TempHome;
 let daemon: Daemon;
 let env: Record<string, string>;
+let hostEnv: HostHome | undefined;
 let bin = "";
 let repo = "";
 
@@ -28,6 +29,7 @@ beforeAll(async () => {
   home = tempHome("portctl-hooks-");
   daemon = await startDaemon({ home, bin: join(bin, "port-server") });
   const h = hostHome();
+  hostEnv = h;
   env = {
     ...h.env,
     HOME: home.root,
@@ -56,6 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon?.stop();
   home?.cleanup();
+  hostEnv?.cleanup();
 });
 
 const api = async <T>(path: string) =>
