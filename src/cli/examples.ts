@@ -25,7 +25,7 @@ export const EXAMPLES: Record<string, readonly string[]> = {
   health: ["portctl health || portctl start"],
   version: ["portctl version"],
   skill: ["portctl skill install"],
-  "skill install": ["portctl skill install", "portctl skill install --global"],
+  "skill install": ["portctl skill install --global", "portctl skill install --plugin ./plugin"],
   ui: ["portctl ui", "portctl ui --no-open"],
   doctor: ["portctl doctor", "portctl doctor --json"],
   service: ["portctl service install", "portctl service status"],
@@ -39,4 +39,14 @@ export const EXAMPLES: Record<string, readonly string[]> = {
   "completion services": ["portctl completion services"],
   mcp: ["portctl mcp install --claude", "portctl mcp install --print"],
   "mcp install": ["portctl mcp install --claude", "portctl mcp install --codex"],
+  session: ["portctl session start my-session", "portctl session end my-session"],
+  "session start": [
+    "portctl session start my-session",
+    "portctl -C ../shop-feature session start s1",
+  ],
+  "session end": ["portctl session end my-session"],
+  "session heartbeat": ["portctl session heartbeat my-session --ttl 10m"],
+  "session list": ["portctl session list", "portctl session list --json"],
+  hooks: ["portctl hooks install --claude"],
+  "hooks install": ["portctl hooks install --claude", "portctl hooks install --codex --global"],
 };
