@@ -109,8 +109,10 @@ async function mayBeOwn(err: PortError, req: { checkout: string }): Promise<bool
 }
 
 function leaseOf(opts: AllocateOptions): { lease_pid?: number; lease_session?: string } {
-  const kinds = [opts.lease, opts.leasePid !== undefined, opts.leaseSession !== undefined];
-  if (kinds.filter(Boolean).length > 1) {
+  if (opts.lease && opts.leasePid !== undefined) {
+    throw new PortError("bad_request", "--lease and --lease-pid both name the process; pass one");
+  }
+  if ((opts.lease || opts.leasePid !== undefined) && opts.leaseSession !== undefined) {
     throw new PortError("bad_request", "pass one of --lease, --lease-pid and --lease-session");
   }
   if (opts.leaseSession !== undefined) return { lease_session: opts.leaseSession };
