@@ -36,6 +36,12 @@ export const NOT_RUNNING = "port-server is not running — start it with: portct
 
 export class Client {
   readonly base: string;
+  /** PORT_SERVER_ADDR=unix:/path: every request goes through the daemon's Unix socket. */
+  readonly socket: string | undefined;
+  /** Where we talk to, for messages: `127.0.0.1:51234` or `unix:/path`. */
+  readonly where: string;
+  /** The same as a person reads it: `http://127.0.0.1:51234` or `unix:/path`. */
+  readonly shown: string;
 
   constructor(env: Env) {
     let addr: ReturnType<typeof parseAddress>;
@@ -44,7 +50,11 @@ export class Client {
     } catch (err) {
       throw new PortError("bad_request", (err as Error).message);
     }
-    this.base = `http://${addr.host}:${addr.port}`;
+    this.socket = addr.socket;
+    // Through the socket the daemon takes Host `localhost` (no browser can be there).
+    this.base = addr.socket ? "http://localhost" : `http://${addr.host}:${addr.port}`;
+    this.where = addr.socket ? `unix:${addr.socket}` : `${addr.host}:${addr.port}`;
+    this.shown = addr.socket ? this.where : this.base;
   }
 
   health(timeoutMs = CONNECT_TIMEOUT_MS): Promise<Health> {
@@ -190,12 +200,13 @@ export class Client {
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
+        ...(this.socket ? { unix: this.socket } : {}),
       });
     } catch (err) {
       if ((err as Error).name === "TimeoutError") {
         throw new PortError(
           "unreachable",
-          `port-server at ${this.base} did not answer within ${timeoutMs} ms`,
+          `port-server at ${this.where} did not answer within ${timeoutMs} ms`,
         );
       }
       throw new PortError("unreachable", NOT_RUNNING);

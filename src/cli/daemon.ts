@@ -19,7 +19,14 @@ import { fileReason, PortError } from "../core/errors.ts";
 import { APPEND, ensurePrivateFolder, openNoFollow, readText } from "../core/files.ts";
 import { isAlive } from "../core/processes.ts";
 import { Client, type Health } from "./client.ts";
-import { disprove, isPid, pidText, serverSource } from "./identity.ts";
+import {
+  disprove,
+  isPid,
+  type OtherUser,
+  otherUserLine,
+  pidText,
+  serverSource,
+} from "./identity.ts";
 import type { Io } from "./io.ts";
 import { type DaemonState, inspect, removeIfNames } from "./state.ts";
 import { addressTaken, takenLine } from "./taken.ts";
@@ -30,12 +37,15 @@ export interface Started {
   ours: boolean;
   /** Where it runs, when that is not PORT_SERVER_ADDR (the folder's daemon listens elsewhere). */
   address?: string;
+  /** The daemon on our address is another user's: the machine's one registry (#28). */
+  otherUser?: OtherUser;
 }
 
 /** Starts the daemon detached and waits for /healthz; throws when it does not come up. */
 export async function startDaemon(io: Io): Promise<Started> {
   const client = new Client(io.env);
   const state = await inspect(io);
+  if (state.otherUser) return { pid: state.otherUser.pid, ours: false, otherUser: state.otherUser };
   if (state.health) return { pid: alreadyRunning(state.health, state.ours), ours: false };
   // One daemon per state folder: ours may listen on another address than PORT_SERVER_ADDR.
   if (state.elsewhere) return { ...state.elsewhere, ours: false };
@@ -71,6 +81,10 @@ export async function startDaemon(io: Io): Promise<Started> {
 export async function stopDaemon(state: DaemonState): Promise<number> {
   const pid = state.health ? state.health.pid : state.stale ? undefined : state.filePid;
   if (pid === undefined) throw new PortError("daemon", "port-server is not running");
+  if (state.otherUser) {
+    const line = otherUserLine(state.otherUser, state.ours.where);
+    throw new PortError("daemon", `${line}; it is not yours to stop`);
+  }
   const why =
     pid === state.elsewhere?.pid
       ? `it listens on ${state.elsewhere.address}, not on ${ENV.addr} (${state.ours.address}); run: ${ENV.addr}=${state.elsewhere.address} portctl stop`

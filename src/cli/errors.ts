@@ -12,6 +12,7 @@ const asIs: Describe = (e) => e.message;
 export const CLI_ERRORS = {
   bad_request: { exit: 1, line: asIs },
   forbidden: { exit: 1, line: (e) => `the server refused the request: ${e.message}` },
+  not_yours: { exit: 1, line: asIs },
   not_found: { exit: 1, line: asIs },
   method_not_allowed: { exit: 1, line: asIs },
   payload_too_large: { exit: 1, line: asIs },
@@ -92,7 +93,7 @@ function inUseLine(e: PortError, home = process.env.HOME): string {
 /** `allocate --port N` for a service that holds another port cannot be fixed by --reuse. */
 function serviceLine(e: PortError): string {
   const h = e.holder;
-  if (!h) return e.message;
+  if (!h || h.hidden) return e.message;
   const asked = e.details?.requested_port;
   if (typeof asked === "number" && asked !== h.port)
     return `${holderText(h)} already has port ${h.port}, not ${asked}; release it first to move it`;

@@ -35,6 +35,32 @@ export function disprove(
   return undefined;
 }
 
+/** Another user's port-server, as the kernel confirms it: the one registry of this machine. */
+export interface OtherUser {
+  pid: number;
+  uid: number;
+  user: string;
+}
+
+/**
+ * The daemon answering is another user's (#28): its /healthz names a uid that is not ours, and
+ * the kernel says its pid runs as that uid (we cannot read another user's /proc/<pid>/exe, so
+ * disprove() would call it "not a port-server executable"). Undefined otherwise.
+ */
+export function anotherUsers(health: Health | undefined): OtherUser | undefined {
+  if (!health || !isPid(health.pid) || typeof health.uid !== "number") return undefined;
+  const me = process.getuid?.();
+  if (me === undefined || health.uid === me) return undefined;
+  if (processUid(health.pid) !== health.uid) return undefined;
+  const user = typeof health.user === "string" ? health.user : `uid ${health.uid}`;
+  return { pid: health.pid, uid: health.uid, user };
+}
+
+/** `port-server of user alice is running on 127.0.0.1:51234; your allocations go there` */
+export function otherUserLine(other: OtherUser, address: string): string {
+  return `port-server of user ${safe(other.user)} is running on ${safe(address)}; your allocations go there`;
+}
+
 /** A pid as a reply gave it, for a message: `812`, `-1`, `"812"`, `null` (escaped). */
 export function pidText(pid: unknown): string {
   return safe(typeof pid === "number" ? String(pid) : (JSON.stringify(pid) ?? String(pid)));
@@ -91,6 +117,18 @@ function describeProcess(pid: number): ProcessInfo | undefined {
       .trim();
   const exe = ps("comm");
   return exe ? { exe, argv: ps("args").split(/\s+/), cwd: "/" } : undefined;
+}
+
+/** The uid a process runs as: the owner of /proc/<pid> (readable by anyone), `ps` on macOS. */
+function processUid(pid: number): number | undefined {
+  try {
+    return statSync(`/proc/${pid}`).uid;
+  } catch {
+    if (process.platform === "linux") return undefined;
+  }
+  const out = Bun.spawnSync(["ps", "-o", "uid=", "-p", String(pid)], { stderr: "ignore" });
+  const text = out.stdout.toString().trim();
+  return /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 function sameFile(a: string, b: string): boolean {

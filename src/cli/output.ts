@@ -37,14 +37,21 @@ export function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
 }
 
-/** `myapp/dev/postgres` (escaped: the names come from the server) */
-export function owner(a: Pick<Allocation, "app" | "instance" | "service">): string {
-  return safe(`${a.app}/${a.instance}/${a.service}`);
+/**
+ * `myapp/dev/postgres` (escaped: the names come from the server); another user's allocation
+ * (#28) is `another user (alice)`, and one the registry's owner sees whole names its user.
+ */
+export function owner(
+  a: Pick<Allocation, "app" | "instance" | "service" | "owner" | "hidden">,
+): string {
+  if (a.hidden) return safe(`another user (${a.owner})`);
+  const whose = a.owner === undefined ? "" : ` of user ${a.owner}`;
+  return safe(`${a.app}/${a.instance}/${a.service}${whose}`);
 }
 
-/** `myapp/dev/postgres (id=1)` */
+/** `myapp/dev/postgres (id=1)`; `another user (alice)` without an id to act on. */
 export function holderText(a: Allocation): string {
-  return `${owner(a)} (id=${safe(a.id)})`;
+  return a.hidden ? owner(a) : `${owner(a)} (id=${safe(a.id)})`;
 }
 
 /**

@@ -6,7 +6,7 @@ import { ENV, statePaths } from "../core/config.ts";
 import { type LockHolder, readLockHolder } from "../core/lockfile.ts";
 import { isAlive } from "../core/processes.ts";
 import { Client, type Health } from "./client.ts";
-import { disprove, portServerExecutable } from "./identity.ts";
+import { anotherUsers, disprove, type OtherUser, portServerExecutable } from "./identity.ts";
 import type { Io } from "./io.ts";
 
 export interface DaemonState {
@@ -20,22 +20,25 @@ export interface DaemonState {
   /** A PID file naming a process that is not a port-server (removed by the caller). */
   stale: boolean;
   /** This registry: its database and the address it is reached at. */
-  ours: { db: string; address: string };
+  ours: { db: string; address: string; where: string };
   /**
    * Our daemon, proved, listening on another address than PORT_SERVER_ADDR (the folder's lock
    * names it): only ever set when nothing of ours answers on PORT_SERVER_ADDR.
    */
   elsewhere?: Required<LockHolder>;
+  /** What answers is another user's port-server: the machine's one registry (#28). */
+  otherUser?: OtherUser;
 }
 
 /** What is running: the PID file, cross-checked with /healthz and the process table. */
 export async function inspect(io: Io): Promise<DaemonState> {
   const paths = statePaths(io.env);
   const client = new Client(io.env);
-  const ours = { db: paths.db, address: client.base };
+  const ours = { db: paths.db, address: client.base, where: client.where };
   const filePid = readPid(paths.pid);
   let health = await client.health().catch(() => undefined);
   let foreign = health ? disprove(health.pid, health, ours) : undefined;
+  const otherUser = foreign ? anotherUsers(health) : undefined;
   const stale =
     filePid !== undefined && !(isAlive(filePid) && portServerExecutable(filePid) === true);
   let elsewhere = health && !foreign ? undefined : await lockHolder(io, paths.lock, ours.db);
@@ -51,6 +54,7 @@ export async function inspect(io: Io): Promise<DaemonState> {
     ...(filePid !== undefined ? { filePid } : {}),
     ...(health ? { health } : {}),
     ...(foreign ? { foreign } : {}),
+    ...(otherUser ? { otherUser } : {}),
     ...(elsewhere ? { elsewhere: { pid: elsewhere.pid, address: elsewhere.address } } : {}),
     stale,
     ours,

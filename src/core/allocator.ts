@@ -8,8 +8,9 @@ import type { PortRange } from "./config.ts";
 import { envKey } from "./envkey.ts";
 import { PortError } from "./errors.ts";
 import { endDeadLeases, leaseStart } from "./leases.ts";
-import { type AllocateRequest, type Allocation, rfc3339 } from "./model.ts";
+import { type AllocateRequest, type Row, rfc3339 } from "./model.ts";
 import { freeName, parseChosenName } from "./names.ts";
+import { type Caller, Owners } from "./owners.ts";
 import type { Probe } from "./probe.ts";
 import { type Processes, systemProcesses } from "./processes.ts";
 import { holdForSession, startSession } from "./sessions.ts";
@@ -23,6 +24,8 @@ export interface AllocatorOptions {
   now?: () => Date;
   processes?: Processes;
   checkoutExists?: CheckoutExists;
+  /** Whose rows are whose (default: this process's user runs the registry). */
+  owners?: Owners;
 }
 
 export interface AllocateOptions {
@@ -35,13 +38,17 @@ export interface AllocateOptions {
   adopt?: boolean;
   /** The client's process, for the history. */
   pid?: number | null;
+  /** Who asks (from the kernel, at the server's edge); default: the daemon's own user. */
+  caller?: Caller;
+  /** Appended to the history's reason (why the checkout was not recorded, from a container). */
+  note?: string;
 }
 
 export interface AllocateResult {
   /** The port (a block's first). */
-  allocation: Allocation;
+  allocation: Row;
   /** A block's rows, first port first (`count` > 1). */
-  block?: Allocation[];
+  block?: Row[];
   /** false when `reuse` returned an allocation that already existed. */
   created: boolean;
   /** Set when reuse moved the allocation to the caller's checkout: the one it had (or null). */
@@ -53,6 +60,7 @@ export class Allocator {
   readonly exclude: PortRange[];
   readonly processes: Processes;
   readonly checkoutExists: CheckoutExists;
+  readonly owners: Owners;
   readonly #store: Store;
   readonly #probe: Probe;
   readonly #now: () => Date;
@@ -68,6 +76,7 @@ export class Allocator {
     this.#now = opts.now ?? (() => new Date());
     this.processes = opts.processes ?? systemProcesses();
     this.checkoutExists = opts.checkoutExists ?? checkoutExists;
+    this.owners = opts.owners ?? new Owners(process.getuid?.() ?? 0);
     this.#batch = new WriteBatch(this.#store, {
       before: () => {
         this.#endLeases();
@@ -140,9 +149,12 @@ export class Allocator {
     leaseStarted: string | null,
   ): AllocateResult | null {
     const existing = this.#store.byService(req.app, req.instance, req.service);
+    const caller = opts.caller ?? this.owners.caller(this.owners.daemonUid);
     if (existing) {
       if (opts.reuse && (wanted === undefined || wanted === existing.port)) {
-        return this.#reuse(existing, req, opts);
+        // Names are one per host like ports: another user's service is refused, never reused.
+        this.owners.mayChange(existing, caller, "reuse");
+        return this.#reuse(existing, req, opts, caller);
       }
       throw new PortError("service_allocated", "service already allocated", existing);
     }
@@ -162,12 +174,14 @@ export class Allocator {
       name,
       http: req.http ?? false,
       lease_session: req.lease_session ?? null,
+      owner_uid: this.owners.rowOwner(caller),
     };
-    const reason = req.lease_pid
+    const base = req.lease_pid
       ? `leased to process ${req.lease_pid}`
       : req.lease_session
         ? `held by session ${req.lease_session}`
         : "allocated";
+    const reason = opts.note ? `${base}; ${opts.note}` : base;
     try {
       const allocation = this.#store.insert(row, { pid: opts.pid, reason });
       if (req.lease_session) startSession(this.#store, req.lease_session);
@@ -216,6 +230,7 @@ export class Allocator {
     const count = req.count ?? 1;
     const names = blockNames(req.service, count);
     const existing = this.#store.byService(req.app, req.instance, req.service);
+    const caller = opts.caller ?? this.owners.caller(this.owners.daemonUid);
     if (existing) {
       const block = existing.block_id === null ? [existing] : this.#store.block(existing.block_id);
       if (
@@ -223,9 +238,10 @@ export class Allocator {
         block.length === count &&
         (wanted === undefined || wanted === existing.port)
       ) {
-        const first = this.#reuse(existing, req, opts);
+        this.owners.mayChange(existing, caller, "reuse");
+        const first = this.#reuse(existing, req, opts, caller);
         const rows = block.map((b) =>
-          b.id === existing.id ? first.allocation : this.#reuse(b, req, opts).allocation,
+          b.id === existing.id ? first.allocation : this.#reuse(b, req, opts, caller).allocation,
         );
         return { ...first, block: rows };
       }
@@ -250,7 +266,7 @@ export class Allocator {
     const reason = req.lease_pid
       ? `leased to process ${req.lease_pid}`
       : `allocated (block of ${count})`;
-    const rows: Allocation[] = [];
+    const rows: Row[] = [];
     try {
       for (let i = 0; i < count; i++) {
         const row = this.#store.insert(
@@ -263,8 +279,9 @@ export class Allocator {
             checkout: req.checkout ?? null,
             lease_pid: req.lease_pid ?? null,
             lease_started_at: leaseStarted,
+            owner_uid: this.owners.rowOwner(caller),
           },
-          { pid: opts.pid, reason },
+          { pid: opts.pid, reason: opts.note ? `${reason}; ${opts.note}` : reason },
         );
         rows.push(row);
       }
@@ -275,9 +292,9 @@ export class Allocator {
       if (wanted === undefined && conflict === "port_allocated") throw new RetryBlock();
       throw new PortError(conflict, CONFLICT_MESSAGES[conflict]);
     }
-    const blockId = (rows[0] as Allocation).id;
+    const blockId = (rows[0] as Row).id;
     const block = rows.map((r) => this.#store.setBlock(r.id, blockId));
-    return { allocation: block[0] as Allocation, block, created: true };
+    return { allocation: block[0] as Row, block, created: true };
   }
 
   /** The name asked for (409 when another allocation has it), else the first free derived one. */
@@ -290,7 +307,7 @@ export class Allocator {
   }
 
   /** The existing allocation, if the caller's checkout may have it (taking it over if need be). */
-  #reuse(existing: Allocation, req: AllocateRequest, opts: AllocateOptions): AllocateResult {
+  #reuse(existing: Row, req: AllocateRequest, opts: AllocateOptions, c: Caller): AllocateResult {
     const o = ownership(existing, req.checkout, this.checkoutExists);
     if (o.verdict === "refuse") throw o.error;
     // Marking it HTTP is no change of owner or name: a dev server's second run says so again.
@@ -298,14 +315,14 @@ export class Allocator {
       this.#store.markHttp(existing.id);
       existing = this.#store.byId(existing.id) ?? existing;
     }
-    const held = (a: Allocation) =>
+    const held = (a: Row) =>
       req.lease_session ? holdForSession(this.#store, a, req.lease_session) : a;
     if (o.verdict === "same" || !req.checkout) {
       return { allocation: held(existing), created: false };
     }
     const allocation = this.#store.takeOver(existing, req.checkout, {
       pid: opts.pid,
-      reason: o.reason,
+      reason: `${o.reason}${this.owners.whose(existing, c)}`,
     });
     return { allocation: held(allocation), created: false, takenOverFrom: existing.checkout };
   }

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { envKey } from "./envkey.ts";
 import { PortError } from "./errors.ts";
-import { type Allocation, allocationSchema, type ImportConflict, type ImportRow } from "./model.ts";
+import { allocationSchema, type ImportConflict, type ImportRow, type Row } from "./model.ts";
 import { freeName, parseChosenName } from "./names.ts";
 
 export { importConflictSchema, importRequestSchema } from "./model.ts";
@@ -17,17 +17,30 @@ export const importResultSchema = z.object({
 });
 export type ImportResult = z.infer<typeof importResultSchema>;
 
+/** Whose the imported rows become, and how other rows are named to this caller (#28). */
+export interface ImportScope {
+  /** owner_uid of the rows imported (the caller's; null for the daemon's own user). */
+  owner: number | null;
+  /** Whether a registered row is the caller's own (only then can a row be "already there"). */
+  mine: (row: Row) => boolean;
+  /** `shop/main/web (id=3)`, or `another user (alice)`. */
+  describe: (row: Row) => string;
+}
+
+const DAEMON_SCOPE: ImportScope = { owner: null, mine: () => true, describe: (a) => name(a) };
+
 export function importAllocations(
   store: Store,
   rows: ImportRow[],
   pid?: number | null,
-): ImportResult {
+  scope: ImportScope = DAEMON_SCOPE,
+): { imported: Row[]; unchanged: number } {
   return store.write(() => {
     const conflicts: ImportConflict[] = [];
     const fresh: ImportRow[] = [];
     const seen = new Map<string, ImportRow>();
     for (const row of rows) {
-      const c = conflictOf(store, row, seen);
+      const c = conflictOf(store, row, seen, scope);
       if (c === "identical") continue;
       if (c) conflicts.push(c);
       else fresh.push(row);
@@ -47,6 +60,7 @@ export function importAllocations(
           id: row.id && !store.byId(row.id) ? row.id : null,
           name: nameOf(store, row),
           http: typeof row.url === "string",
+          owner_uid: scope.owner,
         },
         {
           pid,
@@ -65,23 +79,24 @@ function conflictOf(
   store: Store,
   row: ImportRow,
   seen: Map<string, ImportRow>,
+  scope: ImportScope,
 ): ImportConflict | "identical" | null {
   const key = `${row.app}\u0000${row.instance}\u0000${row.service}`;
   const byService = store.byService(row.app, row.instance, row.service);
   const byPort = store.byPort(row.port);
-  if (byService && byService.port === row.port) return "identical";
+  if (byService && byService.port === row.port && scope.mine(byService)) return "identical";
   const holder = byPort ?? byService;
   if (holder) {
     const reason = byPort
-      ? `port ${row.port} is allocated to ${name(byPort)}`
-      : `${name(holder)} already has port ${holder.port}`;
+      ? `port ${row.port} is allocated to ${scope.describe(byPort)}`
+      : `${scope.describe(holder)} already has port ${holder.port}`;
     return { allocation: row, holder, reason };
   }
   // The rule allocate applies: one environment variable per service of an app and instance.
   const variable = envKey(row.service);
   const keyTwin = store.envKeyTwin(row.app, row.instance, row.service);
   if (keyTwin) {
-    const reason = `${row.service} would share ${variable} with ${name(keyTwin)}`;
+    const reason = `${row.service} would share ${variable} with ${scope.describe(keyTwin)}`;
     return { allocation: row, holder: keyTwin, reason };
   }
   // Two rows of the file itself that the database (or that rule) would refuse together.
@@ -116,6 +131,6 @@ function nameOf(store: Store, row: ImportRow): string {
   return freeName(row, taken);
 }
 
-function name(a: Allocation): string {
+function name(a: Row): string {
   return `${a.app}/${a.instance}/${a.service} (id=${a.id})`;
 }

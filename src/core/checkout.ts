@@ -1,14 +1,27 @@
 // Which checkout owns an allocation. An allocation records the worktree it was made from; a
 // second checkout (another clone on the same branch) reusing its name is refused while the
 // first still exists, and takes it over once that folder is gone.
+
+import { statSync } from "node:fs";
 import { PortError } from "./errors.ts";
-import { isFolder } from "./files.ts";
 import type { Allocation } from "./model.ts";
 
 /** Whether a recorded checkout is still there: a folder at that path. */
 export type CheckoutExists = (path: string) => boolean;
 
-export const checkoutExists: CheckoutExists = isFolder;
+/**
+ * A folder at that path; or one we may not look into (a system service's daemon cannot enter
+ * another user's 0700 home, #28): prune and take-over must never free what they cannot see, so
+ * only "no such file" and "not a folder" count as gone.
+ */
+export const checkoutExists: CheckoutExists = (path) => {
+  try {
+    return statSync(path).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== "ENOENT" && code !== "ENOTDIR";
+  }
+};
 
 export type Ownership =
   | { verdict: "same" }

@@ -12,6 +12,13 @@ export const DOCS_URL = "https://github.com/n3r/port-registry/tree/main/docs";
 export const PID_FILE = "port-server.pid";
 /** Held (flock) by the daemon of a state folder for its whole life: one daemon per folder. */
 export const LOCK_FILE = "port-server.lock";
+/** The daemon's Unix socket in the state folder (#28); the kernel says who connects to it. */
+export const SOCKET_FILE = "port-server.sock";
+/** The socket of a system service (`portctl service install --system`), for every user. */
+export const SYSTEM_SOCKET = "/run/port-server/port-server.sock";
+/** The system service's state folder and user. */
+export const SYSTEM_STATE_DIR = "/var/lib/port-server";
+export const SYSTEM_USER = "port-server";
 export const LOG_FILE = "port-server.log";
 /** Past this size the daemon's log is moved to `port-server.log.1` and starts again. */
 export const LOG_MAX_BYTES = 10 * 1024 * 1024;
@@ -154,21 +161,27 @@ export function statePaths(env: Env = process.env) {
     pid: join(dir, PID_FILE),
     lock: join(dir, LOCK_FILE),
     log: join(dir, LOG_FILE),
+    socket: join(dir, SOCKET_FILE),
   };
 }
 
 export interface ServerAddress {
   host: string;
   port: number;
+  /** `unix:/path`: the daemon's Unix socket, which clients then talk through (host/port unused). */
+  socket?: string;
 }
 
 /**
- * Parses `PORT_SERVER_ADDR` (`host:port`, `:port` or a bare port). Only loopback hosts are
- * accepted: the daemon has no authentication, so it must never be reached over a network.
+ * Parses `PORT_SERVER_ADDR` (`host:port`, `:port`, a bare port, or `unix:/absolute/path`). Only
+ * loopback hosts are accepted: the daemon has no authentication of its own beyond the kernel's
+ * word on who connects, so it must never be reached over a network.
  */
 export function parseAddress(value: string | undefined): ServerAddress {
   const raw = value?.trim();
   if (!raw) return { host: DEFAULT_HOST, port: DEFAULT_PORT };
+  if (raw.startsWith("unix:"))
+    return { host: DEFAULT_HOST, port: DEFAULT_PORT, socket: socketPath(raw) };
   // [HOST:]PORT, HOST a bracketed IPv6 address or a name without colons. Split by hand: every
   // portctl call reads this, and a cold start pays for each regex it compiles.
   const colon = raw.lastIndexOf(":");
@@ -190,6 +203,18 @@ export function parseAddress(value: string | undefined): ServerAddress {
   }
   // The daemon listens on 127.0.0.1 only; every loopback name reaches it there.
   return { host: DEFAULT_HOST, port };
+}
+
+/** `unix:/run/port-server.sock` → the path: absolute, and short enough for sun_path (107 bytes). */
+function socketPath(raw: string): string {
+  const path = raw.slice("unix:".length);
+  if (!path.startsWith("/") || path.includes("\0")) {
+    throw new Error(`${ENV.addr} must be unix:/absolute/path for a socket (got "${raw}")`);
+  }
+  if (Buffer.byteLength(path) > 107) {
+    throw new Error(`${ENV.addr}: the socket path is longer than the system allows (107 bytes)`);
+  }
+  return path;
 }
 
 function isDigits(text: string): boolean {

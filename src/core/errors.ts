@@ -7,6 +7,7 @@ import type { Allocation } from "./model.ts";
 export const ERROR_CODES = [
   "bad_request",
   "forbidden",
+  "not_yours",
   "not_found",
   "method_not_allowed",
   "payload_too_large",
@@ -54,6 +55,8 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 export const HTTP_STATUS = {
   bad_request: 400,
   forbidden: 403,
+  // Another user's allocation (#28): refused, nothing changed; the body names the owner.
+  not_yours: 403,
   not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,

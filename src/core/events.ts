@@ -5,12 +5,13 @@ import { z } from "zod";
 import { EVENTS_KEEP, EVENTS_MAX_AGE_MS } from "./config.ts";
 import { PortError } from "./errors.ts";
 import {
-  type Allocation,
   anyWhenEmpty,
   decimalUpTo,
   documentedName,
+  type EventRow,
   type PortEvent,
   portTextSchema,
+  type Row,
   rfc3339,
   unknownKeys,
 } from "./model.ts";
@@ -78,13 +79,17 @@ export function sinceBound(since: string, now: Date): string {
 export function recordEvent(
   db: Database,
   kind: PortEvent["kind"],
-  a: Pick<Allocation, "app" | "instance" | "service" | "port" | "checkout"> & { project?: string },
+  a: Pick<Row, "app" | "instance" | "service" | "port" | "checkout"> & {
+    project?: string;
+    owner_uid?: number | null;
+  },
   ctx: EventContext,
   at: string,
 ): void {
   db.query(
-    `INSERT INTO events (at, kind, app, instance, service, port, checkout, pid, reason, project)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO events (at, kind, app, instance, service, port, checkout, pid, reason, project,
+                         owner_uid)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     at,
     kind,
@@ -96,6 +101,7 @@ export function recordEvent(
     ctx.pid ?? null,
     ctx.reason,
     a.project ?? null,
+    a.owner_uid ?? null,
   );
 }
 
@@ -103,10 +109,10 @@ export function recordEvent(
 export function queryEvents(
   db: Database,
   q: Omit<EventsQuery, "since"> & { since?: string },
-): PortEvent[] {
+): EventRow[] {
   const { where, params } = whereClause(q, q.since === undefined ? [] : [["at >= ?", q.since]]);
   return db
-    .query<PortEvent, (string | number)[]>(
+    .query<EventRow, (string | number)[]>(
       `SELECT ${EVENT_COLUMNS} FROM events ${where} ORDER BY id DESC LIMIT ?`,
     )
     .all(...params, q.limit ?? DEFAULT_EVENTS_LIMIT);

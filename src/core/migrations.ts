@@ -97,6 +97,12 @@ const MIGRATIONS: readonly Migration[] = [
      heartbeat_at TEXT,
      ttl_seconds  INTEGER CHECK (ttl_seconds > 0)
    );`,
+  // v6: whose each allocation is (#28). NULL is the daemon's own user: every row written before
+  // owners were recorded belongs to the user running the daemon; another user's rows carry
+  // their uid. Events keep the owner of the allocation they are about, for the history's views.
+  `ALTER TABLE allocations ADD COLUMN owner_uid INTEGER CHECK (owner_uid >= 0);
+   ALTER TABLE projects ADD COLUMN owner_uid INTEGER CHECK (owner_uid >= 0);
+   ALTER TABLE events ADD COLUMN owner_uid INTEGER CHECK (owner_uid >= 0);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

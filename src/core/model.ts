@@ -70,8 +70,16 @@ export const allocationSchema = z.object({
     .describe(
       "the name through the daemon's proxy (http://web.shop.localhost:2080) when the service serves HTTP; null otherwise, or while no proxy listens",
     ),
+  ...ownerShape(),
 });
 export type Allocation = z.infer<typeof allocationSchema>;
+
+/**
+ * A row as the store holds it: whose it is (the uid; null for the daemon's own user, which is
+ * what every row from before owners were recorded is). The API never sends the uid: it sends
+ * `owner` and, to anyone but the owner and the registry's admins, `hidden` (see server/views.ts).
+ */
+export type Row = Allocation & { owner_uid: number | null };
 
 export const EVENT_KINDS = [
   "allocated",
@@ -103,8 +111,10 @@ export const eventSchema = z.object({
     .string()
     .nullable()
     .describe("the Compose project name of a project_* event (its port is 0); null otherwise"),
+  ...ownerShape(),
 });
 export type PortEvent = z.infer<typeof eventSchema>;
+export type EventRow = PortEvent & { owner_uid: number | null };
 
 /** A container publishing a port, as its engine described it (untrusted text: escape it). */
 export const containerSchema = z.object({
@@ -169,8 +179,11 @@ export const projectSchema = z.object({
   instance: z.string(),
   checkout: z.string().describe("absolute path of the checkout that holds the name"),
   created_at: z.string().describe("RFC 3339 UTC"),
+  ...ownerShape(),
 });
 export type Project = z.infer<typeof projectSchema>;
+/** A project as the store holds it: its owner's uid (null: the daemon's own user), #28. */
+export type ProjectRow = Project & { owner_uid: number | null };
 
 export const projectRequestSchema = z.strictObject(
   {
@@ -245,6 +258,10 @@ export type ImportConflict = z.infer<typeof importConflictSchema>;
 export const errorDetailShapes = {
   bad_request: {},
   forbidden: {},
+  not_yours: {
+    owner: z.string().describe("the user the allocation (or Compose project name) belongs to"),
+    port: z.number().int().min(1).max(65535).optional().describe("the allocation's port"),
+  },
   not_found: {},
   method_not_allowed: {},
   payload_too_large: {},
@@ -379,6 +396,22 @@ export const idParamSchema = z
   .transform(Number);
 
 export const portParamSchema = portTextSchema();
+
+/** The fields that say whose an allocation (or event) is, when it is not the caller's. */
+function ownerShape() {
+  return {
+    owner: z
+      .string()
+      .optional()
+      .describe("the user it belongs to; present only when that is not the caller"),
+    hidden: z
+      .literal(true)
+      .optional()
+      .describe(
+        "another user's: only id, port, created_at and owner are real; app, instance and service are empty, checkout and lease null",
+      ),
+  };
+}
 
 /** `2025-02-08T15:04:05Z`: RFC 3339, UTC, whole seconds. */
 export function rfc3339(d: Date): string {

@@ -5,12 +5,11 @@
 // committed since we last looked (PRAGMA data_version: inside every write, and once per turn of
 // the event loop for the records), and our own writes keep them in step.
 import { envKey } from "./envkey.ts";
-import type { PortEvent } from "./events.ts";
-import type { Allocation } from "./model.ts";
+import type { EventRow, Row } from "./model.ts";
 
 export interface PortRecord {
-  holder: Allocation | null;
-  lastEvent: PortEvent | null;
+  holder: Row | null;
+  lastEvent: EventRow | null;
 }
 
 export class PortCache {

@@ -7,11 +7,11 @@ import { basename, dirname } from "node:path";
 import type { CheckoutExists } from "./checkout.ts";
 import { PortError } from "./errors.ts";
 import { type EventContext, recordEvent } from "./events.ts";
-import { type Project, type ProjectQuery, type ProjectRequest, rfc3339 } from "./model.ts";
+import { type ProjectQuery, type ProjectRequest, type ProjectRow, rfc3339 } from "./model.ts";
 import type { Store } from "./store.ts";
 
 export interface ClaimResult {
-  project: Project;
+  project: ProjectRow;
   created: boolean;
   /** Set when the name moved to the caller's checkout: the checkout that had it. */
   takenOverFrom?: string;
@@ -40,21 +40,25 @@ export function claimProject(
   exists: CheckoutExists,
   req: ProjectRequest,
   pid: number | null = null,
+  scope: ProjectScope = DAEMON_SCOPE,
 ): ClaimResult {
   return store.write(() => {
     const mine = byCheckout(store, req.checkout, req.name);
     if (mine) return { project: mine, created: false };
     const holder = byName(store, req.name);
-    if (!holder) return { project: insert(store, req.name, req, pid), created: true };
+    if (!holder) return { project: insert(store, req.name, req, pid, scope.owner), created: true };
     // This checkout's own other name (`shop-review`, now written in its .env): still its own.
     if (holder.checkout === req.checkout) return { project: holder, created: false };
-    const gone = !exists(holder.checkout);
+    // Another user's name is theirs (#28): never taken over by someone who may not change it.
+    const theirs = !scope.mayChange(holder);
+    const gone = !theirs && !exists(holder.checkout);
+    if (req.explicit && req.force && theirs) scope.refuse(holder);
     if (gone || (req.explicit && req.force)) {
       const why = gone
         ? `the checkout at ${holder.checkout} no longer exists`
         : `forced by the checkout at ${req.checkout}`;
       return {
-        project: takeOver(store, holder, req, { pid, reason: why }),
+        project: takeOver(store, holder, req, { pid, reason: why }, scope.owner),
         created: false,
         takenOverFrom: holder.checkout,
       };
@@ -70,11 +74,27 @@ export function claimProject(
     const name = alternatives(req).find((n) => !byName(store, n));
     if (!name)
       throw new PortError("range_exhausted", `no free Compose project name left for ${req.name}`);
-    return { project: insert(store, name, req, pid), created: true };
+    return { project: insert(store, name, req, pid, scope.owner), created: true };
   });
 }
 
-export function listProjects(store: Store, q: ProjectQuery = {}): Project[] {
+/** Whose a claimed name becomes, and whether the caller may change a held one (owners.ts). */
+export interface ProjectScope {
+  owner: number | null;
+  mayChange: (holder: ProjectRow) => boolean;
+  /** Throws the caller's refusal (403 not_yours). */
+  refuse: (holder: ProjectRow) => never;
+}
+
+const DAEMON_SCOPE: ProjectScope = {
+  owner: null,
+  mayChange: () => true,
+  refuse: () => {
+    throw new PortError("internal", "refused by the daemon's own scope");
+  },
+};
+
+export function listProjects(store: Store, q: ProjectQuery = {}): ProjectRow[] {
   const conditions: string[] = [];
   const params: string[] = [];
   for (const key of ["app", "instance", "name"] as const) {
@@ -86,21 +106,23 @@ export function listProjects(store: Store, q: ProjectQuery = {}): Project[] {
   }
   const where = conditions.length ? `WHERE ${conditions.join(" AND ")}` : "";
   return store.db
-    .query<Project, string[]>(`SELECT ${COLUMNS} FROM projects ${where} ORDER BY id`)
+    .query<ProjectRow, string[]>(`SELECT ${COLUMNS} FROM projects ${where} ORDER BY id`)
     .all(...params);
 }
 
-export function projectById(store: Store, id: number): Project | null {
-  return store.db.query<Project, [number]>(`SELECT ${COLUMNS} FROM projects WHERE id = ?`).get(id);
+export function projectById(store: Store, id: number): ProjectRow | null {
+  return store.db
+    .query<ProjectRow, [number]>(`SELECT ${COLUMNS} FROM projects WHERE id = ?`)
+    .get(id);
 }
 
 /** Frees these names, each with its event. Call inside `write()`. */
 export function removeProjects(
   store: Store,
-  rows: Project[],
+  rows: ProjectRow[],
   kind: "project_released" | "project_pruned",
-  ctx: (p: Project) => EventContext,
-): Project[] {
+  ctx: (p: ProjectRow) => EventContext,
+): ProjectRow[] {
   const del = store.db.query("DELETE FROM projects WHERE id = ?");
   for (const p of rows) {
     del.run(p.id);
@@ -111,45 +133,58 @@ export function removeProjects(
 
 // --- internal ---
 
-const COLUMNS = "id, name, natural, app, instance, checkout, created_at";
+const COLUMNS = "id, name, natural, app, instance, checkout, created_at, owner_uid";
 
-function byName(store: Store, name: string): Project | null {
+function byName(store: Store, name: string): ProjectRow | null {
   return store.db
-    .query<Project, [string]>(`SELECT ${COLUMNS} FROM projects WHERE name = ?`)
+    .query<ProjectRow, [string]>(`SELECT ${COLUMNS} FROM projects WHERE name = ?`)
     .get(name);
 }
 
-function byCheckout(store: Store, checkout: string, natural: string): Project | null {
+function byCheckout(store: Store, checkout: string, natural: string): ProjectRow | null {
   return store.db
-    .query<Project, [string, string]>(
+    .query<ProjectRow, [string, string]>(
       `SELECT ${COLUMNS} FROM projects WHERE checkout = ? AND natural = ?`,
     )
     .get(checkout, natural);
 }
 
-function insert(store: Store, name: string, req: ProjectRequest, pid: number | null): Project {
+function insert(
+  store: Store,
+  name: string,
+  req: ProjectRequest,
+  pid: number | null,
+  owner: number | null,
+): ProjectRow {
   const row = store.db
-    .query<Project, [string, string, string, string, string, string]>(
-      `INSERT INTO projects (name, natural, app, instance, checkout, created_at)
-       VALUES (?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    .query<ProjectRow, [string, string, string, string, string, string, number | null]>(
+      `INSERT INTO projects (name, natural, app, instance, checkout, created_at, owner_uid)
+       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
     )
-    .get(name, req.name, req.app, req.instance, req.checkout, rfc3339(store.now()));
+    .get(name, req.name, req.app, req.instance, req.checkout, rfc3339(store.now()), owner);
   if (!row) throw new PortError("storage", "insert returned no row");
   const reason = name === req.name ? "allocated" : `${req.name} is held by another checkout`;
   event(store, "project_allocated", row, { pid, reason });
   return row;
 }
 
-function takeOver(store: Store, holder: Project, req: ProjectRequest, ctx: EventContext): Project {
+function takeOver(
+  store: Store,
+  holder: ProjectRow,
+  req: ProjectRequest,
+  ctx: EventContext,
+  owner: number | null,
+): ProjectRow {
   // The caller may hold another row for this natural name: one name per (checkout, natural).
   store.db
     .query("DELETE FROM projects WHERE checkout = ? AND natural = ? AND id != ?")
     .run(req.checkout, holder.natural, holder.id);
   const row = store.db
-    .query<Project, [string, string, string, number]>(
-      `UPDATE projects SET checkout = ?, app = ?, instance = ? WHERE id = ? RETURNING ${COLUMNS}`,
+    .query<ProjectRow, [string, string, string, number | null, number]>(
+      `UPDATE projects SET checkout = ?, app = ?, instance = ?, owner_uid = ? WHERE id = ?
+       RETURNING ${COLUMNS}`,
     )
-    .get(req.checkout, req.app, req.instance, holder.id);
+    .get(req.checkout, req.app, req.instance, owner, holder.id);
   if (!row) throw new PortError("storage", "take-over updated no row");
   event(store, "project_taken_over", row, ctx);
   return row;
@@ -158,7 +193,7 @@ function takeOver(store: Store, holder: Project, req: ProjectRequest, ctx: Event
 function event(
   store: Store,
   kind: "project_allocated" | "project_released" | "project_taken_over" | "project_pruned",
-  p: Project,
+  p: ProjectRow,
   ctx: EventContext,
 ): void {
   const a = {
@@ -168,6 +203,7 @@ function event(
     port: 0,
     checkout: p.checkout,
     project: p.name,
+    owner_uid: p.owner_uid,
   };
   recordEvent(store.db, kind, a, ctx, rfc3339(store.now()));
 }

@@ -9,8 +9,9 @@ import { checkoutSchema, documentedName } from "./fields.ts";
 import {
   type Allocation,
   allocationSchema,
-  type Project,
+  type ProjectRow,
   projectSchema,
+  type Row,
   rfc3339,
   type SystemUse,
   systemUseSchema,
@@ -38,11 +39,12 @@ const pruneCandidateSchema = z.object({
   cause: z.enum(["checkout_gone", "unused"]).describe("why it was selected"),
   reason: z.string().describe("the same, for a person"),
 });
-type Candidate = z.infer<typeof pruneCandidateSchema>;
+/** A candidate as the store holds its row (the server shows it to the caller, #28). */
+type Candidate = Omit<z.infer<typeof pruneCandidateSchema>, "allocation"> & { allocation: Row };
 const keptSchema = pruneCandidateSchema.extend({
   system: systemUseSchema.describe("who listens on the port (a container, where the engine says)"),
 });
-export type Kept = z.infer<typeof keptSchema>;
+export type Kept = Omit<z.infer<typeof keptSchema>, "allocation"> & { allocation: Row };
 export const pruneResultSchema = z.object({
   dry_run: z.boolean(),
   candidates: z.array(pruneCandidateSchema).describe("what was (dry_run: would be) released"),
@@ -54,11 +56,27 @@ export const pruneResultSchema = z.object({
     .describe("selected, but kept: something listens on the port now (reason says who)"),
 });
 export type PruneResult = z.infer<typeof pruneResultSchema>;
+/** What prune returns: rows, before the server shows them to the caller. */
+export interface PruneRows {
+  dry_run: boolean;
+  candidates: Candidate[];
+  projects: { project: ProjectRow; reason: string }[];
+  kept: Kept[];
+}
 
 export interface PruneDeps {
   store: Store;
   probe: Probe;
   checkoutExists: CheckoutExists;
+  /** The rows the caller may prune (their own; all for an admin). Default: all. */
+  mine?: (row: Row) => boolean;
+  /** Appended to each event's reason: whose it was, when not the caller's (owners.ts). */
+  whose?: (row: Row) => string;
+  /**
+   * Whether Compose project names are pruned too (default: yes): only the registry's admins
+   * prune another user's (#28), so a user's prune leaves names alone.
+   */
+  projects?: boolean;
 }
 
 /**
@@ -69,17 +87,19 @@ export function prune(
   deps: PruneDeps,
   opts: { dry_run?: boolean; unused_for?: number; app?: string; checkout?: string },
   pid?: number | null,
-): PruneResult {
+): PruneRows {
   const { store } = deps;
   const rows = () => {
     const all = store.list(opts.app === undefined ? {} : { app: opts.app });
-    return opts.checkout === undefined ? all : all.filter((a) => a.checkout === opts.checkout);
+    const some =
+      opts.checkout === undefined ? all : all.filter((a) => a.checkout === opts.checkout);
+    return deps.mine ? some.filter(deps.mine) : some;
   };
   if (opts.dry_run) {
     return {
       dry_run: true,
       ...select(deps, rows(), opts.unused_for),
-      projects: goneProjects(deps, opts),
+      projects: deps.projects === false ? [] : goneProjects(deps, opts),
     };
   }
   return store.write(() => {
@@ -88,9 +108,9 @@ export function prune(
     store.remove(
       candidates.map((c) => c.allocation),
       "pruned",
-      (a) => ({ pid, reason: reasons.get(a.id) ?? "pruned" }),
+      (a) => ({ pid, reason: `${reasons.get(a.id) ?? "pruned"}${deps.whose?.(a) ?? ""}` }),
     );
-    const projects = goneProjects(deps, opts);
+    const projects = deps.projects === false ? [] : goneProjects(deps, opts);
     removeProjects(
       store,
       projects.map((p) => p.project),
@@ -117,7 +137,7 @@ export function keptReason(k: Omit<Kept, "reason">): string {
 function goneProjects(
   deps: PruneDeps,
   only: { app?: string; checkout?: string },
-): { project: Project; reason: string }[] {
+): { project: ProjectRow; reason: string }[] {
   return listProjects(deps.store)
     .filter((p) => only.app === undefined || p.app === only.app)
     .filter((p) => only.checkout === undefined || p.checkout === only.checkout)
@@ -130,7 +150,7 @@ function goneProjects(
 
 function select(
   deps: PruneDeps,
-  rows: Allocation[],
+  rows: Row[],
   unusedForMs: number | undefined,
 ): { candidates: Candidate[]; kept: Kept[] } {
   const cutoff =

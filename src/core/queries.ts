@@ -1,7 +1,7 @@
 // The store's SQL: the allocation columns, the statements on every request's path (prepared
 // once per connection), WHERE clauses from filters, and UNIQUE violations told apart.
 import { type Database, SQLiteError } from "bun:sqlite";
-import type { Allocation, Filter, PortEvent } from "./model.ts";
+import type { EventRow, Filter, Row } from "./model.ts";
 
 /** Turns a UNIQUE violation into the matching conflict code, or null if it is something else. */
 export function uniqueViolation(
@@ -14,7 +14,7 @@ export function uniqueViolation(
 }
 
 export const EVENT_COLUMNS =
-  "id, at, kind, app, instance, service, port, checkout, pid, reason, project";
+  "id, at, kind, app, instance, service, port, checkout, pid, reason, project, owner_uid";
 
 /**
  * `url` is the name through the proxy, for an allocation that serves HTTP: its port is the
@@ -23,7 +23,8 @@ export const EVENT_COLUMNS =
  */
 export const COLUMNS = `id, app, instance, service, port, created_at, checkout, last_seen, lease_pid,
   lease_started_at, block_id, lease_session, name, CASE WHEN http = 1 THEN 'http://' || name ||
-    (SELECT CASE port WHEN 80 THEN '' ELSE ':' || port END FROM temp.proxy) END AS url`;
+    (SELECT CASE port WHEN 80 THEN '' ELSE ':' || port END FROM temp.proxy) END AS url,
+  owner_uid`;
 
 /** Made on every connection before any statement that reads COLUMNS is prepared. */
 export const PROXY_TABLE_SQL = "CREATE TEMP TABLE IF NOT EXISTS proxy (port INTEGER NOT NULL)";
@@ -46,6 +47,8 @@ export interface NewAllocation {
   /** Whether it serves HTTP (its `url` is then set). */
   http?: boolean;
   lease_session?: string | null;
+  /** The owner's uid; null (or absent) for the daemon's own user. */
+  owner_uid?: number | null;
 }
 
 export type InsertParams = [
@@ -63,6 +66,7 @@ export type InsertParams = [
   string,
   number,
   string | null,
+  number | null,
 ];
 
 export function insertParams(a: NewAllocation): InsertParams {
@@ -81,6 +85,7 @@ export function insertParams(a: NewAllocation): InsertParams {
     a.name ?? "",
     a.http ? 1 : 0,
     a.lease_session ?? null,
+    a.owner_uid ?? null,
   ];
 }
 
@@ -92,24 +97,25 @@ export const LEASES_SQL = `SELECT ${COLUMNS} FROM allocations WHERE lease_pid IS
 
 export function prepareHot(db: Database) {
   return {
-    insert: db.query<Allocation, InsertParams>(
+    insert: db.query<Row, InsertParams>(
       `INSERT INTO allocations (id, app, instance, service, port, created_at, checkout, last_seen,
-                                lease_pid, lease_started_at, block_id, name, http, lease_session)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+                                lease_pid, lease_started_at, block_id, name, http, lease_session,
+                                owner_uid)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
     ),
-    byId: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE id = ?`),
+    byId: db.query<Row, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE id = ?`),
     deleteById: db.query<unknown, [number]>("DELETE FROM allocations WHERE id = ?"),
-    leases: db.query<Allocation, []>(LEASES_SQL),
+    leases: db.query<Row, []>(LEASES_SQL),
     dataVersion: db.query<{ data_version: number }, []>("PRAGMA data_version"),
-    lastEvent: db.query<PortEvent, [number]>(
+    lastEvent: db.query<EventRow, [number]>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE port = ? ORDER BY id DESC LIMIT 1`,
     ),
-    byPort: db.query<Allocation, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE port = ?`),
+    byPort: db.query<Row, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE port = ?`),
     services: db.query<{ service: string }, [string, string]>(
       "SELECT service FROM allocations WHERE app = ? AND instance = ?",
     ),
-    byName: db.query<Allocation, [string]>(`SELECT ${COLUMNS} FROM allocations WHERE name = ?`),
-    byService: db.query<Allocation, [string, string, string]>(
+    byName: db.query<Row, [string]>(`SELECT ${COLUMNS} FROM allocations WHERE name = ?`),
+    byService: db.query<Row, [string, string, string]>(
       `SELECT ${COLUMNS} FROM allocations WHERE app = ? AND instance = ? AND service = ?`,
     ),
   };

@@ -6,13 +6,7 @@ import { z } from "zod";
 import type { CheckoutExists } from "./checkout.ts";
 import { PortError } from "./errors.ts";
 import { durationSchema } from "./events.ts";
-import {
-  type Allocation,
-  allocationSchema,
-  rfc3339,
-  sessionIdSchema,
-  unknownKeys,
-} from "./model.ts";
+import { allocationSchema, type Row, rfc3339, sessionIdSchema, unknownKeys } from "./model.ts";
 import { COLUMNS } from "./queries.ts";
 import type { Store } from "./store.ts";
 
@@ -57,11 +51,11 @@ export { sessionIdSchema };
  * one reused from another session moves to this one (a resumed agent session takes its ports
  * over); one that belongs to no session (the main checkout's) is left alone.
  */
-export function holdForSession(store: Store, a: Allocation, session: string): Allocation {
+export function holdForSession(store: Store, a: Row, session: string): Row {
   startSession(store, session);
   if (a.lease_session === null || a.lease_session === session) return a;
   const row = store.db
-    .query<Allocation, [string, number]>(
+    .query<Row, [string, number]>(
       `UPDATE allocations SET lease_session = ? WHERE id = ? RETURNING ${COLUMNS}`,
     )
     .get(session, a.id);
@@ -88,7 +82,7 @@ export function heartbeat(store: Store, session: string, ttlSeconds: number): Se
 }
 
 /** Ends a session: releases what it holds (each with a `lease_ended` event) and forgets it. */
-export function endSession(store: Store, session: string, pid?: number | null): Allocation[] {
+export function endSession(store: Store, session: string, pid?: number | null): Row[] {
   return store.write(() => end(store, session, `session ${session} ended`, pid));
 }
 
@@ -105,15 +99,15 @@ export function listSessions(store: Store): Session[] {
  * The daemon's upkeep: ends sessions silent past their ttl, and releases session allocations
  * whose checkout folder is gone. Cheap (one indexed query) when no session holds anything.
  */
-export function endLapsedSessions(store: Store, checkoutExists: CheckoutExists): Allocation[] {
+export function endLapsedSessions(store: Store, checkoutExists: CheckoutExists): Row[] {
   const lapsed = lapsedSessions(store);
   const held = store.db
-    .query<Allocation, []>(`SELECT ${COLUMNS} FROM allocations WHERE lease_session IS NOT NULL`)
+    .query<Row, []>(`SELECT ${COLUMNS} FROM allocations WHERE lease_session IS NOT NULL`)
     .all();
   const orphaned = held.filter((a) => a.checkout !== null && !checkoutExists(a.checkout));
   if (lapsed.length === 0 && orphaned.length === 0) return [];
   return store.write(() => {
-    const ended: Allocation[] = [];
+    const ended: Row[] = [];
     for (const s of lapsedSessions(store)) {
       ended.push(...end(store, s.id, `session ${s.id} sent no heartbeat for ${s.ttl_seconds}s`));
     }
@@ -130,11 +124,9 @@ export function endLapsedSessions(store: Store, checkoutExists: CheckoutExists):
 
 // --- internal ---
 
-function end(store: Store, session: string, reason: string, pid?: number | null): Allocation[] {
+function end(store: Store, session: string, reason: string, pid?: number | null): Row[] {
   const held = store.db
-    .query<Allocation, [string]>(
-      `SELECT ${COLUMNS} FROM allocations WHERE lease_session = ? ORDER BY id`,
-    )
+    .query<Row, [string]>(`SELECT ${COLUMNS} FROM allocations WHERE lease_session = ? ORDER BY id`)
     .all(session);
   store.remove(held, "lease_ended", () => ({ pid: pid ?? null, reason }));
   store.db.query("DELETE FROM sessions WHERE id = ?").run(session);
@@ -174,9 +166,7 @@ function sessionOf(store: Store, id: string): Session | undefined {
     .get(id);
   if (!row) return undefined;
   const allocations = store.db
-    .query<Allocation, [string]>(
-      `SELECT ${COLUMNS} FROM allocations WHERE lease_session = ? ORDER BY id`,
-    )
+    .query<Row, [string]>(`SELECT ${COLUMNS} FROM allocations WHERE lease_session = ? ORDER BY id`)
     .all(id);
   return { ...row, allocations };
 }

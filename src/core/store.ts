@@ -4,15 +4,8 @@
 import type { Database } from "bun:sqlite";
 import { asStorageError, openDatabase } from "./dbfile.ts";
 import { PortError } from "./errors.ts";
-import {
-  type EventContext,
-  eventsToTrim,
-  type PortEvent,
-  queryEvents,
-  recordEvent,
-  trimEvents,
-} from "./events.ts";
-import { type Allocation, type Filter, type ListQuery, rfc3339 } from "./model.ts";
+import { type EventContext, eventsToTrim, queryEvents, recordEvent, trimEvents } from "./events.ts";
+import { type EventRow, type Filter, type ListQuery, type Row, rfc3339 } from "./model.ts";
 import { freeName } from "./names.ts";
 import { PortCache, type PortRecord } from "./portcache.ts";
 import {
@@ -31,6 +24,14 @@ export interface StoreOptions {
 }
 
 export type { PortRecord } from "./portcache.ts";
+
+/** An event's context, or a function of the row that gives it (and may throw to refuse). */
+export type Ctx = EventContext | ((row: Row) => EventContext);
+
+function contextOf(ctx: Ctx): (row: Row) => EventContext {
+  return typeof ctx === "function" ? ctx : () => ctx;
+}
+
 export type { NewAllocation } from "./queries.ts";
 export { uniqueViolation } from "./queries.ts";
 
@@ -85,8 +86,8 @@ export class Store {
     a: NewAllocation,
     ctx: EventContext = { reason: "allocated" },
     kind: "allocated" | "imported" = "allocated",
-  ): Allocation {
-    let row: Allocation | null;
+  ): Row {
+    let row: Row | null;
     const name = a.name ?? freeName(a, (n) => this.byName(n) !== null);
     try {
       row = this.#q.insert.get(...insertParams({ ...a, name }));
@@ -101,16 +102,16 @@ export class Store {
     return row;
   }
 
-  byId(id: number): Allocation | null {
+  byId(id: number): Row | null {
     return this.#q.byId.get(id);
   }
 
-  byPort(port: number): Allocation | null {
+  byPort(port: number): Row | null {
     return this.#q.byPort.get(port);
   }
 
   /** The allocation named `name` (a full hostname, `web.shop.localhost`). */
-  byName(name: string): Allocation | null {
+  byName(name: string): Row | null {
     return this.#q.byName.get(name);
   }
 
@@ -136,48 +137,60 @@ export class Store {
     else this.write(mark);
   }
 
-  byService(app: string, instance: string, service: string): Allocation | null {
+  byService(app: string, instance: string, service: string): Row | null {
     return this.#q.byService.get(app, instance, service);
   }
 
   /** The allocation whose environment variable `service` would make too (envkey.ts). In write(). */
-  envKeyTwin(app: string, instance: string, service: string): Allocation | null {
+  envKeyTwin(app: string, instance: string, service: string): Row | null {
     const other = this.#cache.keyTwin(app, instance, service, () =>
       this.#q.services.all(app, instance).map((r) => r.service),
     );
     return other === undefined ? null : this.byService(app, instance, other);
   }
 
-  list(q: ListQuery = {}): Allocation[] {
+  list(q: ListQuery = {}): Row[] {
     const { where, params } = whereClause(q);
     return this.#select(where, params);
   }
 
-  /** Deletes one allocation; returns it, or null when there was none. */
-  deleteById(id: number, ctx: EventContext = { reason: "released by id" }): Allocation | null {
+  /**
+   * Deletes one allocation; returns it, or null when there was none. `ctx` may be a function of
+   * the row, which may throw to refuse (another user's allocation): then nothing changes.
+   */
+  deleteById(id: number, ctx: Ctx = { reason: "released by id" }): Row | null {
     return this.write(() => {
       const row = this.byId(id);
-      if (row) this.remove([row], "released", () => ctx);
+      if (row) this.remove([row], "released", contextOf(ctx));
       return row;
     });
   }
 
-  /** Deletes every allocation matching all fields of a non-empty filter. */
-  deleteWhere(filter: Filter, ctx: EventContext = { reason: "released" }): Allocation[] {
+  /**
+   * Deletes every allocation matching all fields of a non-empty filter; `choose` (which may
+   * throw, changing nothing) picks among the matching rows those to delete.
+   */
+  deleteWhere(
+    filter: Filter,
+    ctx: Ctx = { reason: "released" },
+    choose: (rows: Row[]) => Row[] = (rows) => rows,
+  ): Row[] {
     const { where, params } = whereClause(filter);
     if (!where) throw new PortError("bad_request", "refusing to delete without a filter");
-    return this.write(() => this.remove(this.#select(where, params), "released", () => ctx));
+    return this.write(() =>
+      this.remove(choose(this.#select(where, params)), "released", contextOf(ctx)),
+    );
   }
 
   /** The rows of a block, first port first. */
-  block(blockId: number): Allocation[] {
+  block(blockId: number): Row[] {
     return this.#select("WHERE block_id = ?", [blockId]).sort((a, b) => a.port - b.port);
   }
 
   /** Makes a row part of a block. Call inside `write()`, right after the rows' insert. */
-  setBlock(id: number, blockId: number): Allocation {
+  setBlock(id: number, blockId: number): Row {
     const row = this.db
-      .query<Allocation, [number, number]>(
+      .query<Row, [number, number]>(
         `UPDATE allocations SET block_id = ? WHERE id = ? RETURNING ${COLUMNS}`,
       )
       .get(blockId, id);
@@ -190,10 +203,10 @@ export class Store {
    * released together). Call inside `write()`.
    */
   remove(
-    given: Allocation[],
+    given: Row[],
     kind: "released" | "pruned" | "lease_ended",
-    ctx: (a: Allocation) => EventContext,
-  ): Allocation[] {
+    ctx: (a: Row) => EventContext,
+  ): Row[] {
     const at = this.#at();
     const rows = this.#withBlocks(given);
     for (const r of rows) {
@@ -205,9 +218,9 @@ export class Store {
   }
 
   /** Records a new owning checkout, with its `taken_over` event. Call inside `write()`. */
-  takeOver(a: Allocation, checkout: string, ctx: EventContext): Allocation {
+  takeOver(a: Row, checkout: string, ctx: EventContext): Row {
     const row = this.db
-      .query<Allocation, [string, number]>(
+      .query<Row, [string, number]>(
         `UPDATE allocations SET checkout = ? WHERE id = ? RETURNING ${COLUMNS}`,
       )
       .get(checkout, a.id);
@@ -217,14 +230,14 @@ export class Store {
   }
 
   /** Allocations tied to a process. */
-  leases(): Allocation[] {
+  leases(): Row[] {
     return this.#q.leases.all().sort((a, b) => a.id - b.id);
   }
 
   /** Allocations whose `last_seen` is unset or older than `before`. */
-  seenBefore(before: string): Pick<Allocation, "id" | "port">[] {
+  seenBefore(before: string): Pick<Row, "id" | "port">[] {
     return this.db
-      .query<Pick<Allocation, "id" | "port">, [string]>(
+      .query<Pick<Row, "id" | "port">, [string]>(
         "SELECT id, port FROM allocations WHERE last_seen IS NULL OR last_seen < ?",
       )
       .all(before);
@@ -239,12 +252,12 @@ export class Store {
     });
   }
 
-  events(q: Parameters<typeof queryEvents>[1]): PortEvent[] {
+  events(q: Parameters<typeof queryEvents>[1]): EventRow[] {
     return queryEvents(this.db, q);
   }
 
   /** The newest event about a port. */
-  lastEvent(port: number): PortEvent | null {
+  lastEvent(port: number): EventRow | null {
     return this.portRecord(port).lastEvent;
   }
 
@@ -297,7 +310,7 @@ export class Store {
     return rfc3339(this.now());
   }
 
-  #withBlocks(rows: Allocation[]): Allocation[] {
+  #withBlocks(rows: Row[]): Row[] {
     if (!rows.some((r) => r.block_id !== null)) return rows;
     const ids = new Set(rows.map((r) => r.id));
     const out = [...rows];
@@ -313,11 +326,9 @@ export class Store {
     return out.sort((a, b) => a.id - b.id);
   }
 
-  #select(where: string, params: (string | number)[]): Allocation[] {
+  #select(where: string, params: (string | number)[]): Row[] {
     return this.db
-      .query<Allocation, (string | number)[]>(
-        `SELECT ${COLUMNS} FROM allocations ${where} ORDER BY id`,
-      )
+      .query<Row, (string | number)[]>(`SELECT ${COLUMNS} FROM allocations ${where} ORDER BY id`)
       .all(...params);
   }
 }

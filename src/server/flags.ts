@@ -13,8 +13,10 @@ import {
   PID_FILE,
   PROXY_FALLBACK_PORT,
   PROXY_PORT,
+  parseAddress,
   parseExclusions,
   parseRange,
+  SOCKET_FILE,
   STATE_DIR_NAME,
   statePaths,
 } from "../core/config.ts";
@@ -32,6 +34,8 @@ export interface ServerOptions {
   proxyPort: ProxyPortSetting;
   /** The file stdout/stderr go to (portctl start opens it), rotated past LOG_MAX_BYTES. */
   log?: string;
+  /** The Unix socket; `explicit` when asked for (then failing to make it is fatal). */
+  socket?: { path: string; explicit: boolean };
   help: boolean;
   version: boolean;
 }
@@ -48,6 +52,8 @@ export function parseFlags(argv: string[], env = process.env): ServerOptions {
       "idle-timeout": { type: "string" },
       "proxy-port": { type: "string" },
       log: { type: "string" },
+      socket: { type: "string" },
+      "no-socket": { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "V" },
     },
@@ -73,6 +79,7 @@ export function parseFlags(argv: string[], env = process.env): ServerOptions {
       parseProxyPort(values["proxy-port"] ?? env[ENV.proxyPort]),
     ),
     ...(values.log ? { log: values.log } : {}),
+    ...socketOption(values.socket, values["no-socket"] ?? false, env, paths.socket),
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -91,6 +98,8 @@ Flags:
   --proxy-port P    the .localhost proxy's port: auto (${PROXY_PORT} where it may be bound, else ${PROXY_FALLBACK_PORT};
                     the default), a port (0 picks a free one), or off; env ${ENV.proxyPort}
   --log PATH        the file stdout and stderr go to: moved to PATH.1 past ${LOG_MAX_BYTES / 1024 / 1024} MB
+  --socket PATH     the Unix socket, too (default ${ENV.addr}'s unix:PATH, else $${ENV.home}/${SOCKET_FILE})
+  --no-socket       TCP only
   -h, --help        show this help
   -V, --version     show version, commit and build date
 
@@ -122,6 +131,26 @@ function parseProxyPort(value: string | undefined): ProxyPortSetting {
     throw new Error(`invalid proxy port "${value}": expected auto, off or 0-65535`);
   }
   return n;
+}
+
+function socketOption(
+  flag: string | undefined,
+  none: boolean,
+  env: NodeJS.ProcessEnv,
+  fallback: string,
+): { socket?: { path: string; explicit: boolean } } {
+  if (none) {
+    if (flag !== undefined) throw new Error("--socket and --no-socket contradict each other");
+    return {};
+  }
+  if (flag !== undefined) {
+    const path = named("--socket", () => parseAddress(`unix:${flag}`).socket as string);
+    return { socket: { path, explicit: true } };
+  }
+  const fromEnv = named(ENV.addr, () => parseAddress(env[ENV.addr]).socket);
+  return {
+    socket: fromEnv ? { path: fromEnv, explicit: true } : { path: fallback, explicit: false },
+  };
 }
 
 /** Prefixes a setting's parse error with where the value came from. */

@@ -14,10 +14,18 @@ import { tooLarge } from "./body.ts";
  * declared larger than 64 KiB (413). It runs before routing, on every request, so it is plain
  * synchronous code rather than a middleware.
  */
-export function checkRequest(req: Request, port: number): void {
+export function checkRequest(
+  req: Request,
+  port: number,
+  viaSocket: (req: Request, env: unknown) => boolean = NEVER,
+  env?: unknown,
+): void {
   const headers = req.headers;
   const host = headers.get("host")?.toLowerCase();
-  if (!host || !allowedHosts(port).has(host)) {
+  // Through the Unix socket no browser can be at the other end, and the client does not know
+  // our TCP port: `localhost` alone is its Host (asked only then: it costs a look at the socket).
+  const socketHost = host === "localhost" && viaSocket(req, env);
+  if (!host || (!socketHost && !allowedHosts(port).has(host))) {
     throw new PortError(
       "forbidden",
       `host not allowed: ${host ? JSON.stringify(host) : "missing"}`,
@@ -30,6 +38,8 @@ export function checkRequest(req: Request, port: number): void {
 }
 
 export const IMPORT_PATH = "/v1/import";
+
+const NEVER = () => false;
 
 // --- internal ---
 

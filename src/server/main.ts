@@ -12,17 +12,21 @@ import {
 } from "../core/config.ts";
 import { systemEngine } from "../core/engine.ts";
 import { ensurePrivateFolder } from "../core/files.ts";
+import { Owners } from "../core/owners.ts";
+import { openPeerReader, type Peer, type PeerReader } from "../core/peercred.ts";
 import { systemProbe } from "../core/probe.ts";
 import { systemProcesses } from "../core/processes.ts";
 import { Store } from "../core/store.ts";
 import { Upkeep } from "../core/upkeep.ts";
 import { versionLine } from "../core/version.ts";
 import { createApp } from "./app.ts";
+import { fromSocket, kernelIdentify } from "./caller.ts";
 import { HELP, parseFlags, type ServerOptions } from "./flags.ts";
 import { acquireLock, type Lock } from "./lock.ts";
 import { createLog, logEvent, useLog } from "./log.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
 import { type NamesProxy, startProxy } from "./proxy/listener.ts";
+import { listenUnix, type UnixListener } from "./unix.ts";
 
 export async function serverMain(argv: string[]): Promise<void> {
   let opts: ServerOptions;
@@ -48,6 +52,7 @@ interface Running {
   proxy?: NamesProxy;
   upkeep?: Upkeep;
   pidfile?: string;
+  socket?: UnixListener;
 }
 
 async function run(opts: ServerOptions): Promise<void> {
@@ -78,12 +83,14 @@ async function run(opts: ServerOptions): Promise<void> {
   const store = running.store;
   const probe = systemProbe();
   const processes = systemProcesses();
+  const owners = new Owners(process.getuid?.() ?? 0);
   const allocator = new Allocator({
     store,
     probe,
     processes,
     range: opts.range,
     exclude: opts.exclude,
+    owners,
   });
   const upkeep = new Upkeep({ store, probe, processes, log: logEvent });
   let boundPort = opts.port;
@@ -96,21 +103,36 @@ async function run(opts: ServerOptions): Promise<void> {
   });
   running.proxy = proxy;
   const engine = systemEngine(process.env);
+  const port = () => boundPort;
+  // Who asks, from the kernel: sock_diag for TCP, SO_PEERCRED for the Unix socket.
+  const reader = openPeerReader();
+  const proxied = new Map<number, Peer>();
   const app = createApp({
     store,
     allocator,
     probe,
     engine,
-    port: () => boundPort,
+    port,
     proxy: proxy.status,
+    owners,
+    identify: kernelIdentify({
+      reader,
+      address: DEFAULT_HOST,
+      port,
+      daemonUid: owners.daemonUid,
+      proxied,
+    }),
+    fromSocket: fromSocket(proxied),
   });
   running.server = listen(opts, app.fetch, store);
   boundPort = running.server.port ?? opts.port;
+  running.socket = openSocket(opts, port, reader, proxied);
   running.lock.announce(`${DEFAULT_HOST}:${boundPort}`);
   writePidFile(opts.pidfile);
   running.pidfile = opts.pidfile;
+  const socketText = running.socket ? ` and ${running.socket.path}` : "";
   console.log(
-    `port-server ${process.pid} listening on http://${DEFAULT_HOST}:${boundPort} (db ${opts.db}, range ${formatRange(opts.range)})`,
+    `port-server ${process.pid} listening on http://${DEFAULT_HOST}:${boundPort}${socketText} (db ${opts.db}, range ${formatRange(opts.range)})`,
   );
   console.log(proxyLine(proxy));
   running.upkeep = upkeep;
@@ -145,9 +167,31 @@ function listen(
   }
 }
 
+/**
+ * The Unix socket beside the TCP listener. One asked for (--socket, PORT_SERVER_ADDR=unix:)
+ * must be made; the default one is skipped with a line in the log when it cannot be (a state
+ * folder whose path is too long for a socket), TCP still serving.
+ */
+function openSocket(
+  opts: ServerOptions,
+  port: () => number,
+  reader: PeerReader | undefined,
+  proxied: Map<number, Peer>,
+): UnixListener | undefined {
+  if (!opts.socket) return undefined;
+  try {
+    return listenUnix(opts.socket.path, port, reader, proxied);
+  } catch (err) {
+    if (opts.socket.explicit) return fail((err as Error).message);
+    logEvent(`port-server: no Unix socket: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
 /** Finishes in-flight requests, closes the database, removes our PID file, exits 0. */
 async function shutdown(signal: string, running: Running): Promise<never> {
   console.log(`port-server ${process.pid} received ${signal}, finishing in-flight requests`);
+  running.socket?.stop();
   await running.server?.stop(false);
   await running.proxy?.close();
   running.upkeep?.stop();

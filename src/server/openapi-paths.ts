@@ -68,6 +68,8 @@ export const PATHS = {
             type: "object",
             properties: {
               status: { const: "ok" },
+              uid: { type: "integer", description: "the user the daemon runs as" },
+              user: { type: "string", description: "that user's name" },
               integrity: {
                 type: "string",
                 description: "with check=integrity: `ok`, or what PRAGMA quick_check found",

@@ -12,35 +12,63 @@ import { readJson } from "./body.ts";
 import { IMPORT_PATH } from "./guards.ts";
 import { json } from "./respond.ts";
 import type { RouteDeps } from "./routes.ts";
+import { byName, viewsOf } from "./views.ts";
 
 /** The header a client sends its own PID in, for the history. */
 const CLIENT_PID_HEADER = "x-client-pid";
 
 export function registerOwnershipRoutes(app: Hono, deps: RouteDeps): void {
-  const { store, allocator, probe, engine } = deps;
+  const { store, allocator, probe, engine, owners } = deps;
 
   app.get("/v1/events", (c) => {
     const { since, ...q } = parseOrThrow(eventsQuerySchema, nonEmptyQuery(c));
-    return json(
-      store.events({ ...q, ...(since ? { since: sinceBound(since, store.now()) } : {}) }),
-    );
+    const rows = store.events({
+      ...q,
+      ...(since ? { since: sinceBound(since, store.now()) } : {}),
+    });
+    return json(viewsOf(c, owners).events(rows, byName(q)));
   });
 
+  // Each user prunes their own allocations; an admin all, each event saying whose it was.
   app.post("/v1/prune", async (c) => {
     const req = parseOrThrow(pruneRequestSchema, await readJson(c.req.raw));
-    const deps = { store, probe, checkoutExists: allocator.checkoutExists };
-    const result = prune(deps, req, clientPid(c));
+    const v = viewsOf(c, owners);
+    const result = prune(
+      {
+        store,
+        probe,
+        checkoutExists: allocator.checkoutExists,
+        mine: (r) => owners.sees(r, v.caller),
+        whose: (r) => owners.whose(r, v.caller),
+        // Compose project names: a user's prune leaves them to the admins (#28).
+        projects: v.caller.admin,
+      },
+      req,
+      clientPid(c),
+    );
     // A port kept because an engine's proxy listens: the container that still publishes it.
     for (const k of result.kept) {
       k.system = await withContainer(k.system, k.allocation.port, engine);
       k.reason = keptReason(k);
     }
-    return json(result);
+    return json({
+      dry_run: result.dry_run,
+      candidates: result.candidates.map((x) => ({ ...x, allocation: v.row(x.allocation) })),
+      projects: result.projects.map((x) => ({ ...x, project: v.project(x.project) })),
+      kept: result.kept.map((x) => ({ ...x, allocation: v.row(x.allocation) })),
+    });
   });
 
+  // Imported rows become the caller's; a conflict names another user's row by its owner only.
   app.post(IMPORT_PATH, async (c) => {
     const rows = parseOrThrow(importRequestSchema, await readJson(c.req.raw, MAX_IMPORT_BYTES));
-    return json(importAllocations(store, rows, clientPid(c)));
+    const v = viewsOf(c, owners);
+    const result = importAllocations(store, rows, clientPid(c), {
+      owner: owners.rowOwner(v.caller),
+      mine: (r) => owners.isOwn(r, v.caller),
+      describe: (r) => v.describe(r),
+    });
+    return json({ ...result, imported: result.imported.map((r) => v.row(r)) });
   });
 }
 

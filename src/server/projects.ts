@@ -12,30 +12,54 @@ import { readJson } from "./body.ts";
 import { clientPid } from "./ownership.ts";
 import { json } from "./respond.ts";
 import type { RouteDeps } from "./routes.ts";
+import { viewsOf } from "./views.ts";
 
 export function registerProjectRoutes(app: Hono, deps: RouteDeps): void {
-  const { store, allocator } = deps;
+  const { store, allocator, owners } = deps;
 
+  // A name is its claimer's (#28); another user's is never taken over, only passed by.
   app.post("/v1/projects", async (c) => {
     const req = parseOrThrow(projectRequestSchema, await readJson(c.req.raw));
-    const r = claimProject(store, allocator.checkoutExists, req, clientPid(c));
+    const v = viewsOf(c, owners);
+    const r = claimProject(store, allocator.checkoutExists, req, clientPid(c), {
+      owner: owners.rowOwner(v.caller),
+      mayChange: (p) => owners.sees(p, v.caller),
+      refuse: (p) => {
+        throw new PortError(
+          "not_yours",
+          `that Compose project name belongs to user ${owners.nameOf(p)}, not to you (${owners.name(v.caller.uid)})`,
+          undefined,
+          { owner: owners.nameOf(p) },
+        );
+      },
+    });
+    const shown = v.project(r.project);
     const body =
-      r.takenOverFrom === undefined
-        ? r.project
-        : { ...r.project, taken_over_from: r.takenOverFrom };
+      r.takenOverFrom === undefined ? shown : { ...shown, taken_over_from: r.takenOverFrom };
     return json(body, r.created ? 201 : 200);
   });
 
   app.get("/v1/projects", (c) => {
     const q = parseOrThrow(projectQuerySchema, c.req.query());
-    return json(listProjects(store, q));
+    const byName = q.app !== undefined || q.instance !== undefined || q.name !== undefined;
+    return json(viewsOf(c, owners).projects(listProjects(store, q), byName));
   });
 
   app.delete("/v1/projects/:id", (c) => {
     const id = parseOrThrow(idParamSchema, c.req.param("id"), "id");
-    const ctx = { pid: clientPid(c), reason: "released by id" };
+    const { caller } = viewsOf(c, owners);
+    const pid = clientPid(c);
     const gone = store.write(() => {
       const p = projectById(store, id);
+      if (p && !owners.sees(p, caller)) {
+        throw new PortError(
+          "not_yours",
+          `that Compose project name belongs to user ${owners.nameOf(p)}, not to you (${owners.name(caller.uid)}): you cannot release it`,
+          undefined,
+          { owner: owners.nameOf(p) },
+        );
+      }
+      const ctx = { pid, reason: `released by id${p ? owners.whose(p, caller) : ""}` };
       return p ? removeProjects(store, [p], "project_released", () => ctx) : [];
     });
     if (!gone.length) throw new PortError("not_found", "project not found");

@@ -17,7 +17,9 @@ import {
   type PortStatus,
   parseOrThrow,
   portParamSchema,
+  type Row,
 } from "../core/model.ts";
+import type { Owners } from "../core/owners.ts";
 import { batchedListening, type Probe } from "../core/probe.ts";
 import type { Store } from "../core/store.ts";
 import { readJson } from "./body.ts";
@@ -28,6 +30,7 @@ import type { ProxyStatus } from "./proxy/listener.ts";
 import { json } from "./respond.ts";
 import { registerSessionRoutes, SESSION_PATHS } from "./sessions.ts";
 import { registerUi, UI_PATHS } from "./ui/routes.ts";
+import { byName, hostCheckout, viewsOf } from "./views.ts";
 
 export interface RouteDeps {
   store: Store;
@@ -43,6 +46,7 @@ export interface RouteDeps {
   listeners?: () => MachineListener[];
   /** Asked who publishes a port an engine's proxy holds; without one, the process is the answer. */
   engine?: Engine | undefined;
+  owners: Owners;
 }
 
 /**
@@ -93,29 +97,37 @@ function registerHealth(app: Hono, deps: RouteDeps): void {
       exclude: allocator.exclude.map(formatRange),
       db: store.path,
       proxy: deps.proxy ?? { port: null, setting: "off", addresses: [] },
+      // Whose registry this is (#28): another user's portctl says so instead of "not ours".
+      uid: deps.owners.daemonUid,
+      user: deps.owners.name(deps.owners.daemonUid),
     });
   });
 }
 
 /** Allocate (in the next group commit), list, release by id or by filter. */
 function registerAllocations(app: Hono, deps: RouteDeps): void {
-  const { store, allocator } = deps;
+  const { store, allocator, owners } = deps;
   app.post("/v1/allocations", async (c) => {
     const req = parseOrThrow(allocateRequestSchema, await readJson(c.req.raw));
     const flags = parseOrThrow(allocateQuerySchema, c.req.query());
     const reuse = flags.reuse ?? false;
     const adopt = flags.adopt ?? false;
+    const v = viewsOf(c, owners);
+    const where = hostCheckout(c, req.checkout);
     try {
       const pid = clientPid(c);
-      const { allocation, block, created, takenOverFrom } = await allocator.allocateBatched(req, {
+      const asked = { ...req, checkout: where.checkout };
+      const { allocation, block, created, takenOverFrom } = await allocator.allocateBatched(asked, {
         reuse,
         adopt,
         pid,
+        caller: v.caller,
+        ...(where.note ? { note: where.note } : {}),
       });
       const body = {
-        ...allocation,
+        ...v.row(allocation),
         ...(takenOverFrom === undefined ? {} : { taken_over_from: takenOverFrom }),
-        ...(block ? { block } : {}),
+        ...(block ? { block: block.map((b) => v.row(b)) } : {}),
       };
       return json(body, created ? 201 : 200);
     } catch (err) {
@@ -125,21 +137,40 @@ function registerAllocations(app: Hono, deps: RouteDeps): void {
 
   app.get("/v1/allocations", (c) => {
     const q = parseOrThrow(listQuerySchema, c.req.query());
-    return json(store.list(q));
+    return json(viewsOf(c, owners).rows(store.list(q), byName(q)));
   });
 
   app.delete("/v1/allocations/:id", (c) => {
     const id = parseOrThrow(idParamSchema, c.req.param("id"), "id");
-    const ctx = { pid: clientPid(c), reason: "released by id" };
-    if (!store.deleteById(id, ctx)) throw new PortError("not_found", "allocation not found");
+    const { caller } = viewsOf(c, owners);
+    const pid = clientPid(c);
+    const deleted = store.deleteById(id, (row) => {
+      owners.mayChange(row, caller, "release");
+      return { pid, reason: `released by id${owners.whose(row, caller)}` };
+    });
+    if (!deleted) throw new PortError("not_found", "allocation not found");
     return json({ status: "deleted" });
   });
 
   app.delete("/v1/allocations", async (c) => {
     const filter = parseOrThrow(filterSchema, await readJson(c.req.raw));
+    const { caller } = viewsOf(c, owners);
     const fields = Object.entries(filter).map(([k, v]) => `${k}=${v}`);
-    const ctx = { pid: clientPid(c), reason: `released by filter ${fields.join(" ")}` };
-    return json({ deleted: store.deleteWhere(filter, ctx).length });
+    const pid = clientPid(c);
+    const ctx = (row: Row) => ({
+      pid,
+      reason: `released by filter ${fields.join(" ")}${owners.whose(row, caller)}`,
+    });
+    return json({ deleted: store.deleteWhere(filter, ctx, (rows) => mine(rows)).length });
+
+    /** Another user's rows are never released by a filter; one that matches only theirs is a 403. */
+    function mine(rows: Row[]): Row[] {
+      if (caller.admin) return rows;
+      const own = rows.filter((r) => owners.isOwn(r, caller));
+      const other = rows.find((r) => !owners.isOwn(r, caller));
+      if (own.length === 0 && other) owners.mayChange(other, caller, "release");
+      return own;
+    }
   });
 }
 
@@ -176,12 +207,14 @@ async function portStatus(
   // Only for a port nobody holds: there the history says who had it last; a held port's
   // holder already tells the story.
   const lastEvent = holder ? null : record.lastEvent;
+  // Who asks matters only when there is a record to show: a never-used port costs no lookup.
+  const v = holder || lastEvent ? viewsOf(c, deps.owners) : undefined;
   const body: PortStatus = {
     port,
     available: !holder && !system.in_use,
-    ...(holder ? { holder } : {}),
+    ...(holder && v ? { holder: v.row(holder) } : {}),
     system,
-    ...(lastEvent ? { last_event: lastEvent } : {}),
+    ...(lastEvent && v ? { last_event: v.event(lastEvent) } : {}),
   };
   return json(body);
 }

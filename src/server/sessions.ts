@@ -13,9 +13,10 @@ import { readJson } from "./body.ts";
 import { clientPid } from "./ownership.ts";
 import { json } from "./respond.ts";
 import type { RouteDeps } from "./routes.ts";
+import { viewsOf } from "./views.ts";
 
 export function registerSessionRoutes(app: Hono, deps: RouteDeps): void {
-  const { store } = deps;
+  const { store, owners } = deps;
 
   app.get("/v1/sessions", () => json(listSessions(store)));
 
@@ -25,9 +26,17 @@ export function registerSessionRoutes(app: Hono, deps: RouteDeps): void {
     return json(heartbeat(store, id, ttl ?? DEFAULT_SESSION_TTL_SECONDS));
   });
 
+  // A session's ports are their owners' (#28): ending another user's session is refused.
   app.delete("/v1/sessions/:id", (c) => {
     const id = parseOrThrow(sessionIdSchema, c.req.param("id"), "session");
-    return json({ released: endSession(store, id, clientPid(c)) });
+    const v = viewsOf(c, owners);
+    const released = store.write(() => {
+      for (const r of store.list()) {
+        if (r.lease_session === id) owners.mayChange(r, v.caller, "end the session of");
+      }
+      return endSession(store, id, clientPid(c));
+    });
+    return json({ released: released.map((r) => v.row(r)) });
   });
 }
 

@@ -164,7 +164,9 @@ describe("portctl doctor", () => {
     });
     expect(await doctor({}, io)).toBe(1);
     expect(io.stdout[0]).toStartWith("✗ address: ");
-    expect(io.stdout[0]).toEndWith("— fix: unset PORT_SERVER_ADDR, or set it to 127.0.0.1:<port>");
+    expect(io.stdout[0]).toEndWith(
+      "— fix: unset PORT_SERVER_ADDR, or set it to 127.0.0.1:<port> or unix:/path/to/port-server.sock",
+    );
     expect(io.stdout.some((l) => l.startsWith("✗ daemon"))).toBe(false);
     expect(io.stdout).toContain(
       "✗ range: PORT_SERVER_EXCLUDE leaves no port of 5000-5001 — fix: narrow PORT_SERVER_EXCLUDE",

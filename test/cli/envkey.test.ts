@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { envKey, envKeyProblem } from "../../src/core/envkey.ts";
 import { type TestApp, testApp } from "../helpers/app.ts";
 import { type CliFixture, cliFixture } from "../helpers/cli.ts";
+import { shown } from "../helpers/fakes.ts";
 
 describe("envKey", () => {
   test.each([
@@ -54,7 +55,7 @@ describe("the daemon refuses, at allocate and import time, a name env could not 
     const row = { ...body("éé"), port: 3999, created_at: "2026-01-01T00:00:00Z" };
     const clash = await t.send("POST", "/v1/import", { json: [row] });
     expect(clash.status).toBe(409);
-    expect(t.store.list()).toEqual([await first.json()]);
+    expect(t.store.list().map(shown)).toEqual([await first.json()]);
   });
 
   test("a second name with the same key in one app and instance: 409 env_key_taken with the holder", async () => {

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path";
 import { parse as parsePlist } from "plist";
 import { serviceInstall, serviceStatus, serviceUninstall } from "../../src/cli/commands/service.ts";
-import { servicePlan } from "../../src/cli/service/plan.ts";
+import { servicePlan, systemServicePlan } from "../../src/cli/service/plan.ts";
 import { renderUnit } from "../../src/cli/service/units.ts";
 import { captureIo, freePort } from "../helpers/cli.ts";
 import {
@@ -91,6 +91,75 @@ describe("service files", () => {
     const plan = servicePlan({ platform: "linux", env: {}, home: h.root, uid: 0, execPath: bin });
     expect(plan.contents).toContain(
       `ExecStart=@${join(h.root, "dir", "port-server")} port-server --port 51234`,
+    );
+  });
+});
+
+describe("service install --system (#28): one registry for every user", () => {
+  test("the system unit: a user of its own, state and socket in its folders, verified", () => {
+    const h = home();
+    const bin = fakeBinary(h.root, "bin");
+    // The installing user's own state folder is not the service's.
+    const env = { PORT_SERVER_HOME: join(h.root, "mine"), PORT_SERVER_ADDR: "127.0.0.1:52003" };
+    const plan = systemServicePlan({ platform: "linux", env, execPath: bin });
+    expect(plan.file).toBe("/etc/systemd/system/port-server.service");
+    expect(plan.contents).toContain(
+      `ExecStart=@${bin} port-server --port 52003 --db /var/lib/port-server/ports.db --pidfile /run/port-server/port-server.pid --socket /run/port-server/port-server.sock\n`,
+    );
+    for (const line of [
+      "Environment=PORT_SERVER_HOME=/var/lib/port-server",
+      "DynamicUser=yes",
+      "User=port-server",
+      "StateDirectory=port-server",
+      "StateDirectoryMode=0700",
+      "RuntimeDirectory=port-server",
+      "RuntimeDirectoryMode=0755",
+      "WantedBy=multi-user.target",
+    ]) {
+      expect(plan.contents.split("\n")).toContain(line);
+    }
+    expect(plan.contents).not.toContain(join(h.root, "mine"));
+    expect(plan.install).toEqual([
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "--now", "port-server.service"],
+    ]);
+    const verify = verifyUnit(h.root, plan.contents);
+    if (verify) {
+      expect(verify.stderr).toBe("");
+      expect(verify.code).toBe(0);
+    }
+  });
+
+  test("the launchd daemon runs as _portserver in the system domain", () => {
+    const h = home();
+    const bin = fakeBinary(h.root, "bin");
+    const plan = systemServicePlan({ platform: "darwin", env: {}, execPath: bin });
+    expect(plan.file).toBe("/Library/LaunchDaemons/port-server.plist");
+    const parsed = parsePlist(plan.contents) as Record<string, unknown>;
+    expect(parsed).toMatchObject({
+      Label: "port-server",
+      Program: bin,
+      UserName: "_portserver",
+      GroupName: "_portserver",
+      EnvironmentVariables: { PORT_SERVER_HOME: "/usr/local/var/port-server" },
+    });
+    expect(parsed.ProgramArguments).toContain("/run/port-server/port-server.sock");
+    expect(plan.install.at(-1)).toEqual(["launchctl", "bootstrap", "system", plan.file]);
+  });
+
+  test("--dry-run prints it without root; a real install as a user is one line, nothing written", async () => {
+    const h = home();
+    const io = captureIo({
+      env: { ...h.env, PATH: join(h.root, "empty") },
+      cwd: h.root,
+      home: h.root,
+    });
+    expect(await serviceInstall({ dryRun: true, system: true, platform: "linux" }, io)).toBe(0);
+    expect(io.stdout.join("\n")).toContain("# /etc/systemd/system/port-server.service\n");
+    expect(io.stdout.join("\n")).toContain("DynamicUser=yes");
+    if (process.getuid?.() === 0) return; // the refusal is for users; root would really install
+    await expect(serviceInstall({ system: true, platform: "linux" }, io)).rejects.toThrow(
+      "service install --system needs root: run it with sudo (--dry-run prints what it would do)",
     );
   });
 });

@@ -11,7 +11,7 @@ import {
   fakeProbe,
   fakeProcesses,
   fixedClock,
-  UNOWNED,
+  STORED,
 } from "../helpers/fakes.ts";
 
 let store: Store;
@@ -50,7 +50,7 @@ describe("auto-assign", () => {
         ...req("web"),
         port: 3000,
         created_at: CREATED_AT,
-        ...UNOWNED,
+        ...STORED,
         name: "web.shop.localhost",
         url: null,
       },

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PortError } from "../../src/core/errors.ts";
 import { SCHEMA_VERSION } from "../../src/core/migrations.ts";
-import type { Allocation } from "../../src/core/model.ts";
+import type { Row } from "../../src/core/model.ts";
 import { dnsLabel } from "../../src/core/names.ts";
 import { Store } from "../../src/core/store.ts";
 import { userVersion } from "../helpers/assert.ts";
@@ -18,7 +18,7 @@ const V2_FIXTURE = join(import.meta.dir, "../fixtures/db/v2-names.db");
 const SERVICE_HASH = dnsLabel("サービス").slice(2);
 
 /** The v1 rows exactly as f5111d8 wrote them (id 6 was released: ids have a gap). */
-const V1_ROWS: Allocation[] = (
+const V1_ROWS: Row[] = (
   [
     [1, "shop", "main", "web", 3000, "2025-02-08T15:04:05Z", "web.shop.localhost"],
     [2, "shop", "main", "db", 5432, "2025-02-08T15:04:06Z", "db.shop.localhost"],
@@ -60,6 +60,7 @@ const V1_ROWS: Allocation[] = (
   name,
   url: null,
   lease_session: null,
+  owner_uid: null,
 }));
 
 let dir: string;
@@ -232,6 +233,72 @@ describe("v2 → v4 (names)", () => {
         }),
       ),
     ).toThrow(/UNIQUE constraint failed: allocations\.name/);
+    store.close();
+  });
+});
+
+// The same v2 fixture, upgraded through v6: owners (#28).
+describe("v2 → v6: owners (#28)", () => {
+  const V2 = join(import.meta.dir, "../fixtures/db/v2.db");
+  let v2: string;
+  beforeEach(() => {
+    v2 = join(dir, "v2.db");
+    copyFileSync(V2, v2);
+  });
+
+  test("the fixture is what the second release wrote", () => {
+    expect(userVersion(V2)).toBe(2);
+    const db = new Database(V2, { readonly: true });
+    const cols = db.query<{ name: string }, []>("PRAGMA table_info(allocations)").all();
+    db.close();
+    expect(cols.map((c) => c.name)).not.toContain("owner_uid");
+  });
+
+  test("every row and event kept; all of them the daemon's own user's (owner_uid null)", () => {
+    const before = new Database(V2, { readonly: true });
+    const rows = before.query("SELECT * FROM allocations ORDER BY id").all();
+    const events = before.query("SELECT * FROM events ORDER BY id").all();
+    before.close();
+    const store = new Store(v2);
+    // Every column it had, as it had it; the owner null (the daemon's own user).
+    expect(store.list()).toMatchObject(rows.map((r) => ({ ...(r as object), owner_uid: null })));
+    expect(store.list().every((r) => r.owner_uid === null)).toBe(true);
+    expect([...store.events({})].reverse()).toMatchObject(
+      events.map((e) => ({ ...(e as object), owner_uid: null })),
+    );
+    store.close();
+    expect(userVersion(v2)).toBe(SCHEMA_VERSION);
+  });
+
+  test("after the upgrade another user's row records its uid, and uniqueness still spans users", () => {
+    const store = new Store(v2);
+    const row = store.write(() =>
+      store.insert({
+        app: "theirs",
+        instance: "main",
+        service: "web",
+        port: 3005,
+        created_at: "t",
+        owner_uid: 1234,
+      }),
+    );
+    expect(row.owner_uid).toBe(1234);
+    expect(store.events({ port: 3005 })[0]?.owner_uid).toBe(1234);
+    expect(() =>
+      store.write(() =>
+        store.insert({
+          app: "x",
+          instance: "y",
+          service: "z",
+          port: 3000,
+          created_at: "t",
+          owner_uid: 1234,
+        }),
+      ),
+    ).toThrow();
+    expect(() =>
+      store.db.run("UPDATE allocations SET owner_uid = -1 WHERE id = ?", [row.id]),
+    ).toThrow();
     store.close();
   });
 });

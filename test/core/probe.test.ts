@@ -305,6 +305,7 @@ describe("config: state paths", () => {
       pid: "/s/port-server.pid",
       lock: "/s/port-server.lock",
       log: "/s/port-server.log",
+      socket: "/s/port-server.sock",
     });
   });
 });

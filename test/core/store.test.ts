@@ -11,7 +11,7 @@ import { SCHEMA_VERSION } from "../../src/core/migrations.ts";
 import { LEASES_SQL } from "../../src/core/queries.ts";
 import { type NewAllocation, Store, uniqueViolation } from "../../src/core/store.ts";
 import { userVersion } from "../helpers/assert.ts";
-import { CREATED_AT, UNOWNED } from "../helpers/fakes.ts";
+import { CREATED_AT, STORED } from "../helpers/fakes.ts";
 
 const row = (service: string, port: number, app = "shop", instance = "main") =>
   ({
@@ -20,7 +20,7 @@ const row = (service: string, port: number, app = "shop", instance = "main") =>
     service,
     port,
     created_at: CREATED_AT,
-    ...UNOWNED,
+    ...STORED,
   }) satisfies NewAllocation;
 
 /** The error a call throws, so tests can assert on its fields. */

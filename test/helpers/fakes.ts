@@ -69,6 +69,9 @@ export const UNOWNED = {
   lease_session: null,
 } as const;
 
+/** The same, as the store holds it: also no owner uid (the daemon's own user's row). */
+export const STORED = { ...UNOWNED, owner_uid: null } as const;
+
 /** A fixed instant with milliseconds, and how it must appear in `created_at`. */
 export const CLOCK = new Date("2025-02-08T15:04:05.678Z");
 export const CREATED_AT = "2025-02-08T15:04:05Z";
@@ -91,4 +94,10 @@ export function fakeProcesses(running: Iterable<[number, string]> = []): FakePro
         }),
       ),
   };
+}
+
+/** A stored row as the API shows it to its owner: without the owner's uid (server/views.ts). */
+export function shown<T extends { owner_uid?: unknown }>(row: T): Omit<T, "owner_uid"> {
+  const { owner_uid: _, ...rest } = row;
+  return rest;
 }

@@ -1,9 +1,9 @@
 // The routes of SPEC §4 in-process: every status code and error message, and for every error
 // that the registry did not change and the server stays healthy (expectRejected).
 import { beforeEach, describe, expect, test } from "bun:test";
-import type { Allocation } from "../../src/core/model.ts";
+import type { Allocation, Row } from "../../src/core/model.ts";
 import { expectRejected, expectSecurityHeaders, type TestApp, testApp } from "../helpers/app.ts";
-import { CREATED_AT, FAKE_OWNER, UNOWNED } from "../helpers/fakes.ts";
+import { CREATED_AT, FAKE_OWNER, shown, UNOWNED } from "../helpers/fakes.ts";
 
 let t: TestApp;
 /** Seeded: shop/main/web on 3000, shop/main/db on 5432, blog/dev/web on 3001. */
@@ -13,14 +13,16 @@ let blog: Allocation;
 
 beforeEach(() => {
   t = testApp();
-  web = t.allocator.allocate({ app: "shop", instance: "main", service: "web" }).allocation;
-  db = t.allocator.allocate({
-    app: "shop",
-    instance: "main",
-    service: "db",
-    port: 5432,
-  }).allocation;
-  blog = t.allocator.allocate({ app: "blog", instance: "dev", service: "web" }).allocation;
+  web = shown(t.allocator.allocate({ app: "shop", instance: "main", service: "web" }).allocation);
+  db = shown(
+    t.allocator.allocate({
+      app: "shop",
+      instance: "main",
+      service: "db",
+      port: 5432,
+    }).allocation,
+  );
+  blog = shown(t.allocator.allocate({ app: "blog", instance: "dev", service: "web" }).allocation);
 });
 
 type Json = Record<string, unknown>;
@@ -36,7 +38,7 @@ const named = (service: string, extra: Record<string, unknown> = {}) => ({
 });
 
 describe("GET /healthz", () => {
-  test("200 with status, pid, version, range, exclusions and the database", async () => {
+  test("200 with status, pid, version, range, exclusions, the database and whose it is", async () => {
     const res = await t.get("/healthz");
     expectSecurityHeaders(res);
     expect(await json(res)).toEqual({
@@ -50,6 +52,8 @@ describe("GET /healthz", () => {
         db: ":memory:",
         // This app has no proxy (server/main.ts starts one beside the API).
         proxy: { port: null, setting: "off", addresses: [] },
+        uid: process.getuid?.() ?? 0,
+        user: Bun.spawnSync(["id", "-un"]).stdout.toString().trim(),
       },
     });
   });
@@ -147,7 +151,7 @@ describe("POST /v1/allocations", () => {
       name: "web.feature.shop.localhost",
       url: null,
     });
-    expect(t.store.list().at(-1)).toEqual(body as Allocation);
+    expect(shown(t.store.list().at(-1) as Row)).toEqual(body as Allocation);
   });
 
   test("an explicit port is granted as asked; port 0 auto-assigns", async () => {
@@ -315,7 +319,7 @@ describe("POST /v1/allocations", () => {
   test("?reuse=true creates with 201 when the service is new", async () => {
     const { status, body } = await json(await t.post(named("web"), "?reuse=true"));
     expect(status).toBe(201);
-    expect(t.store.byService("shop", "feature", "web")).toEqual(body as Allocation);
+    expect(shown(t.store.byService("shop", "feature", "web") as Row)).toEqual(body as Allocation);
   });
 
   test("?reuse=true with a different port is 409 service already allocated", async () => {
@@ -442,7 +446,7 @@ describe("DELETE /v1/allocations/{id}", () => {
   test("200 deleted, then 404 not found", async () => {
     const res = await t.send("DELETE", `/v1/allocations/${db.id}`);
     expect(await json(res)).toEqual({ status: 200, body: { status: "deleted" } });
-    expect(t.store.list()).toEqual([web, blog]);
+    expect(t.store.list().map(shown)).toEqual([web, blog]);
     const body = await expectRejected(
       t,
       () => t.send("DELETE", `/v1/allocations/${db.id}`),
@@ -477,7 +481,7 @@ describe("DELETE /v1/allocations (filter)", () => {
   ])("%p deletes what matches all fields", async (filter, left) => {
     const expected = 3 - left().length;
     expect(await json(await del(filter))).toEqual({ status: 200, body: { deleted: expected } });
-    expect(t.store.list()).toEqual(left());
+    expect(t.store.list().map(shown)).toEqual(left());
   });
 
   test.each<[string, unknown, string]>([

@@ -9,7 +9,7 @@ import type { Allocation } from "../../src/core/model.ts";
 import { expectRejected, type TestApp, testApp } from "../helpers/app.ts";
 import { checkedFetch } from "../helpers/contract.ts";
 import { startDaemon, stopAllDaemons, tempHome } from "../helpers/daemon.ts";
-import { CREATED_AT, fakeProcesses } from "../helpers/fakes.ts";
+import { CREATED_AT, fakeProcesses, shown } from "../helpers/fakes.ts";
 import { allocate as httpAllocate, listAllocations } from "../helpers/http.ts";
 import { killHard } from "../helpers/processes.ts";
 
@@ -205,7 +205,7 @@ describe("POST /v1/import", () => {
     const fresh = testApp();
     const r = await body<Json>(await fresh.send("POST", "/v1/import", { json: rows }));
     expect(r.status).toBe(200);
-    expect(fresh.store.list()).toEqual(rows);
+    expect(fresh.store.list().map(shown)).toEqual(rows);
     const again = await body<Json>(await fresh.send("POST", "/v1/import", { json: rows }));
     expect(again.body).toEqual({ imported: [], unchanged: 400 });
   });

@@ -61,6 +61,13 @@ export async function allocate(opts: AllocateOptions, io: Io): Promise<number> {
       }
       throw otherCheckout(movedService(err, req.port), req.checkout);
     });
+  // From a container whose workspace is not a folder mounted from the host, the registry
+  // cannot know the checkout's host path and records none (#28): say so, once.
+  if (created && req.checkout && a.checkout === null && !opts.json) {
+    io.err(
+      "note: the registry cannot see this checkout from the host (a container's own folder, not a bind mount); recorded without one",
+    );
+  }
   if (opts.json) printJson(io, block ? { ...a, block } : a);
   else if (opts.quiet) io.out((block ?? [a]).map((b) => safe(b.port)).join(" "));
   else {

@@ -6,7 +6,7 @@ import { fileReason, PortError } from "../../core/errors.ts";
 import { Client } from "../client.ts";
 import type { Io } from "../io.ts";
 import { printJson, safe } from "../output.ts";
-import { list } from "./list.ts";
+import { listQuery } from "./list.ts";
 
 export interface ExportOptions {
   app?: string;
@@ -14,9 +14,17 @@ export interface ExportOptions {
   all?: boolean;
 }
 
-/** Exactly `list --json` (the same filters): the API's allocation objects. */
-export function exportAllocations(opts: ExportOptions, io: Io): Promise<number> {
-  return list({ ...opts, json: true }, io);
+/**
+ * `list --json` (the same filters): the API's allocation objects, without other users' rows
+ * (#28): those come without names (`hidden`), nothing an import could take back.
+ */
+export async function exportAllocations(opts: ExportOptions, io: Io): Promise<number> {
+  const rows = await new Client(io.env).list(listQuery(opts, () => io.cwd));
+  printJson(
+    io,
+    rows.filter((a) => !a.hidden),
+  );
+  return 0;
 }
 
 export interface ImportOptions {

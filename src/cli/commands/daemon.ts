@@ -3,6 +3,7 @@ import { alreadyRunning } from "../../core/lockfile.ts";
 import { VERSION } from "../../core/version.ts";
 import { Client } from "../client.ts";
 import { startDaemon, stopDaemon } from "../daemon.ts";
+import { otherUserLine } from "../identity.ts";
 import type { Io } from "../io.ts";
 import { colors, printJson, safe } from "../output.ts";
 import { inspect, removeStale, staleReason } from "../state.ts";
@@ -11,6 +12,10 @@ import { addressTaken, takenLine } from "../taken.ts";
 /** Exit 0 when this call started the daemon; 1 when one was already running or it failed. */
 export async function start(_opts: unknown, io: Io): Promise<number> {
   const started = await startDaemon(io);
+  if (started.otherUser) {
+    io.err(otherUserLine(started.otherUser, new Client(io.env).where));
+    return 1;
+  }
   if (!started.ours) {
     // The daemon's own words when it finds the folder taken (`… on 127.0.0.1:52130`).
     io.err(alreadyRunning(started));
@@ -59,7 +64,8 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
     printJson(io, {
       running,
       ...(state.health ? { pid: state.health.pid, health: state.health, ours: running } : {}),
-      ...(state.foreign ? { not_ours: state.foreign } : {}),
+      ...(state.foreign && !state.otherUser ? { not_ours: state.foreign } : {}),
+      ...(state.otherUser ? { other_user: state.otherUser } : {}),
       ...(state.elsewhere ? { elsewhere: state.elsewhere } : {}),
       ...(taken ? { address_taken: { ...taken.use, fix: taken.fix } } : {}),
       address,
@@ -72,7 +78,9 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
   const c = colors(io);
   if (cleaned) io.out(`removed stale PID file (${staleReason(state)})`);
   // Every field of the reply is whatever answers on the address: escaped before it is shown.
-  if (state.health) {
+  if (state.otherUser) {
+    io.out(otherUserLine(state.otherUser, new Client(io.env).where));
+  } else if (state.health) {
     const h = state.health;
     io.out(
       state.foreign

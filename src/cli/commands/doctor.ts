@@ -15,7 +15,7 @@ import {
   versionCheck,
 } from "../doctor/checks.ts";
 import { proxyCheck } from "../doctor/proxy.ts";
-import { disprove } from "../identity.ts";
+import { anotherUsers, disprove, type OtherUser } from "../identity.ts";
 import type { Io } from "../io.ts";
 import { colors, printJson, safe } from "../output.ts";
 import { addressTaken } from "../taken.ts";
@@ -44,13 +44,17 @@ async function runChecks(io: Io): Promise<Check[]> {
   let health: Health | undefined;
   let foreign: string | undefined;
   let base = "";
+  let other: OtherUser | undefined;
   const client = address.status === "ok" ? new Client(io.env) : undefined;
   if (client) {
-    base = client.base.replace(/^http:\/\//, "");
+    base = client.where;
     health = await client.health().catch(() => undefined);
-    // Whatever answers is asked nothing more (its database, its stale rows) unless it is ours.
+    // Whatever answers is asked nothing more (its database, its stale rows) unless it is ours,
+    // or another user's port-server: the machine's one registry, where our allocations go.
     const ours = { db: statePaths(io.env).db, address: client.base };
     foreign = health ? disprove(health.pid, health, ours) : undefined;
+    other = foreign ? anotherUsers(health) : undefined;
+    if (other) foreign = undefined;
   }
   const daemon = foreign ? undefined : health;
   const taken = client && !daemon ? addressTaken(io.env) : undefined;
@@ -59,7 +63,7 @@ async function runChecks(io: Io): Promise<Check[]> {
   const db = typeof daemon?.db === "string" ? daemon.db : "the database";
   const checks: (Check | undefined)[] = [
     address,
-    address.status === "ok" ? daemonCheck(health, base, foreign, taken) : undefined,
+    address.status === "ok" ? daemonCheck(health, base, foreign, taken, other) : undefined,
     versionCheck(health, VERSION),
     integrityCheck(integrity, db),
     stateFolderCheck(io.env, process.getuid?.() ?? 0),

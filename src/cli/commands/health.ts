@@ -9,7 +9,7 @@ export async function health(opts: { json?: boolean }, io: Io): Promise<number> 
   if (opts.json) printJson(io, h);
   else
     io.out(
-      `port-server is healthy (pid ${safe(h.pid)}, version ${safe(h.version ?? "unknown")}) at ${client.base}`,
+      `port-server is healthy (pid ${safe(h.pid)}, version ${safe(h.version ?? "unknown")}) at ${safe(client.shown)}`,
     );
   return 0;
 }

@@ -4,7 +4,7 @@ import { Client } from "../client.ts";
 import { detectApp } from "../detect.ts";
 import type { Io } from "../io.ts";
 import { localTime } from "../localtime.ts";
-import { type Colors, colors, printJson, safe } from "../output.ts";
+import { type Colors, colors, owner, printJson, safe } from "../output.ts";
 import { type Column, table, tableWidth } from "../table.ts";
 
 export interface HistoryOptions {
@@ -63,10 +63,7 @@ function columns(c: Colors): Column<PortEvent>[] {
     { header: "PORT", value: (e) => (e.project === null ? String(e.port) : "") },
     {
       header: "ALLOCATION",
-      value: (e) =>
-        e.project === null
-          ? `${e.app}/${e.instance}/${e.service}`
-          : `${e.app}/${e.instance} project ${e.project}`,
+      value: (e) => (e.project === null ? owner(e) : `${e.app}/${e.instance} project ${e.project}`),
     },
     { header: "PID", value: (e) => (e.pid === null ? "" : String(e.pid)) },
     { header: "REASON", value: (e) => e.reason },

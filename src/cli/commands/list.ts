@@ -52,6 +52,7 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
     listeningColumn(listening, c, holders && byPort(await holders, io.env.HOME)),
     ...(opts.long ? [...LONG_COLUMNS, projectColumn(projects)] : []),
     ...noteColumn(rows, c),
+    ...ownerColumn(rows),
   ];
   for (const line of table(rows, columns, c, tableWidth(io))) io.out(line);
   return 0;
@@ -92,11 +93,12 @@ function projectColumn(projects: Project[]): Column<Allocation> {
   };
 }
 
+// Another user's allocation (#28) comes without names: its port and `another user (alice)`.
 const ALLOCATION_COLUMNS: Column<Allocation>[] = [
   { header: "ID", value: (a) => String(a.id), fixed: true },
-  { header: "APP", value: (a) => a.app },
-  { header: "INSTANCE", value: (a) => a.instance },
-  { header: "SERVICE", value: (a) => a.service },
+  { header: "APP", value: (a) => (a.hidden ? `another user (${a.owner})` : a.app) },
+  { header: "INSTANCE", value: (a) => (a.hidden ? "-" : a.instance) },
+  { header: "SERVICE", value: (a) => (a.hidden ? "-" : a.service) },
   { header: "PORT", value: (a) => String(a.port), fixed: true },
   { header: "CREATED", value: (a) => localTime(a.created_at), fixed: true, droppable: true },
 ];
@@ -150,6 +152,13 @@ function noteColumn(rows: Allocation[], c: Colors): Column<Allocation>[] {
       style: (text) => (text.startsWith("STALE") ? c.yellow(text) : c.dim(text)),
     },
   ];
+}
+
+/** OWNER, for the registry's own user, who sees every user's rows whole (only when some are). */
+function ownerColumn(rows: Allocation[]): Column<Allocation>[] {
+  let any = false;
+  for (const a of rows) if (a.owner !== undefined && !a.hidden) any = true;
+  return any ? [{ header: "OWNER", value: (a) => (a.hidden ? "" : (a.owner ?? "")) }] : [];
 }
 
 /** `port → container shop-db-1 (Compose project shop, ~/work/shop)` or `node (pid 7)`. */

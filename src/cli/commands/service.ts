@@ -12,7 +12,7 @@ import { startDaemon, stopDaemon } from "../daemon.ts";
 import { serverSource } from "../identity.ts";
 import type { Io } from "../io.ts";
 import { printJson, safe } from "../output.ts";
-import { type ServicePlan, servicePlan } from "../service/plan.ts";
+import { type ServicePlan, servicePlan, systemServicePlan } from "../service/plan.ts";
 import type { Platform } from "../service/units.ts";
 import { inspect } from "../state.ts";
 
@@ -21,6 +21,8 @@ export interface ServiceOptions {
   json?: boolean;
   /** Tests render the other platform's plan; the CLI always uses this machine's. */
   platform?: Platform;
+  /** The machine's one registry for every user (#28): a system service, installed by root. */
+  system?: boolean;
 }
 
 /**
@@ -30,6 +32,7 @@ export interface ServiceOptions {
 export async function serviceInstall(opts: ServiceOptions, io: Io): Promise<number> {
   const plan = planFor(opts, io);
   if (opts.dryRun) return printPlan(plan, plan.install, io);
+  requireRoot(opts, "install");
   requireManager(plan, io);
   requireReachable(plan, io);
   const wasActive = run(plan.status, io).code === 0;
@@ -65,6 +68,7 @@ export async function serviceInstall(opts: ServiceOptions, io: Io): Promise<numb
 export async function serviceUninstall(opts: ServiceOptions, io: Io): Promise<number> {
   const plan = planFor(opts, io);
   if (opts.dryRun) return printPlan(plan, plan.uninstall, io, true);
+  requireRoot(opts, "uninstall");
   if (!existsSync(plan.file)) {
     throw new PortError("not_found", `port-server service is not installed (${safe(plan.file)})`);
   }
@@ -111,6 +115,14 @@ export async function serviceStatus(opts: ServiceOptions, io: Io): Promise<numbe
 function planFor(opts: ServiceOptions, io: Io): ServicePlan {
   const platform = opts.platform ?? hostPlatform();
   const source = serverSource();
+  if (opts.system) {
+    return systemServicePlan({
+      platform,
+      env: io.env,
+      execPath: process.execPath,
+      ...(source ? { sourceEntry: source } : {}),
+    });
+  }
   return servicePlan({
     platform,
     env: io.env,
@@ -140,11 +152,20 @@ function printPlan(plan: ServicePlan, steps: string[][], io: Io, removing = fals
   return 0;
 }
 
+/** A system service is written to /etc (or /Library) and run by the system manager: root only. */
+function requireRoot(opts: ServiceOptions, action: string): void {
+  if (!opts.system || process.getuid?.() === 0) return;
+  throw new PortError(
+    "daemon",
+    `service ${action} --system needs root: run it with sudo (--dry-run prints what it would do)`,
+  );
+}
+
 function requireManager(plan: ServicePlan, io: Io): void {
   if (Bun.which(plan.manager, { PATH: io.env.PATH ?? "" }) === null) {
     throw new PortError(
       "daemon",
-      `${plan.manager} not found: this machine has no ${plan.platform === "linux" ? "systemd user manager" : "launchd"}; \`portctl service install --dry-run\` prints the file and commands`,
+      `${plan.manager} not found: this machine has no ${plan.platform === "darwin" ? "launchd" : plan.install[0]?.includes("--user") ? "systemd user manager" : "systemd"}; \`portctl service install --dry-run\` prints the file and commands`,
     );
   }
 }
@@ -152,10 +173,15 @@ function requireManager(plan: ServicePlan, io: Io): void {
 function requireReachable(plan: ServicePlan, io: Io): void {
   const res = run(plan.reachable, io);
   if (res.code === 0) return;
+  const system = !plan.install[0]?.includes("--user") && !plan.reachable.includes("gui");
   const what =
     plan.platform === "linux"
-      ? "systemctl --user cannot reach your user's service manager"
-      : "launchctl cannot reach your login session";
+      ? system
+        ? "systemctl cannot reach the system's service manager"
+        : "systemctl --user cannot reach your user's service manager"
+      : system
+        ? "launchctl cannot reach the system domain"
+        : "launchctl cannot reach your login session";
   throw new PortError(
     "daemon",
     `${what} (${safe(firstLine(res.stderr))}), as in SSH sessions, containers and WSL; nothing was changed: run the daemon with portctl start, or see portctl service install --dry-run`,
@@ -241,7 +267,7 @@ function writeAtomically(file: string, contents: string): void {
 
 function logHint(plan: ServicePlan): string {
   return plan.platform === "linux"
-    ? "journalctl --user -u port-server"
+    ? `journalctl ${plan.install[0]?.includes("--user") ? "--user " : ""}-u port-server`
     : "the port-server.log in the state folder";
 }
 

@@ -107,6 +107,9 @@ export const TOOL_COMMANDS: CommandSpec[] = [
         summary: "install and start the service; a daemon started by hand is handed over",
         flags: {
           "dry-run": { help: "print the service file and the commands instead" },
+          system: {
+            help: "one registry for every user: a system service with a user of its own (root)",
+          },
           json: FLAGS.json,
         },
         load: () => import("./service.ts").then((m) => m.serviceInstall),
@@ -116,6 +119,9 @@ export const TOOL_COMMANDS: CommandSpec[] = [
         summary: "stop the service and remove its file",
         flags: {
           "dry-run": { help: "print the commands instead" },
+          system: {
+            help: "one registry for every user: a system service with a user of its own (root)",
+          },
           json: FLAGS.json,
         },
         load: () => import("./service.ts").then((m) => m.serviceUninstall),
@@ -123,7 +129,12 @@ export const TOOL_COMMANDS: CommandSpec[] = [
       {
         name: "status",
         summary: "show whether the service is installed and running (always exits 0)",
-        flags: { json: FLAGS.json },
+        flags: {
+          system: {
+            help: "one registry for every user: a system service with a user of its own (root)",
+          },
+          json: FLAGS.json,
+        },
         load: () => import("./service.ts").then((m) => m.serviceStatus),
       },
     ],

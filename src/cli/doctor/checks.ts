@@ -19,7 +19,7 @@ import { SKILL_FILES } from "../../skill/files.ts";
 import { GLOBAL_TARGETS, PROJECT_TARGETS, skillDir } from "../../skill/install.ts";
 import type { Health } from "../client.ts";
 import { findCheckout } from "../detect.ts";
-import { pidText } from "../identity.ts";
+import { type OtherUser, otherUserLine, pidText } from "../identity.ts";
 import { type Taken, takenLine } from "../taken.ts";
 
 export type Verdict = "ok" | "warn" | "fail";
@@ -37,7 +37,9 @@ export function daemonCheck(
   address: string,
   foreign?: string,
   taken?: Taken,
+  other?: OtherUser,
 ): Check {
+  if (other) return { name: "daemon", status: "ok", message: otherUserLine(other, address) };
   if (health && foreign) {
     return {
       name: "daemon",
@@ -123,13 +125,14 @@ export function addressCheck(env: Env): Check {
   try {
     const addr = parseAddress(value);
     const shown = value ? `${ENV.addr}=${value}` : `default 127.0.0.1:${DEFAULT_PORT}`;
-    return { name: "address", status: "ok", message: `${shown} (port ${addr.port})` };
+    const where = addr.socket ? `Unix socket ${addr.socket}` : `port ${addr.port}`;
+    return { name: "address", status: "ok", message: `${shown} (${where})` };
   } catch (error) {
     return {
       name: "address",
       status: "fail",
       message: (error as Error).message,
-      fix: `unset ${ENV.addr}, or set it to 127.0.0.1:<port>`,
+      fix: `unset ${ENV.addr}, or set it to 127.0.0.1:<port> or unix:/path/to/port-server.sock`,
     };
   }
 }

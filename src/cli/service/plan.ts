@@ -3,11 +3,25 @@
 // --dry-run, prints it), so tests can assert the exact command lines at the process boundary.
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { DEFAULT_PORT, ENV, type Env, parseAddress, statePaths } from "../../core/config.ts";
+import {
+  DB_FILE,
+  DEFAULT_PORT,
+  ENV,
+  type Env,
+  LOG_FILE,
+  PID_FILE,
+  parseAddress,
+  SYSTEM_SOCKET,
+  SYSTEM_STATE_DIR,
+  SYSTEM_USER,
+  statePaths,
+} from "../../core/config.ts";
 import {
   LAUNCHD_LABEL,
   type Platform,
   renderPlist,
+  renderSystemPlist,
+  renderSystemUnit,
   renderUnit,
   type ServiceSpec,
   SYSTEMD_UNIT,
@@ -68,6 +82,71 @@ export function servicePlan(opts: {
     uninstall: [ctl("disable", "--now", SYSTEMD_UNIT), ctl("daemon-reload")],
     status: ctl("is-active", SYSTEMD_UNIT),
     reachable: ctl("show-environment"),
+  };
+}
+
+/** Where a system service's files go, per platform. */
+export const SYSTEM_FILES = {
+  linux: `/etc/systemd/system/${SYSTEMD_UNIT}`,
+  darwin: `/Library/LaunchDaemons/${LAUNCHD_LABEL}.plist`,
+} as const;
+
+/**
+ * `service install --system`: one registry for every user of the machine, run by a user of
+ * its own, listening on the usual port and on a socket every user reaches (#28).
+ */
+export function systemServicePlan(opts: {
+  platform: Platform;
+  env: Env;
+  execPath: string;
+  sourceEntry?: string;
+}): ServicePlan {
+  const base = serviceSpec({ ...opts, home: SYSTEM_STATE_DIR });
+  const state = opts.platform === "darwin" ? `/usr/local/var/${SYSTEM_USER}` : SYSTEM_STATE_DIR;
+  const args = [
+    ...base.args,
+    "--db",
+    join(state, DB_FILE),
+    "--pidfile",
+    join(dirname(SYSTEM_SOCKET), PID_FILE),
+    "--socket",
+    SYSTEM_SOCKET,
+  ];
+  // The service's own folders, not whatever PORT_SERVER_HOME the installing user had.
+  const spec = { ...base, args, env: { [ENV.home]: state }, log: join(state, LOG_FILE) };
+  const file = SYSTEM_FILES[opts.platform];
+  if (opts.platform === "darwin") {
+    const user = `_${SYSTEM_USER.replace(/-/g, "")}`;
+    return {
+      platform: "darwin",
+      manager: "launchctl",
+      file,
+      contents: renderSystemPlist(spec, user),
+      install: [
+        ["install", "-d", "-o", user, "-m", "0700", state],
+        ["install", "-d", "-o", user, "-m", "0755", dirname(SYSTEM_SOCKET)],
+        ["launchctl", "bootstrap", "system", file],
+      ],
+      uninstall: [["launchctl", "bootout", `system/${LAUNCHD_LABEL}`]],
+      status: ["launchctl", "print", `system/${LAUNCHD_LABEL}`],
+      reachable: ["launchctl", "print", "system"],
+    };
+  }
+  return {
+    platform: "linux",
+    manager: "systemctl",
+    file,
+    contents: renderSystemUnit(spec, SYSTEM_USER),
+    install: [
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "--now", SYSTEMD_UNIT],
+    ],
+    uninstall: [
+      ["systemctl", "disable", "--now", SYSTEMD_UNIT],
+      ["systemctl", "daemon-reload"],
+    ],
+    status: ["systemctl", "is-active", SYSTEMD_UNIT],
+    reachable: ["systemctl", "show-environment"],
   };
 }
 

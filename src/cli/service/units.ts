@@ -99,6 +99,70 @@ export function renderPlist(spec: ServiceSpec): string {
   ].join("\n");
 }
 
+/**
+ * The system service of a shared machine (#28): one registry for every user, run by a user of
+ * its own (systemd's DynamicUser: no account to create, nothing else runs as it), its state in
+ * /var/lib/port-server and its socket in /run/port-server, open to every local user; the
+ * kernel tells the daemon who each of them is.
+ */
+export function renderSystemUnit(spec: ServiceSpec, user: string): string {
+  const exec = [`@${spec.program}`, spec.argv0, ...spec.args].map(systemdQuote).join(" ");
+  const env = Object.entries(spec.env).map(([k, v]) => `Environment=${systemdQuote(`${k}=${v}`)}`);
+  return [
+    "# Written by `portctl service install --system`; remove with `portctl service uninstall --system`.",
+    "[Unit]",
+    "Description=port-server, this machine's port registry (every user's allocations)",
+    "After=network.target",
+    "",
+    "[Service]",
+    "Type=simple",
+    `ExecStart=${exec}`,
+    ...env,
+    "DynamicUser=yes",
+    `User=${user}`,
+    `Group=${user}`,
+    `StateDirectory=${user}`,
+    "StateDirectoryMode=0700",
+    `RuntimeDirectory=${user}`,
+    // Every local user reaches the socket; the daemon asks the kernel who connected.
+    "RuntimeDirectoryMode=0755",
+    "KillSignal=SIGTERM",
+    "TimeoutStopSec=15",
+    "Restart=on-failure",
+    "RestartSec=2",
+    "NoNewPrivileges=yes",
+    "ProtectSystem=strict",
+    // Read-only, not hidden: prune looks whether a checkout folder still exists.
+    "ProtectHome=read-only",
+    "PrivateTmp=yes",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/**
+ * The launchd daemon of a shared Mac: in the system domain, run as `user` (which must exist:
+ * `portctl service install --system` says how to make it), state and socket in its folders.
+ */
+export function renderSystemPlist(spec: ServiceSpec, user: string): string {
+  // An XML comment may not hold "--": the flag is named in words.
+  return renderPlist(spec)
+    .replace("portctl service install`", "sudo portctl service install` (system)")
+    .replace("portctl service uninstall`", "sudo portctl service uninstall` (system)")
+    .replace(
+      "  <key>RunAtLoad</key>",
+      [
+        "  <key>UserName</key>",
+        `  <string>${xml(user)}</string>`,
+        "  <key>GroupName</key>",
+        `  <string>${xml(user)}</string>`,
+        "  <key>RunAtLoad</key>",
+      ].join("\n"),
+    );
+}
+
 // --- internal ---
 
 /** systemd's quoting: double quotes, with `\`, `"` escaped and `%` doubled (specifiers). */

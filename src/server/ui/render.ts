@@ -79,7 +79,8 @@ export function matching(view: View): Allocation[] {
 /** One card per app, one block per instance, one row per allocation. */
 export function renderApps(view: View, on: Handlers): Node[] {
   const shown = matching(view);
-  const apps = groupBy(shown, (a) => a.app);
+  // Another user's allocations (#28) come without names: one card, `another user (alice)`.
+  const apps = groupBy(shown, (a) => (a.hidden ? `another user (${a.owner})` : a.app));
   if (apps.size === 0) {
     const text = view.allocations.length
       ? "No allocation matches the filter."
@@ -227,14 +228,14 @@ function renderRow(a: Allocation, view: View, on: Handlers): Node {
     el(
       "td",
       { class: "service" },
-      a.service,
+      a.hidden ? "—" : a.service,
       stale && el("span", { class: "badge", title: stale }, "STALE"),
     ),
     el(
       "td",
       { class: "port" },
       String(a.port),
-      copyButtons(String(a.port), `${envKey(a.service)}=${a.port}`, on),
+      copyButtons(String(a.port), a.hidden ? undefined : `${envKey(a.service)}=${a.port}`, on),
     ),
     el("td", { class: "name", "data-label": "Name" }, nameLink(a)),
     el("td", { "data-label": "Listening" }, listening),
@@ -252,11 +253,13 @@ function renderRow(a: Allocation, view: View, on: Handlers): Node {
     el(
       "td",
       { class: "row-actions" },
-      button("Release", () => on.release(a), {
-        class: "button small danger",
-        "data-key": `release-${a.id}`,
-        "aria-label": `Release ${a.app}/${a.instance}/${a.service} (port ${a.port})`,
-      }),
+      a.hidden
+        ? null
+        : button("Release", () => on.release(a), {
+            class: "button small danger",
+            "data-key": `release-${a.id}`,
+            "aria-label": `Release ${a.app}/${a.instance}/${a.service} (port ${a.port})`,
+          }),
     ),
   );
 }
