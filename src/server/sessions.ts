@@ -1,29 +1,35 @@
 // The routes of session leases (#26): list the sessions, keep one alive, end one.
 import type { Hono } from "hono";
-import { parseOrThrow } from "../core/model.ts";
+import { parseOrThrow, type Row } from "../core/model.ts";
 import {
   DEFAULT_SESSION_TTL_SECONDS,
   endSession,
   heartbeat,
   heartbeatRequestSchema,
   listSessions,
+  type Session,
   sessionIdSchema,
 } from "../core/sessions.ts";
 import { readJson } from "./body.ts";
 import { clientPid } from "./ownership.ts";
 import { json } from "./respond.ts";
 import type { RouteDeps } from "./routes.ts";
-import { viewsOf } from "./views.ts";
+import { type Views, viewsOf } from "./views.ts";
 
 export function registerSessionRoutes(app: Hono, deps: RouteDeps): void {
   const { store, owners } = deps;
 
-  app.get("/v1/sessions", () => json(listSessions(store)));
+  // Each session's ports as the caller may see them (#28).
+  app.get("/v1/sessions", (c) => {
+    const v = viewsOf(c, owners);
+    return json(listSessions(store).map((s) => shown(s, v)));
+  });
 
   app.post("/v1/sessions/:id/heartbeat", async (c) => {
     const id = parseOrThrow(sessionIdSchema, c.req.param("id"), "session");
     const { ttl } = parseOrThrow(heartbeatRequestSchema, await readJson(c.req.raw));
-    return json(heartbeat(store, id, ttl ?? DEFAULT_SESSION_TTL_SECONDS));
+    const v = viewsOf(c, owners);
+    return json(shown(heartbeat(store, id, ttl ?? DEFAULT_SESSION_TTL_SECONDS), v));
   });
 
   // A session's ports are their owners' (#28): ending another user's session is refused.
@@ -46,3 +52,9 @@ export const SESSION_PATHS: [RegExp, string][] = [
   [/^\/v1\/sessions\/[^/]+\/heartbeat$/, "POST"],
   [/^\/v1\/sessions\/[^/]+$/, "DELETE"],
 ];
+
+// --- internal ---
+
+function shown(s: Session, v: Views): Session {
+  return { ...s, allocations: s.allocations.map((a) => v.row(a as Row)) };
+}
