@@ -217,6 +217,30 @@ describe("profiles", () => {
   });
 });
 
+describe("release", () => {
+  test("releasing an instance frees its checkout's project name with its ports; a service alone does not", async () => {
+    await run(work, "--", "docker-compose", "up");
+    await run(review, "--instance", "review", "--", "docker-compose", "up");
+    const one = await f.run(["release", "--instance", "review", "--service", "web"], {
+      cwd: review,
+      env,
+    });
+    expect(one.out).toEqual(["released 1 allocation (app=shop instance=review service=web)"]);
+    expect((await f.api<{ name: string }[]>("/v1/projects")).map((x) => x.name)).toEqual([
+      "shop",
+      "shop-review",
+    ]);
+    const all = await f.run(["release", "--instance", "review"], { cwd: review, env });
+    expect(all.code).toBe(0);
+    expect(all.out).toEqual([
+      "released 0 allocations and Compose project name shop-review (app=shop instance=review)",
+    ]);
+    expect((await f.api<{ name: string }[]>("/v1/projects")).map((x) => x.name)).toEqual(["shop"]);
+    const events = await f.api<{ kind: string; project: string | null }[]>("/v1/events?limit=1");
+    expect(events[0]).toMatchObject({ kind: "project_released", project: "shop-review" });
+  });
+});
+
 describe("scan and profiles", () => {
   test("scan says which profile a port belongs to, in the table and in --json", async () => {
     writeFileSync(

@@ -32,16 +32,41 @@ export async function release(opts: ReleaseOptions, io: Io): Promise<number> {
     return 0;
   }
   const filter = buildFilter(opts, io.cwd);
-  const res = await client.releaseWhere(filter);
+  const res = await client.releaseWhere(filter).catch((err: unknown) => {
+    if (err instanceof PortError && err.code === "not_found") return { deleted: 0 };
+    throw err;
+  });
+  // A whole app or instance: its checkouts' Compose project names go with its ports.
+  const projects =
+    filter.service === undefined && filter.port === undefined
+      ? await releaseProjects(client, filter)
+      : [];
   // As the seed's exit codes say: nothing to release is "not found" (with --json, the error).
-  if (res.deleted === 0)
+  if (res.deleted === 0 && projects.length === 0)
     throw new PortError("not_found", `no allocations match ${describeFilter(filter)}`);
-  if (opts.json) printJson(io, res);
-  else
+  if (opts.json) printJson(io, projects.length ? { ...res, projects } : res);
+  else {
+    const names = projects.length
+      ? ` and Compose project name${projects.length === 1 ? "" : "s"} ${safe(projects.join(", "))}`
+      : "";
     io.out(
-      `released ${res.deleted} allocation${res.deleted === 1 ? "" : "s"} (${describeFilter(filter)})`,
+      `released ${res.deleted} allocation${res.deleted === 1 ? "" : "s"}${names} (${describeFilter(filter)})`,
     );
+  }
   return 0;
+}
+
+async function releaseProjects(client: Client, filter: Filter): Promise<string[]> {
+  const held = await client.projects({ app: filter.app, instance: filter.instance });
+  const out: string[] = [];
+  for (const p of held) {
+    await client.releaseProject(p.id).catch((err: unknown) => {
+      // Released by someone else in between: nothing to free.
+      if (!(err instanceof PortError && err.code === "not_found")) throw err;
+    });
+    out.push(p.name);
+  }
+  return out;
 }
 
 /**
