@@ -178,3 +178,28 @@ test("--adopt without --port: one line, nothing sent", async () => {
   });
   expect(await f.allocations()).toEqual([]);
 });
+
+test("--count N: a block of contiguous ports, one line; -q prints each; --json the API's body", async () => {
+  const run = await f.run(["allocate", "--service", "cache", "--count", "3"]);
+  expect(run.code).toBe(0);
+  const rows = await f.allocations();
+  expect(rows.map((a) => a.service)).toEqual(["cache", "cache-2", "cache-3"]);
+  const [lo, , hi] = rows.map((a) => a.port);
+  expect(hi).toBe((lo as number) + 2);
+  expect(run.out).toEqual([
+    `allocated ports ${lo}-${hi} (block ${rows[0]?.id}: cache, cache-2, cache-3) for myapp/default/cache`,
+  ]);
+  const again = await f.run(["allocate", "--service", "cache", "--count", "3", "--reuse", "-q"]);
+  expect(again.out).toEqual([rows.map((a) => a.port).join(" ")]);
+  const json = await f.run(["allocate", "--service", "q", "--count", "2", "--json"]);
+  const body = JSON.parse(json.out.join("\n")) as Allocation & { block: Allocation[] };
+  expect(body.block.map((a) => a.block_id)).toEqual([body.id, body.id]);
+  for (const bad of ["0", "1025", "2x"]) {
+    const r = await f.run(["allocate", "--service", "z", "--count", bad]);
+    expect(r.code).toBe(1);
+    expect(r.err[0]).toBe(
+      `error: invalid value '${bad}' for --count: must be an integer between 1 and 1024`,
+    );
+  }
+  expect(await f.allocations()).toHaveLength(5);
+});
