@@ -3,6 +3,7 @@
 // event. The UNIQUE constraints have the last word; a lost race on auto-assign is retried. The
 // daemon's allocations go through one group commit per turn of the event loop (batch.ts).
 import { WriteBatch } from "./batch.ts";
+import { attemptBlock, type BlockDeps, RetryBlock } from "./block.ts";
 import { type CheckoutExists, checkoutExists, ownership } from "./checkout.ts";
 import type { PortRange } from "./config.ts";
 import { envKey } from "./envkey.ts";
@@ -209,92 +210,34 @@ export class Allocator {
     opts: AllocateOptions,
     leaseStarted: string | null,
   ): AllocateResult | null {
+    const caller = opts.caller ?? this.owners.caller(this.owners.daemonUid);
     try {
-      return this.#store.savepoint(() => this.#attemptBlock(req, wanted, opts, leaseStarted));
+      const deps: BlockDeps = {
+        store: this.#store,
+        range: this.range,
+        now: this.#now,
+        excluded: (port) => this.#excluded(port),
+        listening: () => this.#listening(),
+        checkWanted: (port, adopt) => this.#checkWanted(port, adopt),
+        reuse: (existing) => {
+          // Names are one per host like ports: another user's service is refused, never reused.
+          this.owners.mayChange(existing, caller, "reuse");
+          return this.#reuse(existing, req, opts, caller);
+        },
+        ownerUid: this.owners.rowOwner(caller),
+        refuseEnvKeyTwin: (service) => this.#refuseEnvKeyTwin({ ...req, service }),
+        name: (service, chosen) => {
+          const { name: _, ...rest } = req;
+          return this.#name(
+            chosen === undefined ? { ...rest, service } : { ...rest, service, name: chosen },
+          );
+        },
+      };
+      return this.#store.savepoint(() => attemptBlock(deps, req, wanted, opts, leaseStarted));
     } catch (err) {
       if (err instanceof RetryBlock) return null;
       throw err;
     }
-  }
-
-  /**
-   * A block of `count` contiguous ports, all or nothing (the savepoint undoes a partial one):
-   * rows `service`, `service-2`, … sharing the first row's id as block_id.
-   */
-  #attemptBlock(
-    req: AllocateRequest,
-    wanted: number | undefined,
-    opts: AllocateOptions,
-    leaseStarted: string | null,
-  ): AllocateResult | null {
-    const count = req.count ?? 1;
-    const names = blockNames(req.service, count);
-    const existing = this.#store.byService(req.app, req.instance, req.service);
-    const caller = opts.caller ?? this.owners.caller(this.owners.daemonUid);
-    if (existing) {
-      const block = existing.block_id === null ? [existing] : this.#store.block(existing.block_id);
-      if (
-        opts.reuse &&
-        block.length === count &&
-        (wanted === undefined || wanted === existing.port)
-      ) {
-        this.owners.mayChange(existing, caller, "reuse");
-        const first = this.#reuse(existing, req, opts, caller);
-        const rows = block.map((b) =>
-          b.id === existing.id ? first.allocation : this.#reuse(b, req, opts, caller).allocation,
-        );
-        return { ...first, block: rows };
-      }
-      const what =
-        block.length === 1 ? `port ${existing.port}` : `a block of ${block.length} ports`;
-      throw new PortError("service_allocated", `service already allocated (${what})`, existing);
-    }
-    for (const name of names.slice(1)) {
-      const other = this.#store.byService(req.app, req.instance, name);
-      if (other)
-        throw new PortError(
-          "service_allocated",
-          `service ${name} (port ${other.port}) is in the way of this block`,
-          other,
-        );
-    }
-    for (const service of names) this.#refuseEnvKeyTwin({ ...req, service });
-    const first =
-      wanted === undefined
-        ? this.#pickRun(count)
-        : this.#checkRun(wanted, count, opts.adopt ?? false);
-    const reason = req.lease_pid
-      ? `leased to process ${req.lease_pid}`
-      : `allocated (block of ${count})`;
-    const rows: Row[] = [];
-    try {
-      for (let i = 0; i < count; i++) {
-        const row = this.#store.insert(
-          {
-            app: req.app,
-            instance: req.instance,
-            service: names[i] as string,
-            port: first + i,
-            created_at: rfc3339(this.#now()),
-            checkout: req.checkout ?? null,
-            lease_pid: req.lease_pid ?? null,
-            lease_started_at: leaseStarted,
-            owner_uid: this.owners.rowOwner(caller),
-          },
-          { pid: opts.pid, reason: opts.note ? `${reason}; ${opts.note}` : reason },
-        );
-        rows.push(row);
-      }
-    } catch (err) {
-      const conflict = uniqueViolation(err);
-      if (!conflict) throw err;
-      // The savepoint undoes the rows inserted so far; a lost race on auto-assign picks again.
-      if (wanted === undefined && conflict === "port_allocated") throw new RetryBlock();
-      throw new PortError(conflict, CONFLICT_MESSAGES[conflict]);
-    }
-    const blockId = (rows[0] as Row).id;
-    const block = rows.map((r) => this.#store.setBlock(r.id, blockId));
-    return { allocation: block[0] as Row, block, created: true };
   }
 
   /** The name asked for (409 when another allocation has it), else the first free derived one. */
@@ -349,35 +292,6 @@ export class Allocator {
     return port;
   }
 
-  /** The first port of `count` free ones in a row, inside the range. */
-  #pickRun(count: number): number {
-    const allocated = this.#store.allocatedPorts();
-    const listening = this.#listening();
-    let run = 0;
-    for (let port = this.range.lo; port <= this.range.hi; port++) {
-      const free = allocated[port] === 0 && !this.#excluded(port) && !listening(port);
-      run = free ? run + 1 : 0;
-      if (run === count) return port - count + 1;
-    }
-    throw new PortError(
-      "range_exhausted",
-      `no ${count} free ports in a row left in range ${this.range.lo}-${this.range.hi}`,
-    );
-  }
-
-  /** `first`…`first+count-1`, each as an explicit port would be checked. */
-  #checkRun(first: number, count: number, adopt: boolean): number {
-    if (first + count - 1 > 65535) {
-      // A conflict with the port space, not a malformed request: the document allows both numbers.
-      throw new PortError(
-        "range_exhausted",
-        `a block of ${count} from port ${first} goes past 65535`,
-      );
-    }
-    for (let p = first; p < first + count; p++) this.#checkWanted(p, adopt);
-    return first;
-  }
-
   #pickFree(): number {
     const allocated = this.#store.allocatedPorts();
     // One look at the machine's listeners, taken now, answers for every port in the range.
@@ -402,15 +316,7 @@ export class Allocator {
 
 export { rfc3339 } from "./model.ts";
 
-type Listening = (port: number) => boolean;
-
-/** A block's service names: `cache`, `cache-2`, `cache-3`… */
-export function blockNames(service: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => (i === 0 ? service : `${service}-${i + 1}`));
-}
-
-/** A block lost a port to a concurrent writer: its savepoint is undone and it picks again. */
-class RetryBlock extends Error {}
+export type Listening = (port: number) => boolean;
 
 const MAX_ATTEMPTS = 20;
 const CONFLICT_MESSAGES = {

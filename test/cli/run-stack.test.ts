@@ -326,6 +326,19 @@ describe("-f, --project-directory, --env-file", () => {
     expect(pd.calls.at(-1)).toStartWith("name=deploy ");
   });
 
+  test("version, help and no subcommand run as they are, with no Compose file anywhere", async () => {
+    const empty = join(f.home.root, "empty");
+    mkdirSync(empty);
+    for (const argv of [["version"], ["help"], []]) {
+      const r = await run(empty, "--", "docker-compose", ...argv);
+      expect(r.code).toBe(0);
+      expect(r.calls.at(-1)).toBe(`name= web= dbg= cache=- args=${argv.join(" ")}`);
+    }
+    const up = await run(empty, "--", "docker-compose", "up");
+    expect(up.code).toBe(1);
+    expect(up.err).toEqual([`error: no Compose file in ${empty}`]);
+  });
+
   test("a missing --env-file is one line and nothing runs", async () => {
     const r = await run(work, "--", "docker-compose", "--env-file", "nope.env", "up");
     expect(r.code).toBe(1);

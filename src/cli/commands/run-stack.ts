@@ -17,7 +17,7 @@ import {
   type StackPort,
   stackPorts,
 } from "../run/compose.ts";
-import { STARTS_CONTAINERS } from "../run/compose-args.ts";
+import { parseComposeArgs, STARTS_CONTAINERS } from "../run/compose-args.ts";
 import { checkoutUrls, leaseNote, type RunOptions } from "./run.ts";
 
 export type Env = Record<string, string | undefined>;
@@ -36,6 +36,11 @@ export async function runStack(opts: RunOptions, io: Io, ctx: StackContext): Pro
       "bad_request",
       "--service and --env do not apply to a Compose stack: each service gets its own port",
     );
+  }
+  // `docker compose`, `version`, `help`: nothing of the project is read, nothing to allocate.
+  const sub0 = parseComposeArgs(opts.command).subcommand;
+  if (sub0 === undefined || sub0 === "version" || sub0 === "help") {
+    return ctx.start(opts.command, { ...io.env });
   }
   const stack = loadStack(opts.command, io.cwd, io.env);
   const env: Env = { ...io.env, COMPOSE_PROJECT_NAME: await projectName(stack, opts, io, ctx) };
