@@ -1,0 +1,221 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Compose `${VAR}` syntax, not templates
+// The issue's "done when", with the real Docker Engine and Debian's docker-compose, driving the
+// compiled portctl: two clones of one repository with the same folder name, three worktrees of
+// it, and a second repository whose worktrees sit in folders named like the first one's, all
+// `portctl run -- docker-compose up -d` at once. Each stack answers with its own content (kept
+// in its own named volume) on its own port under its own project name; `down` in one leaves
+// the others up; `down` then `up` brings the same port and name back. Unique folder names per
+// run; every project is brought down with its volumes (test/helpers/docker.ts).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Allocation, Project } from "../../src/core/model.ts";
+import { builtBinaries } from "../helpers/binaries.ts";
+import { checkedFetch } from "../helpers/contract.ts";
+import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
+import {
+  busyboxImage,
+  cleanupDocker,
+  composeProject,
+  type DockerEngine,
+  docker,
+  dockerEngine,
+  httpText,
+  uniqueName,
+} from "../helpers/docker.ts";
+import { git } from "../helpers/git.ts";
+
+const engine: DockerEngine | undefined = await dockerEngine();
+
+let portctl = "";
+let home: TempHome;
+let daemon: Daemon;
+let env: Record<string, string>;
+let image = "";
+
+beforeAll(async () => {
+  if (!engine) return;
+  const dir = await builtBinaries();
+  portctl = join(dir, "portctl");
+  home = tempHome("portctl-e2e-stacks-");
+  daemon = await startDaemon({ home, bin: join(dir, "port-server") });
+  env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    ...home.env,
+    PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
+    DOCKER_HOST: engine.host,
+  };
+  image = await busyboxImage();
+}, 300_000);
+
+afterAll(async () => {
+  if (!engine) return;
+  // Every project portctl named, brought down with its volumes, whatever the test did.
+  try {
+    const projects = await api<Project[]>("/v1/projects");
+    for (const p of projects) await composeProject(p.checkout, { name: p.name });
+  } finally {
+    await cleanupDocker();
+    await daemon?.stop();
+    home?.cleanup();
+  }
+}, 300_000);
+
+async function api<T>(path: string): Promise<T> {
+  return (await (await checkedFetch(`${daemon.url}${path}`)).json()) as T;
+}
+
+/** `portctl …` in `cwd`; the output as text. */
+async function portctlIn(cwd: string, ...args: string[]) {
+  const proc = Bun.spawn([portctl, ...args], {
+    cwd,
+    env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, out, err };
+}
+
+/**
+ * The stack every checkout has: a busybox httpd whose page is what its named volume says,
+ * written there from CONTENT (the checkout's `.env`) on the volume's first start only. Two
+ * stacks sharing a volume would serve one content.
+ */
+function composeFile(defaultPort: number): string {
+  return [
+    "services:",
+    "  web:",
+    `    image: ${image}`,
+    "    ports:",
+    `      - "127.0.0.1:\${WEB_PORT:-${defaultPort}}:80"`,
+    "    environment:",
+    '      CONTENT: "${CONTENT:-none}"',
+    "    command:",
+    "      - /bin/sh",
+    "      - -c",
+    '      - "[ -f /data/who ] || echo \\"$$CONTENT\\" > /data/who; cp /data/who /www/index.html; exec httpd -f -p 80 -h /www"',
+    "    volumes:",
+    "      - data:/data",
+    "volumes:",
+    "  data: {}",
+    "",
+  ].join("\n");
+}
+
+interface Checkout {
+  dir: string;
+  label: string;
+  /** portctl run's own flags (`--instance review` for the second clone). */
+  flags: string[];
+}
+
+function stackIn(dir: string, label: string, defaultPort: number): void {
+  writeFileSync(join(dir, "docker-compose.yml"), composeFile(defaultPort));
+  writeFileSync(join(dir, ".env"), `CONTENT=${label}\n`);
+}
+
+function newRepo(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  git(dir, "init", "-q", "-b", "main");
+  git(dir, "commit", "-q", "--allow-empty", "-m", "init");
+}
+
+async function portOf(c: Checkout): Promise<number> {
+  const rows = await api<Allocation[]>("/v1/allocations");
+  const row = rows.find((r) => r.checkout === c.dir && r.service === "web");
+  if (!row) throw new Error(`no web port for ${c.dir}`);
+  return row.port;
+}
+
+async function nameOf(c: Checkout): Promise<string> {
+  const projects = await api<Project[]>("/v1/projects");
+  const p = projects.find((x) => x.checkout === c.dir);
+  if (!p) throw new Error(`no project for ${c.dir}`);
+  return p.name;
+}
+
+describe.skipIf(!engine)("every checkout its own stack, on the real engine", () => {
+  test("two clones, three worktrees, a second repository with the same branch folders: all up, isolated, on their own ports", async () => {
+    const shop = uniqueName("shop");
+    const blog = uniqueName("blog");
+    const branches = [uniqueName("fix"), uniqueName("fix"), uniqueName("fix")];
+    const defaultPort = 18080; // the file's number: only the first checkout may keep it
+    const work = join(home.root, "work", shop);
+    const review = join(home.root, "review", shop);
+    newRepo(work);
+    newRepo(review);
+    const blogMain = join(home.root, "src", blog);
+    newRepo(blogMain);
+    const checkouts: Checkout[] = [
+      { dir: work, label: "shop clone work", flags: [] },
+      { dir: review, label: "shop clone review", flags: ["--instance", "review"] },
+    ];
+    for (const b of branches) {
+      for (const [repo, main] of [
+        [shop, work],
+        [blog, blogMain],
+      ] as const) {
+        const tree = join(home.root, "trees", repo, b);
+        mkdirSync(join(home.root, "trees", repo), { recursive: true });
+        git(main, "worktree", "add", "-q", tree, "-b", b);
+        checkouts.push({ dir: tree, label: `${repo} tree ${b}`, flags: [] });
+      }
+    }
+    for (const c of checkouts) stackIn(c.dir, c.label, defaultPort);
+
+    // Up, one after the other, all at once on the machine.
+    for (const c of checkouts) {
+      const up = await portctlIn(c.dir, "run", ...c.flags, "--", "docker-compose", "up", "-d");
+      expect({ dir: c.dir, code: up.code, err: up.err }).toMatchObject({ code: 0 });
+    }
+    const ports = await Promise.all(checkouts.map(portOf));
+    const names = await Promise.all(checkouts.map(nameOf));
+    expect(new Set(ports).size).toBe(checkouts.length);
+    expect(new Set(names).size).toBe(checkouts.length);
+    // The first clone keeps Compose's own name and the file's port.
+    expect(names[0]).toBe(shop);
+    expect(ports[0]).toBe(defaultPort);
+    expect(names[1]).toBe(`${shop}-review`);
+    // The blog worktrees sit in folders named like the shop's: the app tells them apart.
+    expect(names[3]).toBe(`${branches[0]}-${blog}`);
+    // Each answers with its own content, from its own volume.
+    for (const [i, c] of checkouts.entries()) {
+      expect(await httpText(ports[i] as number)).toBe(`${c.label}\n`);
+    }
+    const volumes = (await docker("volume", "ls", "-q")).stdout.split("\n");
+    for (const name of names) expect(volumes).toContain(`${name}_data`);
+
+    // down in the second clone (no --instance: down allocates nothing) leaves every other up.
+    const review2 = checkouts[1] as Checkout;
+    const down = await portctlIn(review2.dir, "run", "--", "docker-compose", "down");
+    expect(down.code).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${ports[1]}/`)).rejects.toThrow();
+    for (const [i, c] of checkouts.entries()) {
+      if (i !== 1) expect(await httpText(ports[i] as number)).toBe(`${c.label}\n`);
+    }
+    // up again: the same port, the same name, the same volume's content.
+    const up = await portctlIn(
+      review2.dir,
+      "run",
+      ...review2.flags,
+      "--",
+      "docker-compose",
+      "up",
+      "-d",
+    );
+    expect(up.code).toBe(0);
+    expect(await portOf(review2)).toBe(ports[1] as number);
+    expect(await nameOf(review2)).toBe(names[1] as string);
+    expect(await httpText(ports[1] as number)).toBe(`${review2.label}\n`);
+    // ps in the first clone shows its own container only.
+    const ps = await portctlIn(work, "run", "--", "docker-compose", "ps", "-q");
+    expect(ps.code).toBe(0);
+    expect(ps.out.trim().split("\n")).toHaveLength(1);
+  }, 600_000);
+});
