@@ -53,7 +53,7 @@ export function importAllocations(
         { conflicts },
       );
     }
-    const imported = fresh.map((row) =>
+    const inserted = fresh.map((row) =>
       store.insert(
         {
           ...row,
@@ -61,6 +61,7 @@ export function importAllocations(
           name: nameOf(store, row),
           http: typeof row.url === "string",
           owner_uid: scope.owner,
+          block_id: null,
         },
         {
           pid,
@@ -69,11 +70,36 @@ export function importAllocations(
         "imported",
       ),
     );
-    return { imported, unchanged: rows.length - fresh.length };
+    return {
+      imported: rejoinBlocks(store, fresh, inserted),
+      unchanged: rows.length - fresh.length,
+    };
   });
 }
 
 // --- internal ---
+
+/**
+ * The file's blocks again, under ids of this registry: each block's rows (by the file's
+ * block_id) get the new id of its first port's row, so an imported block never joins another.
+ */
+function rejoinBlocks(store: Store, fresh: ImportRow[], inserted: Allocation[]): Allocation[] {
+  const firstOf = new Map<number, Allocation>();
+  fresh.forEach((row, i) => {
+    const b = row.block_id;
+    const a = inserted[i] as Allocation;
+    if (b === null || b === undefined) return;
+    const first = firstOf.get(b);
+    if (!first || a.port < first.port) firstOf.set(b, a);
+  });
+  if (firstOf.size === 0) return inserted;
+  return fresh.map((row, i) => {
+    const a = inserted[i] as Allocation;
+    const b = row.block_id;
+    const first = b === null || b === undefined ? undefined : firstOf.get(b);
+    return first ? store.setBlock(a.id, first.id) : a;
+  });
+}
 
 function conflictOf(
   store: Store,

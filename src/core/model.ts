@@ -235,6 +235,13 @@ export const importRowSchema = z.object({
   name: z.string().max(300).optional().describe("kept when it is a valid name no other row has"),
   url: z.string().nullable().optional().describe("set: the service serves HTTP"),
   lease_session: sessionIdSchema.nullable().optional(),
+  block_id: z
+    .number()
+    .int()
+    .positive()
+    .nullable()
+    .optional()
+    .describe("rows of one block share it; re-numbered on import"),
 });
 export const importRequestSchema = z.array(importRowSchema, {
   error: "must be a JSON array of allocations (what portctl export writes)",

@@ -2,6 +2,7 @@
 // per port sharing a block id, released together (by id, by filter, by lease, by prune).
 import { beforeEach, describe, expect, test } from "bun:test";
 import { Allocator } from "../../src/core/allocator.ts";
+import { importAllocations } from "../../src/core/backup.ts";
 import type { AllocateRequest } from "../../src/core/model.ts";
 import { prune } from "../../src/core/prune.ts";
 import { Store } from "../../src/core/store.ts";
@@ -107,5 +108,29 @@ describe("a block", () => {
     probe.bound.delete(9001);
     expect(prune(deps, {}).candidates.map((c) => c.allocation.port)).toEqual([9000, 9001]);
     expect(store.count()).toBe(0);
+  });
+});
+
+describe("export and import", () => {
+  test("a block comes back as a block under this registry's ids, never joined to another", () => {
+    allocator.allocate(cache(2));
+    const exported = store.list();
+    const other = new Store(":memory:");
+    const there = new Allocator({
+      store: other,
+      probe: fakeProbe(),
+      range: { lo: 9100, hi: 9199 },
+    });
+    // Ids 1 and 2 are taken there, one by a block of its own whose id is 1.
+    there.allocate({ app: "x", instance: "y", service: "z", count: 2 });
+    const { imported } = importAllocations(other, exported);
+    const id = imported[0]?.id as number;
+    expect(imported.map((a) => [a.service, a.port, a.block_id])).toEqual([
+      ["cache", 9000, id],
+      ["cache-2", 9001, id],
+    ]);
+    expect(imported[0]?.id).not.toBe(1);
+    other.deleteById(imported[1]?.id as number);
+    expect(other.list().map((a) => a.service)).toEqual(["z", "z-2"]);
   });
 });
