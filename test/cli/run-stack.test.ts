@@ -150,6 +150,18 @@ describe("the checkout's own project name", () => {
     );
   });
 
+  test("a hostile name from the repository (.env) reaches the terminal escaped, and nothing runs", async () => {
+    writeFileSync(join(work, ".env"), "COMPOSE_PROJECT_NAME=x\u001b[31mred\u202e\n");
+    const r = await run(work, "--", "docker-compose", "up");
+    expect(r.code).toBe(1);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).not.toContain("\u001b");
+    expect(r.err[0]).not.toContain("\u202e");
+    expect(r.err[0]).toStartWith("error: the project name Compose would pick (x");
+    expect(r.calls).toEqual([]);
+    expect(await f.allocations()).toEqual([]);
+  });
+
   test("a name Compose would refuse is one line, nothing run", async () => {
     const r = await run(work, "--", "docker-compose", "-p", "Not Valid", "up");
     expect(r.code).toBe(1);
