@@ -250,6 +250,10 @@ describe("release", () => {
     expect((await f.api<{ name: string }[]>("/v1/projects")).map((x) => x.name)).toEqual(["shop"]);
     const events = await f.api<{ kind: string; project: string | null }[]>("/v1/events?limit=1");
     expect(events[0]).toMatchObject({ kind: "project_released", project: "shop-review" });
+    const history = await f.run(["history", "--app", "shop"], { cwd: work, env });
+    expect(history.out.find((l) => l.includes("project_released"))).toMatch(
+      /project_released\s+shop\/review project shop-review\s/,
+    );
   });
 });
 
