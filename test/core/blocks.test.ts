@@ -47,6 +47,10 @@ describe("a block", () => {
     const r = allocator.allocate(cache(3));
     expect(r.block?.map((a) => a.port)).toEqual([9005, 9006, 9007]);
     expect(r.allocation.port).toBe(9005);
+    // Each port a row of its own, each with its own name (names.ts), as any allocation has.
+    const names = r.block?.map((a) => a.name) ?? [];
+    expect(new Set(names).size).toBe(3);
+    expect(names.every((n) => typeof n === "string" && n.endsWith(".localhost"))).toBe(true);
     const id = r.allocation.id;
     expect(ports()).toEqual([
       ["z", 9001, null],
