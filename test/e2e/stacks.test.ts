@@ -188,6 +188,12 @@ describe.skipIf(!engine)("every checkout its own stack, on the real engine", () 
     for (const [i, c] of checkouts.entries()) {
       expect(await httpText(ports[i] as number)).toBe(`${c.label}\n`);
     }
+    // check names the container and its project, for the first clone's port and a blog tree's.
+    for (const i of [0, 3]) {
+      const check = await portctlIn(work, "check", "--port", String(ports[i]));
+      expect(check.out).toContain(`published by container ${names[i]}_web_1`);
+      expect(check.out).toContain(`(Compose project ${names[i]},`);
+    }
     const volumes = (await docker("volume", "ls", "-q")).stdout.split("\n");
     for (const name of names) expect(volumes).toContain(`${name}_data`);
 
