@@ -226,6 +226,7 @@ export class Allocator {
         },
         ownerUid: this.owners.rowOwner(caller),
         refuseEnvKeyTwin: (service) => this.#refuseEnvKeyTwin({ ...req, service }),
+        startSession: (session) => startSession(this.#store, session),
         name: (service, chosen) => {
           const { name: _, ...rest } = req;
           return this.#name(

@@ -83,18 +83,18 @@ export function importAllocations(
  * The file's blocks again, under ids of this registry: each block's rows (by the file's
  * block_id) get the new id of its first port's row, so an imported block never joins another.
  */
-function rejoinBlocks(store: Store, fresh: ImportRow[], inserted: Allocation[]): Allocation[] {
-  const firstOf = new Map<number, Allocation>();
+function rejoinBlocks(store: Store, fresh: ImportRow[], inserted: Row[]): Row[] {
+  const firstOf = new Map<number, Row>();
   fresh.forEach((row, i) => {
     const b = row.block_id;
-    const a = inserted[i] as Allocation;
+    const a = inserted[i] as Row;
     if (b === null || b === undefined) return;
     const first = firstOf.get(b);
     if (!first || a.port < first.port) firstOf.set(b, a);
   });
   if (firstOf.size === 0) return inserted;
   return fresh.map((row, i) => {
-    const a = inserted[i] as Allocation;
+    const a = inserted[i] as Row;
     const b = row.block_id;
     const first = b === null || b === undefined ? undefined : firstOf.get(b);
     return first ? store.setBlock(a.id, first.id) : a;

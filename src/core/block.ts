@@ -20,6 +20,8 @@ export interface BlockDeps {
   /** The owner recorded on each row (owners.ts). */
   ownerUid: number | null;
   refuseEnvKeyTwin(service: string): void;
+  /** Records the session a block is held for (sessions.ts), as a single allocation does. */
+  startSession(session: string): void;
   /** The name of the row for `service` (names.ts): the one asked for, else a derived free one. */
   name(service: string, chosen: string | undefined): string;
 }
@@ -61,7 +63,9 @@ export function attemptBlock(
       : checkRun(deps, wanted, count, opts.adopt ?? false);
   const reason = req.lease_pid
     ? `leased to process ${req.lease_pid}`
-    : `allocated (block of ${count})`;
+    : req.lease_session
+      ? `held by session ${req.lease_session}`
+      : `allocated (block of ${count})`;
   const rows: Row[] = [];
   try {
     for (let i = 0; i < count; i++) {
@@ -77,6 +81,7 @@ export function attemptBlock(
         name: rowNames[i] as string,
         http: req.http ?? false,
         owner_uid: deps.ownerUid,
+        lease_session: req.lease_session ?? null,
       };
       rows.push(store.insert(row, { pid: opts.pid, reason: note(reason, opts) }));
     }
@@ -88,6 +93,7 @@ export function attemptBlock(
     if (conflict === "name_taken" && req.name === undefined) throw new RetryBlock();
     throw new PortError(conflict, MESSAGES[conflict]);
   }
+  if (req.lease_session) deps.startSession(req.lease_session);
   const blockId = (rows[0] as Row).id;
   const block = rows.map((r) => store.setBlock(r.id, blockId));
   return { allocation: block[0] as Row, block, created: true };
