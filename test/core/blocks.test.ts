@@ -138,3 +138,12 @@ describe("export and import", () => {
     expect(other.list().map((a) => a.service)).toEqual(["z", "z-2"]);
   });
 });
+
+describe("a block held by a session", () => {
+  test("every row is the session's, and the session is recorded", () => {
+    const r = allocator.allocate(cache(2, { lease_session: "agent-1" }));
+    expect(r.block?.map((a) => a.lease_session)).toEqual(["agent-1", "agent-1"]);
+    const again = allocator.allocate(cache(2, { lease_session: "agent-1" }), { reuse: true });
+    expect(again.block?.map((a) => a.port)).toEqual(r.block?.map((a) => a.port));
+  });
+});
