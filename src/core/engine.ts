@@ -62,7 +62,7 @@ export function socketEngine(
     async published(port) {
       const signal = AbortSignal.timeout(timeoutMs);
       const replies = await Promise.all(
-        sockets().map((s) => listContainers(s, port, signal, maxBytes)),
+        sockets().map((s) => listContainers(s, publishing(port), signal, maxBytes)),
       );
       const out = new Map<number, Container>();
       for (const reply of replies) {
@@ -77,6 +77,32 @@ export function socketEngine(
       return out;
     },
   };
+}
+
+/**
+ * The working folders (Compose's label) of Compose project `name`'s containers, running or
+ * stopped, in every engine that answered: a stack made by plain `docker compose`, before
+ * port-server knew of it. [] with no engine, a slow one, or an unusable reply.
+ */
+export async function composeProjectFolders(
+  sockets: string[],
+  name: string,
+  opts: { timeoutMs?: number; maxBytes?: number } = {},
+): Promise<string[]> {
+  const signal = AbortSignal.timeout(opts.timeoutMs ?? ENGINE_TIMEOUT_MS);
+  const filter = JSON.stringify({ label: [`${LABEL.project}=${name}`] });
+  const query = `?all=1&filters=${encodeURIComponent(filter)}`;
+  const replies = await Promise.all(
+    sockets.map((s) => listContainers(s, query, signal, opts.maxBytes ?? ENGINE_MAX_REPLY_BYTES)),
+  );
+  const out = new Set<string>();
+  for (const c of replies.flat()) {
+    // The engine's filter is trusted no more than its text: the label is checked again here.
+    if (c.Labels?.[LABEL.project] !== name) continue;
+    const dir = c.Labels?.[LABEL.working_dir];
+    if (dir?.startsWith("/")) out.add(dir);
+  }
+  return [...out];
 }
 
 /** This machine's engines: the sockets of `env`, looked up on every question (one may appear). */
@@ -112,15 +138,18 @@ const LABEL = {
   service: "com.docker.compose.service",
 } as const;
 
-/** Running containers (publishing `port`, when given); [] for any failure, said by nobody. */
+/** The query for running containers publishing `port` (all running ones without it). */
+function publishing(port: number | undefined): string {
+  return port === undefined ? "" : `?filters=${encodeURIComponent(`{"publish":["${port}/tcp"]}`)}`;
+}
+
+/** GET /containers/json with `filter` (a query string); [] for any failure, said by nobody. */
 async function listContainers(
   socket: string,
-  port: number | undefined,
+  filter: string,
   signal: AbortSignal,
   maxBytes: number,
 ): Promise<Reply> {
-  const filter =
-    port === undefined ? "" : `?filters=${encodeURIComponent(`{"publish":["${port}/tcp"]}`)}`;
   try {
     const res = await fetch(`http://engine/containers/json${filter}`, { unix: socket, signal });
     const body = await readCapped(res, maxBytes);

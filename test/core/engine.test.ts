@@ -5,7 +5,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { engineSockets, isEngineProcess, socketEngine } from "../../src/core/engine.ts";
+import {
+  composeProjectFolders,
+  engineSockets,
+  isEngineProcess,
+  socketEngine,
+} from "../../src/core/engine.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pst-engine-"));
 const stops: (() => void)[] = [];
@@ -204,5 +209,39 @@ describe("isEngineProcess", () => {
     expect(isEngineProcess("com.docke")).toBe(true);
     for (const name of ["postgres", "node", "docker", "dock", "", undefined])
       expect(isEngineProcess(name)).toBe(false);
+  });
+});
+
+describe("composeProjectFolders", () => {
+  test("asks for every container of the project, stopped ones too, and keeps only its absolute folders", async () => {
+    const other = {
+      ...SHOP_DB,
+      Id: "b".repeat(64),
+      Labels: {
+        ...SHOP_DB.Labels,
+        "com.docker.compose.project": "blog",
+        "com.docker.compose.project.working_dir": "/home/me/src/blog",
+      },
+    };
+    const relative = {
+      ...SHOP_DB,
+      Id: "c".repeat(64),
+      Labels: { ...SHOP_DB.Labels, "com.docker.compose.project.working_dir": "work/shop" },
+    };
+    // A fake that ignores the filter: the label is checked again on our side.
+    const fake = fakeSocket(() => Response.json([SHOP_DB, SHOP_DB, other, relative]));
+    expect(await composeProjectFolders([fake.path], "shop")).toEqual(["/home/me/work/shop"]);
+    const url = fake.urls[0] as URL;
+    expect(url.searchParams.get("all")).toBe("1");
+    expect(JSON.parse(url.searchParams.get("filters") ?? "{}")).toEqual({
+      label: ["com.docker.compose.project=shop"],
+    });
+  });
+
+  test("no engine, a silent one or a reply of the wrong shape: nothing", async () => {
+    const silent = fakeSocket(() => new Promise<Response>(() => {}) as unknown as Response);
+    const wrong = fakeSocket(() => Response.json({ message: "no" }));
+    expect(await composeProjectFolders([join(dir, "none.sock"), wrong.path], "shop")).toEqual([]);
+    expect(await composeProjectFolders([silent.path], "shop", { timeoutMs: 100 })).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Allocation, Project } from "../../src/core/model.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
+import { freePort } from "../helpers/cli.ts";
 import { checkedFetch } from "../helpers/contract.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
 import {
@@ -224,4 +225,36 @@ describe.skipIf(!engine)("every checkout its own stack, on the real engine", () 
     expect(ps.code).toBe(0);
     expect(ps.out.trim().split("\n")).toHaveLength(1);
   }, 600_000);
+
+  test("a stack made by plain docker-compose before port-server keeps its name, containers and volume", async () => {
+    const shop = uniqueName("shop");
+    const pre = join(home.root, "pre", shop);
+    const later = join(home.root, "later", shop);
+    newRepo(pre);
+    newRepo(later);
+    stackIn(pre, "made before", freePort());
+    stackIn(later, "made later", freePort());
+    // Compose's own name for the folder, without portctl: the registry knows nothing of it.
+    const plain = await composeProject(pre, { name: shop });
+    expect((await plain.run("up", "-d")).code).toBe(0);
+    const ids = async () =>
+      (
+        await docker("ps", "-q", "--filter", `label=com.docker.compose.project=${shop}`)
+      ).stdout.trim();
+    const before = await ids();
+    expect(before).not.toBe("");
+
+    // The other clone runs portctl first: it must not take the running stack's name.
+    const up = await portctlIn(later, "run", "--", "docker-compose", "up", "-d");
+    expect(up.code).toBe(0);
+    expect(up.err).toContain(`Compose project ${shop} is already running for ${pre}`);
+    const laterName = await nameOf({ dir: later, label: "", flags: [] });
+    expect(laterName).not.toBe(shop);
+    expect(await nameOf({ dir: pre, label: "", flags: [] })).toBe(shop);
+    // The first stack's container was neither recreated nor joined, and serves its own volume.
+    expect(await ids()).toBe(before);
+    const prePort = Number((await docker("port", before, "80")).stdout.trim().split(":").at(-1));
+    expect(await httpText(prePort)).toBe("made before\n");
+    expect(await httpText(await portOf({ dir: later, label: "", flags: [] }))).toBe("made later\n");
+  }, 300_000);
 });

@@ -3,10 +3,13 @@
 // what up would run) get every movable host port of the services they start allocated. The
 // others (down, ps, logs, exec…) get the ports this checkout holds, and allocate nothing: a
 // second clone can look at or stop its own stack without --instance.
+import { existsSync } from "node:fs";
 import { relative } from "node:path";
+import { composeProjectFolders, engineSockets } from "../../core/engine.ts";
 import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
 import type { Client } from "../client.ts";
+import { detectCheckoutPath, detectOwner } from "../detect.ts";
 import { envKey } from "../envfile.ts";
 import type { Io } from "../io.ts";
 import { safe } from "../output.ts";
@@ -88,6 +91,7 @@ async function projectName(stack: Stack, opts: RunOptions, io: Io, ctx: StackCon
       `${what} (${safe(name) || "empty"}) ${checked.error.issues[0]?.message}`,
     );
   }
+  if (!stack.explicit) await recordExistingStack(name, io, ctx);
   const p = await ctx.client.claimProject({
     name,
     ...(stack.explicit ? { explicit: true } : {}),
@@ -107,6 +111,32 @@ async function projectName(stack: Stack, opts: RunOptions, io: Io, ctx: StackCon
     );
   }
   return p.name;
+}
+
+/**
+ * A stack Compose already runs under `name` for another folder (made by plain `docker compose
+ * up` before port-server knew of it) keeps its name: the registry records the name for that
+ * folder's checkout first, so this checkout gets one of its own instead of recreating the other
+ * stack's containers and mounting its volumes. The registry, once it holds the name, decides.
+ */
+async function recordExistingStack(name: string, io: Io, ctx: StackContext): Promise<void> {
+  if ((await ctx.client.projects({ name })).some((p) => p.name === name)) return;
+  for (const folder of await composeProjectFolders(engineSockets(io.env), name)) {
+    if (!existsSync(folder)) continue; // a stack whose folder is gone holds nothing
+    const checkout = detectCheckoutPath(folder);
+    if (checkout === ctx.who.checkout) return; // this checkout's own stack
+    let owner = { app: ctx.who.app, instance: ctx.who.instance };
+    try {
+      owner = detectOwner(checkout);
+    } catch {
+      // A folder that gives no name (snag 4): the row still says which checkout holds it.
+    }
+    await ctx.client.claimProject({ name, ...owner, checkout });
+    io.err(
+      `Compose project ${safe(name)} is already running for ${safe(checkout)}; recorded as its own`,
+    );
+    return;
+  }
 }
 
 /** `cache → 9000-9001`, `web → 8080`. */
