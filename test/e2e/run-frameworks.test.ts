@@ -164,16 +164,23 @@ function report(what: string, run: Run): string {
   return `${what}\n--- stdout\n${run.out().slice(-3000)}\n--- stderr\n${run.err().slice(-3000)}`;
 }
 
-/** The service on a port the kernel just handed out (the range's first may be anyone's). */
+/**
+ * The service on a port the kernel just handed out (the range's first may be anyone's). The
+ * servers started beside this one bind ports of their own (HMR sockets, workers) between the
+ * kernel's answer and the registry's look: a 409 then asks the kernel again.
+ */
 async function register(dir: string, service: string): Promise<number> {
-  const port = freePort();
-  const res = await checkedFetch(`${daemon.url}/v1/allocations`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ app: appOf(dir), instance: "default", service, port, checkout: dir }),
-  });
-  expect(res.status).toBe(201);
-  return port;
+  for (let attempt = 1; ; attempt++) {
+    const port = freePort();
+    const res = await checkedFetch(`${daemon.url}/v1/allocations`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ app: appOf(dir), instance: "default", service, port, checkout: dir }),
+    });
+    if (res.status === 409 && attempt < 5) continue;
+    expect(res.status).toBe(201);
+    return port;
+  }
 }
 
 function available(need: string): boolean {
