@@ -124,6 +124,23 @@ describe("portctl mcp install", () => {
     expect(readFileSync(join(cwd, ".vscode/mcp.json"), "utf8")).toBe(bad);
   });
 
+  test("from a subfolder of a repository, the project files go to its top folder, said once", async () => {
+    mkdirSync(join(cwd, ".git"));
+    const sub = join(cwd, "apps", "web");
+    mkdirSync(sub, { recursive: true });
+    const r = await runWith(["mcp", "install", "--claude", "--gemini"], {
+      env: { ...home.env, PORT_SERVER_ADDR: ADDR },
+      cwd: sub,
+      home: home.root,
+    });
+    expect(r.code).toBe(0);
+    expect(r.err).toEqual([`installing in ${cwd} (the repository's top folder)`]);
+    expect(r.out[0]).toBe(`Claude Code: added port-server to ${join(cwd, ".mcp.json")}`);
+    expect(existsSync(join(cwd, ".mcp.json"))).toBe(true);
+    expect(existsSync(join(cwd, ".gemini/settings.json"))).toBe(true);
+    expect(readdirSync(sub)).toEqual([]);
+  });
+
   test("a project file names portctl by command only when the portctl on PATH is this one", () => {
     const bin = join(home.root, "bin");
     mkdirSync(bin);

@@ -4,12 +4,13 @@
 // A file is replaced by rename, never half-written.
 
 import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ENV, MCP_SERVER_NAME as SERVER_NAME } from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
 import { isCompiled } from "../../core/version.ts";
+import { findCheckout } from "../detect.ts";
 import type { Io } from "../io.ts";
-import { colors, shellWords } from "../output.ts";
+import { colors, safe, shellWords } from "../output.ts";
 import { rewriteFile } from "../rewrite.ts";
 import { type MergeOutcome, mergeJsonServer, type ServerEntry } from "./config-json.ts";
 import { mergeTomlServer, tomlTable } from "./config-toml.ts";
@@ -28,8 +29,8 @@ interface Host {
   name: string;
   /** A file in the project (committed, read on other machines) rather than in your home. */
   project: boolean;
-  /** The file this host reads its MCP servers from. */
-  file(io: Io): string;
+  /** The file this host reads its MCP servers from (`top`: the project's top folder). */
+  file(io: Io, top: string): string;
   merge(text: string, file: string, entry: ServerEntry): { text: string; outcome: MergeOutcome };
   /** What --print shows. */
   snippet(entry: ServerEntry): string[];
@@ -40,7 +41,7 @@ const HOSTS: readonly Host[] = [
     flag: "claude",
     name: "Claude Code",
     project: true,
-    file: (io) => join(io.cwd, ".mcp.json"),
+    file: (_io, top) => join(top, ".mcp.json"),
     merge: (text, file, entry) => mergeJsonServer(text, file, SERVER_NAME, claudeEntry(entry)),
     snippet: (entry) => [
       `# Claude Code: .mcp.json in the project, or for every project:`,
@@ -60,7 +61,7 @@ const HOSTS: readonly Host[] = [
     flag: "cursor",
     name: "Cursor",
     project: true,
-    file: (io) => join(io.cwd, ".cursor", "mcp.json"),
+    file: (_io, top) => join(top, ".cursor", "mcp.json"),
     merge: (text, file, entry) => mergeJsonServer(text, file, SERVER_NAME, { ...entry }),
     snippet: (entry) => [
       `# Cursor: .cursor/mcp.json in the project (or ~/.cursor/mcp.json for every project)`,
@@ -71,7 +72,7 @@ const HOSTS: readonly Host[] = [
     flag: "gemini",
     name: "Gemini CLI",
     project: true,
-    file: (io) => join(io.cwd, ".gemini", "settings.json"),
+    file: (_io, top) => join(top, ".gemini", "settings.json"),
     merge: (text, file, entry) => mergeJsonServer(text, file, SERVER_NAME, { ...entry }),
     snippet: (entry) => [
       `# Gemini CLI: .gemini/settings.json in the project (or ~/.gemini/settings.json)`,
@@ -82,7 +83,7 @@ const HOSTS: readonly Host[] = [
     flag: "vscode",
     name: "VS Code",
     project: true,
-    file: (io) => join(io.cwd, ".vscode", "mcp.json"),
+    file: (_io, top) => join(top, ".vscode", "mcp.json"),
     // VS Code names the servers' object `servers` and wants the transport spelled out.
     merge: (text, file, entry) =>
       mergeJsonServer(text, file, SERVER_NAME, { type: "stdio", ...entry }, "servers"),
@@ -113,9 +114,10 @@ export async function mcpInstall(opts: McpInstallOptions, io: Io): Promise<numbe
     );
   }
   const c = colors(io);
+  const top = projectTop(io, chosen);
   let failed = false;
   for (const host of chosen) {
-    const file = host.file(io);
+    const file = host.file(io, top);
     const entry = entryFor(host);
     try {
       let outcome: MergeOutcome = "unchanged";
@@ -141,6 +143,19 @@ export async function mcpInstall(opts: McpInstallOptions, io: Io): Promise<numbe
     }
   }
   return failed ? 1 : 0;
+}
+
+/**
+ * Where the project hosts' files go: the top folder of the repository around the current folder
+ * (where an agent started in the project reads them, as skill install and scan choose), else the
+ * current folder. Said once when it is not the current folder.
+ */
+function projectTop(io: Io, chosen: Host[]): string {
+  const top = findCheckout(io.cwd)?.top;
+  if (!top || top === resolve(io.cwd)) return io.cwd;
+  if (chosen.some((h) => h.project))
+    io.err(safe(`installing in ${top} (the repository's top folder)`));
+  return top;
 }
 
 /**
