@@ -4,6 +4,19 @@
 // Never from anything the client sends.
 import { FFIType } from "bun:ffi";
 import { openLibc } from "./libc.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  AF_NETLINK,
+  MSG_DONTWAIT,
+  NETLINK_SOCK_DIAG,
+  NLM_F_REQUEST,
+  NLMSG_ERROR,
+  REQUEST_BYTES,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  tcpDiagRequest,
+} from "./netlink.ts";
 
 export interface TcpPeer {
   /** The client's address and port (its socket's local end). */
@@ -52,25 +65,12 @@ export function openPeerReader(): PeerReader | undefined {
 
 // --- internal ---
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const AF_NETLINK = 16;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const NETLINK_SOCK_DIAG = 4;
-const SOCK_DIAG_BY_FAMILY = 20;
-const NLM_F_REQUEST = 0x1;
-const NLMSG_ERROR = 2;
-const MSG_DONTWAIT = 0x40;
-const IPPROTO_TCP = 6;
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
 /** States where the socket is still a full socket of a process (not TIME_WAIT, not closing). */
 const LIVE_STATES = new Set([
   1 /* ESTABLISHED */, 4 /* FIN_WAIT1 */, 5 /* FIN_WAIT2 */, 8 /* CLOSE_WAIT */,
 ]);
-/** nlmsghdr (16 bytes) + inet_diag_req_v2 (56 bytes). */
-const REQUEST_BYTES = 72;
 /** inet_diag_msg after its nlmsghdr: state, id.sport, id.dport, uid, inode. */
 const R_STATE = 16 + 1;
 const R_SPORT = 16 + 4;
@@ -105,8 +105,8 @@ function loadFstat(): ((fd: number, buf: Uint8Array) => number) | undefined {
 class Reader implements PeerReader {
   readonly #libc: Libc;
   readonly #fd: number;
-  readonly #request = new Uint8Array(REQUEST_BYTES);
-  readonly #req = new DataView(this.#request.buffer);
+  readonly #req: DataView;
+  readonly #request: Uint8Array;
   readonly #buffer = new Uint8Array(BUFFER_BYTES);
   readonly #reply = new DataView(this.#buffer.buffer);
   readonly #cred = new Int32Array(3);
@@ -119,14 +119,12 @@ class Reader implements PeerReader {
   constructor(libc: Libc, fd: number) {
     this.#libc = libc;
     this.#fd = fd;
-    const r = this.#req;
-    r.setUint32(0, REQUEST_BYTES, true); // nlmsg_len
-    r.setUint16(4, SOCK_DIAG_BY_FAMILY, true); // nlmsg_type
-    r.setUint16(6, NLM_F_REQUEST, true); // one socket, not a dump
-    r.setUint8(17, IPPROTO_TCP); // sdiag_protocol
-    r.setUint32(20, 0xffffffff, true); // idiag_states: any
+    // One socket, not a dump, in any state.
+    const r = tcpDiagRequest(NLM_F_REQUEST, 0xffffffff);
     r.setUint32(64, 0xffffffff, true); // idiag_cookie: INET_DIAG_NOCOOKIE
     r.setUint32(68, 0xffffffff, true);
+    this.#req = r;
+    this.#request = new Uint8Array(r.buffer);
   }
 
   tcpUid(peer: TcpPeer): number | undefined {

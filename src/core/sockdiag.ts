@@ -4,6 +4,19 @@
 // TIME_WAIT sockets the machine has, unlike `/proc/net/tcp`, which lists every one of them.
 import { FFIType } from "bun:ffi";
 import { openLibc } from "./libc.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  AF_NETLINK,
+  MSG_DONTWAIT,
+  NETLINK_SOCK_DIAG,
+  NLM_F_REQUEST,
+  NLMSG_ERROR,
+  REQUEST_BYTES,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  tcpDiagRequest,
+} from "./netlink.ts";
 
 export interface KernelListener {
   port: number;
@@ -42,22 +55,9 @@ export function openSockDiag(): ListenerReader | undefined {
 
 // --- internal ---
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const AF_NETLINK = 16;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const NETLINK_SOCK_DIAG = 4;
-const SOCK_DIAG_BY_FAMILY = 20;
-const NLM_F_REQUEST = 0x1;
 const NLM_F_DUMP = 0x300;
-const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
-const MSG_DONTWAIT = 0x40;
-const IPPROTO_TCP = 6;
 const TCP_LISTEN = 10;
-/** nlmsghdr (16 bytes) + inet_diag_req_v2 (56 bytes). */
-const REQUEST_BYTES = 72;
 /** Where inet_diag_msg's fields sit in a reply message (after its 16-byte nlmsghdr). */
 const REPLY_SPORT = 16 + 4;
 const REPLY_INODE = 16 + 68;
@@ -81,8 +81,8 @@ function loadLibc() {
 class SockDiag implements ListenerReader {
   readonly #libc: Libc;
   readonly #fd: number;
-  readonly #request = new Uint8Array(REQUEST_BYTES);
-  readonly #req = new DataView(this.#request.buffer);
+  readonly #req: DataView;
+  readonly #request: Uint8Array;
   readonly #buffer = new Uint8Array(BUFFER_BYTES);
   readonly #reply = new DataView(this.#buffer.buffer);
   #seq = 0;
@@ -90,12 +90,9 @@ class SockDiag implements ListenerReader {
   constructor(libc: Libc, fd: number) {
     this.#libc = libc;
     this.#fd = fd;
-    const r = this.#req;
-    r.setUint32(0, REQUEST_BYTES, true); // nlmsg_len
-    r.setUint16(4, SOCK_DIAG_BY_FAMILY, true); // nlmsg_type
-    r.setUint16(6, NLM_F_REQUEST | NLM_F_DUMP, true); // nlmsg_flags
-    r.setUint8(17, IPPROTO_TCP); // sdiag_protocol
-    r.setUint32(20, 1 << TCP_LISTEN, true); // idiag_states: listeners only
+    // A dump of the listeners only.
+    this.#req = tcpDiagRequest(NLM_F_REQUEST | NLM_F_DUMP, 1 << TCP_LISTEN);
+    this.#request = new Uint8Array(this.#req.buffer);
   }
 
   read(): KernelListener[] {
