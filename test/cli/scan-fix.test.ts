@@ -3,11 +3,12 @@
 // with Debian's real docker-compose two worktrees of the project publish different host ports
 // through `portctl run`, while without port-server the file renders its old numbers.
 import { afterEach, beforeEach, expect, setDefaultTimeout, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliFixture, cliFixture } from "../helpers/cli.ts";
 import { stopAllDaemons } from "../helpers/daemon.ts";
 import { makeRepo, type Repo } from "../helpers/git.ts";
+import { makeImmutable } from "../helpers/immutable.ts";
 
 // Each test starts several real processes (portctl, a daemon, a server): 5 s is tight under load.
 setDefaultTimeout(30_000);
@@ -183,4 +184,23 @@ test("a hostile repository's names reach the terminal escaped", async () => {
   expect(printed).not.toContain("\u202e");
   expect(printed).toContain("would rewrite 1 port in 1 file");
   expect(file(repo.main)).toBe(evil);
+});
+
+test("--fix where the file cannot be replaced: one line in words, the file and folder as they were", async () => {
+  const path = join(repo.main, "docker-compose.yml");
+  const undo = makeImmutable(path);
+  if (!undo) {
+    console.log("skip: chattr +i is not available here (an immutable file is the failing write)");
+    return;
+  }
+  try {
+    const before = readdirSync(repo.main).sort();
+    const fixed = await f.run(["scan", "--fix"], { cwd: repo.main });
+    expect(fixed.code).toBe(1);
+    expect(fixed.err).toEqual([`error: cannot write ${realpathSync(path)}: permission denied`]);
+    expect(file(repo.main)).toBe(STACK);
+    expect(readdirSync(repo.main).sort()).toEqual(before);
+  } finally {
+    undo();
+  }
 });

@@ -1,7 +1,7 @@
 // `portctl scan --fix [--dry-run]`: literal Compose host ports become `${SERVICE_PORT:-N}`, printed
 // as a diff per port; each file is replaced whole (temp file + rename) or left as it was.
 import { realpathSync, statSync } from "node:fs";
-import { PortError } from "../../core/errors.ts";
+import { fileError } from "../../core/errors.ts";
 import { writeAtomic } from "../../core/files.ts";
 import { planFixes } from "../../core/scan/fix.ts";
 import { type ComposeProject, labelUnder } from "../../core/scan/index.ts";
@@ -56,6 +56,6 @@ function write(target: string, text: string): void {
   try {
     writeAtomic(path, text, statSync(path).mode & 0o777);
   } catch (err) {
-    throw new PortError("bad_request", `cannot write ${path}: ${(err as Error).message}`);
+    throw fileError("write", path, err);
   }
 }
