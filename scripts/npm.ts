@@ -11,6 +11,7 @@ import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build, buildInfo, CLI_NAME, hostTarget, ROOT, SERVER_NAME, type Target } from "./build.ts";
+import { publishedReadme } from "./readme.ts";
 
 export const SCOPE = "@port-server";
 export const MAIN_PACKAGE = "port-server";
@@ -81,7 +82,8 @@ export function stageMain(dir: string, targets: readonly Target[], version: stri
   }
   for (const file of ["install.cjs", "native.cjs"])
     copyFileSync(join(NPM_SOURCES, file), join(dir, file));
-  for (const file of ["README.md", "LICENSE"]) copyFileSync(join(ROOT, file), join(dir, file));
+  copyFileSync(join(ROOT, "LICENSE"), join(dir, "LICENSE"));
+  writeFileSync(join(dir, "README.md"), publishedReadme(version));
 }
 
 /** `npm pack` of a staged folder into `outdir`; returns the tarball's path. */

@@ -22,9 +22,10 @@ import {
 } from "./build.ts";
 import { renderFormula } from "./formula.ts";
 import { packMain, packPlatform } from "./npm.ts";
+import { publishedReadme, REPOSITORY } from "./readme.ts";
 
 export const EXTRA_FILES = ["README.md", "LICENSE"] as const;
-export const DEFAULT_HOMEPAGE = "https://github.com/n3r/port-registry";
+export const DEFAULT_HOMEPAGE = REPOSITORY;
 
 export interface Archive {
   target: Target;
@@ -70,7 +71,8 @@ export async function packTarget(
   const folder = join(stage, name);
   rmSync(folder, { recursive: true, force: true });
   await build({ outdir: folder, info, target });
-  for (const extra of EXTRA_FILES) copyFileSync(join(ROOT, extra), join(folder, extra));
+  copyFileSync(join(ROOT, "LICENSE"), join(folder, "LICENSE"));
+  writeFileSync(join(folder, "README.md"), publishedReadme(info.version));
   const file = join(outdir, `${name}.tar.gz`);
   await tar(file, stage, name);
   await withBinary?.(join(folder, CLI_NAME));

@@ -1,11 +1,50 @@
 // Help text, built from the command table: `portctl --help`, `portctl help <command>`,
 // `portctl <command> --help`. Loaded only when help is shown.
-import { DEFAULT_HOST, DEFAULT_PORT, DOCS_URL, ENV, STATE_DIR_NAME } from "../core/config.ts";
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DOCS_PAGE_URL,
+  DOCS_URL,
+  ENV,
+  STATE_DIR_NAME,
+} from "../core/config.ts";
 import { EXAMPLES } from "./examples.ts";
 import { ROOT_FLAGS } from "./parse.ts";
 import { type CommandSpec, type Flag, flagLabel } from "./spec.ts";
 
 const DESCRIPTION = "Ask the local port registry for ports instead of guessing numbers.";
+
+/**
+ * The reference page (and section) of each top-level command, named on its --help's last line;
+ * a subcommand has its group's. Commands not listed are described in cli.md.
+ */
+export const DOC_PAGES: Record<string, string> = {
+  allocate: "cli.md#allocate",
+  release: "cli.md#release",
+  list: "cli.md#list",
+  prune: "cli.md#prune",
+  history: "cli.md#history",
+  export: "cli.md#export-and-import",
+  import: "cli.md#export-and-import",
+  check: "cli.md#check",
+  env: "cli.md#env",
+  scan: "cli.md#scan",
+  completion: "cli.md#completion",
+  service: "cli.md#service",
+  run: "compose.md",
+  url: "names.md",
+  session: "agents.md#ports-that-follow-the-agents-session",
+  hooks: "agents.md#session-hooks",
+  skill: "agents.md#the-skill",
+  mcp: "agents.md#the-mcp-server",
+  ui: "dashboard.md",
+  doctor: "configuration.md#troubleshooting",
+};
+
+/** The address of `command`'s reference: `…/docs/cli.md#allocate`. */
+export function docsUrl(command: string): string {
+  return `${DOCS_PAGE_URL}/${DOC_PAGES[command] ?? "cli.md"}`;
+}
 
 /** The help of `path` (empty: portctl itself), as lines. */
 export function helpLines(path: CommandSpec[], table: CommandSpec[]): string[] {
@@ -27,6 +66,7 @@ export function helpLines(path: CommandSpec[], table: CommandSpec[]): string[] {
       "",
       `Run '${full} <command> --help' for a command's options.`,
       ...examples(path),
+      ...docs(path),
     ];
   }
   const args = (command.args ?? []).map((a) =>
@@ -54,6 +94,7 @@ export function helpLines(path: CommandSpec[], table: CommandSpec[]): string[] {
     "Options:",
     ...rows(flagRows),
     ...examples(path),
+    ...docs(path),
   ];
 }
 
@@ -95,6 +136,11 @@ function rootHelp(table: CommandSpec[]): string[] {
 function examples(path: CommandSpec[]): string[] {
   const lines = EXAMPLES[path.map((c) => c.name).join(" ")] ?? [];
   return lines.length ? ["", "Examples:", ...lines.map((l) => `  $ ${l}`)] : [];
+}
+
+/** The last line: the page that documents the command (its group's, for a subcommand). */
+function docs(path: CommandSpec[]): string[] {
+  return ["", `Docs: ${docsUrl(path[0]?.name ?? "")}`];
 }
 
 function flagRow(name: string, flag: Flag): [string, string] {

@@ -9,6 +9,8 @@ export const STATE_DIR_NAME = ".port_server";
 export const DB_FILE = "ports.db";
 /** The reference pages (docs/ of the repository; its README is their index), named by --help. */
 export const DOCS_URL = "https://github.com/n3r/port-registry/tree/main/docs";
+/** One reference page (`cli.md#allocate`) under DOCS_URL, as a command's --help names it. */
+export const DOCS_PAGE_URL = "https://github.com/n3r/port-registry/blob/main/docs";
 export const PID_FILE = "port-server.pid";
 /** Held (flock) by the daemon of a state folder for its whole life: one daemon per folder. */
 export const LOCK_FILE = "port-server.lock";

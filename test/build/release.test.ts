@@ -14,6 +14,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderFormula } from "../../scripts/formula.ts";
+import { publishedReadme } from "../../scripts/readme.ts";
 import { checkTag } from "../../scripts/release.ts";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -74,6 +75,16 @@ describe("scripts/release.ts --targets host", () => {
     expect(server.ino).toBe(cli.ino);
     expect(cli.mode & 0o111).toBe(0o111);
     expect(readFileSync(join(into, folder, "LICENSE"), "utf8")).toContain("MIT License");
+  });
+
+  test("the archive's README links each reference page at the release's tag, none relative", () => {
+    const into = join(dir, "readme");
+    mkdirSync(into);
+    tar(["-xzf", join(outdir, archive), "-C", into]);
+    const readme = readFileSync(join(into, folder, "README.md"), "utf8");
+    const version = archive.replace(ARCHIVE, "$1");
+    expect(readme).toBe(publishedReadme(version));
+    expect(readme).toContain(`/blob/v${version}/docs/cli.md)`);
   });
 
   test("SHA256SUMS holds the archive's real checksum in sha256sum format", () => {

@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { DOCS_URL } from "../../src/core/config.ts";
+import { COMMANDS } from "../../src/cli/commands/index.ts";
+import { DOC_PAGES, helpLines } from "../../src/cli/help.ts";
+import { DOCS_PAGE_URL, DOCS_URL } from "../../src/core/config.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
 import { firstBindablePort, freePort } from "../helpers/cli.ts";
 import { type TempHome, tempHome } from "../helpers/daemon.ts";
@@ -99,6 +101,24 @@ describe("every page", () => {
       expect(`${path}: ${front.some((t) => t.split("#")[0] === path)}`).toBe(`${path}: true`);
       expect(relativeLinks(path, text).map((l) => l.target)).toContain("../README.md");
     }
+  });
+
+  test("each command's --help ends with the page (and section) that documents it", () => {
+    const wrong: string[] = [];
+    for (const command of COMMANDS) {
+      const last = helpLines([command], COMMANDS).at(-1) ?? "";
+      const target = last.replace(`Docs: ${DOCS_PAGE_URL}/`, "");
+      const [file = "", anchor] = target.split("#");
+      const problem =
+        last === target
+          ? `no Docs: line (${last})`
+          : brokenLink({ from: "docs/README.md", target: `${file}${anchor ? `#${anchor}` : ""}` });
+      if (problem) wrong.push(`${command.name}: ${problem}`);
+    }
+    expect(wrong).toEqual([]);
+    // the table names only commands that exist
+    const names = new Set(COMMANDS.map((c) => c.name));
+    expect(Object.keys(DOC_PAGES).filter((n) => !names.has(n))).toEqual([]);
   });
 
   test("portctl --help ends with the documentation's address, whose index links every page", async () => {
