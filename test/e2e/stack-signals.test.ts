@@ -77,6 +77,10 @@ function checkout(name: string): string {
       '      - "127.0.0.1:${WEB_PORT:-8080}:80"',
       "    environment:",
       "      CONTENT: up",
+      // httpd as PID 1 ignores SIGTERM: a graceful stop takes the whole grace period, a
+      // window in which a second SIGINT would turn it into a kill
+      "    stop_signal: SIGTERM",
+      "    stop_grace_period: 4s",
       "",
     ].join("\n"),
   );
