@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Compose `${VAR}` syntax, not templates
 // `portctl run -- docker-compose up` (attached) stopped as people stop it, with the real Docker
 // Engine and Debian's docker-compose. Compose counts a second SIGINT as "force" (it kills the
 // containers instead of stopping them), so portctl must never add one of its own: a Ctrl-C
