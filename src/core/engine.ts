@@ -11,6 +11,12 @@ import type { Container } from "./model.ts";
 export interface Engine {
   /** Host port → the running container publishing it (TCP), from every engine that answered. */
   published(port?: number): Promise<Map<number, Container>>;
+  /**
+   * How many containers, running or stopped, each of these Compose project names has in every
+   * engine that answered (names with none are absent). Optional: an engine that cannot say
+   * leaves a gone checkout's name to be freed.
+   */
+  composeContainers?(names: readonly string[]): Promise<Map<string, number>>;
 }
 
 /**
@@ -73,6 +79,24 @@ export function socketEngine(
             if (port === undefined || hostPort === port) out.set(hostPort, container(c));
           }
         }
+      }
+      return out;
+    },
+    async composeContainers(names) {
+      const out = new Map<string, number>();
+      if (names.length === 0) return out;
+      const signal = AbortSignal.timeout(timeoutMs);
+      // Every container of any Compose project, stopped ones too (all=1), in one question per
+      // engine; the label is checked again here, as the engine's filter is not trusted.
+      const filter = JSON.stringify({ label: [LABEL.project] });
+      const query = `?all=1&filters=${encodeURIComponent(filter)}`;
+      const replies = await Promise.all(
+        sockets().map((s) => listContainers(s, query, signal, maxBytes)),
+      );
+      const wanted = new Set(names);
+      for (const c of replies.flat()) {
+        const name = c.Labels?.[LABEL.project];
+        if (name !== undefined && wanted.has(name)) out.set(name, (out.get(name) ?? 0) + 1);
       }
       return out;
     },

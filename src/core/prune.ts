@@ -54,6 +54,11 @@ export const pruneResultSchema = z.object({
   kept: z
     .array(keptSchema)
     .describe("selected, but kept: something listens on the port now (reason says who)"),
+  kept_projects: z
+    .array(z.object({ project: projectSchema, reason: z.string() }))
+    .describe(
+      "Compose project names of gone checkouts that are kept: the engine still has containers of that project (another checkout given the name would take them over, volumes and all)",
+    ),
 });
 export type PruneResult = z.infer<typeof pruneResultSchema>;
 /** What prune returns: rows, before the server shows them to the caller. */
@@ -62,6 +67,7 @@ export interface PruneRows {
   candidates: Candidate[];
   projects: { project: ProjectRow; reason: string }[];
   kept: Kept[];
+  kept_projects: { project: ProjectRow; reason: string }[];
 }
 
 export interface PruneDeps {
@@ -77,6 +83,12 @@ export interface PruneDeps {
    * prune another user's (#28), so a user's prune leaves names alone.
    */
   projects?: boolean;
+  /**
+   * How many containers (running or stopped) the container engine shows of each Compose
+   * project name, asked before the prune (goneProjectNames): a gone checkout's name is kept
+   * while its containers remain. Unknown (no engine): freed.
+   */
+  projectContainers?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -99,7 +111,7 @@ export function prune(
     return {
       dry_run: true,
       ...select(deps, rows(), opts.unused_for),
-      projects: deps.projects === false ? [] : goneProjects(deps, opts),
+      ...goneProjects(deps, opts),
     };
   }
   return store.write(() => {
@@ -110,14 +122,14 @@ export function prune(
       "pruned",
       (a) => ({ pid, reason: `${reasons.get(a.id) ?? "pruned"}${deps.whose?.(a) ?? ""}` }),
     );
-    const projects = deps.projects === false ? [] : goneProjects(deps, opts);
+    const { projects, kept_projects } = goneProjects(deps, opts);
     removeProjects(
       store,
       projects.map((p) => p.project),
       "project_pruned",
       (p) => ({ pid, reason: `the checkout at ${p.checkout} no longer exists` }),
     );
-    return { dry_run: false, candidates, projects, kept };
+    return { dry_run: false, candidates, projects, kept, kept_projects };
   });
 }
 
@@ -134,18 +146,42 @@ export function keptReason(k: Omit<Kept, "reason">): string {
 
 // --- internal ---
 
-function goneProjects(
-  deps: PruneDeps,
+/** The Compose project names a prune with these deps and options would look at. */
+export function goneProjectNames(
+  deps: Pick<PruneDeps, "store" | "checkoutExists" | "projects">,
   only: { app?: string; checkout?: string },
-): { project: ProjectRow; reason: string }[] {
+): string[] {
+  return goneProjectRows(deps, only).map((p) => p.name);
+}
+
+function goneProjectRows(
+  deps: Pick<PruneDeps, "store" | "checkoutExists" | "projects">,
+  only: { app?: string; checkout?: string },
+): ProjectRow[] {
+  if (deps.projects === false) return [];
   return listProjects(deps.store)
     .filter((p) => only.app === undefined || p.app === only.app)
     .filter((p) => only.checkout === undefined || p.checkout === only.checkout)
-    .filter((p) => !deps.checkoutExists(p.checkout))
-    .map((project) => ({
-      project,
-      reason: `the checkout at ${project.checkout} no longer exists`,
-    }));
+    .filter((p) => !deps.checkoutExists(p.checkout));
+}
+
+/** Gone checkouts' names: freed, or kept while the engine shows containers of the project. */
+function goneProjects(
+  deps: PruneDeps,
+  only: { app?: string; checkout?: string },
+): Pick<PruneRows, "projects" | "kept_projects"> {
+  const out: Pick<PruneRows, "projects" | "kept_projects"> = { projects: [], kept_projects: [] };
+  for (const project of goneProjectRows(deps, only)) {
+    const gone = `the checkout at ${project.checkout} no longer exists`;
+    const n = deps.projectContainers?.get(project.name) ?? 0;
+    if (n === 0) out.projects.push({ project, reason: gone });
+    else
+      out.kept_projects.push({
+        project,
+        reason: `${gone}, but ${n} container${n === 1 ? "" : "s"} of Compose project ${project.name} still exist${n === 1 ? "s" : ""} (remove them with: docker compose -p ${project.name} down)`,
+      });
+  }
+  return out;
 }
 
 function select(

@@ -7,7 +7,7 @@ import { PortError } from "../core/errors.ts";
 import { eventsQuerySchema, sinceBound } from "../core/events.ts";
 import { withContainer } from "../core/holder.ts";
 import { parseOrThrow } from "../core/model.ts";
-import { keptReason, prune, pruneRequestSchema } from "../core/prune.ts";
+import { goneProjectNames, keptReason, prune, pruneRequestSchema } from "../core/prune.ts";
 import { readJson } from "./body.ts";
 import { IMPORT_PATH } from "./guards.ts";
 import { json } from "./respond.ts";
@@ -33,15 +33,19 @@ export function registerOwnershipRoutes(app: Hono, deps: RouteDeps): void {
   app.post("/v1/prune", async (c) => {
     const req = parseOrThrow(pruneRequestSchema, await readJson(c.req.raw));
     const v = viewsOf(c, owners);
+    // Compose project names: a user's prune leaves them to the admins (#28).
+    const names = { store, checkoutExists: allocator.checkoutExists, projects: v.caller.admin };
+    // A gone checkout's name stays while the engine has containers of it (asked before the
+    // write: the engine is slow and outside the transaction).
+    const gone = goneProjectNames(names, req);
+    const projectContainers = gone.length ? await engine?.composeContainers?.(gone) : undefined;
     const result = prune(
       {
-        store,
+        ...names,
         probe,
-        checkoutExists: allocator.checkoutExists,
         mine: (r) => owners.sees(r, v.caller),
         whose: (r) => owners.whose(r, v.caller),
-        // Compose project names: a user's prune leaves them to the admins (#28).
-        projects: v.caller.admin,
+        ...(projectContainers ? { projectContainers } : {}),
       },
       req,
       clientPid(c),
@@ -56,6 +60,7 @@ export function registerOwnershipRoutes(app: Hono, deps: RouteDeps): void {
       candidates: result.candidates.map((x) => ({ ...x, allocation: v.row(x.allocation) })),
       projects: result.projects.map((x) => ({ ...x, project: v.project(x.project) })),
       kept: result.kept.map((x) => ({ ...x, allocation: v.row(x.allocation) })),
+      kept_projects: result.kept_projects.map((x) => ({ ...x, project: v.project(x.project) })),
     });
   });
 

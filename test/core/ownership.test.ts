@@ -244,6 +244,7 @@ describe("prune", () => {
       candidates: dry.candidates,
       projects: [],
       kept: dry.kept,
+      kept_projects: [],
     });
     expect(store.list().map((a) => a.port)).toEqual([3001, 3003]);
     expect(store.events({ limit: 2 }).map((e) => [e.kind, e.port, e.pid])).toEqual([

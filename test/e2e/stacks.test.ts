@@ -7,7 +7,7 @@
 // the others up; `down` then `up` brings the same port and name back. Unique folder names per
 // run; every project is brought down with its volumes (test/helpers/docker.ts).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Allocation, Project } from "../../src/core/model.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
@@ -256,5 +256,39 @@ describe.skipIf(!engine)("every checkout its own stack, on the real engine", () 
     const prePort = Number((await docker("port", before, "80")).stdout.trim().split(":").at(-1));
     expect(await httpText(prePort)).toBe("made before\n");
     expect(await httpText(await portOf({ dir: later, label: "", flags: [] }))).toBe("made later\n");
+  }, 300_000);
+
+  test("a deleted checkout's stack keeps its project name while its containers exist; prune frees it after", async () => {
+    const shop = uniqueName("shop");
+    const dir = join(home.root, "deleted", shop);
+    newRepo(dir);
+    stackIn(dir, "deleted checkout", freePort());
+    const up = await portctlIn(dir, "run", "--", "docker-compose", "up", "-d");
+    expect(up.code).toBe(0);
+    const checkout: Checkout = { dir, label: "", flags: [] };
+    expect(await nameOf(checkout)).toBe(shop);
+    rmSync(dir, { recursive: true, force: true });
+
+    // The stack runs on: another checkout given the name would take over its container and volume.
+    const first = await portctlIn(home.root, "prune", "--yes");
+    expect(first.code).toBe(0);
+    expect(first.out).toContain(
+      `kept Compose project name ${shop} of ${shop}/main: the checkout at ${dir} no longer exists, but 1 container of Compose project ${shop} still exists`,
+    );
+    expect(await nameOf(checkout)).toBe(shop);
+
+    // Stopped containers count too (their volumes are still attached to the name).
+    const label = `label=com.docker.compose.project=${shop}`;
+    const ids = (await docker("ps", "-aq", "--filter", label)).stdout.trim().split("\n");
+    expect((await docker("stop", "-t", "0", ...ids)).code).toBe(0);
+    const stopped = await portctlIn(home.root, "prune", "--yes");
+    expect(stopped.out).toContain(`kept Compose project name ${shop} of ${shop}/main`);
+
+    // Once the containers are removed, the name is freed with the ports.
+    expect((await docker("rm", "-f", "-v", ...ids)).code).toBe(0);
+    const last = await portctlIn(home.root, "prune", "--yes");
+    expect(last.out).toContain(`freed Compose project name ${shop} of ${shop}/main`);
+    const projects = await api<Project[]>("/v1/projects");
+    expect(projects.find((p) => p.checkout === dir)).toBeUndefined();
   }, 300_000);
 });

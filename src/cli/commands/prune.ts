@@ -57,6 +57,11 @@ function describe(r: PruneResult, opts: PruneOptions, io: Io): string[] {
     ({ project: p, reason }) =>
       `${r.dry_run ? "would free" : "freed"} Compose project name ${safe(p.name)} of ${safe(`${p.app}/${p.instance}`)}: ${safe(reason)}`,
   );
+  // A daemon before this field sends none.
+  for (const { project: p, reason } of r.kept_projects ?? [])
+    projects.push(
+      `kept Compose project name ${safe(p.name)} of ${safe(`${p.app}/${p.instance}`)}: ${safe(reason)}`,
+    );
   // A daemon of the second release sends no `kept`.
   const kept: Row[] = (r.kept ?? []).map((k) => ({ ...k, kept: true, reason: keptWhy(k, io) }));
   if (r.candidates.length === 0 && kept.length === 0)
