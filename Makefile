@@ -8,7 +8,7 @@ BINDIR = $(patsubst ~/%,$(HOME)/%,$(PREFIX))/bin
 # all, host, or a comma-separated list such as bun-linux-x64,bun-darwin-arm64
 TARGETS ?= all
 
-.PHONY: all install-deps build test check start stop clean bench install install-skill release
+.PHONY: all install-deps build test check start stop clean bench install install-skill release screenshots
 
 all: build
 
@@ -59,6 +59,10 @@ install-skill: build
 
 bench: build
 	$(BUN) bench/run.ts
+
+# The README's dashboard pictures (docs/dashboard*.png), taken anew by the browser tests.
+screenshots: install-deps
+	UPDATE_SCREENSHOTS=1 $(BUN) test test/ui/dashboard.test.ts
 
 clean:
 	rm -rf bin dist
