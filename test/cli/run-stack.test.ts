@@ -227,6 +227,19 @@ describe("profiles", () => {
     await run(work, "--", "docker-compose", "up", "-d", "dbg");
     expect((await f.allocations()).map((a) => a.service)).toEqual(["web", "dbg"]);
   });
+
+  test("a named service's profile becomes active: the services it depends on in that profile get ports too", async () => {
+    // The specification: a service targeted on the command line adds its profiles to the active
+    // ones, so `up -d dbg` also starts dbgdb (dbg depends on it, both of profile debug).
+    const mates = `  dbgdb:\n    image: x\n    profiles: [debug]\n    ports: ["\${DBGDB_PORT:-${p + 2}}:5432"]\n`;
+    const file = withDebug().replace(
+      "    image: x\n    profiles: [debug]",
+      "    image: x\n    profiles: [debug]\n    depends_on: [dbgdb]",
+    );
+    writeFileSync(join(work, "compose.yaml"), `${file}${mates}`);
+    await run(work, "--", "docker-compose", "up", "-d", "dbg");
+    expect((await f.allocations()).map((a) => a.service).sort()).toEqual(["dbg", "dbgdb", "web"]);
+  });
 });
 
 describe("release", () => {

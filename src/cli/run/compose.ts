@@ -103,17 +103,23 @@ export function loadStack(
 /**
  * One entry per variable (several ports may share one), per literal host port and per host
  * range, for the services the command starts: those of no profile or of an active one, and
- * those it names (Compose starts a service named on the command line whatever its profile).
+ * those it names (Compose starts a service named on the command line whatever its profile, and
+ * makes its profiles active).
  */
 export function stackPorts(stack: Stack, label: (p: string) => string): StackPort[] {
   const out: StackPort[] = [];
   const seen = new Set<string>();
   const named = new Set(stack.args.services);
+  // The specification: a service targeted on the command line adds its profiles to the active
+  // ones, so what it depends on in its own profile starts with it.
+  const activeProfiles = new Set(stack.profiles);
+  for (const s of stack.project.services)
+    if (named.has(s.name)) for (const p of s.profiles) activeProfiles.add(p);
   const active = (profiles: string[], name: string) =>
     profiles.length === 0 ||
     named.has(name) ||
-    stack.profiles.includes("*") ||
-    profiles.some((p) => stack.profiles.includes(p));
+    activeProfiles.has("*") ||
+    profiles.some((p) => activeProfiles.has(p));
   // The names `scan --register` gives, so both commands register a stack under the same services.
   for (const { port: p, finding, service: s } of namedPorts(stack.project, label)) {
     if (!active(s.profiles, s.name)) continue;
