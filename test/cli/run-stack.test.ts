@@ -368,6 +368,24 @@ describe("-f, --project-directory, --env-file", () => {
     expect(up.err).toEqual([`error: no Compose file in ${empty}`]);
   });
 
+  test("COMPOSE_ENV_FILES is read as --env-file is (Compose v2), and a missing one refused", async () => {
+    writeFileSync(join(work, "ci.env"), `WEB_PORT=${p + 21}\nCOMPOSE_PROJECT_NAME=ci\n`);
+    const r = await f.run(["run", "--", "docker-compose", "up"], {
+      cwd: work,
+      env: { ...env, COMPOSE_ENV_FILES: "ci.env" },
+    });
+    expect(r.code).toBe(0);
+    expect(calls().at(-1)).toBe(`name=ci web=${p + 21} dbg= cache=- args=up`);
+    const missing = await f.run(["run", "--", "docker-compose", "up"], {
+      cwd: work,
+      env: { ...env, COMPOSE_ENV_FILES: "ci.env, nope.env" },
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.err).toEqual([
+      `error: COMPOSE_ENV_FILES names ${join(work, "nope.env")}: no such file`,
+    ]);
+  });
+
   test("a missing --env-file is one line and nothing runs", async () => {
     const r = await run(work, "--", "docker-compose", "--env-file", "nope.env", "up");
     expect(r.code).toBe(1);

@@ -67,9 +67,18 @@ export function loadStack(
   if (args.files.includes("-")) {
     throw new PortError("bad_request", "portctl run cannot read a Compose file from stdin (-f -)");
   }
-  const envFiles = args.envFiles.map((f) => resolve(cwd, f));
+  // --env-file, else Compose v2's COMPOSE_ENV_FILES (comma-separated), from the working folder.
+  const listedEnvFiles = (env.COMPOSE_ENV_FILES ?? "")
+    .split(",")
+    .map((f) => f.trim())
+    .filter(Boolean);
+  const fromFlag = args.envFiles.length > 0;
+  const envFiles = (fromFlag ? args.envFiles : listedEnvFiles).map((f) => resolve(cwd, f));
   const missing = envFiles.find((f) => !existsSync(f));
-  if (missing) throw new PortError("bad_request", `--env-file ${missing}: no such file`);
+  if (missing) {
+    const origin = fromFlag ? "--env-file" : "COMPOSE_ENV_FILES names";
+    throw new PortError("bad_request", `${origin} ${missing}: no such file`);
+  }
   const files = args.files.map((f) => resolve(cwd, f));
   const given = args.projectDirectory ? resolve(cwd, args.projectDirectory) : undefined;
   const opts = { env, ...(envFiles.length ? { envFiles } : {}) };
