@@ -49,9 +49,9 @@ test("through the parser: flags reach the API, the instance defaults to 'default
 test("-q prints the port number alone", async () => {
   const run = await f.run(["allocate", "-q", "--instance", "dev", "--service", "web"]);
   expect(run).toEqual({ code: 0, out: [String(first)], err: [] });
-  const quiet = await f.run(["allocate", "--quiet", "--service", "db", "--port", "8081"]);
-  expect(quiet.out).toEqual(["8081"]);
-  expect((await f.allocations()).map((a) => a.port)).toEqual([first, 8081]);
+  const quiet = await f.run(["allocate", "--quiet", "--service", "db", "--port", String(web)]);
+  expect(quiet.out).toEqual([String(web)]);
+  expect((await f.allocations()).map((a) => a.port)).toEqual([first, web]);
 });
 
 test("--json prints exactly the allocation the API holds", async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Allocation, PortEvent } from "../../src/core/model.ts";
-import { type CliFixture, cliFixture } from "../helpers/cli.ts";
+import { type CliFixture, cliFixture, freePort } from "../helpers/cli.ts";
 import { git, makeRepo } from "../helpers/git.ts";
 import { killHard } from "../helpers/processes.ts";
 
@@ -171,17 +171,21 @@ describe("leases", () => {
 
 describe("history, export and import", () => {
   test("history filters and prints newest first", async () => {
-    await f.run(["allocate", "--service", "h1", "--port", "23456"]);
-    await f.run(["release", "--port", "23456"]);
-    const h = await f.run(["history", "--port", "23456"]);
+    const port = freePort();
+    const other = port === 65535 ? port - 1 : port + 1;
+    await f.run(["allocate", "--service", "h1", "--port", String(port)]);
+    await f.run(["release", "--port", String(port)]);
+    const h = await f.run(["history", "--port", String(port)]);
     expect(h.code).toBe(0);
     expect(h.out[0]).toMatch(/^WHEN\s+EVENT\s+PORT\s+ALLOCATION\s+PID\s+REASON\s+CHECKOUT$/);
     expect(h.out[1]).toMatch(
-      /released\s+23456\s+myapp\/default\/h1\s+\d+\s+released by filter port=23456/,
+      new RegExp(
+        `released\\s+${port}\\s+myapp/default/h1\\s+\\d+\\s+released by filter port=${port}`,
+      ),
     );
-    expect(h.out[2]).toMatch(/allocated\s+23456\s+myapp\/default\/h1/);
-    expect((await f.run(["history", "--port", "23457"])).out).toEqual([
-      "no events match port=23457",
+    expect(h.out[2]).toMatch(new RegExp(`allocated\\s+${port}\\s+myapp/default/h1`));
+    expect((await f.run(["history", "--port", String(other)])).out).toEqual([
+      `no events match port=${other}`,
     ]);
     expect((await f.run(["history", "--since", "soon"])).code).toBe(1);
   });

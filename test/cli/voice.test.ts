@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ago } from "../../src/cli/output.ts";
 import { ago as dashboardAgo } from "../../src/server/ui/render.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
-import { type CliFixture, cliFixture } from "../helpers/cli.ts";
+import { type CliFixture, cliFixture, freePort } from "../helpers/cli.ts";
 
 let f: CliFixture;
 beforeAll(async () => {
@@ -38,9 +38,12 @@ describe("flag names, never the API's field names", () => {
   });
 
   test("a message that only starts like a field is left alone", async () => {
-    await f.alloc("--service", "web", "--port", "45123");
-    const run = await f.run(["allocate", "--app", "other", "--service", "web", "--port", "45123"]);
-    expect(run.err).toEqual(["error: port 45123 is already allocated to myapp/default/web (id=1)"]);
+    const port = String(freePort());
+    await f.alloc("--service", "web", "--port", port);
+    const run = await f.run(["allocate", "--app", "other", "--service", "web", "--port", port]);
+    expect(run.err).toEqual([
+      `error: port ${port} is already allocated to myapp/default/web (id=1)`,
+    ]);
   });
 });
 
