@@ -10,16 +10,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { builtBinaries } from "../helpers/binaries.ts";
-import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
 import {
-  busyboxImage,
-  cleanupDocker,
   composeProject,
   type DockerEngine,
   docker,
   dockerEngine,
   httpText,
+  type StackFixture,
+  stackFixture,
   uniqueName,
 } from "../helpers/docker.ts";
 import { git } from "../helpers/git.ts";
@@ -29,35 +27,23 @@ const engine: DockerEngine | undefined = await dockerEngine();
 const compose = engine?.compose[0];
 const hasScript = Bun.which("script") !== null && process.platform === "linux";
 
+let fx: StackFixture;
 let portctl = "";
-let home: TempHome;
-let daemon: Daemon;
 let env: Record<string, string>;
 let image = "";
 const dirs: string[] = [];
 
 beforeAll(async () => {
   if (!engine || !compose) return;
-  const bin = await builtBinaries();
-  portctl = join(bin, "portctl");
-  home = tempHome("portctl-e2e-stack-signals-");
-  daemon = await startDaemon({ home, bin: join(bin, "port-server") });
-  env = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    ...home.env,
-    PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
-    DOCKER_HOST: engine.host,
-  };
-  image = await busyboxImage();
+  fx = await stackFixture("portctl-e2e-stack-signals-");
+  ({ portctl, env, image } = fx);
 }, 300_000);
 
 afterAll(async () => {
   if (!engine || !compose) return;
   try {
-    await cleanupDocker();
+    await fx?.close();
   } finally {
-    await daemon?.stop();
-    home?.cleanup();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 }, 120_000);

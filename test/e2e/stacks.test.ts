@@ -10,24 +10,24 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Allocation, Project } from "../../src/core/model.ts";
-import { builtBinaries } from "../helpers/binaries.ts";
 import { freePort } from "../helpers/cli.ts";
 import { checkedFetch } from "../helpers/contract.ts";
-import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
+import type { Daemon, TempHome } from "../helpers/daemon.ts";
 import {
-  busyboxImage,
-  cleanupDocker,
   composeProject,
   type DockerEngine,
   docker,
   dockerEngine,
   httpText,
+  type StackFixture,
+  stackFixture,
   uniqueName,
 } from "../helpers/docker.ts";
 import { git } from "../helpers/git.ts";
 
 const engine: DockerEngine | undefined = await dockerEngine();
 
+let fx: StackFixture;
 let portctl = "";
 let home: TempHome;
 let daemon: Daemon;
@@ -36,17 +36,8 @@ let image = "";
 
 beforeAll(async () => {
   if (!engine) return;
-  const dir = await builtBinaries();
-  portctl = join(dir, "portctl");
-  home = tempHome("portctl-e2e-stacks-");
-  daemon = await startDaemon({ home, bin: join(dir, "port-server") });
-  env = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    ...home.env,
-    PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
-    DOCKER_HOST: engine.host,
-  };
-  image = await busyboxImage();
+  fx = await stackFixture("portctl-e2e-stacks-");
+  ({ portctl, home, daemon, env, image } = fx);
 }, 300_000);
 
 afterAll(async () => {
@@ -56,9 +47,7 @@ afterAll(async () => {
     const projects = await api<Project[]>("/v1/projects");
     for (const p of projects) await composeProject(p.checkout, { name: p.name });
   } finally {
-    await cleanupDocker();
-    await daemon?.stop();
-    home?.cleanup();
+    await fx?.close();
   }
 }, 300_000);
 
@@ -146,7 +135,7 @@ describe.skipIf(!engine)("every checkout its own stack, on the real engine", () 
     const shop = uniqueName("shop");
     const blog = uniqueName("blog");
     const branches = [uniqueName("fix"), uniqueName("fix"), uniqueName("fix")];
-    const defaultPort = 18080; // the file's number: only the first checkout may keep it
+    const defaultPort = freePort(); // the file's number: only the first checkout may keep it
     const work = join(home.root, "work", shop);
     const review = join(home.root, "review", shop);
     newRepo(work);

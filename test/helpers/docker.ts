@@ -7,6 +7,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { builtBinaries } from "./binaries.ts";
+import { type Daemon, startDaemon, type TempHome, tempHome } from "./daemon.ts";
 
 export interface DockerEngine {
   /** The engine's Unix socket. */
@@ -280,4 +282,43 @@ async function buildImage(
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** The compiled portctl, a daemon of its own and the busybox image: an end-to-end stack test. */
+export interface StackFixture {
+  portctl: string;
+  home: TempHome;
+  daemon: Daemon;
+  /** For portctl and Compose: PATH, the temp home, the daemon's address, the engine. */
+  env: Record<string, string>;
+  image: string;
+  /** Removes what the file created (cleanupDocker), then stops the daemon. */
+  close(): Promise<void>;
+}
+
+export async function stackFixture(prefix: string): Promise<StackFixture> {
+  const engine = await requireEngine();
+  const bin = await builtBinaries();
+  const home = tempHome(prefix);
+  const daemon = await startDaemon({ home, bin: join(bin, "port-server") });
+  return {
+    portctl: join(bin, "portctl"),
+    home,
+    daemon,
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      ...home.env,
+      PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
+      DOCKER_HOST: engine.host,
+    },
+    image: await busyboxImage(),
+    async close() {
+      try {
+        await cleanupDocker();
+      } finally {
+        await daemon.stop();
+        home.cleanup();
+      }
+    },
+  };
 }
