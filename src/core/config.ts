@@ -134,6 +134,8 @@ export const ENV = {
   exclude: "PORT_SERVER_EXCLUDE",
   /** The proxy's port: a number (0 picks a free one), or `off`. */
   proxyPort: "PORT_SERVER_PROXY_PORT",
+  /** How long a session the agent hooks hold may go without a heartbeat (a duration: 4h). */
+  sessionTtl: "PORT_SERVER_SESSION_TTL",
 } as const;
 
 export type Env = Record<string, string | undefined>;

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import license from "../../LICENSE" with { type: "text" };
+import { CLAUDE_EVENTS, claudeEntry, type HookCommand } from "../cli/hooks/events.ts";
 import { MCP_SERVER_NAME } from "../core/config.ts";
 import { PortError } from "../core/errors.ts";
 import { isFolder, pathExists } from "../core/files.ts";
@@ -47,12 +48,15 @@ const MANIFEST = {
 const MCP_SERVER = { type: "stdio", command: "portctl", args: ["mcp"] };
 
 /** Without portctl on PATH the hooks do nothing rather than fail every session. */
-function hook(sub: "start" | "end") {
+function hook(sub: HookCommand) {
   const command = `command -v portctl >/dev/null 2>&1 || exit 0; portctl session ${sub} --hook claude`;
-  return [{ hooks: [{ type: "command", command, timeout: 30 }] }];
+  return [{ hooks: [claudeEntry(command, sub)] }];
 }
 
-const HOOKS = { SessionStart: hook("start"), SessionEnd: hook("end"), WorktreeRemove: hook("end") };
+/** The same events `portctl hooks install --claude` writes (no WorktreeRemove: see there). */
+const HOOKS = Object.fromEntries(
+  Object.entries(CLAUDE_EVENTS).map(([event, sub]) => [event, hook(sub)]),
+);
 
 const README = `# port-server for Claude Code
 
@@ -66,8 +70,10 @@ so Docker Compose stacks, dev servers and git worktrees on one machine never col
   scan, prune and history.
 - **Hooks**: SessionStart allocates the ports the project declares (its Compose host-port
   variables and the dev server's \`WEB_PORT\`) and exports them into the session; in a linked
-  worktree they are held for that session, and SessionEnd or WorktreeRemove frees them. The
-  main checkout's ports are never freed by a hook.
+  worktree they are held for that session: each prompt and tool use is a heartbeat (in the
+  background), and SessionEnd frees them, as does removing the worktree. A session that stops
+  without ending lets them go after 4 hours without a heartbeat. The main checkout's ports are
+  never freed by a hook.
 
 Written by \`portctl skill install --plugin DIR\`; the same parts one by one:
 \`portctl skill install\`, \`portctl mcp install --claude\`, \`portctl hooks install --claude\`.

@@ -87,6 +87,83 @@ describe("session start / end as hooks", () => {
     expect(await ports()).toEqual(["main/db:-", "main/web:-"]);
   });
 
+  test("SessionEnd run in the main checkout (Claude Code, after leaving the worktree) frees the session's ports elsewhere", async () => {
+    await hook(["session", "start", "--hook", "claude"], { session_id: "s-2", cwd: repo.worktree });
+    await f.run(["-C", repo.main, "allocate", "--service", "tied", "--lease-session", "s-2"]);
+    expect(await ports()).toHaveLength(5);
+    const end = await hook(["session", "end", "--hook", "claude"], {
+      session_id: "s-2",
+      cwd: repo.main,
+      hook_event_name: "SessionEnd",
+    });
+    expect(end).toEqual({
+      code: 0,
+      out: [],
+      err: ["port-server: released 2 port(s) of session s-2"],
+    });
+    // The main checkout's, even one tied to the session by hand, stay.
+    expect(await ports()).toEqual(["main/db:-", "main/tied:s-2", "main/web:-"]);
+    await f.run(["session", "end", "s-2"]);
+    expect(await ports()).toEqual(["main/db:-", "main/web:-"]);
+  });
+
+  test("heartbeats: a linked worktree's session kept for the ttl; the main checkout asks nothing", async () => {
+    const sessions = async () =>
+      JSON.parse((await f.run(["session", "list", "--json"])).out.join("\n")) as {
+        id: string;
+        ttl_seconds: number | null;
+        heartbeat_at: string | null;
+        allocations: unknown[];
+      }[];
+    const start = await hook(["session", "start", "--hook", "claude"], {
+      session_id: "hb-1",
+      cwd: repo.worktree,
+    });
+    expect(start.err).toEqual([]);
+    // The start itself sets the ttl: a host killed before its first prompt still lets go.
+    const started = (await sessions()).find((x) => x.id === "hb-1");
+    expect(started).toMatchObject({ ttl_seconds: 4 * 3600 });
+    expect(started?.allocations).toHaveLength(2);
+    const beat = await hook(
+      ["session", "heartbeat", "--hook", "claude"],
+      { session_id: "hb-1", cwd: repo.worktree, hook_event_name: "UserPromptSubmit" },
+      { PORT_SERVER_SESSION_TTL: "90s" },
+    );
+    expect(beat).toEqual({ code: 0, out: [], err: [] });
+    expect((await sessions()).find((x) => x.id === "hb-1")?.ttl_seconds).toBe(90);
+    const main = await hook(["session", "heartbeat", "--hook", "codex"], {
+      session_id: "hb-main",
+      cwd: repo.main,
+    });
+    expect(main).toEqual({ code: 0, out: [], err: [] });
+    expect((await sessions()).map((x) => x.id)).not.toContain("hb-main");
+    const bad = await hook(
+      ["session", "heartbeat", "--hook", "gemini"],
+      { session_id: "hb-1", cwd: repo.worktree },
+      { PORT_SERVER_SESSION_TTL: "forever" },
+    );
+    expect(bad).toEqual({
+      code: 0,
+      out: [],
+      err: [
+        "port-server: PORT_SERVER_SESSION_TTL=forever is not a duration such as 30m or 4h; using 4h",
+      ],
+    });
+    expect((await sessions()).find((x) => x.id === "hb-1")?.ttl_seconds).toBe(4 * 3600);
+    const down = await hook(
+      ["session", "heartbeat", "--hook", "claude"],
+      { session_id: "hb-1", cwd: repo.worktree },
+      { PORT_SERVER_ADDR: "127.0.0.1:1" },
+    );
+    expect(down).toEqual({
+      code: 0,
+      out: [],
+      err: ["port-server is not running — start it with: portctl start"],
+    });
+    await f.run(["session", "end", "hb-1"]);
+    expect(await ports()).toEqual(["main/db:-", "main/web:-"]);
+  });
+
   test("WorktreeRemove of a deleted worktree frees it; naming the main checkout frees nothing", async () => {
     await f.run(["-C", repo.worktree, "allocate", "--service", "cache"]);
     await hook(["session", "end", "--hook", "claude"], {
@@ -136,16 +213,30 @@ describe("portctl hooks install", () => {
     const dir = join(f.home.root, "proj");
     mkdirSync(join(dir, ".claude"), { recursive: true });
     const mine = { type: "command", command: "echo hi" };
+    // An earlier install wrote a WorktreeRemove hook: ours goes, the user's stays.
+    const oldOurs = { type: "command", command: "portctl session end --hook claude" };
+    const theirs = { type: "command", command: "wt remove" };
     writeFileSync(
       join(dir, ".claude/settings.json"),
-      JSON.stringify({ model: "x", hooks: { SessionStart: [{ hooks: [mine] }] } }, null, 4),
+      JSON.stringify(
+        {
+          model: "x",
+          hooks: {
+            SessionStart: [{ hooks: [mine] }],
+            WorktreeRemove: [{ hooks: [oldOurs] }, { hooks: [theirs] }],
+            Notification: [{ hooks: [oldOurs] }],
+          },
+        },
+        null,
+        4,
+      ),
     );
     const r = await f.run(["hooks", "install", "--claude", "--codex", "--gemini"], { cwd: dir });
     expect(r.err).toEqual([]);
     expect(r.out.slice(0, 3)).toEqual([
-      `Claude Code: wrote SessionStart, SessionEnd, WorktreeRemove hooks in ${join(dir, ".claude/settings.json")}`,
-      `Codex: wrote SessionStart, SessionEnd hooks in ${join(dir, ".codex/hooks.json")}`,
-      `Gemini CLI: wrote SessionStart, SessionEnd hooks in ${join(dir, ".gemini/settings.json")}`,
+      `Claude Code: wrote SessionStart, UserPromptSubmit, PostToolUse, SessionEnd hooks in ${join(dir, ".claude/settings.json")}`,
+      `Codex: wrote SessionStart, UserPromptSubmit, SessionEnd hooks in ${join(dir, ".codex/hooks.json")}`,
+      `Gemini CLI: wrote SessionStart, BeforeAgent, SessionEnd hooks in ${join(dir, ".gemini/settings.json")}`,
     ]);
     // From source the command is bun and main.ts: said once.
     expect(r.out[3]).toStartWith("note: the hooks name ");
@@ -155,12 +246,27 @@ describe("portctl hooks install", () => {
     expect(claude.hooks.SessionStart).toHaveLength(2);
     expect(claude.hooks.SessionStart[0].hooks[0]).toEqual(mine);
     expect(claude.hooks.SessionStart[1].hooks[0].command).toEndWith(" session start --hook claude");
-    expect(claude.hooks.WorktreeRemove[0].hooks[0].command).toEndWith(" session end --hook claude");
+    expect(claude.hooks.WorktreeRemove).toEqual([{ hooks: [theirs] }]);
+    expect(claude.hooks.Notification).toBeUndefined();
+    expect(claude.hooks.SessionEnd[0].hooks[0].command).toEndWith(" session end --hook claude");
+    // Heartbeats: on each prompt and tool use, in the background.
+    for (const event of ["UserPromptSubmit", "PostToolUse"]) {
+      expect(claude.hooks[event][0].hooks[0]).toMatchObject({ async: true, timeout: 30 });
+      expect(claude.hooks[event][0].hooks[0].command).toEndWith(" session heartbeat --hook claude");
+    }
+    expect(claude.hooks.SessionStart[1].hooks[0].async).toBeUndefined();
     const gemini = JSON.parse(readFileSync(join(dir, ".gemini/settings.json"), "utf8"));
     expect(gemini.hooks.SessionStart[0].hooks[0]).toMatchObject({
       name: "port-server",
       timeout: 30_000,
     });
+    expect(gemini.hooks.BeforeAgent[0].hooks[0].command).toEndWith(
+      " session heartbeat --hook gemini",
+    );
+    const codex = JSON.parse(readFileSync(join(dir, ".codex/hooks.json"), "utf8"));
+    expect(codex.hooks.UserPromptSubmit[0].hooks[0].command).toEndWith(
+      " session heartbeat --hook codex",
+    );
 
     const again = await f.run(["hooks", "install", "--claude"], { cwd: dir });
     expect(again.out[0]).toStartWith("Claude Code: already up to date: ");
@@ -181,7 +287,7 @@ describe("portctl hooks install", () => {
 
     const g = await f.run(["hooks", "install", "--global", "--codex"], { cwd: dir });
     expect(g.out).toEqual([
-      `Codex: wrote SessionStart, SessionEnd hooks in ${join(f.home.root, ".codex/hooks.json")}`,
+      `Codex: wrote SessionStart, UserPromptSubmit, SessionEnd hooks in ${join(f.home.root, ".codex/hooks.json")}`,
     ]);
     const none = await f.run(["hooks", "install"], { cwd: dir });
     expect(none.err[0]).toBe(

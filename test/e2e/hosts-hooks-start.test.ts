@@ -1,13 +1,16 @@
-// Codex's and Gemini CLI's SessionStart hooks, as those hosts run them: `portctl hooks install
+// Codex's and Gemini CLI's session hooks, as those hosts run them: `portctl hooks install
 // --codex --gemini` in a project, committed, and a linked worktree made from it. `codex exec`
 // (the project trusted, hooks trusted for this run) and `gemini -p` (the folder trusted, a dummy
-// API key) run SessionStart before they reach for the network, which is not there: the
-// worktree's ports appear in the registry held for the host's own session id. The host is then
-// stopped. Temp HOME, offline.
+// API key) run SessionStart and their prompt hook before they reach for the network, which is
+// not there: the worktree's ports appear in the registry held for the host's own session id,
+// with a heartbeat. Then the host is stopped as a person would: Ctrl-C (SIGINT) makes Codex run
+// SessionEnd, SIGTERM makes Gemini CLI run it, and the port is freed; killed with SIGKILL (no
+// SessionEnd), the host's session loses the port once its ttl lapses. Temp HOME, offline.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Allocation } from "../../src/core/model.ts";
+import type { Allocation, PortEvent } from "../../src/core/model.ts";
+import type { Session } from "../../src/core/sessions.ts";
 import { builtBinaries, runBinary } from "../helpers/binaries.ts";
 import { checkedFetch } from "../helpers/contract.ts";
 import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
@@ -56,8 +59,29 @@ afterAll(async () => {
   hostEnv?.cleanup();
 });
 
-/** Runs the host in a new worktree until the worktree's port shows up (or 60 s), then stops it. */
-async function sessionPort(name: string, argv: string[], extra: Record<string, string> = {}) {
+const api = async <T>(path: string) =>
+  (await checkedFetch(`${daemon.url}${path}`)).json() as Promise<T>;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await Bun.sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Runs the host in a new worktree until the worktree's port shows up, then stops it with
+ * `signal` and waits for it to exit: the port's events, newest first, and the host's session.
+ */
+async function session(
+  name: string,
+  argv: string[],
+  signal: NodeJS.Signals,
+  extra: Record<string, string> = {},
+) {
   const worktree = join(home.root, `wt-${name}`);
   git(repo, "worktree", "add", "-q", worktree, "-b", name);
   const trust = `[projects."${worktree}"]\ntrust_level = "trusted"\n`;
@@ -71,49 +95,76 @@ async function sessionPort(name: string, argv: string[], extra: Record<string, s
     stdout: "ignore",
     stderr: "ignore",
   });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 120_000);
   try {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const rows = (await (
-        await checkedFetch(`${daemon.url}/v1/allocations`)
-      ).json()) as Allocation[];
-      const mine = rows.find((a) => a.checkout === worktree);
-      if (mine) return mine;
-      await Bun.sleep(200);
-    }
-    return undefined;
+    const a = await waitFor("the worktree's port", async () =>
+      (await api<Allocation[]>("/v1/allocations")).find((x) => x.checkout === worktree),
+    );
+    const s = await waitFor("the prompt's heartbeat", async () => {
+      const found = (await api<Session[]>("/v1/sessions")).find((x) => x.id === a.lease_session);
+      return found?.heartbeat_at ? found : undefined;
+    });
+    proc.kill(signal);
+    await proc.exited;
+    const freed = await waitFor("the port freed", async () => {
+      const events = await api<PortEvent[]>(`/v1/events?port=${a.port}`);
+      return events[0]?.kind === "allocated" ? undefined : events;
+    });
+    return { a, session: s, events: freed };
   } finally {
+    clearTimeout(timer);
     proc.kill("SIGKILL");
     await proc.exited;
   }
 }
 
-describe("SessionStart hooks of the other hosts", () => {
+const CODEX = ["exec", "--dangerously-bypass-hook-trust", "--skip-git-repo-check", "hi"];
+
+describe("the session hooks of the other hosts", () => {
   test.skipIf(!codex)(
-    "codex exec: the worktree's WEB_PORT held for Codex's session",
+    "codex exec: the worktree's WEB_PORT held for Codex's session; Ctrl-C runs SessionEnd, which frees it",
     async () => {
-      const a = await sessionPort("codex", [
-        codex as string,
-        "exec",
-        "--dangerously-bypass-hook-trust",
-        "--skip-git-repo-check",
-        "hi",
-      ]);
-      expect(a).toMatchObject({ service: "web", instance: "wt-codex" });
-      expect(a?.lease_session).toMatch(/^[0-9a-f-]{36}$/);
+      const r = await session("codex", [codex as string, ...CODEX], "SIGINT");
+      expect(r.a).toMatchObject({ service: "web", instance: "wt-codex" });
+      expect(r.a.lease_session).toMatch(/^[0-9a-f-]{36}$/);
+      expect(r.session.ttl_seconds).toBe(4 * 3600);
+      expect(r.events[0]).toMatchObject({
+        kind: "lease_ended",
+        reason: `session ${r.a.lease_session} ended`,
+      });
     },
-    120_000,
+    180_000,
   );
 
   test.skipIf(!gemini)(
-    "gemini -p: the worktree's WEB_PORT held for Gemini's session",
+    "gemini -p: the worktree's WEB_PORT held for Gemini's session; SIGTERM runs SessionEnd, which frees it",
     async () => {
-      const a = await sessionPort("gemini", [gemini as string, "-p", "hi"], {
+      const r = await session("gemini", [gemini as string, "-p", "hi"], "SIGTERM", {
         GEMINI_API_KEY: "offline-test",
       });
-      expect(a).toMatchObject({ service: "web", instance: "wt-gemini" });
-      expect(a?.lease_session).toMatch(/^[0-9a-f-]{36}$/);
+      expect(r.a).toMatchObject({ service: "web", instance: "wt-gemini" });
+      expect(r.a.lease_session).toMatch(/^[0-9a-f-]{36}$/);
+      expect(r.session.ttl_seconds).toBe(4 * 3600);
+      expect(r.events[0]).toMatchObject({
+        kind: "lease_ended",
+        reason: `session ${r.a.lease_session} ended`,
+      });
     },
-    120_000,
+    180_000,
+  );
+
+  test.skipIf(!codex)(
+    "codex killed (no SessionEnd): the port goes when the heartbeat's ttl lapses",
+    async () => {
+      const r = await session("codex-killed", [codex as string, ...CODEX], "SIGKILL", {
+        PORT_SERVER_SESSION_TTL: "3s",
+      });
+      expect(r.session.ttl_seconds).toBe(3);
+      expect(r.events[0]).toMatchObject({
+        kind: "lease_ended",
+        reason: `session ${r.a.lease_session} sent no heartbeat for 3s`,
+      });
+    },
+    180_000,
   );
 });

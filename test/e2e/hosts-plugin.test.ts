@@ -30,7 +30,8 @@ test.skipIf(!claude)(
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("✔ Validation passed");
     expect(r.stdout).toContain('SessionStart command "command -v portctl');
-    expect(r.stdout).toContain("WorktreeRemove");
+    expect(r.stdout).toContain('UserPromptSubmit command "command -v portctl');
+    expect(r.stdout).not.toContain("WorktreeRemove");
     expect(r.stdout).toContain('port-server stdio portctl ["mcp"]');
     expect(r.stdout).toContain("skills: port-server:port-manager");
   },

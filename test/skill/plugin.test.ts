@@ -39,7 +39,13 @@ describe("skill install --plugin", () => {
       mcpServers: { "port-server": { type: "stdio", command: "portctl", args: ["mcp"] } },
     });
     const hooks = JSON.parse(read("hooks/hooks.json")).hooks;
-    expect(Object.keys(hooks)).toEqual(["SessionStart", "SessionEnd", "WorktreeRemove"]);
+    expect(Object.keys(hooks)).toEqual([
+      "SessionStart",
+      "UserPromptSubmit",
+      "PostToolUse",
+      "SessionEnd",
+    ]);
+    expect(hooks.PostToolUse[0].hooks[0]).toMatchObject({ async: true });
     expect(hooks.SessionStart[0].hooks[0].command).toEndWith("portctl session start --hook claude");
     for (const f of SKILL_FILES) expect(read(`skills/port-manager/${f.path}`)).toBe(f.content);
     expect(read("LICENSE")).toStartWith("MIT License");

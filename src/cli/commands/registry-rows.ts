@@ -163,8 +163,14 @@ export const REGISTRY_COMMANDS: CommandSpec[] = [
       {
         name: "heartbeat",
         summary: "keep the session alive: it ends when no heartbeat comes for --ttl",
-        args: [{ name: "id", help: "the session's id" }],
+        args: [
+          { name: "id", help: "the session's id (with --hook: read from stdin)", optional: true },
+        ],
         flags: {
+          hook: {
+            ...HOOK_FLAG,
+            help: "run as that host's prompt hook: a linked worktree's session kept for PORT_SERVER_SESSION_TTL (4h); prints nothing, exit 0",
+          },
           ttl: {
             value: "<duration>",
             help: "end it after this long without a heartbeat (30s, 10m, 1h; default 10m)",

@@ -26,9 +26,12 @@ export async function sessionEnd(
 }
 
 export async function sessionHeartbeat(
-  opts: { id: string; ttl?: string; json?: boolean },
+  opts: { id?: string; ttl?: string; hook?: string; json?: boolean },
   io: Io,
 ): Promise<number> {
+  if (opts.hook) return (await import("../hooks/session.ts")).sessionHeartbeatHook(io);
+  if (!opts.id)
+    throw new PortError("bad_request", "name the session: portctl session heartbeat ID");
   const s = await new Client(io.env).heartbeat(sessionId(opts.id), opts.ttl);
   if (opts.json) printJson(io, s);
   else {

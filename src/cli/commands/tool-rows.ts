@@ -68,17 +68,19 @@ export const TOOL_COMMANDS: CommandSpec[] = [
   },
   {
     name: "hooks",
-    summary: "agent hooks that give each session its ports and free a removed worktree's",
+    summary: "agent hooks that give each session its ports and free a linked worktree's at its end",
     subcommands: [
       {
         name: "install",
         summary: "write a host's hook configuration (project, or --global)",
         flags: {
           claude: {
-            help: "Claude Code: .claude/settings.json (SessionStart, SessionEnd, WorktreeRemove)",
+            help: "Claude Code: .claude/settings.json (SessionStart, UserPromptSubmit, PostToolUse, SessionEnd)",
           },
-          codex: { help: "Codex: .codex/hooks.json (SessionStart, SessionEnd)" },
-          gemini: { help: "Gemini CLI: .gemini/settings.json (SessionStart, SessionEnd)" },
+          codex: { help: "Codex: .codex/hooks.json (SessionStart, UserPromptSubmit, SessionEnd)" },
+          gemini: {
+            help: "Gemini CLI: .gemini/settings.json (SessionStart, BeforeAgent, SessionEnd)",
+          },
           global: { help: "in your home folder's settings instead of this project's" },
           print: { help: "print the configuration instead of writing it" },
         },

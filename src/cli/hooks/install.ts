@@ -1,8 +1,14 @@
 // `portctl hooks install`: writes each agent host's hook configuration so a session starting in
-// a checkout gets its ports (`portctl session start --hook HOST`) and a session ending or a
-// worktree removed frees a linked worktree's (`portctl session end --hook HOST`). Merged into
-// the file that is there (our entries replaced, every other hook kept); a file that is not a
-// JSON object is refused and left untouched.
+// a checkout gets its ports (`portctl session start --hook HOST`), each prompt keeps a linked
+// worktree's session alive (`portctl session heartbeat --hook HOST`), and a session ending frees
+// a linked worktree's (`portctl session end --hook HOST`). Merged into the file that is there
+// (our entries replaced, every other hook kept); a file that is not a JSON object is refused and
+// left untouched.
+//
+// No WorktreeRemove hook: Claude Code (2.1.332, read and tried) runs it only for a worktree a
+// WorktreeCreate hook made, and then instead of removing the worktree itself, so ours would stop
+// Claude Code removing it where no other WorktreeRemove hook does. Its own worktrees are
+// removed with git; the session's end and the daemon (a checkout that disappears) free their ports.
 import { join } from "node:path";
 import { PortError } from "../../core/errors.ts";
 import type { Io } from "../io.ts";
@@ -10,6 +16,7 @@ import { formatLike, isObject, parseObject } from "../mcp/config-json.ts";
 import { projectEntry, serverEntry } from "../mcp/install.ts";
 import { colors, shellWords } from "../output.ts";
 import { rewriteFile } from "../rewrite.ts";
+import { CLAUDE_EVENTS, claudeEntry, type HookCommand, TIMEOUT_SECONDS } from "./events.ts";
 import type { HookHost } from "./input.ts";
 
 export interface HooksInstallOptions {
@@ -26,21 +33,18 @@ interface Host {
   /** The settings file: in the project, or with --global in your home. */
   file(io: Io, global: boolean): string;
   /** Event → our command's subcommand. */
-  events: Record<string, "start" | "end">;
+  events: Record<string, HookCommand>;
   /** One hook entry as the host writes it (timeouts: seconds, Gemini CLI milliseconds). */
-  entry(command: string): Record<string, unknown>;
+  entry(command: string, sub: HookCommand): Record<string, unknown>;
 }
-
-/** Generous: the hooks take well under a second, but a loaded machine must not kill them. */
-const TIMEOUT_SECONDS = 30;
 
 const HOSTS: readonly Host[] = [
   {
     flag: "claude",
     name: "Claude Code",
     file: (io, global) => join(global ? io.home : io.cwd, ".claude", "settings.json"),
-    events: { SessionStart: "start", SessionEnd: "end", WorktreeRemove: "end" },
-    entry: (command) => ({ type: "command", command, timeout: TIMEOUT_SECONDS }),
+    events: CLAUDE_EVENTS,
+    entry: claudeEntry,
   },
   {
     flag: "codex",
@@ -49,14 +53,14 @@ const HOSTS: readonly Host[] = [
       global
         ? join(io.env.CODEX_HOME || join(io.home, ".codex"), "hooks.json")
         : join(io.cwd, ".codex", "hooks.json"),
-    events: { SessionStart: "start", SessionEnd: "end" },
+    events: { SessionStart: "start", UserPromptSubmit: "heartbeat", SessionEnd: "end" },
     entry: (command) => ({ type: "command", command, timeout: TIMEOUT_SECONDS }),
   },
   {
     flag: "gemini",
     name: "Gemini CLI",
     file: (io, global) => join(global ? io.home : io.cwd, ".gemini", "settings.json"),
-    events: { SessionStart: "start", SessionEnd: "end" },
+    events: { SessionStart: "start", BeforeAgent: "heartbeat", SessionEnd: "end" },
     entry: (command) => ({
       type: "command",
       name: "port-server",
@@ -122,7 +126,7 @@ function selfCommand(io: Io): string[] {
   return [entry.command, ...entry.args.slice(0, -1)];
 }
 
-function commandLine(portctl: string[], sub: "start" | "end", host: HookHost): string {
+function commandLine(portctl: string[], sub: HookCommand, host: HookHost): string {
   return `${shellWords(portctl)} session ${sub} --hook ${host}`;
 }
 
@@ -130,7 +134,7 @@ function hooksOf(host: Host, portctl: string[]): Record<string, unknown[]> {
   return Object.fromEntries(
     Object.entries(host.events).map(([event, sub]) => [
       event,
-      [{ hooks: [host.entry(commandLine(portctl, sub, host.flag))] }],
+      [{ hooks: [host.entry(commandLine(portctl, sub, host.flag), sub)] }],
     ]),
   );
 }
@@ -142,7 +146,15 @@ function merge(before: string, file: string, host: Host, portctl: string[]): str
   if (!isObject(hooks)) {
     throw new PortError("bad_request", `cannot update ${file}: "hooks" is not an object`);
   }
-  for (const [event, groups] of Object.entries(hooksOf(host, portctl))) {
+  const ours = hooksOf(host, portctl);
+  // Our entries of events we no longer write (an earlier WorktreeRemove) go too.
+  for (const [event, existing] of Object.entries(hooks)) {
+    if (event in ours || !Array.isArray(existing) || !existing.some(isOurs)) continue;
+    const others = existing.filter((g) => !isOurs(g));
+    if (others.length > 0) hooks[event] = others;
+    else delete hooks[event];
+  }
+  for (const [event, groups] of Object.entries(ours)) {
     const existing = hooks[event] ?? [];
     if (!Array.isArray(existing)) {
       throw new PortError("bad_request", `cannot update ${file}: "hooks.${event}" is not an array`);
@@ -158,13 +170,13 @@ function merge(before: string, file: string, host: Host, portctl: string[]): str
     : after;
 }
 
-/** A matcher group whose hooks run `… session start|end --hook …`: one we wrote. */
+/** A matcher group whose hooks run `… session start|heartbeat|end --hook …`: one we wrote. */
 function isOurs(group: unknown): boolean {
   if (!isObject(group) || !Array.isArray(group.hooks)) return false;
   return group.hooks.some(
     (h) =>
       isObject(h) &&
       typeof h.command === "string" &&
-      / session (start|end) --hook /.test(h.command),
+      / session (start|heartbeat|end) --hook /.test(h.command),
   );
 }

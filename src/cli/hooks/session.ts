@@ -1,9 +1,12 @@
-// `portctl session start` and the hook side of `session end`: a session starting in a checkout
-// gets the ports its project declares (held for the session in a linked worktree; kept for
-// good in the main checkout), handed to the agent as each host reads them; a session ending or
-// a worktree removed in a linked worktree frees that worktree's ports, in the main checkout never.
+// `portctl session start` and the hook side of `session end` and `session heartbeat`: a session
+// starting in a checkout gets the ports its project declares (held for the session in a linked
+// worktree, with a heartbeat ttl; kept for good in the main checkout), handed to the agent as
+// each host reads them; each prompt (and, in Claude Code, each tool use) is a heartbeat; a
+// session ending or a worktree removed in a linked worktree frees that worktree's ports, in the
+// main checkout never.
 import { closeSync, existsSync, constants as fs, openSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
+import { ENV } from "../../core/config.ts";
 import { envKey } from "../../core/envkey.ts";
 import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
@@ -31,7 +34,9 @@ export async function sessionStart(opts: SessionStartOptions, io: Io): Promise<n
   }
   return asHook(io, async (input) => {
     const cwd = input.cwd ?? io.cwd;
-    const { env } = await startIn(cwd, input.session, io);
+    const { env, held } = await startIn(cwd, input.session, io);
+    // A session the host never ends (killed, the machine off) lets its ports go after the ttl.
+    if (held) await new Client(io.env).heartbeat(input.session, sessionTtl(io));
     if (env.length === 0) return;
     if (opts.hook === "claude") writeClaudeEnv(io, env);
     const text = `port-server: this session's ports (from the registry; use these, never pick numbers): ${env.map(([k, v]) => `${k}=${v}`).join(" ")}`;
@@ -56,12 +61,40 @@ export async function sessionEndHook(io: Io): Promise<number> {
       return;
     }
     const cwd = input.cwd ?? io.cwd;
-    if (existsSync(cwd) && !findCheckout(cwd)?.worktree) return;
+    if (existsSync(cwd) && !findCheckout(cwd)?.worktree) {
+      // Claude Code runs SessionEnd in the main checkout once it has left (and maybe removed)
+      // the session's worktree: the session's ports elsewhere go, this checkout's never.
+      const here = detectCheckoutPath(findCheckout(cwd)?.top ?? resolve(cwd));
+      const session = (await client.sessions()).find((s) => s.id === input.session);
+      const elsewhere = (session?.allocations ?? []).filter((a) => a.checkout !== here);
+      for (const a of elsewhere) await client.release(a.id);
+      if (elsewhere.length > 0)
+        io.err(
+          `port-server: released ${elsewhere.length} port(s) of session ${safe(input.session)}`,
+        );
+      return;
+    }
     const { released } = await client.endSession(input.session);
     if (released.length > 0)
       io.err(`port-server: released ${released.length} port(s) of session ${safe(input.session)}`);
   });
 }
+
+/**
+ * `session heartbeat --hook`: the host's prompt (or tool use) in a linked worktree keeps the
+ * session's ports for another ttl. Prints nothing (a prompt hook's stdout would reach the model);
+ * in the main checkout it asks nothing at all.
+ */
+export async function sessionHeartbeatHook(io: Io): Promise<number> {
+  return asHook(io, async (input) => {
+    const cwd = input.cwd ?? io.cwd;
+    if (existsSync(cwd) && !findCheckout(cwd)?.worktree) return;
+    await new Client(io.env).heartbeat(input.session, sessionTtl(io));
+  });
+}
+
+/** How long the hooks' sessions may stay silent, unless PORT_SERVER_SESSION_TTL says otherwise. */
+export const HOOK_SESSION_TTL = "4h";
 
 // --- internal ---
 
@@ -69,6 +102,19 @@ interface Started {
   allocations: Allocation[];
   /** Variable → port, in the order allocated. */
   env: [string, number][];
+  /** The ports are the session's (a linked worktree), not the project's. */
+  held: boolean;
+}
+
+/** PORT_SERVER_SESSION_TTL when it is a duration the API takes (30s, 10m, 4h, 2d), else 4h. */
+function sessionTtl(io: Io): string {
+  const value = io.env[ENV.sessionTtl];
+  if (value === undefined || value === "") return HOOK_SESSION_TTL;
+  if (/^[1-9]\d{0,5}[smhdw]$/.test(value)) return value;
+  io.err(
+    `port-server: ${ENV.sessionTtl}=${safe(value)} is not a duration such as 30m or 4h; using ${HOOK_SESSION_TTL}`,
+  );
+  return HOOK_SESSION_TTL;
 }
 
 async function startIn(cwd: string, session: string, io: Io): Promise<Started> {
@@ -97,7 +143,7 @@ async function startIn(cwd: string, session: string, io: Io): Promise<Started> {
     // A range's last port has a variable of its own (`${WEB_END:-3009}`).
     if (port.block?.endVariable) env.push([port.block.endVariable, last.port]);
   }
-  return { allocations, env };
+  return { allocations, env, held: allocations.length > 0 && Boolean(checkout?.worktree) };
 }
 
 /**
