@@ -80,7 +80,20 @@ describe("portctl mcp (compiled) over stdio", () => {
       expect(t.outputSchema?.type).toBe("object");
       expect(() => ajv.compile(t.inputSchema)).not.toThrow();
       expect(() => ajv.compile(t.outputSchema ?? {})).not.toThrow();
+      // One type per schema (a nullable field is anyOf string | null): clients with a
+      // single-type dialect (Gemini's function declarations) take it.
+      expect(JSON.stringify(t.inputSchema)).not.toMatch(/"type":\[/);
+      expect(JSON.stringify(t.outputSchema)).not.toMatch(/"type":\[/);
     }
+    const checkout = (
+      tools.find((t) => t.name === "list")?.outputSchema as unknown as {
+        properties: { allocations: { items: { properties: Record<string, unknown> } } };
+      }
+    ).properties.allocations.items.properties.checkout;
+    expect(checkout).toEqual({
+      description: expect.any(String),
+      anyOf: [{ type: "string" }, { type: "null" }],
+    });
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     for (const name of ["list", "check", "env", "history"]) {
       expect(byName[name]?.annotations?.readOnlyHint).toBe(true);

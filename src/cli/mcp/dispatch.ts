@@ -56,5 +56,44 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output") {
       if (io === "output") delete ctx.jsonSchema.additionalProperties;
     },
   });
+  // zod writes a nullable field as a type array once the overrides have run: split after.
+  splitTypeArrays(rest);
   return rest as { type: "object"; [key: string]: unknown };
+}
+
+/** Where a JSON Schema holds schemas: by name, in a list, or one. */
+const SCHEMA_MAPS = new Set(["properties", "patternProperties", "definitions", "$defs"]);
+const SCHEMA_LISTS = new Set(["anyOf", "oneOf", "allOf", "prefixItems"]);
+const SCHEMA_KEYS = new Set(["items", "additionalProperties", "not", "contains", "propertyNames"]);
+
+/** Words about a value as a whole: they stay beside `anyOf`, the rest go into its branches. */
+const ANNOTATIONS = new Set(["title", "description", "default", "examples", "deprecated"]);
+
+/**
+ * `{"type": ["string", "null"], …}` (zod's nullable) as `anyOf` branches of one type each:
+ * clients that map tool schemas onto a single-`type` dialect (Gemini's function declarations)
+ * reject or drop a type array, and the MCP Inspector's --strict warns about it.
+ */
+function splitTypeArrays(schema: unknown): void {
+  if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return;
+  const node = schema as Record<string, unknown>;
+  for (const [key, child] of Object.entries(node)) {
+    if (SCHEMA_MAPS.has(key) && typeof child === "object" && child !== null) {
+      for (const sub of Object.values(child)) splitTypeArrays(sub);
+    } else if (SCHEMA_LISTS.has(key) && Array.isArray(child)) {
+      for (const sub of child) splitTypeArrays(sub);
+    } else if (SCHEMA_KEYS.has(key)) {
+      for (const sub of Array.isArray(child) ? child : [child]) splitTypeArrays(sub);
+    }
+  }
+  const types = node.type;
+  if (!Array.isArray(types)) return;
+  const constraints: Record<string, unknown> = {};
+  for (const key of Object.keys(node)) {
+    if (key === "type" || ANNOTATIONS.has(key)) continue;
+    constraints[key] = node[key];
+    delete node[key];
+  }
+  delete node.type;
+  node.anyOf = types.map((t) => (t === "null" ? { type: "null" } : { type: t, ...constraints }));
 }
