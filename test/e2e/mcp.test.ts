@@ -85,11 +85,12 @@ describe("portctl mcp (compiled) over stdio", () => {
       expect(JSON.stringify(t.inputSchema)).not.toMatch(/"type":\[/);
       expect(JSON.stringify(t.outputSchema)).not.toMatch(/"type":\[/);
     }
-    const checkout = (
-      tools.find((t) => t.name === "list")?.outputSchema as unknown as {
-        properties: { allocations: { items: { properties: Record<string, unknown> } } };
-      }
-    ).properties.allocations.items.properties.checkout;
+    type ListOutput = {
+      properties: { allocations: { items: { properties: Record<string, unknown> } } };
+    };
+    const listTool = tools.find((t) => t.name === "list");
+    const checkout = (listTool?.outputSchema as unknown as ListOutput | undefined)?.properties
+      .allocations.items.properties.checkout;
     expect(checkout).toEqual({
       description: expect.any(String),
       anyOf: [{ type: "string" }, { type: "null" }],
