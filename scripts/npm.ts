@@ -11,6 +11,7 @@ import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build, buildInfo, CLI_NAME, hostTarget, ROOT, SERVER_NAME, type Target } from "./build.ts";
+import { PLUGIN_FOLDER, writePluginFolder } from "./plugin.ts";
 import { publishedReadme } from "./readme.ts";
 
 export const SCOPE = "@port-server";
@@ -51,7 +52,7 @@ export function mainManifest(version: string, targets: readonly Target[]): Recor
     scripts: { postinstall: "node install.cjs" },
     optionalDependencies: optional,
     engines: { node: ">=18" },
-    files: ["bin/", "install.cjs", "native.cjs"],
+    files: ["bin/", `${PLUGIN_FOLDER}/`, "install.cjs", "native.cjs"],
   };
 }
 
@@ -71,7 +72,7 @@ export function stagePlatform(dir: string, target: Target, binary: string, versi
   );
 }
 
-/** Stages the main package in `dir`: launchers, install script, README and LICENSE. */
+/** Stages the main package in `dir`: launchers, install script, README, LICENSE and the plugin. */
 export function stageMain(dir: string, targets: readonly Target[], version: string): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "bin"), { recursive: true });
@@ -84,6 +85,7 @@ export function stageMain(dir: string, targets: readonly Target[], version: stri
     copyFileSync(join(NPM_SOURCES, file), join(dir, file));
   copyFileSync(join(ROOT, "LICENSE"), join(dir, "LICENSE"));
   writeFileSync(join(dir, "README.md"), publishedReadme(version));
+  writePluginFolder(dir, version);
 }
 
 /** `npm pack` of a staged folder into `outdir`; returns the tarball's path. */

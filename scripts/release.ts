@@ -4,7 +4,8 @@
 //   bun scripts/release.ts [--targets all|host|bun-linux-x64,bun-darwin-arm64,...] [--outdir DIR]
 //
 // Each dist/port-server-<version>-<os>-<arch>.tar.gz holds one folder of the same name with
-// portctl, port-server (a hard link, kept as one in the archive), README.md and LICENSE.
+// portctl, port-server (a hard link, kept as one in the archive), README.md, LICENSE and plugin/
+// (the Claude Code plugin, scripts/plugin.ts).
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
@@ -22,6 +23,7 @@ import {
 } from "./build.ts";
 import { renderFormula } from "./formula.ts";
 import { packMain, packPlatform } from "./npm.ts";
+import { writePluginFolder } from "./plugin.ts";
 import { publishedReadme, REPOSITORY } from "./readme.ts";
 
 export const EXTRA_FILES = ["README.md", "LICENSE"] as const;
@@ -73,6 +75,7 @@ export async function packTarget(
   await build({ outdir: folder, info, target });
   copyFileSync(join(ROOT, "LICENSE"), join(folder, "LICENSE"));
   writeFileSync(join(folder, "README.md"), publishedReadme(info.version));
+  writePluginFolder(folder, info.version);
   const file = join(outdir, `${name}.tar.gz`);
   await tar(file, stage, name);
   await withBinary?.(join(folder, CLI_NAME));

@@ -21,10 +21,11 @@ export function installPlugin(dir: string): void {
   writeSkill(dir, pluginFiles());
 }
 
-export function pluginFiles(): SkillFile[] {
+/** The plugin's files; `version` is the release's when scripts/plugin.ts writes one. */
+export function pluginFiles(version: string = VERSION): SkillFile[] {
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
   return [
-    { path: ".claude-plugin/plugin.json", content: json(MANIFEST) },
+    { path: ".claude-plugin/plugin.json", content: json({ ...MANIFEST, version }) },
     { path: ".mcp.json", content: json({ mcpServers: { [MCP_SERVER_NAME]: MCP_SERVER } }) },
     { path: "hooks/hooks.json", content: json({ hooks: HOOKS }) },
     { path: "README.md", content: README },
@@ -37,7 +38,6 @@ export function pluginFiles(): SkillFile[] {
 
 const MANIFEST = {
   name: PLUGIN_NAME,
-  version: VERSION,
   description:
     "Ports from the local port registry instead of guessed numbers: the port-manager skill, the port-server MCP tools, and hooks that give each session in a git worktree its ports and free them when it ends.",
   author: { name: "the port-server authors" },
@@ -75,8 +75,10 @@ so Docker Compose stacks, dev servers and git worktrees on one machine never col
   without ending lets them go after 4 hours without a heartbeat. The main checkout's ports are
   never freed by a hook.
 
-Written by \`portctl skill install --plugin DIR\`; the same parts one by one:
-\`portctl skill install\`, \`portctl mcp install --claude\`, \`portctl hooks install --claude\`.
+Use it with \`claude --plugin-dir PATH\` (or add it to a plugin marketplace). Every release
+carries it as its \`plugin/\` folder, and \`portctl skill install --plugin DIR\` writes the same
+files; the same parts one by one: \`portctl skill install\`, \`portctl mcp install --claude\`,
+\`portctl hooks install --claude\`.
 `;
 
 /** Never replace a folder that holds something else: only nothing, or our own plugin. */

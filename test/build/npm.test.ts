@@ -7,8 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostTarget } from "../../scripts/build.ts";
 import { installOffline, mainManifest, platformManifest, platformOf } from "../../scripts/npm.ts";
+import { pluginFiles } from "../../src/skill/plugin.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
 import { freePort } from "../helpers/cli.ts";
+import { hostBin, hostHome, runHost } from "../helpers/hosts.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
@@ -71,6 +73,27 @@ describe("npm packages", () => {
       expect(run([cli, "stop"], prefix, env).exitCode).toBe(0);
     }
   }, 60_000);
+
+  test("the installed package carries the Claude Code plugin, which Claude Code validates", async () => {
+    const prefix = npmInstall("plugin", ["--ignore-scripts"]);
+    const plugin = join(prefix, "lib/node_modules/port-server/plugin");
+    for (const f of pluginFiles(VERSION))
+      expect(readFileSync(join(plugin, f.path), "utf8")).toBe(f.content);
+    const claude = hostBin("claude");
+    if (!claude) return;
+    const h = hostHome();
+    try {
+      const r = await runHost([claude, "plugin", "validate", plugin, "--profile", "directory"], {
+        cwd: h.root,
+        env: h.env,
+      });
+      expect(r.stdout).toContain("✔ Validation passed");
+      expect(r.stdout).toContain("skills: port-server:port-manager");
+      expect(r.code).toBe(0);
+    } finally {
+      h.cleanup();
+    }
+  }, 120_000);
 
   test("with install scripts skipped, the first call runs through Node and puts the binary in place", () => {
     const prefix = npmInstall("no-scripts", ["--ignore-scripts"]);

@@ -16,6 +16,8 @@ import { join } from "node:path";
 import { renderFormula } from "../../scripts/formula.ts";
 import { publishedReadme } from "../../scripts/readme.ts";
 import { checkTag } from "../../scripts/release.ts";
+import { pluginFiles } from "../../src/skill/plugin.ts";
+import { hostBin, hostHome, runHost } from "../helpers/hosts.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const OS = process.platform === "darwin" ? "darwin" : "linux";
@@ -57,14 +59,44 @@ describe("scripts/release.ts --targets host", () => {
     expect(archive).toBe(`port-server-${pkg.version}-${OS}-${ARCH}.tar.gz`);
   });
 
-  test("the archive holds one folder with both binaries, README.md and LICENSE", () => {
+  test("the archive holds one folder with both binaries, README.md, LICENSE and the plugin", () => {
     const listing = tar(["-tzf", join(outdir, archive)])
       .trim()
       .split("\n");
     const names = listing.map((entry) => entry.replace(/\/$/, "")).sort();
-    const expected = ["", "/LICENSE", "/README.md", "/port-server", "/portctl"];
+    const plugin = new Set<string>();
+    for (const f of pluginFiles()) {
+      const parts = `plugin/${f.path}`.split("/");
+      for (let i = 1; i <= parts.length; i++) plugin.add(`/${parts.slice(0, i).join("/")}`);
+    }
+    const expected = ["", "/LICENSE", "/README.md", "/port-server", "/portctl", ...plugin];
     expect(names).toEqual(expected.map((name) => `${folder}${name}`).sort());
   });
+
+  test("its plugin/ is the one skill install --plugin writes, with the release's version, and Claude Code validates it", async () => {
+    const into = join(dir, "plugin");
+    mkdirSync(into);
+    tar(["-xzf", join(outdir, archive), "-C", into]);
+    const plugin = join(into, folder, "plugin");
+    const version = archive.replace(ARCHIVE, "$1");
+    for (const f of pluginFiles(version))
+      expect(readFileSync(join(plugin, f.path), "utf8")).toBe(f.content);
+    const manifest = JSON.parse(readFileSync(join(plugin, ".claude-plugin/plugin.json"), "utf8"));
+    expect(manifest).toMatchObject({ name: "port-server", version });
+    const claude = hostBin("claude");
+    if (!claude) return;
+    const h = hostHome();
+    try {
+      const r = await runHost([claude, "plugin", "validate", plugin, "--profile", "directory"], {
+        cwd: h.root,
+        env: h.env,
+      });
+      expect(r.stdout).toContain("✔ Validation passed");
+      expect(r.code).toBe(0);
+    } finally {
+      h.cleanup();
+    }
+  }, 120_000);
 
   test("the two binaries extract as one executable file under two names", () => {
     const into = join(dir, "extract");

@@ -45,6 +45,8 @@ describe("skill install --plugin", () => {
       "PostToolUse",
       "SessionEnd",
     ]);
+    for (const groups of Object.values(hooks) as { hooks: { type: string }[] }[][])
+      expect(groups[0]?.hooks[0]?.type).toBe("command");
     expect(hooks.PostToolUse[0].hooks[0]).toMatchObject({ async: true });
     expect(hooks.SessionStart[0].hooks[0].command).toEndWith("portctl session start --hook claude");
     for (const f of SKILL_FILES) expect(read(`skills/port-manager/${f.path}`)).toBe(f.content);
