@@ -149,18 +149,18 @@ export class Allocator {
     opts: AllocateOptions,
     leaseStarted: string | null,
   ): AllocateResult | null {
-    const existing = this.#store.byService(req.app, req.instance, req.service);
     const caller = opts.caller ?? this.owners.caller(this.owners.daemonUid);
+    const owner = this.owners.key(caller);
+    // Names are each user's own (#28): only the caller's app/instance/service is looked at.
+    const existing = this.#store.byService(owner, req.app, req.instance, req.service);
     if (existing) {
       if (opts.reuse && (wanted === undefined || wanted === existing.port)) {
-        // Names are one per host like ports: another user's service is refused, never reused.
-        this.owners.mayChange(existing, caller, "reuse");
         return this.#reuse(existing, req, opts, caller);
       }
       throw new PortError("service_allocated", "service already allocated", existing);
     }
-    this.#refuseEnvKeyTwin(req);
-    const name = this.#name(req);
+    this.#refuseEnvKeyTwin(req, owner);
+    const name = this.#name(req, caller);
     const port =
       wanted === undefined ? this.#pickFree() : this.#checkWanted(wanted, opts.adopt ?? false);
     const row = {
@@ -185,7 +185,7 @@ export class Allocator {
     const reason = opts.note ? `${base}; ${opts.note}` : base;
     try {
       const allocation = this.#store.insert(row, { pid: opts.pid, reason });
-      if (req.lease_session) startSession(this.#store, req.lease_session);
+      if (req.lease_session) startSession(this.#store, req.lease_session, owner);
       return { allocation, created: true };
     } catch (err) {
       const conflict = uniqueViolation(err);
@@ -198,7 +198,7 @@ export class Allocator {
           ? this.#store.byPort(port)
           : conflict === "name_taken"
             ? this.#store.byName(name)
-            : this.#store.byService(req.app, req.instance, req.service);
+            : this.#store.byService(owner, req.app, req.instance, req.service);
       throw new PortError(conflict, CONFLICT_MESSAGES[conflict], holder ?? undefined);
     }
   }
@@ -219,18 +219,17 @@ export class Allocator {
         excluded: (port) => this.#excluded(port),
         listening: () => this.#listening(),
         checkWanted: (port, adopt) => this.#checkWanted(port, adopt),
-        reuse: (existing) => {
-          // Names are one per host like ports: another user's service is refused, never reused.
-          this.owners.mayChange(existing, caller, "reuse");
-          return this.#reuse(existing, req, opts, caller);
-        },
+        reuse: (existing) => this.#reuse(existing, req, opts, caller),
         ownerUid: this.owners.rowOwner(caller),
-        refuseEnvKeyTwin: (service) => this.#refuseEnvKeyTwin({ ...req, service }),
-        startSession: (session) => startSession(this.#store, session),
+        owner: this.owners.key(caller),
+        refuseEnvKeyTwin: (service) =>
+          this.#refuseEnvKeyTwin({ ...req, service }, this.owners.key(caller)),
+        startSession: (session) => startSession(this.#store, session, this.owners.key(caller)),
         name: (service, chosen) => {
           const { name: _, ...rest } = req;
           return this.#name(
             chosen === undefined ? { ...rest, service } : { ...rest, service, name: chosen },
+            caller,
           );
         },
       };
@@ -241,9 +240,15 @@ export class Allocator {
     }
   }
 
-  /** The name asked for (409 when another allocation has it), else the first free derived one. */
-  #name(req: AllocateRequest): string {
-    if (req.name === undefined) return freeName(req, (n) => this.#store.byName(n) !== null);
+  /**
+   * The name asked for (409 when another allocation has it), else the first free derived one:
+   * hostnames are one per host, so another user's carry their label (owners.label).
+   */
+  #name(req: AllocateRequest, caller: Caller): string {
+    if (req.name === undefined) {
+      const taken = (n: string) => this.#store.byName(n) !== null;
+      return freeName(req, taken, this.owners.label(caller));
+    }
     const name = parseChosenName(req.name);
     const holder = this.#store.byName(name);
     if (holder) throw new PortError("name_taken", `name ${name} is taken`, holder);
@@ -272,8 +277,8 @@ export class Allocator {
   }
 
   /** `web_api` beside `web-api`: `portctl env` could print only one WEB_API_PORT. */
-  #refuseEnvKeyTwin(req: AllocateRequest): void {
-    const twin = this.#store.envKeyTwin(req.app, req.instance, req.service);
+  #refuseEnvKeyTwin(req: AllocateRequest, owner: number): void {
+    const twin = this.#store.envKeyTwin(owner, req.app, req.instance, req.service);
     if (!twin) return;
     const key = envKey(req.service);
     throw new PortError(

@@ -6,6 +6,7 @@ import { envKey } from "./envkey.ts";
 import { PortError } from "./errors.ts";
 import { allocationSchema, type ImportConflict, type ImportRow, type Row } from "./model.ts";
 import { freeName, parseChosenName } from "./names.ts";
+import { ownerKey } from "./queries.ts";
 
 export { importConflictSchema, importRequestSchema } from "./model.ts";
 
@@ -25,6 +26,8 @@ export interface ImportScope {
   mine: (row: Row) => boolean;
   /** `shop/main/web (id=3)`, or `another user (alice)`. */
   describe: (row: Row) => string;
+  /** The label the caller's derived names carry (owners.label; none for the daemon's user). */
+  label?: string | undefined;
 }
 
 const DAEMON_SCOPE: ImportScope = { owner: null, mine: () => true, describe: (a) => name(a) };
@@ -58,7 +61,7 @@ export function importAllocations(
         {
           ...row,
           id: row.id && !store.byId(row.id) ? row.id : null,
-          name: nameOf(store, row),
+          name: nameOf(store, row, scope.label),
           http: typeof row.url === "string",
           owner_uid: scope.owner,
           block_id: null,
@@ -108,7 +111,9 @@ function conflictOf(
   scope: ImportScope,
 ): ImportConflict | "identical" | null {
   const key = `${row.app}\u0000${row.instance}\u0000${row.service}`;
-  const byService = store.byService(row.app, row.instance, row.service);
+  // Names are the caller's own (#28): only their own row of this app/instance/service counts.
+  const owner = ownerKey(scope.owner);
+  const byService = store.byService(owner, row.app, row.instance, row.service);
   const byPort = store.byPort(row.port);
   if (byService && byService.port === row.port && scope.mine(byService)) return "identical";
   const holder = byPort ?? byService;
@@ -120,7 +125,7 @@ function conflictOf(
   }
   // The rule allocate applies: one environment variable per service of an app and instance.
   const variable = envKey(row.service);
-  const keyTwin = store.envKeyTwin(row.app, row.instance, row.service);
+  const keyTwin = store.envKeyTwin(owner, row.app, row.instance, row.service);
   if (keyTwin) {
     const reason = `${row.service} would share ${variable} with ${scope.describe(keyTwin)}`;
     return { allocation: row, holder: keyTwin, reason };
@@ -144,7 +149,7 @@ function conflictOf(
 }
 
 /** The file's name when it is one and free; else the one an allocation would get. */
-function nameOf(store: Store, row: ImportRow): string {
+function nameOf(store: Store, row: ImportRow, label: string | undefined): string {
   const taken = (name: string) => store.byName(name) !== null;
   if (row.name !== undefined) {
     try {
@@ -154,7 +159,7 @@ function nameOf(store: Store, row: ImportRow): string {
       // Not a valid name (a hand-edited file): the derived one, as for a row without one.
     }
   }
-  return freeName(row, taken);
+  return freeName(row, taken, label);
 }
 
 function name(a: Row): string {

@@ -19,6 +19,8 @@ export interface BlockDeps {
   reuse(existing: Row): AllocateResult;
   /** The owner recorded on each row (owners.ts). */
   ownerUid: number | null;
+  /** The caller's owner key (queries.ts ownerKey): the block's names are looked up in it. */
+  owner: number;
   refuseEnvKeyTwin(service: string): void;
   /** Records the session a block is held for (sessions.ts), as a single allocation does. */
   startSession(session: string): void;
@@ -45,10 +47,10 @@ export function attemptBlock(
   const { store } = deps;
   const count = req.count ?? 1;
   const names = blockNames(req.service, count);
-  const existing = store.byService(req.app, req.instance, req.service);
+  const existing = store.byService(deps.owner, req.app, req.instance, req.service);
   if (existing) return again(deps, existing, count, wanted, opts);
   for (const name of names.slice(1)) {
-    const other = store.byService(req.app, req.instance, name);
+    const other = store.byService(deps.owner, req.app, req.instance, name);
     if (other) {
       const why = `service ${name} (port ${other.port}) is in the way of this block`;
       throw new PortError("service_allocated", why, other);

@@ -108,7 +108,7 @@ export function recordEvent(
 /** Newest first. `since` is an RFC 3339 lower bound (inclusive). */
 export function queryEvents(
   db: Database,
-  q: Omit<EventsQuery, "since"> & { since?: string },
+  q: Omit<EventsQuery, "since"> & { since?: string; owner?: number },
 ): EventRow[] {
   const { where, params } = whereClause(q, q.since === undefined ? [] : [["at >= ?", q.since]]);
   return db

@@ -103,6 +103,64 @@ const MIGRATIONS: readonly Migration[] = [
   `ALTER TABLE allocations ADD COLUMN owner_uid INTEGER CHECK (owner_uid >= 0);
    ALTER TABLE projects ADD COLUMN owner_uid INTEGER CHECK (owner_uid >= 0);
    ALTER TABLE events ADD COLUMN owner_uid INTEGER CHECK (owner_uid >= 0);`,
+  // v7: names are each user's own (#28): two users' clones of one repository are both
+  // shop/main/web, each with a port of its own. A row is known by (owner, app, instance,
+  // service), the owner NULL for the daemon's user (hence ifnull(owner_uid, -1) in the index and
+  // in every lookup); a session by (owner, id). The v1 table's UNIQUE(app, instance, service)
+  // can only go with the table: rebuilt, every row, id and the AUTOINCREMENT sequence kept.
+  (db) => {
+    const seq = db
+      .query<{ seq: number }, []>("SELECT seq FROM sqlite_sequence WHERE name = 'allocations'")
+      .get()?.seq;
+    db.exec(`CREATE TABLE allocations_v7 (
+       id               INTEGER PRIMARY KEY AUTOINCREMENT,
+       app              TEXT    NOT NULL,
+       instance         TEXT    NOT NULL,
+       service          TEXT    NOT NULL,
+       port             INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+       created_at       TEXT    NOT NULL,
+       checkout         TEXT,
+       last_seen        TEXT,
+       lease_pid        INTEGER CHECK (lease_pid > 0),
+       lease_started_at TEXT,
+       block_id         INTEGER,
+       name             TEXT,
+       http             INTEGER NOT NULL DEFAULT 0 CHECK (http IN (0, 1)),
+       lease_session    TEXT,
+       owner_uid        INTEGER CHECK (owner_uid >= 0),
+       UNIQUE (port)
+     );
+     INSERT INTO allocations_v7 (id, app, instance, service, port, created_at, checkout,
+       last_seen, lease_pid, lease_started_at, block_id, name, http, lease_session, owner_uid)
+     SELECT id, app, instance, service, port, created_at, checkout, last_seen, lease_pid,
+       lease_started_at, block_id, name, http, lease_session, owner_uid FROM allocations;
+     DROP TABLE allocations;
+     ALTER TABLE allocations_v7 RENAME TO allocations;
+     CREATE UNIQUE INDEX allocations_service
+       ON allocations (ifnull(owner_uid, -1), app, instance, service);
+     CREATE UNIQUE INDEX allocations_name ON allocations (name);
+     CREATE INDEX allocations_lease ON allocations (lease_pid) WHERE lease_pid IS NOT NULL;
+     CREATE INDEX allocations_block ON allocations (block_id) WHERE block_id IS NOT NULL;
+     CREATE INDEX allocations_session ON allocations (lease_session)
+       WHERE lease_session IS NOT NULL;
+     CREATE TABLE sessions_v7 (
+       id           TEXT    NOT NULL,
+       owner_uid    INTEGER CHECK (owner_uid >= 0),
+       started_at   TEXT    NOT NULL,
+       heartbeat_at TEXT,
+       ttl_seconds  INTEGER CHECK (ttl_seconds > 0)
+     );
+     INSERT INTO sessions_v7 (id, owner_uid, started_at, heartbeat_at, ttl_seconds)
+       SELECT DISTINCT s.id, a.owner_uid, s.started_at, s.heartbeat_at, s.ttl_seconds
+       FROM sessions s LEFT JOIN allocations a ON a.lease_session = s.id;
+     DROP TABLE sessions;
+     ALTER TABLE sessions_v7 RENAME TO sessions;
+     CREATE UNIQUE INDEX sessions_owner_id ON sessions (ifnull(owner_uid, -1), id);`);
+    // Ids are never handed out twice, even those of rows released before the upgrade.
+    if (seq !== undefined) {
+      db.run("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'allocations'", [seq]);
+    }
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -6,6 +6,7 @@
 //   main checkout        web.shop.localhost            (and shop.localhost: its main web service)
 //   linked worktree      web.fix-ui.shop.localhost     (and fix-ui.shop.localhost)
 //   taken already        web-2.fix-ui.shop.localhost
+//   another user (bob)   web.shop.bob.localhost, web.fix-ui.shop.bob.localhost (owners.label)
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN_WEB_SERVICE, NAME_DOMAIN } from "./config.ts";
@@ -50,22 +51,28 @@ export interface NameParts {
  * The names to try, best first. The short form (no instance label) is offered only to a
  * checkout that is not a linked worktree; then the instance's; then numbered (`web-2`).
  */
-export function* nameCandidates(a: NameParts, short: boolean): Generator<string> {
+export function* nameCandidates(a: NameParts, short: boolean, user?: string): Generator<string> {
   const app = dnsLabel(a.app);
   const instance = dnsLabel(a.instance);
   const service = dnsLabel(a.service);
-  if (short) yield fit([service, app]);
-  yield fit([service, instance, app]);
+  // Another user's names end in their label: `web.shop.bob.localhost` (#28).
+  const tail = user === undefined ? [app] : [app, user];
+  if (short) yield fit([service, ...tail]);
+  yield fit([service, instance, ...tail]);
   for (let n = 2; n < 1000; n++)
-    yield fit([`${cut(service, 62 - String(n).length)}-${n}`, instance, app]);
+    yield fit([`${cut(service, 62 - String(n).length)}-${n}`, instance, ...tail]);
 }
 
-/** The first derived name that `taken` does not refuse (the checkout decides the short form). */
+/**
+ * The first derived name that `taken` does not refuse (the checkout decides the short form);
+ * `user`: the owner's label when the owner is not the daemon's user (owners.label).
+ */
 export function freeName(
   a: NameParts & { checkout?: string | null | undefined },
   taken: (name: string) => boolean,
+  user?: string,
 ): string {
-  for (const name of nameCandidates(a, !isLinkedWorktree(a.checkout))) {
+  for (const name of nameCandidates(a, !isLinkedWorktree(a.checkout), user)) {
     if (!taken(name)) return name;
   }
   throw new PortError("storage", `no free name left for ${a.app}/${a.instance}/${a.service}`);

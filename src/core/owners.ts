@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { PortError } from "./errors.ts";
 import type { Row } from "./model.ts";
+import { dnsLabel } from "./names.ts";
 
 /** Who made a request, as the kernel said. */
 export interface Caller {
@@ -30,6 +31,22 @@ export class Owners {
   /** What a new row of this caller stores in owner_uid. */
   rowOwner(c: Caller): number | null {
     return c.uid === this.daemonUid ? null : c.uid;
+  }
+
+  /**
+   * The caller's owner key (queries.ts ownerKey): every lookup by name is within it, since
+   * names (app, instance, service; sessions) are each user's own.
+   */
+  key(c: Caller): number {
+    return this.rowOwner(c) ?? -1;
+  }
+
+  /**
+   * The label another user's derived names carry (`web.shop.bob.localhost`), so that their
+   * hostnames never meet the daemon's user's; none for the daemon's own user.
+   */
+  label(c: Caller): string | undefined {
+    return c.uid === this.daemonUid ? undefined : dnsLabel(this.name(c.uid));
   }
 
   /** The uid a row belongs to. */

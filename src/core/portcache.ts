@@ -67,13 +67,14 @@ export class PortCache {
    * whole app/instance every time (bench/throughput allocates thousands into one).
    */
   keyTwin(
+    owner: number,
     app: string,
     instance: string,
     service: string,
     load: () => string[],
   ): string | undefined {
     this.#sync();
-    const id = `${app}\u0000${instance}`;
+    const id = `${owner}\u0000${app}\u0000${instance}`;
     let keys = this.#keys.get(id);
     if (!keys) {
       keys = new Map();
@@ -86,11 +87,17 @@ export class PortCache {
 
   /** Our own insert (true) or delete (false) of this allocation, inside a write. */
   mark(
-    a: { port: number; app: string; instance: string; service: string },
+    a: {
+      port: number;
+      app: string;
+      instance: string;
+      service: string;
+      owner_uid: number | null;
+    },
     allocated: boolean,
   ): void {
     this.#ports?.fill(allocated ? 1 : 0, a.port, a.port + 1);
-    const keys = this.#keys.get(`${a.app}\u0000${a.instance}`);
+    const keys = this.#keys.get(`${a.owner_uid ?? -1}\u0000${a.app}\u0000${a.instance}`);
     if (!keys) return;
     const key = envKey(a.service);
     if (allocated) {

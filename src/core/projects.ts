@@ -8,6 +8,7 @@ import type { CheckoutExists } from "./checkout.ts";
 import { PortError } from "./errors.ts";
 import { type EventContext, recordEvent } from "./events.ts";
 import { type ProjectQuery, type ProjectRequest, type ProjectRow, rfc3339 } from "./model.ts";
+import { OWNER_KEY } from "./queries.ts";
 import type { Store } from "./store.ts";
 
 export interface ClaimResult {
@@ -71,7 +72,8 @@ export function claimProject(
         { project: holder, checkout: req.checkout },
       );
     }
-    const name = alternatives(req).find((n) => !byName(store, n));
+    // Another user's stack of the same repository: first the name with the caller's user in it.
+    const name = alternatives(req, theirs ? scope.label : undefined).find((n) => !byName(store, n));
     if (!name)
       throw new PortError("range_exhausted", `no free Compose project name left for ${req.name}`);
     return { project: insert(store, name, req, pid, scope.owner), created: true };
@@ -84,6 +86,8 @@ export interface ProjectScope {
   mayChange: (holder: ProjectRow) => boolean;
   /** Throws the caller's refusal (403 not_yours). */
   refuse: (holder: ProjectRow) => never;
+  /** The caller's user, for the name of a stack whose natural name another user holds. */
+  label?: string | undefined;
 }
 
 const DAEMON_SCOPE: ProjectScope = {
@@ -94,9 +98,17 @@ const DAEMON_SCOPE: ProjectScope = {
   },
 };
 
-export function listProjects(store: Store, q: ProjectQuery = {}): ProjectRow[] {
+/** `owner` (an ownerKey): that owner's names only (a query by name is the caller's, #28). */
+export function listProjects(
+  store: Store,
+  q: ProjectQuery & { owner?: number } = {},
+): ProjectRow[] {
   const conditions: string[] = [];
-  const params: string[] = [];
+  const params: (string | number)[] = [];
+  if (q.owner !== undefined) {
+    conditions.push(`${OWNER_KEY} = ?`);
+    params.push(q.owner);
+  }
   for (const key of ["app", "instance", "name"] as const) {
     const v = q[key];
     if (v !== undefined) {
@@ -106,7 +118,7 @@ export function listProjects(store: Store, q: ProjectQuery = {}): ProjectRow[] {
   }
   const where = conditions.length ? `WHERE ${conditions.join(" AND ")}` : "";
   return store.db
-    .query<ProjectRow, string[]>(`SELECT ${COLUMNS} FROM projects ${where} ORDER BY id`)
+    .query<ProjectRow, (string | number)[]>(`SELECT ${COLUMNS} FROM projects ${where} ORDER BY id`)
     .all(...params);
 }
 
@@ -209,13 +221,20 @@ function event(
 }
 
 /**
- * A later checkout's names for a stack, most telling first: after its instance (`shop-review`,
+ * A later checkout's names for a stack, most telling first: after its user when the name is
+ * another user's (`shop-bob`: the Docker engine, and so the name, is one per host), after its
+ * instance (`shop-review`,
  * a clone given --instance review), its app (`fix-login-blog`, worktrees of two repositories in
  * folders named after one branch), the folder above it, then a number.
  */
-function alternatives(req: ProjectRequest): string[] {
+function alternatives(req: ProjectRequest, user?: string): string[] {
   const base = req.name;
-  const words = [req.instance, req.app, basename(dirname(req.checkout))];
+  const words = [
+    ...(user === undefined ? [] : [user]),
+    req.instance,
+    req.app,
+    basename(dirname(req.checkout)),
+  ];
   const out: string[] = [];
   for (const w of words) {
     // A word that is the name itself says nothing (`fix-login-fix-login`).

@@ -89,6 +89,8 @@ export interface PruneDeps {
    * while its containers remain. Unknown (no engine): freed.
    */
   projectContainers?: ReadonlyMap<string, number>;
+  /** The caller's owner key (queries.ts): `app` names the caller's own app (#28). */
+  owner?: number;
 }
 
 /**
@@ -102,7 +104,11 @@ export function prune(
 ): PruneRows {
   const { store } = deps;
   const rows = () => {
-    const all = store.list(opts.app === undefined ? {} : { app: opts.app });
+    const all = store.list(
+      opts.app === undefined
+        ? {}
+        : { app: opts.app, ...(deps.owner === undefined ? {} : { owner: deps.owner }) },
+    );
     const some =
       opts.checkout === undefined ? all : all.filter((a) => a.checkout === opts.checkout);
     return deps.mine ? some.filter(deps.mine) : some;

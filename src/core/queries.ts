@@ -13,6 +13,18 @@ export function uniqueViolation(
   return err.message.includes("allocations.name") ? "name_taken" : "service_allocated";
 }
 
+/**
+ * Whose a row is, as one number: the owner's uid, or -1 for the daemon's own user (owner_uid
+ * NULL). Names are each owner's own (schema v7): every lookup by name compares this expression,
+ * the one the UNIQUE index of (owner, app, instance, service) is made of.
+ */
+export const OWNER_KEY = "ifnull(owner_uid, -1)";
+
+/** The key of a row's owner_uid (null: the daemon's own user). */
+export function ownerKey(ownerUid: number | null | undefined): number {
+  return ownerUid ?? -1;
+}
+
 export const EVENT_COLUMNS =
   "id, at, kind, app, instance, service, port, checkout, pid, reason, project, owner_uid";
 
@@ -111,12 +123,13 @@ export function prepareHot(db: Database) {
       `SELECT ${EVENT_COLUMNS} FROM events WHERE port = ? ORDER BY id DESC LIMIT 1`,
     ),
     byPort: db.query<Row, [number]>(`SELECT ${COLUMNS} FROM allocations WHERE port = ?`),
-    services: db.query<{ service: string }, [string, string]>(
-      "SELECT service FROM allocations WHERE app = ? AND instance = ?",
+    services: db.query<{ service: string }, [number, string, string]>(
+      `SELECT service FROM allocations WHERE ${OWNER_KEY} = ? AND app = ? AND instance = ?`,
     ),
     byName: db.query<Row, [string]>(`SELECT ${COLUMNS} FROM allocations WHERE name = ?`),
-    byService: db.query<Row, [string, string, string]>(
-      `SELECT ${COLUMNS} FROM allocations WHERE app = ? AND instance = ? AND service = ?`,
+    byService: db.query<Row, [number, string, string, string]>(
+      `SELECT ${COLUMNS} FROM allocations
+       WHERE ${OWNER_KEY} = ? AND app = ? AND instance = ? AND service = ?`,
     ),
   };
 }
@@ -124,12 +137,16 @@ export function prepareHot(db: Database) {
 /** One condition with its parameter: `["at >= ?", since]`. */
 export type Condition = [sql: string, param: string | number];
 
+/** A filter or query as the store takes it: `owner` (an ownerKey) limits it to one owner's rows. */
+export type Owned<T> = T & { owner?: number };
+
 /**
- * `WHERE` matching every field `f` gives (app, instance, service, port) and every `extra`
- * condition, AND-ed; "" when there is none. Allocations and events share the columns.
+ * `WHERE` matching every field `f` gives (app, instance, service, port, checkout, owner) and
+ * every `extra` condition, AND-ed; "" when there is none. Allocations and events share the
+ * columns.
  */
 export function whereClause(
-  f: Partial<Filter>,
+  f: Owned<Partial<Filter>>,
   extra: Condition[] = [],
 ): { where: string; params: (string | number)[] } {
   const conditions: Condition[] = [];
@@ -137,6 +154,7 @@ export function whereClause(
     const value = f[key];
     if (value !== undefined) conditions.push([`${key} = ?`, value]);
   }
+  if (f.owner !== undefined) conditions.push([`${OWNER_KEY} = ?`, f.owner]);
   conditions.push(...extra);
   const where = conditions.length ? `WHERE ${conditions.map(([sql]) => sql).join(" AND ")}` : "";
   return { where, params: conditions.map(([, param]) => param) };

@@ -7,7 +7,7 @@ import type { CheckoutExists } from "./checkout.ts";
 import { PortError } from "./errors.ts";
 import { durationSchema } from "./events.ts";
 import { allocationSchema, type Row, rfc3339, sessionIdSchema, unknownKeys } from "./model.ts";
-import { COLUMNS } from "./queries.ts";
+import { COLUMNS, OWNER_KEY, ownerKey } from "./queries.ts";
 import type { Store } from "./store.ts";
 
 /** How long a session that sent a heartbeat without a ttl may stay silent. */
@@ -36,6 +36,12 @@ export const sessionSchema = z.object({
     .positive()
     .nullable()
     .describe("silence that ends the session; null: it ends only by DELETE or its checkout"),
+  owner: z
+    .string()
+    .describe(
+      "another user's session, shown only to the registry's own user (or root): whose it is (#28)",
+    )
+    .optional(),
   allocations: z.array(allocationSchema).describe("what the session holds"),
 });
 export type Session = z.infer<typeof sessionSchema>;
@@ -49,10 +55,11 @@ export { sessionIdSchema };
 /**
  * Ties an allocation to `session` inside the allocation's write: a new one is recorded with it;
  * one reused from another session moves to this one (a resumed agent session takes its ports
- * over); one that belongs to no session (the main checkout's) is left alone.
+ * over); one that belongs to no session (the main checkout's) is left alone. A session is its
+ * owner's (#28): the row's owner holds it, as `sess-1` of another user is another session.
  */
 export function holdForSession(store: Store, a: Row, session: string): Row {
-  startSession(store, session);
+  startSession(store, session, ownerKey(a.owner_uid));
   if (a.lease_session === null || a.lease_session === session) return a;
   const row = store.db
     .query<Row, [string, number]>(
@@ -63,36 +70,57 @@ export function holdForSession(store: Store, a: Row, session: string): Row {
   return row;
 }
 
-/** Records the session (once). Call inside `store.write()`. */
-export function startSession(store: Store, session: string): void {
+/** Records the owner's session (once); `owner` is an ownerKey. Call inside `store.write()`. */
+export function startSession(store: Store, session: string, owner: number): void {
   store.db
-    .query("INSERT INTO sessions (id, started_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING")
-    .run(session, rfc3339(store.now()));
+    .query(
+      "INSERT INTO sessions (id, owner_uid, started_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .run(session, ownerUid(owner), rfc3339(store.now()));
 }
 
-/** A heartbeat: the session stays alive for `ttlSeconds` more (created if it is new). */
-export function heartbeat(store: Store, session: string, ttlSeconds: number): Session {
+/** A heartbeat: the owner's session stays alive for `ttlSeconds` more (created if it is new). */
+export function heartbeat(
+  store: Store,
+  session: string,
+  ttlSeconds: number,
+  owner: number,
+): SessionRecord {
   return store.write(() => {
-    startSession(store, session);
+    startSession(store, session, owner);
     store.db
-      .query("UPDATE sessions SET heartbeat_at = ?, ttl_seconds = ? WHERE id = ?")
-      .run(rfc3339(store.now()), ttlSeconds, session);
-    return sessionOf(store, session) as Session;
+      .query(
+        `UPDATE sessions SET heartbeat_at = ?, ttl_seconds = ? WHERE id = ? AND ${OWNER_KEY} = ?`,
+      )
+      .run(rfc3339(store.now()), ttlSeconds, session, owner);
+    return sessionOf(store, session, owner) as SessionRecord;
   });
 }
 
-/** Ends a session: releases what it holds (each with a `lease_ended` event) and forgets it. */
-export function endSession(store: Store, session: string, pid?: number | null): Row[] {
-  return store.write(() => end(store, session, `session ${session} ended`, pid));
+/**
+ * Ends the owner's session: releases what it holds (each with a `lease_ended` event) and
+ * forgets it. Another user's session of the same id is another session, untouched.
+ */
+export function endSession(
+  store: Store,
+  session: string,
+  owner: number,
+  pid?: number | null,
+): Row[] {
+  return store.write(() => end(store, session, owner, `session ${session} ended`, pid));
 }
 
-/** Every session, oldest first, with what it holds. */
-export function listSessions(store: Store): Session[] {
-  const ids = store.db
-    .query<{ id: string }, []>("SELECT id FROM sessions ORDER BY started_at, id")
-    .all()
-    .map((r) => r.id);
-  return ids.map((id) => sessionOf(store, id) as Session);
+/**
+ * Every session, oldest first, with what it holds; `owner` (an ownerKey): that owner's only.
+ */
+export function listSessions(store: Store, owner?: number): SessionRecord[] {
+  const where = owner === undefined ? "" : `WHERE ${OWNER_KEY} = ?`;
+  return store.db
+    .query<SessionRow, number[]>(
+      `SELECT ${SESSION_COLUMNS} FROM sessions ${where} ORDER BY started_at, id, owner_uid`,
+    )
+    .all(...(owner === undefined ? [] : [owner]))
+    .map((row) => withAllocations(store, row));
 }
 
 /**
@@ -109,36 +137,61 @@ export function endLapsedSessions(store: Store, checkoutExists: CheckoutExists):
   return store.write(() => {
     const ended: Row[] = [];
     for (const s of lapsedSessions(store)) {
-      ended.push(...end(store, s.id, `session ${s.id} sent no heartbeat for ${s.ttl_seconds}s`));
+      const why = `session ${s.id} sent no heartbeat for ${s.ttl_seconds}s`;
+      ended.push(...end(store, s.id, ownerKey(s.owner_uid), why));
     }
     const gone = orphaned.filter((a) => !ended.some((e) => e.id === a.id) && store.byId(a.id));
     store.remove(gone, "lease_ended", (a) => ({
       reason: `session ${a.lease_session}: the checkout at ${a.checkout} no longer exists`,
     }));
-    for (const session of new Set(gone.map((a) => a.lease_session as string))) {
-      forgetIfEmpty(store, session);
+    const sessions = new Map(gone.map((a) => [`${a.owner_uid}\u0000${a.lease_session}`, a]));
+    for (const a of sessions.values()) {
+      forgetIfEmpty(store, a.lease_session as string, ownerKey(a.owner_uid));
     }
     return [...ended, ...gone];
   });
 }
 
+/** A session as the store holds it: with its owner (owner_uid; null: the daemon's user). */
+export type SessionRecord = Session & { owner_uid: number | null };
+
 // --- internal ---
 
-function end(store: Store, session: string, reason: string, pid?: number | null): Row[] {
-  const held = store.db
-    .query<Row, [string]>(`SELECT ${COLUMNS} FROM allocations WHERE lease_session = ? ORDER BY id`)
-    .all(session);
+const SESSION_COLUMNS = "id, started_at, heartbeat_at, ttl_seconds, owner_uid";
+
+/** The sessions table's owner_uid for an ownerKey. */
+function ownerUid(owner: number): number | null {
+  return owner === -1 ? null : owner;
+}
+
+function heldBy(store: Store, session: string, owner: number): Row[] {
+  return store.db
+    .query<Row, [string, number]>(
+      `SELECT ${COLUMNS} FROM allocations WHERE lease_session = ? AND ${OWNER_KEY} = ? ORDER BY id`,
+    )
+    .all(session, owner);
+}
+
+function end(
+  store: Store,
+  session: string,
+  owner: number,
+  reason: string,
+  pid?: number | null,
+): Row[] {
+  const held = heldBy(store, session, owner);
   store.remove(held, "lease_ended", () => ({ pid: pid ?? null, reason }));
-  store.db.query("DELETE FROM sessions WHERE id = ?").run(session);
+  store.db.query(`DELETE FROM sessions WHERE id = ? AND ${OWNER_KEY} = ?`).run(session, owner);
   return held;
 }
 
-function forgetIfEmpty(store: Store, session: string): void {
+function forgetIfEmpty(store: Store, session: string, owner: number): void {
   store.db
     .query(
-      "DELETE FROM sessions WHERE id = ? AND NOT EXISTS (SELECT 1 FROM allocations WHERE lease_session = ?)",
+      `DELETE FROM sessions WHERE id = ? AND ${OWNER_KEY} = ? AND NOT EXISTS
+         (SELECT 1 FROM allocations WHERE lease_session = ? AND ${OWNER_KEY} = ?)`,
     )
-    .run(session, session);
+    .run(session, owner, session, owner);
 }
 
 interface SessionRow {
@@ -146,27 +199,26 @@ interface SessionRow {
   started_at: string;
   heartbeat_at: string | null;
   ttl_seconds: number | null;
+  owner_uid: number | null;
 }
 
 function lapsedSessions(store: Store): SessionRow[] {
   const now = store.now().getTime();
   return store.db
-    .query<SessionRow, []>(
-      "SELECT id, started_at, heartbeat_at, ttl_seconds FROM sessions WHERE ttl_seconds IS NOT NULL",
-    )
+    .query<SessionRow, []>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE ttl_seconds IS NOT NULL`)
     .all()
     .filter((s) => Date.parse(s.heartbeat_at ?? s.started_at) + (s.ttl_seconds ?? 0) * 1000 < now);
 }
 
-function sessionOf(store: Store, id: string): Session | undefined {
+function sessionOf(store: Store, id: string, owner: number): SessionRecord | undefined {
   const row = store.db
-    .query<SessionRow, [string]>(
-      "SELECT id, started_at, heartbeat_at, ttl_seconds FROM sessions WHERE id = ?",
+    .query<SessionRow, [string, number]>(
+      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ? AND ${OWNER_KEY} = ?`,
     )
-    .get(id);
-  if (!row) return undefined;
-  const allocations = store.db
-    .query<Row, [string]>(`SELECT ${COLUMNS} FROM allocations WHERE lease_session = ? ORDER BY id`)
-    .all(id);
-  return { ...row, allocations };
+    .get(id, owner);
+  return row ? withAllocations(store, row) : undefined;
+}
+
+function withAllocations(store: Store, row: SessionRow): SessionRecord {
+  return { ...row, allocations: heldBy(store, row.id, ownerKey(row.owner_uid)) };
 }

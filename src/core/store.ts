@@ -1,6 +1,6 @@
 // SQLite persistence: the queries and every change with its event. Uniqueness is the
-// database's job (UNIQUE(port), UNIQUE(app, instance, service)), so two daemons sharing one
-// file still never record one port twice. Opening and the schema: dbfile.ts, migrations.ts.
+// database's job (UNIQUE(port), UNIQUE(owner, app, instance, service), UNIQUE(name)), so two
+// daemons sharing one file still never record one port twice. Opening and the schema: dbfile.ts, migrations.ts.
 import type { Database } from "bun:sqlite";
 import { asStorageError, openDatabase } from "./dbfile.ts";
 import { PortError } from "./errors.ts";
@@ -12,6 +12,7 @@ import {
   COLUMNS,
   insertParams,
   type NewAllocation,
+  type Owned,
   PROXY_TABLE_SQL,
   prepareHot,
   uniqueViolation,
@@ -137,19 +138,24 @@ export class Store {
     else this.write(mark);
   }
 
-  byService(app: string, instance: string, service: string): Row | null {
-    return this.#q.byService.get(app, instance, service);
+  /** The owner's allocation of app/instance/service (`owner`: an ownerKey; names are per user). */
+  byService(owner: number, app: string, instance: string, service: string): Row | null {
+    return this.#q.byService.get(owner, app, instance, service);
   }
 
-  /** The allocation whose environment variable `service` would make too (envkey.ts). In write(). */
-  envKeyTwin(app: string, instance: string, service: string): Row | null {
-    const other = this.#cache.keyTwin(app, instance, service, () =>
-      this.#q.services.all(app, instance).map((r) => r.service),
+  /**
+   * The owner's allocation whose environment variable `service` would make too (envkey.ts).
+   * In write().
+   */
+  envKeyTwin(owner: number, app: string, instance: string, service: string): Row | null {
+    const other = this.#cache.keyTwin(owner, app, instance, service, () =>
+      this.#q.services.all(owner, app, instance).map((r) => r.service),
     );
-    return other === undefined ? null : this.byService(app, instance, other);
+    return other === undefined ? null : this.byService(owner, app, instance, other);
   }
 
-  list(q: ListQuery = {}): Row[] {
+  /** `owner` (an ownerKey) limits it to one owner's rows. */
+  list(q: Owned<ListQuery> = {}): Row[] {
     const { where, params } = whereClause(q);
     return this.#select(where, params);
   }
@@ -171,7 +177,7 @@ export class Store {
    * throw, changing nothing) picks among the matching rows those to delete.
    */
   deleteWhere(
-    filter: Filter,
+    filter: Owned<Filter>,
     ctx: Ctx = { reason: "released" },
     choose: (rows: Row[]) => Row[] = (rows) => rows,
   ): Row[] {

@@ -26,6 +26,7 @@ import { acquireLock, type Lock } from "./lock.ts";
 import { createLog, logEvent, useLog } from "./log.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
 import { type NamesProxy, startProxy } from "./proxy/listener.ts";
+import { ownNames } from "./proxy/viewer.ts";
 import { listenUnix, type UnixListener } from "./unix.ts";
 
 export async function serverMain(argv: string[]): Promise<void> {
@@ -95,17 +96,18 @@ async function run(opts: ServerOptions): Promise<void> {
   const upkeep = new Upkeep({ store, probe, processes, log: logEvent });
   let boundPort = opts.port;
   // Before the API answers: every allocation's url names the proxy's port.
+  // Who asks, from the kernel: sock_diag for TCP, SO_PEERCRED for the Unix socket.
+  const reader = openPeerReader();
   const proxy = await startProxy({
     store,
     setting: opts.proxyPort,
     apiPort: () => boundPort,
     headTimeoutMs: opts.idleTimeout * 1000,
+    visible: ownNames(store, owners, reader),
   });
   running.proxy = proxy;
   const engine = systemEngine(process.env);
   const port = () => boundPort;
-  // Who asks, from the kernel: sock_diag for TCP, SO_PEERCRED for the Unix socket.
-  const reader = openPeerReader();
   const proxied = new Map<number, Peer>();
   const app = createApp({
     store,

@@ -12,7 +12,7 @@ import { readJson } from "./body.ts";
 import { IMPORT_PATH } from "./guards.ts";
 import { json } from "./respond.ts";
 import type { RouteDeps } from "./routes.ts";
-import { byName, viewsOf } from "./views.ts";
+import { byName, ownedQuery, viewsOf } from "./views.ts";
 
 /** The header a client sends its own PID in, for the history. */
 const CLIENT_PID_HEADER = "x-client-pid";
@@ -22,11 +22,12 @@ export function registerOwnershipRoutes(app: Hono, deps: RouteDeps): void {
 
   app.get("/v1/events", (c) => {
     const { since, ...q } = parseOrThrow(eventsQuerySchema, nonEmptyQuery(c));
+    const v = viewsOf(c, owners);
     const rows = store.events({
-      ...q,
+      ...ownedQuery(q, v),
       ...(since ? { since: sinceBound(since, store.now()) } : {}),
     });
-    return json(viewsOf(c, owners).events(rows, byName(q)));
+    return json(v.events(rows, byName(q)));
   });
 
   // Each user prunes their own allocations; an admin all, each event saying whose it was.
@@ -44,6 +45,8 @@ export function registerOwnershipRoutes(app: Hono, deps: RouteDeps): void {
         ...names,
         probe,
         mine: (r) => owners.sees(r, v.caller),
+        // An app named is the caller's own app (#28), an admin's too.
+        owner: owners.key(v.caller),
         whose: (r) => owners.whose(r, v.caller),
         ...(projectContainers ? { projectContainers } : {}),
       },
@@ -72,6 +75,7 @@ export function registerOwnershipRoutes(app: Hono, deps: RouteDeps): void {
       owner: owners.rowOwner(v.caller),
       mine: (r) => owners.isOwn(r, v.caller),
       describe: (r) => v.describe(r),
+      label: owners.label(v.caller),
     });
     return json({ ...result, imported: result.imported.map((r) => v.row(r)) });
   });

@@ -7,6 +7,7 @@ import {
   projectQuerySchema,
   projectRequestSchema,
 } from "../core/model.ts";
+import { dnsLabel } from "../core/names.ts";
 import { claimProject, listProjects, projectById, removeProjects } from "../core/projects.ts";
 import { readJson } from "./body.ts";
 import { clientPid } from "./ownership.ts";
@@ -24,6 +25,7 @@ export function registerProjectRoutes(app: Hono, deps: RouteDeps): void {
     const r = claimProject(store, allocator.checkoutExists, req, clientPid(c), {
       owner: owners.rowOwner(v.caller),
       mayChange: (p) => owners.sees(p, v.caller),
+      label: owners.label(v.caller) ?? dnsLabel(owners.name(v.caller.uid)),
       refuse: (p) => {
         throw new PortError(
           "not_yours",
@@ -42,7 +44,10 @@ export function registerProjectRoutes(app: Hono, deps: RouteDeps): void {
   app.get("/v1/projects", (c) => {
     const q = parseOrThrow(projectQuerySchema, c.req.query());
     const byName = q.app !== undefined || q.instance !== undefined || q.name !== undefined;
-    return json(viewsOf(c, owners).projects(listProjects(store, q), byName));
+    const v = viewsOf(c, owners);
+    // By name, the caller's own (#28), an admin's too.
+    const rows = listProjects(store, byName ? { ...q, owner: owners.key(v.caller) } : q);
+    return json(v.projects(rows, byName));
   });
 
   app.delete("/v1/projects/:id", (c) => {

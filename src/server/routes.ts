@@ -30,7 +30,7 @@ import type { ProxyStatus } from "./proxy/listener.ts";
 import { json } from "./respond.ts";
 import { registerSessionRoutes, SESSION_PATHS } from "./sessions.ts";
 import { registerUi, UI_PATHS } from "./ui/routes.ts";
-import { byName, hostCheckout, viewsOf } from "./views.ts";
+import { byName, hostCheckout, ownedQuery, viewsOf } from "./views.ts";
 
 export interface RouteDeps {
   store: Store;
@@ -137,7 +137,8 @@ function registerAllocations(app: Hono, deps: RouteDeps): void {
 
   app.get("/v1/allocations", (c) => {
     const q = parseOrThrow(listQuerySchema, c.req.query());
-    return json(viewsOf(c, owners).rows(store.list(q), byName(q)));
+    const v = viewsOf(c, owners);
+    return json(v.rows(store.list(ownedQuery(q, v)), byName(q)));
   });
 
   app.delete("/v1/allocations/:id", (c) => {
@@ -154,14 +155,16 @@ function registerAllocations(app: Hono, deps: RouteDeps): void {
 
   app.delete("/v1/allocations", async (c) => {
     const filter = parseOrThrow(filterSchema, await readJson(c.req.raw));
-    const { caller } = viewsOf(c, owners);
+    const v = viewsOf(c, owners);
+    const { caller } = v;
     const fields = Object.entries(filter).map(([k, v]) => `${k}=${v}`);
     const pid = clientPid(c);
     const ctx = (row: Row) => ({
       pid,
       reason: `released by filter ${fields.join(" ")}${owners.whose(row, caller)}`,
     });
-    return json({ deleted: store.deleteWhere(filter, ctx, (rows) => mine(rows)).length });
+    const owned = ownedQuery(filter, v);
+    return json({ deleted: store.deleteWhere(owned, ctx, (rows) => mine(rows)).length });
 
     /** Another user's rows are never released by a filter; one that matches only theirs is a 403. */
     function mine(rows: Row[]): Row[] {

@@ -8,6 +8,7 @@ import {
   heartbeatRequestSchema,
   listSessions,
   type Session,
+  type SessionRecord,
   sessionIdSchema,
 } from "../core/sessions.ts";
 import { readJson } from "./body.ts";
@@ -19,29 +20,27 @@ import { type Views, viewsOf } from "./views.ts";
 export function registerSessionRoutes(app: Hono, deps: RouteDeps): void {
   const { store, owners } = deps;
 
-  // Each session's ports as the caller may see them (#28).
+  // A session is its user's (#28): each user sees their own sessions; the registry's own user
+  // (or root) every one, another user's saying whose. Nobody else learns another's session ids.
   app.get("/v1/sessions", (c) => {
     const v = viewsOf(c, owners);
-    return json(listSessions(store).map((s) => shown(s, v)));
+    const sessions = listSessions(store, v.caller.admin ? undefined : owners.key(v.caller));
+    return json(sessions.map((s) => shown(s, v)));
   });
 
   app.post("/v1/sessions/:id/heartbeat", async (c) => {
     const id = parseOrThrow(sessionIdSchema, c.req.param("id"), "session");
     const { ttl } = parseOrThrow(heartbeatRequestSchema, await readJson(c.req.raw));
     const v = viewsOf(c, owners);
-    return json(shown(heartbeat(store, id, ttl ?? DEFAULT_SESSION_TTL_SECONDS), v));
+    const ttlSeconds = ttl ?? DEFAULT_SESSION_TTL_SECONDS;
+    return json(shown(heartbeat(store, id, ttlSeconds, owners.key(v.caller)), v));
   });
 
-  // A session's ports are their owners' (#28): ending another user's session is refused.
+  // The caller's own session of that id: another user's, of the same id, is another session.
   app.delete("/v1/sessions/:id", (c) => {
     const id = parseOrThrow(sessionIdSchema, c.req.param("id"), "session");
     const v = viewsOf(c, owners);
-    const released = store.write(() => {
-      for (const r of store.list()) {
-        if (r.lease_session === id) owners.mayChange(r, v.caller, "end the session of");
-      }
-      return endSession(store, id, clientPid(c));
-    });
+    const released = endSession(store, id, owners.key(v.caller), clientPid(c));
     return json({ released: released.map((r) => v.row(r)) });
   });
 }
@@ -55,6 +54,12 @@ export const SESSION_PATHS: [RegExp, string][] = [
 
 // --- internal ---
 
-function shown(s: Session, v: Views): Session {
-  return { ...s, allocations: s.allocations.map((a) => v.row(a as Row)) };
+function shown(s: SessionRecord, v: Views): Session {
+  const { owner_uid, ...rest } = s;
+  const mine = v.owners.isOwn({ owner_uid }, v.caller);
+  return {
+    ...rest,
+    ...(mine ? {} : { owner: v.owners.nameOf({ owner_uid }) }),
+    allocations: s.allocations.map((a) => v.row(a as Row)),
+  };
 }

@@ -44,6 +44,18 @@ export function byName(q: { app?: unknown; instance?: unknown; service?: unknown
 }
 
 /**
+ * A query or filter as the store takes it: one that names an app, instance or service names
+ * the caller's own (names are each user's, #28), so it is limited to the caller's rows, an
+ * admin's too (who reaches another user's row by its id or port).
+ */
+export function ownedQuery<Q extends { app?: unknown; instance?: unknown; service?: unknown }>(
+  q: Q,
+  v: Views,
+): Q & { owner?: number } {
+  return byName(q) ? { ...q, owner: v.owners.key(v.caller) } : q;
+}
+
+/**
  * A checkout sent through the Unix socket from another mount namespace (a container) is a path
  * of the container: recorded as the host's path of that folder when it is a bind mount, else
  * not at all, and the history says why (#28).

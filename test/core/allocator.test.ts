@@ -215,7 +215,7 @@ describe("the environment-variable rule", () => {
     });
     const a = allocator({ range: { lo: 3000, hi: 3010 } });
     a.allocate(req("db")); // the app/instance's variables are now known
-    const dash = store.byService("shop", "main", "web-api");
+    const dash = store.byService(-1, "shop", "main", "web-api");
     store.deleteWhere({ app: "shop", instance: "main", service: "web_api" });
     const err = portError(() => a.allocate(req("Web.Api")));
     expect(err.code).toBe("env_key_taken");

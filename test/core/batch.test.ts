@@ -156,7 +156,7 @@ describe("WriteBatch", () => {
     const pages = store.db.query<{ page_count: number }, []>("PRAGMA page_count").get();
     // Sized so that the limit is met where SQLite gives up the whole transaction (a cache
     // spill), not in one statement's page allocation, which it undoes alone.
-    store.db.run(`PRAGMA max_page_count = ${(pages?.page_count ?? 0) + 2}`);
+    store.db.run(`PRAGMA max_page_count = ${(pages?.page_count ?? 0) + 1}`);
     const results = await Promise.allSettled(
       Array.from({ length: 300 }, (_, i) =>
         batch.submit(() => store.insert(row(`${"x".repeat(120)}${i}`, 4000 + i))),

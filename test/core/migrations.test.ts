@@ -302,3 +302,144 @@ describe("v2 → v6: owners (#28)", () => {
     store.close();
   });
 });
+
+// test/fixtures/db/v6.db: written by the Store of ae7ade4 (schema v6, names host-wide): the
+// daemon's user's shop/main web (HTTP) and db, and a session with a heartbeat holding
+// shop/agent/web; uid 1234's bobs-shop/main/web held by session sess-bob and shop/fix-ui/web;
+// an empty session; two Compose project names (the daemon user's, uid 1234's); ids 3 and 7
+// released (the sequence is at 7, past the largest id).
+describe("v6 → v7: names are each user's own (#28)", () => {
+  const V6 = join(import.meta.dir, "../fixtures/db/v6.db");
+  let v6: string;
+  beforeEach(() => {
+    v6 = join(dir, "v6.db");
+    copyFileSync(V6, v6);
+  });
+  const all = (db: Database, sql: string) => db.query(sql).all();
+
+  test("the fixture is what schema v6 wrote: one app/instance/service per host", () => {
+    expect(userVersion(V6)).toBe(6);
+    const db = new Database(V6, { readonly: true });
+    const sql = db
+      .query<{ sql: string }, []>("SELECT sql FROM sqlite_master WHERE name = 'allocations'")
+      .get()?.sql;
+    const sessions = db.query<{ name: string }, []>("PRAGMA table_info(sessions)").all();
+    db.close();
+    expect(sql).toContain("UNIQUE (app, instance, service)");
+    expect(sessions.map((c) => c.name)).not.toContain("owner_uid");
+  });
+
+  test("every row, event and project name kept as it was; ids never handed out twice", () => {
+    const before = new Database(V6, { readonly: true });
+    const rows = all(before, "SELECT * FROM allocations ORDER BY id");
+    const events = all(before, "SELECT * FROM events ORDER BY id");
+    const projects = all(before, "SELECT * FROM projects ORDER BY id");
+    before.close();
+    new Store(v6).close();
+    expect(userVersion(v6)).toBe(SCHEMA_VERSION);
+    const after = new Database(v6, { readonly: true });
+    expect(all(after, "SELECT * FROM allocations ORDER BY id")).toEqual(rows);
+    expect(all(after, "SELECT * FROM events ORDER BY id")).toEqual(events);
+    expect(all(after, "SELECT * FROM projects ORDER BY id")).toEqual(projects);
+    after.close();
+    // Ids 3 and 7 were released before the upgrade: the next row is 8, as v6 would have made.
+    const store = new Store(v6);
+    const next = store.write(() =>
+      store.insert({ app: "x", instance: "y", service: "z", port: 4000, created_at: "t" }),
+    );
+    expect(next.id).toBe(8);
+    store.close();
+  });
+
+  test("each session belongs to the owner of what it holds; one holding nothing, to the daemon's user", () => {
+    new Store(v6).close();
+    const db = new Database(v6, { readonly: true });
+    expect(
+      all(
+        db,
+        "SELECT id, owner_uid, started_at, heartbeat_at, ttl_seconds FROM sessions ORDER BY id",
+      ),
+    ).toEqual([
+      {
+        id: "sess-alice",
+        owner_uid: null,
+        started_at: "2026-11-01T10:00:09Z",
+        heartbeat_at: "2026-11-01T10:00:11Z",
+        ttl_seconds: 600,
+      },
+      {
+        id: "sess-bob",
+        owner_uid: 1234,
+        started_at: "2026-11-01T10:00:06Z",
+        heartbeat_at: null,
+        ttl_seconds: null,
+      },
+      {
+        id: "sess-empty",
+        owner_uid: null,
+        started_at: "2026-11-01T10:00:12Z",
+        heartbeat_at: null,
+        ttl_seconds: null,
+      },
+    ]);
+    db.close();
+  });
+
+  test("after the upgrade: another user's shop/main/web beside the daemon user's; one per owner; ports still one per host", () => {
+    const store = new Store(v6);
+    const add = (owner_uid: number | null, service: string, port: number) =>
+      store.write(() =>
+        store.insert({
+          app: "shop",
+          instance: "main",
+          service,
+          port,
+          created_at: "t",
+          owner_uid,
+          name: `${service}.${port}.localhost`,
+        }),
+      );
+    const bobs = add(1234, "web", 4001);
+    expect(bobs).toMatchObject({ app: "shop", instance: "main", service: "web", owner_uid: 1234 });
+    expect(store.byService(1234, "shop", "main", "web")?.port).toBe(4001);
+    expect(store.byService(-1, "shop", "main", "web")?.port).toBe(3000);
+    // The same owner twice: refused by the schema (the daemon's user's NULL owner included).
+    expect(() => add(1234, "web", 4002)).toThrow(/UNIQUE constraint failed/);
+    expect(() => add(null, "web", 4003)).toThrow(/UNIQUE constraint failed/);
+    // A port is one per host, whoever asks.
+    expect(() => add(4321, "web", 3000)).toThrow(/UNIQUE constraint failed: allocations\.port/);
+    // Names under .localhost stay one per host.
+    expect(() =>
+      store.write(() =>
+        store.insert({
+          app: "a",
+          instance: "b",
+          service: "c",
+          port: 4005,
+          created_at: "t",
+          owner_uid: 4321,
+          name: "web.shop.localhost",
+        }),
+      ),
+    ).toThrow(/UNIQUE constraint failed: allocations\.name/);
+    // A lookup by name is one index search, not a scan.
+    const plan = store.db
+      .query<{ detail: string }, []>(
+        "EXPLAIN QUERY PLAN SELECT id FROM allocations WHERE ifnull(owner_uid, -1) = 1234 AND app = 'shop' AND instance = 'main' AND service = 'web'",
+      )
+      .all()
+      .map((r) => r.detail)
+      .join("\n");
+    expect(plan).toMatch(/SEARCH allocations USING (COVERING )?INDEX allocations_service/);
+    // Sessions: one id per owner, the same id for two owners.
+    const session = (id: string, owner: number | null) =>
+      store.db.run("INSERT INTO sessions (id, owner_uid, started_at) VALUES (?, ?, 't')", [
+        id,
+        owner,
+      ]);
+    session("sess-bob", 4321);
+    expect(() => session("sess-bob", 1234)).toThrow(/UNIQUE constraint failed/);
+    expect(() => session("sess-alice", null)).toThrow(/UNIQUE constraint failed/);
+    store.close();
+  });
+});

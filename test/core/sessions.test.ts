@@ -55,7 +55,7 @@ describe("session leases", () => {
     expect(upkeep.endSessions()).toEqual([]);
     expect(listSessions(store).map((s) => [s.id, s.allocations.length])).toEqual([["s-1", 2]]);
 
-    expect(endSession(store, "s-1", 42).map((x) => x.service)).toEqual(["web", "db"]);
+    expect(endSession(store, "s-1", -1, 42).map((x) => x.service)).toEqual(["web", "db"]);
     expect(held()).toEqual(["main/web:null"]);
     expect(kinds().slice(0, 2)).toEqual([
       "lease_ended 3002: session s-1 ended",
@@ -63,7 +63,7 @@ describe("session leases", () => {
     ]);
     expect(listSessions(store)).toEqual([]);
     // Ending it again (a second hook) is not an error: nothing to release.
-    expect(endSession(store, "s-1")).toEqual([]);
+    expect(endSession(store, "s-1", -1)).toEqual([]);
   });
 
   test("reuse moves a session's allocation to the new session, never one of no session", () => {
@@ -73,16 +73,16 @@ describe("session leases", () => {
     expect(moved).toMatchObject({ created: false, allocation: { lease_session: "new" } });
     const main = allocator.allocate(req("main", "web", MAIN, "new"), { reuse: true });
     expect(main.allocation.lease_session).toBeNull();
-    expect(endSession(store, "old")).toEqual([]);
-    expect(endSession(store, "new").map((a) => a.instance)).toEqual(["wt"]);
+    expect(endSession(store, "old", -1)).toEqual([]);
+    expect(endSession(store, "new", -1).map((a) => a.instance)).toEqual(["wt"]);
     expect(held()).toEqual(["main/web:null"]);
   });
 
   test("a heartbeat's ttl: silent past it, the session ends; each beat extends it", () => {
     allocator.allocate(req("wt", "web", WT, "s-2"));
-    expect(heartbeat(store, "s-2", 60)).toMatchObject({ id: "s-2", ttl_seconds: 60 });
+    expect(heartbeat(store, "s-2", 60, -1)).toMatchObject({ id: "s-2", ttl_seconds: 60 });
     clock = new Date(clock.getTime() + 50_000);
-    heartbeat(store, "s-2", 60);
+    heartbeat(store, "s-2", 60, -1);
     clock = new Date(clock.getTime() + 50_000);
     expect(upkeep.endSessions()).toEqual([]);
     clock = new Date(clock.getTime() + 11_000);

@@ -48,9 +48,9 @@ describe("schema and uniqueness", () => {
       url: null,
     });
     expect(store.byPort(3000)?.service).toBe("web");
-    expect(store.byService("shop", "main", "web")?.port).toBe(3000);
+    expect(store.byService(-1, "shop", "main", "web")?.port).toBe(3000);
     expect(store.byPort(3001)).toBeNull();
-    expect(store.byService("shop", "main", "db")).toBeNull();
+    expect(store.byService(-1, "shop", "main", "db")).toBeNull();
   });
 
   test("UNIQUE(port) holds for direct SQL, and maps to port_allocated", () => {
@@ -207,7 +207,7 @@ describe("files", () => {
     const ours = new Store(path);
     const theirs = new Store(path);
     const twin = (service: string) =>
-      ours.write(() => ours.envKeyTwin("shop", "main", service)?.service ?? null);
+      ours.write(() => ours.envKeyTwin(-1, "shop", "main", service)?.service ?? null);
     try {
       expect(twin("web_api")).toBeNull(); // loaded, empty
       ours.write(() => ours.insert(row("web-api", 3000)));
@@ -225,7 +225,7 @@ describe("files", () => {
       expect(twin("cache_1")).toBeNull();
       theirs.write(() => theirs.insert(row("db-main", 3001)));
       expect(twin("db_main")).toBe("db-main");
-      expect(ours.write(() => ours.envKeyTwin("shop", "other", "db_main"))).toBeNull();
+      expect(ours.write(() => ours.envKeyTwin(-1, "shop", "other", "db_main"))).toBeNull();
     } finally {
       ours.close();
       theirs.close();
@@ -302,16 +302,16 @@ describe("migrations", () => {
     const path = join(dir, "future.db");
     const future = new Database(path);
     future.run("CREATE TABLE allocations (id INTEGER PRIMARY KEY, port INTEGER, shape TEXT)");
-    future.run("PRAGMA user_version = 7");
+    future.run("PRAGMA user_version = 99");
     future.close();
 
     const err = thrown(() => new Store(path));
     expect(err).toBeInstanceOf(PortError);
     expect((err as PortError).code).toBe("storage");
     expect((err as Error).message).toBe(
-      `database schema version 7 is newer than this port-server understands (${SCHEMA_VERSION}); upgrade port-server`,
+      `database schema version 99 is newer than this port-server understands (${SCHEMA_VERSION}); upgrade port-server`,
     );
-    expect(userVersion(path)).toBe(7);
+    expect(userVersion(path)).toBe(99);
     // Refused before the switch to WAL: no side files, the journal mode untouched.
     expect(existsSync(`${path}-wal`)).toBe(false);
     const check = new Database(path, { readonly: true });

@@ -3,8 +3,11 @@
 // that writes exact bytes, so malformed and hostile requests reach the proxy as written.
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { connect, createServer, type Socket } from "node:net";
+import { Owners } from "../../src/core/owners.ts";
+import { openPeerReader } from "../../src/core/peercred.ts";
 import { Store } from "../../src/core/store.ts";
 import { type NamesProxy, startProxy } from "../../src/server/proxy/listener.ts";
+import { ownNames } from "../../src/server/proxy/viewer.ts";
 
 export interface TestProxy {
   store: Store;
@@ -20,6 +23,8 @@ export async function testProxy(opts: { apiPort?: number; headTimeoutMs?: number
     setting: 0,
     apiPort: () => opts.apiPort ?? 1,
     headTimeoutMs: opts.headTimeoutMs ?? 2000,
+    // As the daemon: the pages list the names of the client's user, asked of the kernel.
+    visible: ownNames(store, new Owners(process.getuid?.() ?? 0), openPeerReader()),
   });
   const port = proxy.status.port;
   if (port === null) throw new Error(`proxy did not start: ${proxy.status.note}`);

@@ -98,31 +98,59 @@ describe.skipIf(!canMakeUsers())("two users, one registry", () => {
         expect(JSON.parse(byName.stdout)).toEqual([]);
       });
 
-      test("release by app, by id, and reuse: refused with the owner's name, nothing changes", async () => {
+      test("release by id: refused with the owner's name, nothing changes", async () => {
         const before = await aliceRows();
-        for (const args of [
-          ["release", "--app", `${SECRET}-${via}`],
-          ["release", "--id", String(secret.id)],
-          [
-            "allocate",
-            "--app",
-            `${SECRET}-${via}`,
-            "--instance",
-            "main",
-            "--service",
-            "web",
-            "--reuse",
-          ],
-        ]) {
-          const r = await asBob(args);
-          expect({ args, code: r.code }).toEqual({ args, code: 1 });
-          expect(r.stderr.trim().split("\n")).toEqual([
-            expect.stringContaining(
-              `port ${secret.port} belongs to user ${ADMIN}, not to you (${bob.name})`,
-            ),
-          ]);
-        }
+        const r = await asBob(["release", "--id", String(secret.id)]);
+        expect(r.code).toBe(1);
+        expect(r.stderr.trim().split("\n")).toEqual([
+          expect.stringContaining(
+            `port ${secret.port} belongs to user ${ADMIN}, not to you (${bob.name})`,
+          ),
+        ]);
         expect(await aliceRows()).toEqual(before);
+      });
+
+      test("the same app/instance/service is bob's own: another port, a name with his label; by name he reaches only his", async () => {
+        const before = await aliceRows();
+        const app = `${SECRET}-${via}`;
+        const names = ["--app", app, "--instance", "main", "--service", "web"];
+        // Two clones of one repository: both are app/main/web, each user's own.
+        const reuse = await asBob(["allocate", ...names, "--reuse", "--json"]);
+        expect(reuse.code).toBe(0);
+        const his = JSON.parse(reuse.stdout) as Allocation;
+        expect(his).toMatchObject({ app, instance: "main", service: "web" });
+        expect(his.owner).toBeUndefined();
+        expect(his.port).not.toBe(secret.port);
+        expect(his.name).toBe(`web.${app}.${bob.name}.localhost`);
+        // Asked again, his own comes back: the same port.
+        const again = JSON.parse((await asBob(["allocate", ...names, "--reuse", "--json"])).stdout);
+        expect(again.port).toBe(his.port);
+        // Without --reuse it is his own that is already allocated, not alice's.
+        const twice = await asBob(["allocate", ...names]);
+        expect(twice.code).toBe(1);
+        expect(twice.stderr).toContain(`${app}/main/web`);
+        expect(twice.stderr).not.toContain("another user");
+        // env, list and release by name: his rows, never hers.
+        const env = await asBob(["env", "--app", app, "--instance", "main"]);
+        expect(env.stdout).toContain(`WEB_PORT=${his.port}`);
+        expect(env.stdout).not.toContain(String(secret.port));
+        const listed = JSON.parse((await asBob(["list", "--app", app, "--json"])).stdout);
+        expect(listed.map((r: Allocation) => r.port)).toEqual([his.port]);
+        const history = JSON.parse((await asBob(["history", "--app", app, "--json"])).stdout);
+        expect(history.length).toBeGreaterThan(0);
+        for (const e of history as PortEvent[]) {
+          expect(e.owner).toBeUndefined();
+          expect(e.port).toBe(his.port);
+        }
+        const released = await asBob(["release", "--app", app]);
+        expect(released.code).toBe(0);
+        expect(released.stdout).toContain("released 1 allocation");
+        expect(await aliceRows()).toEqual(before);
+        // Alice, the registry's own user, by name reaches her own too: bob's app is not hers.
+        const hisAgain = JSON.parse((await asBob(["allocate", ...names, "--json"])).stdout);
+        const aliceList = (await api("GET", `/v1/allocations?app=${app}`)) as Allocation[];
+        expect(aliceList.map((r) => r.port)).toEqual([secret.port]);
+        expect(await asBob(["release", "--id", String(hisAgain.id)])).toMatchObject({ code: 0 });
       });
 
       test("check and a 409 name another user, never the app, instance, service or checkout", async () => {
@@ -305,7 +333,13 @@ describe.skipIf(!canMakeUsers())("two users, one registry", () => {
       "-d",
       JSON.stringify({ app: `${SECRET}-spoof`, instance: "main", service: "web" }),
     ]);
-    expect(JSON.parse(reuse.stdout)).toMatchObject({ code: "not_yours" });
+    // Alice's names are not bob's: a reuse of them is his own new allocation, on another port.
+    const his = JSON.parse(reuse.stdout) as Allocation;
+    expect(his).toMatchObject({ app: `${SECRET}-spoof`, instance: "main", service: "web" });
+    expect(his.port).not.toBe(secret.port);
+    expect(his.owner).toBeUndefined();
+    const seen = (await api("GET", "/v1/allocations")) as Allocation[];
+    expect(seen.find((r) => r.id === his.id)?.owner).toBe(bob.name);
     const list = await curl([`${url}/v1/allocations?owner=root`]);
     expect(JSON.parse(list.stdout)).toMatchObject({ code: "bad_request" });
     expect(await aliceRows()).toEqual(before);
@@ -360,7 +394,8 @@ describe.skipIf(!canMakeUsers())("two users, one registry", () => {
       "-d",
       JSON.stringify({ ...bobs, name: "secret-proj" }),
     ]);
-    expect(natural.name).not.toBe("secret-proj");
+    // The Docker Engine is one per host, so is the name: his carries his user name.
+    expect(natural.name).toBe(`secret-proj-${bob.name}`);
     expect(natural.owner).toBeUndefined();
     // The same name asked explicitly: taken, by another user, no path; forced: refused.
     const explicit = { ...bobs, checkout: "/home/bob/other", name: "secret-proj", explicit: true };

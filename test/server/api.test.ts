@@ -319,7 +319,9 @@ describe("POST /v1/allocations", () => {
   test("?reuse=true creates with 201 when the service is new", async () => {
     const { status, body } = await json(await t.post(named("web"), "?reuse=true"));
     expect(status).toBe(201);
-    expect(shown(t.store.byService("shop", "feature", "web") as Row)).toEqual(body as Allocation);
+    expect(shown(t.store.byService(-1, "shop", "feature", "web") as Row)).toEqual(
+      body as Allocation,
+    );
   });
 
   test("?reuse=true with a different port is 409 service already allocated", async () => {

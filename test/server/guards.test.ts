@@ -27,7 +27,7 @@ const postNew = (headers: SendOptions["headers"]) =>
 async function expectCreated(res: Response): Promise<void> {
   expect(res.status).toBe(201);
   expectSecurityHeaders(res);
-  expect(t.store.byService("shop", "main", "db")).not.toBeNull();
+  expect(t.store.byService(-1, "shop", "main", "db")).not.toBeNull();
 }
 
 describe("Host", () => {

@@ -67,6 +67,10 @@ function rows(sessions: Session[], io: Io): string[] {
     sessions,
     [
       { header: "SESSION", value: (s) => s.id },
+      // The registry's own user sees other users' sessions too (#28): whose each is.
+      ...(sessions.some((s) => s.owner !== undefined)
+        ? [{ header: "OWNER", value: (s: Session) => s.owner ?? "" }]
+        : []),
       { header: "STARTED", value: (s) => s.started_at, fixed: true },
       { header: "HEARTBEAT", value: (s) => s.heartbeat_at ?? "—", fixed: true },
       { header: "TTL", value: (s) => (s.ttl_seconds === null ? "—" : `${s.ttl_seconds}s`) },

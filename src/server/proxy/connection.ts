@@ -15,6 +15,7 @@ import { type Head, HeadError, headEnd, parseHead, values } from "./head.ts";
 import { notRunning, page } from "./pages.ts";
 import { route } from "./route.ts";
 import { Upstream } from "./upstream.ts";
+import type { VisibleNames } from "./viewer.ts";
 
 export interface ProxyContext {
   store: Store;
@@ -30,6 +31,8 @@ export interface ProxyContext {
   proto: "http" | "https";
   /** Allocations already marked as serving HTTP in this run (store.markHttp once each). */
   marked: Set<number>;
+  /** The names a client may see listed on our pages: its own user's (viewer.ts). */
+  visible: VisibleNames;
 }
 
 export function handleConnection(client: Socket, ctx: ProxyContext): void {
@@ -171,7 +174,7 @@ class Connection {
     const ctx = this.#ctx;
     let r: ReturnType<typeof route>;
     try {
-      r = route(ctx.store, head.host, ctx.proxyPort);
+      r = route(ctx.store, head.host, ctx.proxyPort, () => ctx.visible(this.#client));
     } catch (err) {
       this.#refuse(
         502,

@@ -8,6 +8,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { PROXY_FALLBACK_PORT, PROXY_PORT } from "../../core/config.ts";
 import type { Store } from "../../core/store.ts";
 import { handleConnection, type ProxyContext } from "./connection.ts";
+import type { VisibleNames } from "./viewer.ts";
 
 /** `auto`: 80, else the fallback. A number: that port only (0: any free one, for tests). */
 export type ProxyPortSetting = "auto" | "off" | number;
@@ -32,6 +33,8 @@ export interface ProxyOptions {
   setting: ProxyPortSetting;
   apiPort: () => number;
   headTimeoutMs: number;
+  /** The names a client may see listed: its own user's (viewer.ts). */
+  visible: VisibleNames;
 }
 
 /** Binds and serves; never throws: a proxy that cannot listen is a status with a note. */
@@ -52,6 +55,7 @@ export async function startProxy(opts: ProxyOptions): Promise<NamesProxy> {
       headTimeoutMs: opts.headTimeoutMs,
       proto: "http",
       marked: new Set(),
+      visible: opts.visible,
     };
     const bound = await bindBoth(port, ctx, sockets).catch((err: NodeJS.ErrnoException) => err);
     if (!(bound instanceof Error)) {

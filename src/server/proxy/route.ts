@@ -6,20 +6,32 @@ import type { Allocation } from "../../core/model.ts";
 import { aliasOf, LABEL, MAX_HOST_LENGTH } from "../../core/names.ts";
 import type { Store } from "../../core/store.ts";
 
+/**
+ * A route to a service is open to anyone who could connect to its port anyway; the pages that
+ * list names list the client's own only (`visible`, proxy/viewer.ts), #28.
+ */
 export type Route =
   | { kind: "allocation"; allocation: Allocation; name: string }
   | { kind: "index"; names: Allocation[] }
   | { kind: "unknown"; name: string; names: Allocation[] }
   | { kind: "refused"; status: 400 | 403; reason: string };
 
-/** Where a request with this Host goes, given the port the proxy listens on. */
-export function route(store: Store, hostField: string, proxyPort: number): Route {
+/**
+ * Where a request with this Host goes, given the port the proxy listens on; `visible` gives the
+ * names the client may see listed (asked only for a page that lists them).
+ */
+export function route(
+  store: Store,
+  hostField: string,
+  proxyPort: number,
+  visible: () => Allocation[],
+): Route {
   const host = parseHost(hostField, proxyPort);
   if (typeof host !== "string") return host;
-  if (host === NAME_DOMAIN) return { kind: "index", names: store.list() };
+  if (host === NAME_DOMAIN) return { kind: "index", names: visible() };
   const allocation = store.byName(host) ?? store.byName(aliasOf(host));
   if (allocation) return { kind: "allocation", allocation, name: host };
-  return { kind: "unknown", name: host, names: sameApp(store.list(), host) };
+  return { kind: "unknown", name: host, names: sameApp(visible(), host) };
 }
 
 /**
