@@ -6,6 +6,7 @@
 //   bun bench/run.ts [--quick] [--client wrk|fetch] [name ...]
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { attribution } from "./attribution.ts";
 import { cliLatency } from "./cli-latency.ts";
 import { type Client, defaultClient } from "./lib/load.ts";
 import { assertBuilt, cleanup, ROOT } from "./lib/procs.ts";
@@ -40,6 +41,7 @@ export const BENCHMARKS: Benchmark[] = [
   npmInstall,
   mcpStart,
   proxyBench,
+  attribution,
 ];
 /** A --quick smoke test never overwrites the figures of a full run. */
 export const RESULTS = join(ROOT, "bench", "results", "latest.json");

@@ -150,7 +150,12 @@ const dirs = new Set<string>();
 const READY = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
 const START_TIMEOUT_MS = 15000;
 
-async function spawnServer(name: string, cmd: string[], dir: string, db: string): Promise<Server> {
+export async function spawnServer(
+  name: string,
+  cmd: string[],
+  dir: string,
+  db: string,
+): Promise<Server> {
   const errLog = join(dir, "stderr.log");
   const errFd = openSync(errLog, "a", 0o600);
   const proc = Bun.spawn(cmd, {

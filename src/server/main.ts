@@ -29,7 +29,16 @@ import { type NamesProxy, startProxy } from "./proxy/listener.ts";
 import { ownNames } from "./proxy/viewer.ts";
 import { listenUnix, type UnixListener } from "./unix.ts";
 
-export async function serverMain(argv: string[]): Promise<void> {
+/**
+ * What a benchmark may swap, in code only (no flag or variable reaches it): bench/attribution.ts
+ * runs the daemon with no kernel reader, so every TCP request counts as the daemon's own user,
+ * to measure what attributing a request costs.
+ */
+export interface ServerSeams {
+  openPeerReader?: () => PeerReader | undefined;
+}
+
+export async function serverMain(argv: string[], seams: ServerSeams = {}): Promise<void> {
   let opts: ServerOptions;
   try {
     opts = parseFlags(argv);
@@ -40,7 +49,7 @@ export async function serverMain(argv: string[]): Promise<void> {
   }
   if (opts.help) return void console.log(HELP);
   if (opts.version) return void console.log(versionLine("port-server"));
-  await run(opts);
+  await run(opts, seams);
 }
 
 // --- internal ---
@@ -56,7 +65,7 @@ interface Running {
   socket?: UnixListener;
 }
 
-async function run(opts: ServerOptions): Promise<void> {
+async function run(opts: ServerOptions, seams: ServerSeams): Promise<void> {
   const running: Running = {};
   // Handlers before anything is written: a SIGTERM during start-up is an orderly stop too
   // (start-up is synchronous, so it is handled right after), never a kill that leaves a PID
@@ -97,7 +106,7 @@ async function run(opts: ServerOptions): Promise<void> {
   let boundPort = opts.port;
   // Before the API answers: every allocation's url names the proxy's port.
   // Who asks, from the kernel: sock_diag for TCP, SO_PEERCRED for the Unix socket.
-  const reader = openPeerReader();
+  const reader = (seams.openPeerReader ?? openPeerReader)();
   const proxy = await startProxy({
     store,
     setting: opts.proxyPort,
