@@ -305,6 +305,57 @@ describe("portctl mcp (compiled) over stdio", () => {
     expect(await new Response(proc.stdout).text()).toBe("");
   });
 
+  test("requests piped then stdin closed at once: every one is answered before the exit", async () => {
+    const messages = [
+      {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "pipe", version: "1" },
+        },
+      },
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", id: 2, method: "tools/list" },
+      {
+        jsonrpc: "2.0",
+        id: 3,
+        method: "tools/call",
+        params: { name: "check", arguments: { port: freePort() } },
+      },
+      {
+        jsonrpc: "2.0",
+        id: 4,
+        method: "tools/call",
+        params: { name: "list", arguments: { all: true } },
+      },
+    ];
+    const proc = Bun.spawn([bin, "mcp"], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: home.root,
+        PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
+      },
+      cwd: home.root,
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    proc.stdin.write(messages.map((m) => `${JSON.stringify(m)}\n`).join(""));
+    proc.stdin.end();
+    const code = await Promise.race([proc.exited, Bun.sleep(20_000).then(() => "hung")]);
+    if (code === "hung") proc.kill("SIGKILL");
+    expect(code).toBe(0);
+    const answers = (await new Response(proc.stdout).text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id: number; error?: unknown });
+    expect(answers.map((a) => a.id).sort()).toEqual([1, 2, 3, 4]);
+    expect(answers.filter((a) => a.error)).toEqual([]);
+  });
+
   test("daemon down: each tool answers the CLI's line, the resource read fails with it", async () => {
     const down = await connect({ PORT_SERVER_ADDR: `127.0.0.1:${freePort()}` }, home.root);
     try {
