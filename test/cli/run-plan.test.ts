@@ -75,6 +75,10 @@ describe("the framework table", () => {
     ["vinxi dev", "vinxi dev --port 3100"],
     ["uv run python manage.py runserver", "uv run python manage.py runserver 3100"],
     ["poetry run uvicorn main:app", "poetry run uvicorn main:app --port 3100"],
+    ["mix phx.server", "mix phx.server"],
+    ["./mvnw spring-boot:run", "./mvnw spring-boot:run"],
+    ["./gradlew bootRun", "./gradlew bootRun"],
+    ["air -c .air.toml", "air -c .air.toml"],
   ])("%s → %s", (cmd, expected) => {
     expect(argv(cmd.split(" "))).toBe(expected);
   });
@@ -82,7 +86,17 @@ describe("the framework table", () => {
   test("every row says what it adds and how a port the user chose is seen", () => {
     for (const fw of FRAMEWORKS) {
       // `php -S` always names its address itself; the others read PORT.
-      if (["php", "next", "nuxt", "parcel", "serve", "http-server", "rails"].includes(fw.name)) {
+      const readsPort = [
+        "next",
+        "nuxt",
+        "parcel",
+        "serve",
+        "http-server",
+        "rails",
+        "phoenix",
+        "air",
+      ];
+      if (fw.name === "php" || readsPort.includes(fw.name)) {
         expect(fw.flags(1234)).toEqual([]);
         continue;
       }
@@ -109,6 +123,63 @@ describe("the framework table", () => {
       ownPort: { tool: "flask", port: "5002" },
     });
     expect(plan(["flask", "routes"]).injected).toBeUndefined();
+  });
+
+  test("Spring Boot gets SERVER_PORT through Maven and Gradle; --server.port or the variable wins", () => {
+    for (const cmd of [
+      "mvn spring-boot:run",
+      "./mvnw -q spring-boot:run",
+      "mvn org.springframework.boot:spring-boot-maven-plugin:3.4.1:run",
+      "gradle bootRun",
+      "./gradlew --console=plain bootRun",
+    ])
+      expect(plan(cmd.split(" ")), cmd).toEqual({
+        argv: cmd.split(" "),
+        injected: { tool: "spring-boot", flags: [], env: { SERVER_PORT: "3100" } },
+      });
+    // Building, testing or packaging starts no server.
+    for (const cmd of [
+      "mvn package",
+      "./mvnw spring-boot:build-image",
+      "gradle bootJar",
+      "gradle test",
+    ])
+      expect(plan(cmd.split(" ")), cmd).toEqual({ argv: cmd.split(" ") });
+    const own = (cmd: string, env = {}) =>
+      planCommand(cmd.split(" "), { port: 3100, inject: true, cwd: dir, env }).ownPort?.port;
+    expect(own("./mvnw spring-boot:run -Dspring-boot.run.arguments=--server.port=8081")).toBe(
+      "8081",
+    );
+    expect(own("mvn spring-boot:run -Dspring-boot.run.jvmArguments=-Dserver.port=8082")).toBe(
+      "8082",
+    );
+    expect(own("./gradlew bootRun --args=--server.port=8083")).toBe("8083");
+    expect(own("./gradlew bootRun --args --server.port=8084")).toBe("8084");
+    expect(own("./mvnw spring-boot:run", { SERVER_PORT: "8085" })).toBe("8085");
+    // Maven's own JVM, not the forked application's: the registered port still goes in.
+    expect(plan(["mvn", "-Dserver.port=8087", "spring-boot:run"]).injected?.env).toEqual({
+      SERVER_PORT: "3100",
+    });
+    expect(
+      fixedPort(["gradle", "bootRun", "--args=--server.port=8086"], { inject: true, cwd: dir }),
+    ).toEqual({
+      tool: "spring-boot",
+      port: 8086,
+    });
+  });
+
+  test("Phoenix and air: rows of their own that add nothing (the app reads PORT)", () => {
+    const row = (bin: string) => FRAMEWORKS.find((f) => f.bins.includes(bin));
+    expect(row("mix")?.name).toBe("phoenix");
+    expect(row("mix")?.serves("phx.server", ["phx.server"])).toBe(true);
+    expect(row("mix")?.serves("test", ["test"])).toBe(false);
+    expect(row("mix")?.serves("ecto.migrate", ["ecto.migrate"])).toBe(false);
+    expect(row("air")?.name).toBe("air");
+    expect(row("air")?.serves(undefined, [])).toBe(true);
+    expect(row("air")?.serves(".air.toml", ["-c", ".air.toml"])).toBe(true);
+    expect(row("air")?.serves("init", ["init"])).toBe(false);
+    expect(plan(["mix", "phx.server"])).toEqual({ argv: ["mix", "phx.server"] });
+    expect(plan(["air"])).toEqual({ argv: ["air"] });
   });
 
   test("an address the user gave is their port: runserver, mkdocs, php -S, uvicorn", () => {

@@ -5,7 +5,7 @@
 // nothing running after a SIGINT. A few kinds at a time; one kind's ways one after another
 // (they share the project's build caches).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { systemProbe } from "../../src/core/probe.ts";
@@ -31,7 +31,15 @@ interface Kind {
   direct: string[];
   /** What the page says once the server answers. */
   text: string;
-  /** Debian: what must be there (a command, or `python3:module`); npm kinds have none. */
+  /** Where that page is (default `/`). */
+  path?: string;
+  /**
+   * A heavy server (a minute or more per start here) is started directly and through `npm run
+   * dev` only: `pnpm dev` takes the same path through the script as npm, and every light kind
+   * tries it.
+   */
+  heavy?: boolean;
+  /** Debian: what must be there (a command, `python3:module`, or a file); npm kinds have none. */
   needs?: string[];
 }
 
@@ -51,6 +59,19 @@ const NPM: Record<string, Kind> = {
   express: { direct: ["node", "server.js"], text: "hello from express" },
   serve: { direct: ["serve", "public"], text: "hello from serve" },
   "http-server": { direct: ["http-server", "public"], text: "hello from http-server" },
+  // SolidStart 2 and Qwik City are Vite plugins: their servers are `vite dev` and `vite --mode ssr`.
+  solidstart: { direct: ["vite", "dev"], text: "hello from solidstart" },
+  qwik: { direct: ["vite", "--mode", "ssr"], text: "hello from qwik" },
+  // Gatsby's development page is rendered in the browser: its shell is what answers.
+  gatsby: { direct: ["gatsby", "develop"], text: 'id="___gatsby"', heavy: true },
+  docusaurus: { direct: ["docusaurus", "start"], text: "hello from docusaurus", heavy: true },
+  // Expo's Metro: the app's bundle, built for Android on request.
+  expo: {
+    direct: ["expo", "start"],
+    text: "hello from expo",
+    path: "/index.bundle?platform=android&dev=true",
+    heavy: true,
+  },
 };
 
 const DEBIAN: Record<string, Kind> = {
@@ -65,6 +86,14 @@ const DEBIAN: Record<string, Kind> = {
   php: { direct: ["php", "-S", "127.0.0.1:{port}"], text: "hello from php", needs: ["php"] },
   mkdocs: { direct: ["mkdocs", "serve"], text: "hello from mkdocs", needs: ["mkdocs"] },
   jekyll: { direct: ["jekyll", "serve"], text: "hello from jekyll", needs: ["jekyll"] },
+  // A Laravel 8 app on Debian's php-laravel-framework (no Composer: its autoloader).
+  laravel: {
+    direct: ["php", "artisan", "serve"],
+    text: "hello from laravel",
+    needs: ["php", "/usr/share/php/Illuminate/autoload.php"],
+  },
+  // A Rails 6.1 app on Debian's railties and puma (no Bundler: the system's gems).
+  rails: { direct: ["rails", "server"], text: "hello from rails", needs: ["rails", "puma"] },
 };
 
 /** Debian's programs, not another Python or Node the machine's PATH may put first. */
@@ -90,13 +119,14 @@ afterAll(async () => {
 });
 
 for (const [kind, k] of Object.entries(NPM)) {
-  test.concurrent(`${kind}: direct, npm run dev and pnpm dev, each on its registered port`, async () => {
+  const ways = [k.direct, ["npm", "run", "dev"], ...(k.heavy ? [] : [["pnpm", "dev"]])];
+  const named = k.heavy ? "direct and npm run dev" : "direct, npm run dev and pnpm dev";
+  test.concurrent(`${kind}: ${named}, each on its registered port`, async () => {
     await slot(async () => {
       const app = await devApp(kind);
       if (!app) return;
       cleanups.push(app.cleanup);
-      for (const command of [k.direct, ["npm", "run", "dev"], ["pnpm", "dev"]])
-        await serveOnce(kind, command, k.text, app.dir, app.path);
+      for (const command of ways) await serveOnce(kind, command, k, app.dir, app.path);
     });
   }, 900_000);
 }
@@ -110,7 +140,7 @@ for (const [kind, k] of Object.entries(DEBIAN)) {
       cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
       const app = join(dir, `ds-${kind}`);
       cpSync(join(FIXTURES, kind), app, { recursive: true });
-      await serveOnce(kind, k.direct, k.text, app, DEBIAN_PATH);
+      await serveOnce(kind, k.direct, k, app, DEBIAN_PATH);
     });
   }, 300_000);
 }
@@ -121,7 +151,7 @@ for (const [kind, k] of Object.entries(DEBIAN)) {
  * One start: the page answers on the port registered for the service, portctl said nothing
  * about another port, and a SIGINT leaves nothing of the tree and a free port.
  */
-async function serveOnce(kind: string, command: string[], text: string, dir: string, path: string) {
+async function serveOnce(kind: string, command: string[], k: Kind, dir: string, path: string) {
   const service = `s${Math.random().toString(36).slice(2, 8)}`;
   const port = await register(dir, service);
   const run = startPortctl(portctl, ["run", "--service", service, "--", ...command], {
@@ -134,6 +164,10 @@ async function serveOnce(kind: string, command: string[], text: string, dir: str
       NUXT_TELEMETRY_DISABLED: "1",
       STORYBOOK_DISABLE_TELEMETRY: "1",
       ASTRO_TELEMETRY_DISABLED: "1",
+      GATSBY_TELEMETRY_DISABLED: "1",
+      EXPO_NO_TELEMETRY: "1",
+      // Expo asks its API for versions first; here there is none to ask.
+      EXPO_OFFLINE: "1",
       NG_CLI_ANALYTICS: "false",
       BROWSER: "none",
     },
@@ -141,8 +175,9 @@ async function serveOnce(kind: string, command: string[], text: string, dir: str
   const what = `${kind} via ${command.join(" ")}`;
   let tree: number[] = [];
   try {
-    const page = await waitForPage(`http://localhost:${port}/`, text, run, 180_000);
-    expect(page.toLowerCase(), report(what, run)).toContain(text.toLowerCase());
+    const url = `http://localhost:${port}${k.path ?? "/"}`;
+    const page = await waitForPage(url, k.text, run, 240_000, k.path ? 120_000 : 5000);
+    expect(page.toLowerCase(), report(what, run)).toContain(k.text.toLowerCase());
     // Announced with the registered port (after the URL the names proxy gives it).
     expect(run.err(), what).toMatch(new RegExp(`/${service} → \\S+ \\(port ${port}\\)\n`));
     tree = run.tree();
@@ -184,6 +219,7 @@ async function register(dir: string, service: string): Promise<number> {
 }
 
 function available(need: string): boolean {
+  if (need.startsWith("/")) return existsSync(need);
   const [cmd = "", module] = need.split(":");
   if (!Bun.which(cmd, { PATH: DEBIAN_PATH })) return false;
   if (!module) return true;

@@ -109,17 +109,19 @@ export function startPortctl(
 
 /**
  * The body of `url` once it answers with `text` in it; what it last answered ("" for nothing)
- * once `run` has exited or `ms` have passed.
+ * once `run` has exited or `ms` have passed. Each request may take `requestMs` (a bundler
+ * that builds on request, as Metro does, needs more than the default).
  */
 export async function waitForPage(
   url: string,
   text: string,
   run: Run,
   ms = 90_000,
+  requestMs = 5000,
 ): Promise<string> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const body = await fetch(url, { signal: AbortSignal.timeout(5000) }).then(
+    const body = await fetch(url, { signal: AbortSignal.timeout(requestMs) }).then(
       (r) => r.text(),
       () => "",
     );
