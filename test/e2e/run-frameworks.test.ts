@@ -5,9 +5,9 @@
 // nothing running after a SIGINT. A few kinds at a time; one kind's ways one after another
 // (they share the project's build caches).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { systemProbe } from "../../src/core/probe.ts";
 import { builtBinaries } from "../helpers/binaries.ts";
 import { freePort } from "../helpers/cli.ts";
@@ -61,8 +61,11 @@ const NPM: Record<string, Kind> = {
   "http-server": { direct: ["http-server", "public"], text: "hello from http-server" },
   // SolidStart 2 and Qwik City are Vite plugins: their servers are `vite dev` and `vite --mode ssr`.
   solidstart: { direct: ["vite", "dev"], text: "hello from solidstart" },
+  // SolidStart 1 runs on Vinxi.
+  solidstart1: { direct: ["vinxi", "dev"], text: "hello from solidstart1" },
   qwik: { direct: ["vite", "--mode", "ssr"], text: "hello from qwik" },
-  // Gatsby's development page is rendered in the browser: its shell is what answers.
+  // Gatsby's development page is rendered in the browser: its shell is what answers. Its
+  // fixture overrides sharp to 0.33: 0.32's install script downloads libvips from outside npm.
   gatsby: { direct: ["gatsby", "develop"], text: 'id="___gatsby"', heavy: true },
   docusaurus: { direct: ["docusaurus", "start"], text: "hello from docusaurus", heavy: true },
   // Expo's Metro: the app's bundle, built for Android on request.
@@ -142,7 +145,8 @@ for (const [kind, k] of Object.entries(DEBIAN)) {
       cpSync(join(FIXTURES, kind), app, { recursive: true });
       await serveOnce(kind, k.direct, k, app, DEBIAN_PATH);
     });
-  }, 300_000);
+    // The wait for a slot counts too; a test that times out leaves its server running.
+  }, 900_000);
 }
 
 // --- internal ---
@@ -154,11 +158,15 @@ for (const [kind, k] of Object.entries(DEBIAN)) {
 async function serveOnce(kind: string, command: string[], k: Kind, dir: string, path: string) {
   const service = `s${Math.random().toString(36).slice(2, 8)}`;
   const port = await register(dir, service);
+  // Temp files (Metro's caches) go beside the app and are removed with it.
+  const tmp = join(dirname(dir), "tmp");
+  mkdirSync(tmp, { recursive: true });
   const run = startPortctl(portctl, ["run", "--service", service, "--", ...command], {
     cwd: dir,
     env: {
       ...home.env,
       PATH: path,
+      TMPDIR: tmp,
       PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
       NEXT_TELEMETRY_DISABLED: "1",
       NUXT_TELEMETRY_DISABLED: "1",
