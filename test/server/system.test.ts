@@ -208,6 +208,11 @@ describe("range and exclusions", () => {
         range: `${lo}-${hi}`,
         exclude: [`${lo}`, `${lo + 1}-${lo + 2}`],
       });
+      // The names proxy every URL goes through, in the text too (it was only in --json).
+      expect(json.health.proxy.port).toBeGreaterThan(0);
+      expect(status.out).toContain(
+        `  names:   http://NAME.localhost:${json.health.proxy.port} (the proxy)`,
+      );
     } finally {
       await stopAllDaemons();
       home.cleanup();

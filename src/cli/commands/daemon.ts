@@ -1,4 +1,4 @@
-import { statePaths } from "../../core/config.ts";
+import { PROXY_PORT, statePaths } from "../../core/config.ts";
 import { alreadyRunning } from "../../core/lockfile.ts";
 import { VERSION } from "../../core/version.ts";
 import { Client } from "../client.ts";
@@ -92,6 +92,9 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
       io.out(`  exclude: ${safe(h.exclude.join(", "))}`);
     // The daemon's own database: it may have been started with another PORT_SERVER_HOME.
     if (typeof h.db === "string") io.out(`  db:      ${safe(h.db)}`);
+    // Every URL under .localhost goes through it (doctor says how to get port 80).
+    const proxy = proxyLine(h.proxy);
+    if (proxy) io.out(`  names:   ${proxy}`);
     // After an upgrade the old daemon keeps running until restarted.
     if (h.version !== VERSION) {
       io.err(
@@ -112,4 +115,15 @@ export async function status(opts: { json?: boolean }, io: Io): Promise<number> 
   io.out(`  state:   ${safe(paths.dir)}`);
   io.out(`  log:     ${safe(paths.log)}`);
   return 0;
+}
+
+/** `http://NAME.localhost:2080`, `off`, or why it is not running; undefined from an older daemon. */
+function proxyLine(proxy: unknown): string | undefined {
+  if (typeof proxy !== "object" || proxy === null) return undefined;
+  const p = proxy as { port?: unknown; setting?: unknown; note?: unknown };
+  if (typeof p.port === "number" && Number.isInteger(p.port)) {
+    return `http://NAME.localhost${p.port === PROXY_PORT ? "" : `:${p.port}`} (the proxy)`;
+  }
+  if (p.setting === "off") return "the proxy is off";
+  return `the proxy is not running${typeof p.note === "string" ? `: ${safe(p.note)}` : ""} (see portctl doctor)`;
 }

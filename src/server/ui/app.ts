@@ -95,11 +95,16 @@ function draw(): void {
   prune.textContent = view.stale.size ? `Prune ${view.stale.size} stale` : "Prune stale";
 }
 
+/** `1 app`, `2 apps`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function summary(view: View): void {
   const apps = new Set(view.allocations.map((a) => a.app)).size;
   const live = view.allocations.filter((a) => view.listeners.has(a.port)).length;
   $("summary").textContent =
-    `${view.allocations.length} allocations in ${apps} apps · ${live} listening · ${view.stale.size} stale`;
+    `${count(view.allocations.length, "allocation")} in ${count(apps, "app")} · ${live} listening · ${view.stale.size} stale`;
   const h = data?.health ?? {};
   const exclude = h.exclude?.length ? ` · excluded ${h.exclude.join(", ")}` : "";
   $("footer").textContent =
