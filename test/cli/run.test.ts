@@ -122,7 +122,7 @@ test("a second run while the first still listens is refused, and starts nothing"
   expect(await second.done()).toBe(1);
   const name = readFileSync(`/proc/${ready[2]}/comm`, "utf8").trim();
   expect(second.err()).toBe(
-    `error: port ${ready[1]} (myapp/default/web) is already in use by ${name} (pid ${ready[2]}) — is the dev server already running?\n`,
+    `error: port ${ready[1]} (myapp/default/web) is already in use by ${name} (pid ${ready[2]}) — is the dev server already running? If it is not yours: portctl release --service web --instance default, then run again for another port\n`,
   );
   expect(existsSync(marker)).toBe(false);
   first.proc.kill("SIGTERM");

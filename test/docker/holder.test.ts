@@ -4,11 +4,11 @@
 // keeps a deleted checkout's port while a container publishes it. The engine's labels are
 // anybody's text: escaped on a terminal. No engine, or a silent one: the process name, as before.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { callTool } from "../../src/cli/mcp/dispatch.ts";
 import { TOOLS } from "../../src/cli/mcp/tools.ts";
-import { type CliFixture, cliFixture, runWith } from "../helpers/cli.ts";
+import { type CliFixture, cliFixture, freePort, runWith } from "../helpers/cli.ts";
 import { startDaemon, tempHome } from "../helpers/daemon.ts";
 import {
   busyboxImage,
@@ -197,6 +197,31 @@ suite("a container the registry does not know", () => {
     ]);
     expect(await fx.allocations()).toEqual([]);
   }, 90_000);
+
+  test("run: a container on the service's registered port is named, with how to move, and nothing starts", async () => {
+    const port = freePort();
+    expect(
+      (await fx.run(["allocate", "-q", "--service", "web", "--port", String(port)])).code,
+    ).toBe(0);
+    const c = await runContainer({
+      image,
+      ports: [80],
+      hostPorts: [port],
+      name: uniqueName("squatter"),
+    });
+    const marker = join(fx.home.root, `started-${c.name}`);
+    const r = await fx.run(["run", "--service", "web", "--", "touch", marker], {
+      env: { ...fx.env, PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    });
+    expect(r).toEqual({
+      code: 1,
+      out: [],
+      err: [
+        `error: port ${port} (shop/default/web) is already in use by container ${c.name}: not this checkout's dev server; stop it, or move this service: portctl release --service web --instance default, then run again for another port`,
+      ],
+    });
+    expect(existsSync(marker)).toBe(false);
+  });
 
   test("hostile labels reach the terminal escaped, and --json exactly", async () => {
     const project = "shop\u001b]0;PWNED\u0007\u202eexe.txt";

@@ -8,8 +8,10 @@ import {
   RUN_KILL_GRACE_MS,
   RUN_STOP_GRACE_MS,
 } from "../../core/config.ts";
+import { systemEngine } from "../../core/engine.ts";
 import { PortError } from "../../core/errors.ts";
 import { readText } from "../../core/files.ts";
+import { withContainer } from "../../core/holder.ts";
 import type { Allocation } from "../../core/model.ts";
 import { systemProbe } from "../../core/probe.ts";
 import { scriptService } from "../../core/scan/scripts.ts";
@@ -115,7 +117,7 @@ async function runServer(opts: RunOptions, io: Io, client: Client, leased: Alloc
     ? await allocateFixed(client, who, fixed, io)
     : (await client.allocate({ ...who, port: 0 }, { reuse: true })).allocation;
   if (a.lease_pid === process.pid) leased.push(a);
-  refuseIfListening(a);
+  await refuseIfListening(a, io);
   const plan = planCommand(opts.command, {
     port: a.port,
     inject: !opts.noInject,
@@ -232,13 +234,24 @@ async function start(
   }
 }
 
-/** Something already listens on the port: most likely this very dev server, started before. */
-function refuseIfListening(a: Allocation): void {
-  const sys = systemProbe().who(a.port);
-  if (!sys.in_use) return;
+/**
+ * Something already listens on the port: most likely this very dev server, started before; a
+ * container publishing it (the engine says which) is not, and neither is anything else that
+ * the user knows is not theirs: the line says how to move this service.
+ */
+async function refuseIfListening(a: Allocation, io: Io): Promise<void> {
+  const probed = systemProbe().who(a.port);
+  if (!probed.in_use) return;
+  const sys = await withContainer(probed, a.port, systemEngine(io.env));
+  const move = `portctl release --service ${a.service}${a.instance === "" ? "" : ` --instance ${a.instance}`}, then run again for another port`;
+  const why = sys.container
+    ? `: not this checkout's dev server; stop it, or move this service: ${move}`
+    : ` — is the dev server already running? If it is not yours: ${move}`;
   throw new PortError(
     "port_in_use",
-    `port ${a.port} (${owner(a)}) is already in use${processText(sys)} — is the dev server already running?`,
+    safe(`port ${a.port} (${owner(a)}) is already in use`) +
+      processText(sys, io.env.HOME) +
+      safe(why),
   );
 }
 
