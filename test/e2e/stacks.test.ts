@@ -19,6 +19,7 @@ import {
   docker,
   dockerEngine,
   httpText,
+  runContainer,
   type StackFixture,
   stackFixture,
   uniqueName,
@@ -245,6 +246,50 @@ describe.skipIf(!engine)("every checkout its own stack, on the real engine", () 
     const prePort = Number((await docker("port", before, "80")).stdout.trim().split(":").at(-1));
     expect(await httpText(prePort)).toBe("made before\n");
     expect(await httpText(await portOf({ dir: later, label: "", flags: [] }))).toBe("made later\n");
+  }, 300_000);
+
+  test("up refuses a registered port that something else holds, naming it and how to move; its own stack's containers are fine", async () => {
+    const shop = uniqueName("shop");
+    const dir = join(home.root, "taken", shop);
+    newRepo(dir);
+    stackIn(dir, "taken", freePort());
+    const checkout: Checkout = { dir, label: "", flags: [] };
+    expect((await portctlIn(dir, "run", "--", "docker-compose", "up", "-d")).code).toBe(0);
+    const port = await portOf(checkout);
+    // Its own containers hold the port: up again is Compose's own business.
+    expect((await portctlIn(dir, "run", "--", "docker-compose", "up", "-d")).code).toBe(0);
+    expect((await portctlIn(dir, "run", "--", "docker-compose", "down")).code).toBe(0);
+
+    const label = `label=com.docker.compose.project=${shop}`;
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port,
+      fetch: () => new Response("squatter"),
+    });
+    try {
+      const up = await portctlIn(dir, "run", "--", "docker-compose", "up", "-d");
+      expect(up.code).toBe(1);
+      expect(up.err).toContain(`web → ${port} is already in use by `);
+      expect(up.err).toContain(
+        `: not this stack's; stop it, or move the service: portctl release --service web --instance main, then run again`,
+      );
+      expect((await docker("ps", "-aq", "--filter", label)).stdout.trim()).toBe("");
+    } finally {
+      server.stop(true);
+    }
+    // Another project's container on it: named as such.
+    const other = await runContainer({
+      image,
+      ports: [80],
+      hostPorts: [port],
+      name: uniqueName("squat"),
+    });
+    const up = await portctlIn(dir, "run", "--", "docker-compose", "up", "-d");
+    expect(up.code).toBe(1);
+    expect(up.err).toContain(
+      `web → ${port} is already in use by container ${other.name}: not this stack's`,
+    );
+    expect((await docker("ps", "-aq", "--filter", label)).stdout.trim()).toBe("");
   }, 300_000);
 
   test("a deleted checkout's stack keeps its project name while its containers exist; prune frees it after", async () => {

@@ -5,14 +5,21 @@
 // second clone can look at or stop its own stack without --instance.
 import { existsSync } from "node:fs";
 import { relative } from "node:path";
-import { composeProjectFolders, engineSockets } from "../../core/engine.ts";
+import {
+  composeProjectFolders,
+  engineSockets,
+  isEngineProcess,
+  systemEngine,
+} from "../../core/engine.ts";
 import { PortError } from "../../core/errors.ts";
+import { withContainer } from "../../core/holder.ts";
 import type { Allocation } from "../../core/model.ts";
+import { systemProbe } from "../../core/probe.ts";
 import type { Client } from "../client.ts";
 import { detectCheckoutPath, detectOwner } from "../detect.ts";
 import { envKey } from "../envfile.ts";
 import type { Io } from "../io.ts";
-import { safe } from "../output.ts";
+import { processText, safe } from "../output.ts";
 import {
   allocateStackPort,
   loadStack,
@@ -50,6 +57,7 @@ export async function runStack(opts: RunOptions, io: Io, ctx: StackContext): Pro
   const ports = stackPorts(stack, (p) => relative(io.cwd, p) || p);
   const sub = stack.args.subcommand ?? "";
   if (STARTS_CONTAINERS.has(sub) || sub === "config") {
+    const taken: Allocation[] = [];
     for (const port of ports) {
       if (!port.variable || (port.block && !port.block.endVariable)) {
         io.err(cannotMove(port));
@@ -59,8 +67,10 @@ export async function runStack(opts: RunOptions, io: Io, ctx: StackContext): Pro
       for (const a of rows) if (a.lease_pid === process.pid) ctx.leased.push(a);
       setVariables(env, port, rows);
       io.err(`${safe(port.service)} → ${portsText(rows)}`);
+      if (BINDS.has(sub)) taken.push(...rows);
     }
     if (ctx.leased.length) io.err(leaseNote(ctx.leased).trim());
+    await refuseTaken(taken, env.COMPOSE_PROJECT_NAME ?? "", io);
   } else {
     const held = await ctx.client.list({ app: ctx.who.app, instance: ctx.who.instance });
     for (const port of ports) {
@@ -74,6 +84,31 @@ export async function runStack(opts: RunOptions, io: Io, ctx: StackContext): Pro
 }
 
 // --- internal ---
+
+/** The subcommands that bind the published ports on the host. */
+const BINDS = new Set(["up", "start", "restart"]);
+
+/**
+ * Before Compose binds the ports: one held by anything but this stack's own containers (a
+ * dev server, another project's container) is refused with its holder and how to move the
+ * service, as `run` does for a dev server, rather than Compose's "address already in use"
+ * after it has started half the stack. A port behind an engine that does not say whose
+ * container it is, is left to Compose (it may be this stack's).
+ */
+async function refuseTaken(rows: Allocation[], project: string, io: Io): Promise<void> {
+  if (rows.length === 0) return;
+  const listening = systemProbe().listening();
+  const engine = systemEngine(io.env);
+  for (const a of rows) {
+    if (!listening(a.port)) continue;
+    const sys = await withContainer(systemProbe().who(a.port), a.port, engine);
+    if (sys.container ? sys.container.project === project : isEngineProcess(sys.process)) continue;
+    throw new PortError(
+      "port_in_use",
+      `${safe(a.service)} → ${a.port} is already in use${processText(sys, io.env.HOME)}: not this stack's; stop it, or move the service: ${safe(`portctl release --service ${a.service} --instance ${a.instance}`)}, then run again`,
+    );
+  }
+}
 
 /**
  * The name the stack runs under: the one the user gave (refused if another checkout holds it,
