@@ -184,7 +184,7 @@ function goneProjects(
     else
       out.kept_projects.push({
         project,
-        reason: `${gone}, but ${n} container${n === 1 ? "" : "s"} of Compose project ${project.name} still exist${n === 1 ? "s" : ""} (remove them with: docker compose -p ${project.name} down)`,
+        reason: `${gone}, but ${n} container${n === 1 ? "" : "s"} of Compose project ${project.name} still exist${n === 1 ? "s" : ""} (its folder is gone, so Compose cannot take it down; remove them with: docker rm -f $(docker ps -aq --filter label=com.docker.compose.project=${project.name}))`,
       });
   }
   return out;

@@ -292,6 +292,23 @@ describe.skipIf(!engine)("every checkout its own stack, on the real engine", () 
     expect((await docker("ps", "-aq", "--filter", label)).stdout.trim()).toBe("");
   }, 300_000);
 
+  test("docker compose where docker has no Compose plugin: Docker's error, then a hint to use docker-compose", async () => {
+    const plugin = Bun.spawnSync(["docker", "compose", "version"], { env }).exitCode === 0;
+    if (plugin) {
+      console.log("skip: this docker has the Compose plugin; the hint is for one without");
+      return;
+    }
+    const shop = uniqueName("shop");
+    const dir = join(home.root, "noplugin", shop);
+    newRepo(dir);
+    stackIn(dir, "no plugin", freePort());
+    const up = await portctlIn(dir, "run", "--", "docker", "compose", "up", "-d");
+    expect(up.code).not.toBe(0);
+    expect(up.err).toContain(
+      'hint: this docker has no Compose plugin ("docker compose"); run it as docker-compose: portctl run -- docker-compose up -d',
+    );
+  }, 120_000);
+
   test("a deleted checkout's stack keeps its project name while its containers exist; prune frees it after", async () => {
     const shop = uniqueName("shop");
     const dir = join(home.root, "deleted", shop);
@@ -318,8 +335,16 @@ describe.skipIf(!engine)("every checkout its own stack, on the real engine", () 
     const stopped = await portctlIn(home.root, "prune", "--yes");
     expect(stopped.out).toContain(`kept Compose project name ${shop} of ${shop}/main`);
 
-    // Once the containers are removed, the name is freed with the ports.
-    expect((await docker("rm", "-f", "-v", ...ids)).code).toBe(0);
+    // The command prune prints removes them (Compose itself cannot: its file went with the
+    // folder); then the name is freed with the ports.
+    const line = stopped.out
+      .split("\n")
+      .find((l) => l.startsWith(`kept Compose project name ${shop}`));
+    const printed = /remove them with: (.+)\)$/.exec(line ?? "");
+    expect(printed?.[1]).toStartWith("docker rm -f $(docker ps -aq --filter ");
+    const removal = Bun.spawnSync(["sh", "-c", printed?.[1] ?? "false"], { env });
+    expect(removal.exitCode).toBe(0);
+    expect((await docker("ps", "-aq", "--filter", label)).stdout.trim()).toBe("");
     const last = await portctlIn(home.root, "prune", "--yes");
     expect(last.out).toContain(`freed Compose project name ${shop} of ${shop}/main`);
     const projects = await api<Project[]>("/v1/projects");

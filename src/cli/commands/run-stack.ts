@@ -80,7 +80,30 @@ export async function runStack(opts: RunOptions, io: Io, ctx: StackContext): Pro
   }
   // The checkout's HTTP services' URLs, for the stack's own ${API_URL} (names.ts).
   Object.assign(env, await checkoutUrls(ctx.client, ctx.who));
-  return ctx.start(opts.command, env);
+  const code = await ctx.start(opts.command, env);
+  // A failure that is not a signal's: was it the docker CLI not knowing `compose` at all?
+  const hint = code > 0 && code < 128 ? noPluginHint(opts.command, env) : undefined;
+  if (hint) io.err(hint);
+  return code;
+}
+
+/**
+ * `docker compose` where the docker CLI has no Compose plugin (Debian's docker.io with
+ * docker-compose 1.29): docker says `unknown shorthand flag: 'd' in -d` (125) or `unknown
+ * command` (1), which name no cause. Asked only after a failure.
+ */
+function noPluginHint(argv: readonly string[], env: Env): string | undefined {
+  if (argv[0] !== "docker" || argv[1] !== "compose") return undefined;
+  const probe = Bun.spawnSync(["docker", "compose", "version"], {
+    env: env as Record<string, string>,
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  if (probe.exitCode === 0) return undefined;
+  const v1 = Bun.which("docker-compose", { PATH: env.PATH ?? "" }) !== null;
+  return v1
+    ? `hint: this docker has no Compose plugin ("docker compose"); run it as docker-compose: portctl run -- docker-compose ${safe(argv.slice(2).join(" "))}`
+    : 'hint: this docker has no Compose plugin ("docker compose"): install docker-compose-plugin, or docker-compose';
 }
 
 // --- internal ---
