@@ -45,6 +45,9 @@ export function claimProject(
 ): ClaimResult {
   return store.write(() => {
     const mine = byCheckout(store, req.checkout, req.name);
+    // A checkout two users share (a group's folder): its stack's name is the user's who
+    // claimed it first; another user is refused, never handed it (#28).
+    if (mine && !scope.mayChange(mine)) scope.refuse(mine);
     if (mine) return { project: mine, created: false };
     const holder = byName(store, req.name);
     if (!holder) return { project: insert(store, req.name, req, pid, scope.owner), created: true };

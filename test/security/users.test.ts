@@ -411,6 +411,17 @@ describe.skipIf(!canMakeUsers())("two users, one registry", () => {
       JSON.stringify({ ...explicit, force: true }),
     ]);
     expect(forced).toMatchObject({ code: "not_yours", owner: ADMIN });
+    // A checkout both may enter: its stack's name is alice's, refused to bob, nothing shown.
+    const shared = await asBob([
+      "-X",
+      "POST",
+      ...json,
+      url,
+      "-d",
+      JSON.stringify({ ...claim, name: "secret-proj" }),
+    ]);
+    expect(shared).toMatchObject({ code: "not_yours", owner: ADMIN });
+    expect(JSON.stringify(shared)).not.toContain(SECRET_CHECKOUT);
     const released = await asBob(["-X", "DELETE", `${url}/${mine.id}`]);
     expect(released).toMatchObject({ code: "not_yours", owner: ADMIN });
     const listed = (await asBob([url])) as { id: number; hidden?: boolean; checkout: string }[];
