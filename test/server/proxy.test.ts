@@ -99,7 +99,7 @@ describe("routing", () => {
     const text = await get(t.port, host("api.fix-ui.shop.localhost"));
     expect(statusOf(text)).toBe(502);
     expect(bodyOf(text)).toContain(
-      `api of shop/fix-ui is not running on port ${dead.port} — start it with: portctl run --service api -- npm run dev`,
+      `api of shop/fix-ui is not running on port ${dead.port} — start it with: portctl run --service api --instance fix-ui -- npm run dev`,
     );
   });
 });

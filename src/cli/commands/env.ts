@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { realOrResolved } from "../../core/files.ts";
 import type { Project } from "../../core/model.ts";
 import { Client } from "../client.ts";
-import { detectCheckoutPath, detectOwner } from "../detect.ts";
+import { detectCheckoutPath, detectOwner, refuseOtherCheckout } from "../detect.ts";
 import {
   type ENV_FORMATS,
   type EnvEntry,
@@ -31,6 +31,7 @@ export async function env(opts: EnvOptions, io: Io): Promise<number> {
     client.list({ app, instance }),
     client.projects({ app, instance }),
   ]);
+  refuseOtherCheckout(rows, io.cwd, opts.instance !== undefined);
   const entries: EnvEntry[] = envEntries(rows);
   // The checkout's Compose project name, so a plain `docker compose` (or a .env written by
   // --write) runs this checkout's stack: only when it holds exactly one.

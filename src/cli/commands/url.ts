@@ -4,7 +4,7 @@
 import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
 import { Client } from "../client.ts";
-import { detectOwner } from "../detect.ts";
+import { detectOwner, refuseOtherCheckout } from "../detect.ts";
 import type { Io } from "../io.ts";
 import { owner, printJson, safe } from "../output.ts";
 import { defaultService } from "./run.ts";
@@ -21,6 +21,7 @@ export async function url(opts: UrlOptions, io: Io): Promise<number> {
   const service = opts.service ?? defaultService(io.cwd);
   const client = new Client(io.env);
   const [a] = await client.list({ app, instance, service });
+  refuseOtherCheckout(a ? [a] : [], io.cwd, opts.instance !== undefined);
   if (!a) {
     throw new PortError(
       "not_found",

@@ -44,9 +44,13 @@ export function page(
   return Buffer.from(opts.head ? headers : headers + body);
 }
 
-/** “web of shop/fix-ui is not running — start it with: portctl run -- npm run dev” */
+/**
+ * “web of shop/fix-ui is not running — start it with: portctl run --instance fix-ui -- npm run
+ * dev”: the instance is named, since the folder alone may give another (a second clone on the
+ * same branch runs with --instance of its own).
+ */
 export function notRunning(a: Allocation): string {
-  const service = a.service === RUN_DEFAULT_SERVICE ? "" : ` --service ${a.service}`;
+  const service = `${a.service === RUN_DEFAULT_SERVICE ? "" : ` --service ${a.service}`} --instance ${a.instance}`;
   const where = a.checkout ? ` (in ${a.checkout})` : "";
   return `${a.service} of ${a.app}/${a.instance} is not running on port ${a.port} — start it with: portctl run${service} -- npm run dev${where}, or your own command after --`;
 }
