@@ -5,8 +5,9 @@
 //   Code removes the unchanged worktree ("Worktree removed (no changes)"). The worktree's ports
 //   go, the main checkout's stay. (`claude --bg` + `claude rm ID` removes the worktree only when
 //   the job's state.json has recorded it, which in 2.1.332 it does in some runs and not others.)
-// - Claude Code's WorktreeRemove contract, part of why `hooks install` writes no WorktreeRemove
-//   hook: it is not run for Claude Code's own (git) worktrees.
+// - Claude Code's WorktreeRemove contract, why `hooks install` writes no WorktreeRemove hook: it
+//   is not run for Claude Code's own (git) worktrees, and for a worktree a WorktreeCreate hook
+//   made it runs instead of Claude Code's own removal.
 // - `claude -p --input-format stream-json` is a live session fed prompts on stdin: each prompt's
 //   heartbeat (UserPromptSubmit, async) keeps the worktree's ports past the ttl; silence frees
 //   them while the session still runs.
@@ -120,6 +121,20 @@ async function interactive(repo: string, name: string, ready: () => Promise<bool
     await Bun.sleep(500);
     proc.stdin.write("\r");
     proc.stdin.flush();
+    // A worktree Claude Code cannot judge (a WorktreeCreate hook made it) gets a question:
+    // 1. Keep worktree, 2. Remove worktree. This test removes it.
+    let asked = false;
+    while (proc.exitCode === null && !asked) {
+      asked = plain(screen).includes("2.Removeworktree");
+      await Bun.sleep(200);
+    }
+    if (asked) {
+      proc.stdin.write("2");
+      proc.stdin.flush();
+      await Bun.sleep(500);
+      proc.stdin.write("\r");
+      proc.stdin.flush();
+    }
     await proc.exited;
     await reading;
   } finally {
@@ -183,10 +198,9 @@ describe.skipIf(!claude)("Claude Code removes a worktree", () => {
     expect(left.map((x) => [x.instance, x.service, x.checkout])).toEqual([["main", "web", repo]]);
   }, 180_000);
 
-  // For a worktree a WorktreeCreate hook made, a WorktreeRemove hook runs and Claude Code leaves
-  // the removal to it (tried by hand: a hook that only records left the worktree in place, and
-  // `claude rm` said "removed"): why `hooks install` writes none.
-  test("WorktreeRemove is not run for Claude Code's own worktree, which Claude Code removes itself", async () => {
+  // Why `hooks install` writes no WorktreeRemove hook: it never runs for Claude Code's own
+  // worktrees, and for a worktree a WorktreeCreate hook made it replaces Claude Code's removal.
+  test("WorktreeRemove: not run for Claude Code's own worktree; for a hook-made one it does the removal", async () => {
     const log = join(home.root, "worktree-hooks.log");
     const record = (what: string) => ({
       hooks: [{ type: "command", command: `cat >> ${log}; echo ' ${what}' >> ${log}` }],
@@ -197,6 +211,24 @@ describe.skipIf(!claude)("Claude Code removes a worktree", () => {
     expect(ownScreen).toContain("Worktreeremoved(nochanges)");
     expect(existsSync(join(own, ".claude/worktrees/a"))).toBe(false);
     expect(existsSync(log)).toBe(false);
+
+    // A WorktreeCreate hook's worktree, removed at the exit question: the WorktreeRemove hook
+    // (which only records) runs, and Claude Code leaves the removal to it: the folder stays.
+    const made = join(home.root, "made");
+    const create = `cat >/dev/null; git worktree add -q -b made ${made} >&2 && echo ${made}`;
+    const other = await project("other", {
+      hooks: {
+        WorktreeCreate: [{ hooks: [{ type: "command", command: create }] }],
+        WorktreeRemove: [record("remove")],
+      },
+    });
+    const otherScreen = await interactive(other, "b", async () => existsSync(made));
+    expect(otherScreen).toContain("Worktreeremoved.");
+    const ran = readFileSync(log, "utf8");
+    expect(ran).toContain('"hook_event_name":"WorktreeRemove"');
+    expect(ran).toContain(`"worktree_path":"${made}"`);
+    expect(existsSync(made)).toBe(true);
+    git(other, "worktree", "remove", "--force", made);
   }, 180_000);
 });
 
