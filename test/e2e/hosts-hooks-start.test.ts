@@ -5,9 +5,11 @@
 // not there: the worktree's ports appear in the registry held for the host's own session id,
 // with a heartbeat. Then the host is stopped as a person would: Ctrl-C (SIGINT) makes Codex run
 // SessionEnd, SIGTERM makes Gemini CLI run it, and the port is freed; killed with SIGKILL (no
-// SessionEnd), the host's session loses the port once its ttl lapses. Temp HOME, offline.
+// SessionEnd), the host's session loses the port once its ttl lapses. The prompt hooks
+// (UserPromptSubmit, BeforeAgent) are seen on their own in a worktree with no declared port.
+// Temp HOME, offline.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Allocation, PortEvent } from "../../src/core/model.ts";
 import type { Session } from "../../src/core/sessions.ts";
@@ -119,6 +121,63 @@ async function session(
 }
 
 const CODEX = ["exec", "--dangerously-bypass-hook-trust", "--skip-git-repo-check", "hi"];
+
+/**
+ * The host in a new worktree whose project declares no port (package.json removed there): the
+ * session start holds nothing and sends no heartbeat, so a session in the registry can only be
+ * the prompt hook's heartbeat. Its ttl, once it shows; the host is then killed.
+ */
+async function promptHeartbeat(name: string, argv: string[], extra: Record<string, string> = {}) {
+  const worktree = join(home.root, `wt-${name}`);
+  git(repo, "worktree", "add", "-q", worktree, "-b", name);
+  rmSync(join(worktree, "package.json"));
+  mkdirSync(join(home.root, ".codex"), { recursive: true });
+  writeFileSync(
+    join(home.root, ".codex/config.toml"),
+    `[projects."${worktree}"]\ntrust_level = "trusted"\n`,
+  );
+  trustForGemini(home.root, worktree);
+  const before = new Set((await api<Session[]>("/v1/sessions")).map((x) => x.id));
+  const proc = Bun.spawn(argv, {
+    cwd: worktree,
+    env: { ...env, ...extra, PORT_SERVER_SESSION_TTL: "7m" },
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  try {
+    return await waitFor("the prompt's heartbeat", async () =>
+      (await api<Session[]>("/v1/sessions")).find((x) => !before.has(x.id)),
+    );
+  } finally {
+    proc.kill("SIGKILL");
+    await proc.exited;
+  }
+}
+
+describe("the prompt hooks of the other hosts send heartbeats", () => {
+  test.skipIf(!codex)(
+    "codex exec: UserPromptSubmit",
+    async () => {
+      const s = await promptHeartbeat("codex-beat", [codex as string, ...CODEX]);
+      expect(s).toMatchObject({ ttl_seconds: 420, allocations: [] });
+      expect(s.heartbeat_at).not.toBeNull();
+    },
+    180_000,
+  );
+
+  test.skipIf(!gemini)(
+    "gemini -p: BeforeAgent",
+    async () => {
+      const s = await promptHeartbeat("gemini-beat", [gemini as string, "-p", "hi"], {
+        GEMINI_API_KEY: "offline-test",
+      });
+      expect(s).toMatchObject({ ttl_seconds: 420, allocations: [] });
+      expect(s.heartbeat_at).not.toBeNull();
+    },
+    180_000,
+  );
+});
 
 describe("the session hooks of the other hosts", () => {
   test.skipIf(!codex)(
