@@ -41,6 +41,8 @@ function run(...argv: string[]) {
 const io = () => captureIo({ env: { PORT_SERVER_ADDR: ADDR }, cwd, home: home.root });
 // From source the entry runs bun, never the portctl on PATH: project files get a note.
 const NOTE = `  note: it names ${process.execPath}: the portctl on PATH is not this one, so a teammate's machine may lack that path`;
+/** A project file that carries the address from the environment says so. */
+const ADDR_NOTE = `  note: it carries PORT_SERVER_ADDR=${ADDR} from your environment, so the agent reaches the daemon you do; a teammate's may listen elsewhere (drop the "env" entry before committing, if so)`;
 const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"));
 
 describe("portctl mcp install", () => {
@@ -67,9 +69,11 @@ describe("portctl mcp install", () => {
     expect(r.out).toEqual([
       `Claude Code: added port-server to ${join(cwd, ".mcp.json")}`,
       NOTE,
+      ADDR_NOTE,
       `Codex: added port-server to ${codex}`,
       `Cursor: added port-server to ${join(cwd, ".cursor", "mcp.json")}`,
       NOTE,
+      ADDR_NOTE,
     ]);
     expect(readJson(join(cwd, ".mcp.json"))).toEqual({
       mcpServers: { github: { command: "gh" }, "port-server": { type: "stdio", ...entry } },
@@ -89,9 +93,11 @@ describe("portctl mcp install", () => {
     expect(again.out).toEqual([
       `Claude Code: port-server already up to date in ${join(cwd, ".mcp.json")}`,
       NOTE,
+      ADDR_NOTE,
       `Codex: port-server already up to date in ${codex}`,
       `Cursor: port-server already up to date in ${join(cwd, ".cursor", "mcp.json")}`,
       NOTE,
+      ADDR_NOTE,
     ]);
     expect(readFileSync(codex, "utf8")).toBe(text);
   });
@@ -105,8 +111,10 @@ describe("portctl mcp install", () => {
     expect(r.out).toEqual([
       `Gemini CLI: added port-server to ${join(cwd, ".gemini/settings.json")}`,
       NOTE,
+      ADDR_NOTE,
       `VS Code: added port-server to ${join(cwd, ".vscode/mcp.json")}`,
       NOTE,
+      ADDR_NOTE,
     ]);
     const gemini = readFileSync(join(cwd, ".gemini/settings.json"), "utf8");
     expect(gemini).toStartWith(`{\n    "theme": "GitHub",\n    "mcpServers": {`);
@@ -191,6 +199,7 @@ describe("portctl mcp install", () => {
     expect(r.out).toEqual([
       `Cursor: added port-server to ${join(cwd, ".cursor", "mcp.json")}`,
       NOTE,
+      ADDR_NOTE,
     ]);
     // No temp file left beside it.
     expect(readdirSync(cwd).sort()).toEqual([".cursor", ".mcp.json"]);
@@ -227,5 +236,22 @@ describe("portctl mcp install", () => {
       "error: choose a host: --claude, --codex, --cursor, --gemini or --vscode (or --print to see each configuration)",
     ]);
     expect(readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe("serverEntry's address", () => {
+  test("the default address (or none) is not written: only one a teammate would have to share", () => {
+    const entry = (addr?: string) =>
+      serverEntry(
+        captureIo({
+          env: addr === undefined ? {} : { PORT_SERVER_ADDR: addr },
+          cwd: "/",
+          home: "/",
+        }),
+      );
+    expect(entry().env).toBeUndefined();
+    expect(entry("127.0.0.1:51234").env).toBeUndefined();
+    expect(entry(" 127.0.0.1:51234 ").env).toBeUndefined();
+    expect(entry("127.0.0.1:4999").env).toEqual({ PORT_SERVER_ADDR: "127.0.0.1:4999" });
   });
 });

@@ -76,3 +76,15 @@ describe("skill install --plugin", () => {
     ]);
   });
 });
+
+describe("skill install --global", () => {
+  test("no agent host in the home folder: nothing installed is an error (exit 1), not success", async () => {
+    const r = await install("--global");
+    expect(r.code).toBe(1);
+    expect(r.err.at(-1)).toStartWith("error: no agent host found in your home folder (");
+    expect(r.err.at(-1)).toEndWith(
+      "nothing installed (install the agent first, or run skill install in a project)",
+    );
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});

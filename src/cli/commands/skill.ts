@@ -35,9 +35,13 @@ export async function skillInstall(
     : installLocal(project(opts.dir, io), io.home);
   const c = colors(io);
   for (const r of results) report(r, io, c);
+  // Asked to install and nothing was: a script or make target must not take that for success.
   if (opts.global && results.every((r) => r.status === "skipped")) {
     const folders = AGENT_HOSTS.map((h) => `~/${h.folder}`).join(", ");
-    io.err(`no agent host found in your home folder (${folders}); nothing installed`);
+    io.err(
+      `error: no agent host found in your home folder (${folders}); nothing installed (install the agent first, or run skill install in a project)`,
+    );
+    return 1;
   }
   return results.some((r) => r.status === "failed") ? 1 : 0;
 }

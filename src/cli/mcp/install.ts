@@ -5,7 +5,12 @@
 
 import { readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ENV, MCP_SERVER_NAME as SERVER_NAME } from "../../core/config.ts";
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  ENV,
+  MCP_SERVER_NAME as SERVER_NAME,
+} from "../../core/config.ts";
 import { PortError } from "../../core/errors.ts";
 import { isCompiled } from "../../core/version.ts";
 import { findCheckout } from "../detect.ts";
@@ -136,6 +141,14 @@ export async function mcpInstall(opts: McpInstallOptions, io: Io): Promise<numbe
           `  note: it names ${entry.command}: the portctl on PATH is not this one, so a teammate's machine may lack that path`,
         );
       }
+      const addr = entry.env?.[ENV.addr];
+      if (host.project && addr) {
+        io.out(
+          safe(
+            `  note: it carries ${ENV.addr}=${addr} from your environment, so the agent reaches the daemon you do; a teammate's may listen elsewhere (drop the "env" entry before committing, if so)`,
+          ),
+        );
+      }
     } catch (err) {
       failed = true;
       const line = (err as Error).message;
@@ -167,8 +180,9 @@ export function serverEntry(io: Io): ServerEntry {
   // Compiled, the executable is portctl itself; from source it is bun running src/main.ts.
   const command = process.execPath;
   const args = isCompiled() ? ["mcp"] : [join(import.meta.dir, "../../main.ts"), "mcp"];
-  const addr = io.env[ENV.addr];
-  return { command, args, ...(addr ? { env: { [ENV.addr]: addr } } : {}) };
+  const addr = io.env[ENV.addr]?.trim();
+  const custom = addr && addr !== `${DEFAULT_HOST}:${DEFAULT_PORT}`;
+  return { command, args, ...(custom ? { env: { [ENV.addr]: addr } } : {}) };
 }
 
 /**
