@@ -13,7 +13,13 @@ export interface TestUser {
   /** Runs `cmd` as this user, to completion; killed after `timeoutMs`. */
   run(
     cmd: string[],
-    opts?: { env?: Record<string, string>; cwd?: string; timeoutMs?: number },
+    opts?: {
+      env?: Record<string, string>;
+      cwd?: string;
+      timeoutMs?: number;
+      /** Supplementary groups (the Docker socket's), else none. */
+      groups?: number[];
+    },
   ): Promise<Run>;
   remove(): void;
 }
@@ -53,7 +59,14 @@ export function makeUser(): TestUser {
     home,
     async run(cmd, opts = {}) {
       const proc = Bun.spawn(
-        ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--", ...cmd],
+        [
+          "setpriv",
+          `--reuid=${uid}`,
+          `--regid=${gid}`,
+          ...(opts.groups?.length ? [`--groups=${opts.groups.join(",")}`] : ["--clear-groups"]),
+          "--",
+          ...cmd,
+        ],
         {
           cwd: opts.cwd ?? home,
           env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...opts.env },

@@ -189,7 +189,14 @@ async function recordExistingStack(name: string, io: Io, ctx: StackContext): Pro
     } catch {
       // A folder that gives no name (snag 4): the row still says which checkout holds it.
     }
-    await ctx.client.claimProject({ name, ...owner, checkout });
+    try {
+      await ctx.client.claimProject({ name, ...owner, checkout });
+    } catch (err) {
+      // Another user's checkout already holds it in the registry (#28): the registry decides,
+      // and says nothing of their folder.
+      if (err instanceof PortError && err.code === "not_yours") return;
+      throw err;
+    }
     io.err(
       `Compose project ${safe(name)} is already running for ${safe(checkout)}; recorded as its own`,
     );
