@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Compose `${VAR}` syntax, not templates
 // #28's first story on the real engine: two developers on one machine clone the same
 // repository, so both have app `shop`, and both bring its Compose stack up through portctl.
 // Alice runs the registry (this test's user); bob is a real user made for the test, in the
@@ -47,7 +48,7 @@ describe.skipIf(!engine || !socket || !canMakeUsers())(
         "    environment:",
         '      CONTENT: "${WHO:-nobody}"',
         "    ports:",
-        '      - "127.0.0.1:${WEB_PORT:-18080}:80"',
+        `      - "127.0.0.1:\${WEB_PORT:-${freePort()}}:80"`,
         "",
       ].join("\n");
       for (const dir of [aliceDir, bobDir]) {
@@ -120,3 +121,13 @@ describe.skipIf(!engine || !socket || !canMakeUsers())(
     }, 240_000);
   },
 );
+
+// --- internal ---
+
+/** A port free a moment ago: the file's default, never a fixed number a busy machine may hold. */
+function freePort(): number {
+  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = l.port;
+  l.stop(true);
+  return port;
+}
