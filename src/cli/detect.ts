@@ -1,7 +1,7 @@
 // Default app and instance names from the git checkout around the current folder. Read from
 // the files git keeps (.git, gitdir, commondir, HEAD) rather than by running git: no
 // dependency on a git binary, and no process start on every command.
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { PortError } from "../core/errors.ts";
 import { readText, realOrResolved } from "../core/files.ts";
@@ -47,27 +47,6 @@ export function detectOwner(
     app: given.app ?? appOf(c, cwd),
     instance: given.instance ?? instanceOf(c),
   };
-}
-
-/**
- * Rows found by the app and instance this folder gives, that another checkout (one that still
- * exists) holds: a second clone on the same branch would print or open the first one's ports
- * as its own. Refused as `run` refuses them; an instance the user named (`--instance`) is what
- * they asked for, so nothing is checked then.
- */
-export function refuseOtherCheckout(
-  rows: readonly { app: string; instance: string; checkout: string | null }[],
-  cwd: string,
-  named: boolean,
-): void {
-  if (named) return;
-  const here = detectCheckoutPath(cwd);
-  const other = rows.find((r) => r.checkout !== null && r.checkout !== here);
-  if (!other?.checkout || !existsSync(other.checkout)) return;
-  throw new PortError(
-    "other_checkout",
-    `${other.app}/${other.instance} belongs to the checkout at ${other.checkout}; this one is ${here}`,
-  );
 }
 
 /**

@@ -184,9 +184,14 @@ describe("where the name shows", () => {
     const at = header.indexOf("PROJECT");
     const names = list.out.slice(1).map((l) => l.slice(at).split(/\s+/)[0]);
     expect(names).toEqual(["shop", "shop-review"]);
-    // Without --instance the second clone reads shop/main: the first clone's ports, never its project name.
+    // Without --instance the second clone finds its own instance by its checkout: its ports and
+    // its project name, never the first clone's.
+    const reviewPort = (await f.allocations()).find((a) => a.instance === "review")?.port;
     const json = await f.run(["env", "--json"], { cwd: review, env: { ...env } });
-    expect(JSON.parse(json.out.join("\n"))).toEqual({ WEB_PORT: p });
+    expect(JSON.parse(json.out.join("\n"))).toEqual({
+      WEB_PORT: reviewPort,
+      COMPOSE_PROJECT_NAME: "shop-review",
+    });
     const mine = await f.run(["env", "--json", "--instance", "review"], { cwd: review, env });
     expect(JSON.parse(mine.out.join("\n"))).toMatchObject({ COMPOSE_PROJECT_NAME: "shop-review" });
     const dotenv = await f.run(["env"], { cwd: work, env });

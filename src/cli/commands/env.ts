@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { realOrResolved } from "../../core/files.ts";
 import type { Project } from "../../core/model.ts";
 import { Client } from "../client.ts";
-import { detectCheckoutPath, detectOwner, refuseOtherCheckout } from "../detect.ts";
+import { detectCheckoutPath, detectOwner } from "../detect.ts";
 import {
   type ENV_FORMATS,
   type EnvEntry,
@@ -11,6 +11,7 @@ import {
   renderDotenv,
   renderExport,
 } from "../envfile.ts";
+import { ownInstance } from "../instance.ts";
 import type { Io } from "../io.ts";
 import { printJson, safe } from "../output.ts";
 import { refuseLinkOut, rewriteFile } from "../rewrite.ts";
@@ -25,13 +26,15 @@ export interface EnvOptions {
 
 /** The current app/instance's ports as `SERVICE_PORT=N`, printed or merged into a .env file. */
 export async function env(opts: EnvOptions, io: Io): Promise<number> {
-  const { app, instance } = detectOwner(io.cwd, opts);
+  const { app, ...derived } = detectOwner(io.cwd, opts);
   const client = new Client(io.env);
-  const [rows, projects] = await Promise.all([
-    client.list({ app, instance }),
-    client.projects({ app, instance }),
-  ]);
-  refuseOtherCheckout(rows, io.cwd, opts.instance !== undefined);
+  let instance = derived.instance;
+  let rows = await client.list({ app, instance });
+  // A second clone on the same branch: its own instance, found by its checkout.
+  const own =
+    opts.instance === undefined ? await ownInstance(client, app, rows, io.cwd) : undefined;
+  if (own) ({ instance, rows } = own);
+  const projects = await client.projects({ app, instance });
   const entries: EnvEntry[] = envEntries(rows);
   // The checkout's Compose project name, so a plain `docker compose` (or a .env written by
   // --write) runs this checkout's stack: only when it holds exactly one.

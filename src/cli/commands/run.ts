@@ -18,6 +18,7 @@ import { scriptService } from "../../core/scan/scripts.ts";
 import { Client } from "../client.ts";
 import { detectCheckoutPath, detectOwner, findCheckout } from "../detect.ts";
 import { envKey, urlEntries } from "../envfile.ts";
+import { ownInstance } from "../instance.ts";
 import type { Io } from "../io.ts";
 import { owner, processText, safe } from "../output.ts";
 import { exec, NOT_FOUND_EXIT } from "../run/child.ts";
@@ -50,6 +51,13 @@ export async function run(opts: RunOptions, io: Io): Promise<number> {
     return NOT_FOUND_EXIT;
   }
   const client = new Client(io.env);
+  // A second clone on the same branch that ran once with --instance: that instance again.
+  if (opts.instance === undefined) {
+    const { app, instance } = detectOwner(io.cwd, opts);
+    const rows = await client.list({ app, instance });
+    const own = await ownInstance(client, app, rows, io.cwd).catch(() => undefined);
+    if (own) opts = { ...opts, instance: own.instance };
+  }
   // Leased allocations end with the run: released here, or by the daemon if portctl is killed.
   const leased: Allocation[] = [];
   try {

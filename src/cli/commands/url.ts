@@ -4,7 +4,8 @@
 import { PortError } from "../../core/errors.ts";
 import type { Allocation } from "../../core/model.ts";
 import { Client } from "../client.ts";
-import { detectOwner, refuseOtherCheckout } from "../detect.ts";
+import { detectOwner } from "../detect.ts";
+import { ownInstance } from "../instance.ts";
 import type { Io } from "../io.ts";
 import { owner, printJson, safe } from "../output.ts";
 import { defaultService } from "./run.ts";
@@ -17,11 +18,18 @@ export interface UrlOptions {
 }
 
 export async function url(opts: UrlOptions, io: Io): Promise<number> {
-  const { app, instance } = detectOwner(io.cwd, opts);
+  const { app, ...derived } = detectOwner(io.cwd, opts);
+  let instance = derived.instance;
   const service = opts.service ?? defaultService(io.cwd);
   const client = new Client(io.env);
-  const [a] = await client.list({ app, instance, service });
-  refuseOtherCheckout(a ? [a] : [], io.cwd, opts.instance !== undefined);
+  let [a] = await client.list({ app, instance, service });
+  // A second clone on the same branch: its own instance, found by its checkout.
+  const own =
+    opts.instance === undefined && a ? await ownInstance(client, app, [a], io.cwd) : undefined;
+  if (own) {
+    instance = own.instance;
+    a = own.rows.find((r) => r.service === service);
+  }
   if (!a) {
     throw new PortError(
       "not_found",
