@@ -195,6 +195,20 @@ describe("the framework table", () => {
     expect(own("uvicorn app:app --port=8009")).toBe("8009");
     expect(own("hugo server -p 8010")).toBe("8010");
     expect(own("bundle exec jekyll serve -P 8011")).toBe("8011");
+    expect(own("php artisan serve --port=8012")).toBe("8012");
+    expect(own("gatsby develop -p 8013")).toBe("8013");
+    expect(own("docusaurus start --port 8014")).toBe("8014");
+    expect(own("npx expo start -p 8015")).toBe("8015");
+    expect(own("bin/rails server -p 8016")).toBe("8016");
+    // Laravel's --port defaults to SERVER_PORT.
+    expect(
+      planCommand(["php", "artisan", "serve"], {
+        port: 3100,
+        inject: true,
+        cwd: dir,
+        env: { SERVER_PORT: "8017" },
+      }).ownPort,
+    ).toEqual({ tool: "artisan", port: "8017" });
   });
 
   test("fixedPort: the number a command fixes for itself, before anything is registered", () => {

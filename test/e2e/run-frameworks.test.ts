@@ -64,9 +64,15 @@ const NPM: Record<string, Kind> = {
   // SolidStart 1 runs on Vinxi.
   solidstart1: { direct: ["vinxi", "dev"], text: "hello from solidstart1" },
   qwik: { direct: ["vite", "--mode", "ssr"], text: "hello from qwik" },
-  // Gatsby's development page is rendered in the browser: its shell is what answers. Its
-  // fixture overrides sharp to 0.33: 0.32's install script downloads libvips from outside npm.
-  gatsby: { direct: ["gatsby", "develop"], text: 'id="___gatsby"', heavy: true },
+  // Gatsby's development page is rendered in the browser: the page data naming the fixture's
+  // page is what answers. Its fixture overrides sharp to 0.33: 0.32's install script downloads
+  // libvips from outside npm.
+  gatsby: {
+    direct: ["gatsby", "develop"],
+    text: "component---src-pages-index-js",
+    path: "/page-data/index/page-data.json",
+    heavy: true,
+  },
   docusaurus: { direct: ["docusaurus", "start"], text: "hello from docusaurus", heavy: true },
   // Expo's Metro: the app's bundle, built for Android on request.
   expo: {

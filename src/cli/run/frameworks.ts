@@ -83,7 +83,8 @@ export const FRAMEWORKS: readonly Framework[] = [
     portFlags: ["--port"],
   },
   {
-    // SolidStart before 2.0 and other Vinxi apps: `vinxi dev`.
+    // SolidStart before 2.0 and other Vinxi apps: `vinxi dev`. Vinxi reads PORT as well (a
+    // run with no flag answers too); the flag is added all the same.
     name: "vinxi",
     bins: ["vinxi"],
     serves: serving("dev"),
