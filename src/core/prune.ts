@@ -171,6 +171,15 @@ function goneProjectRows(
     .filter((p) => !deps.checkoutExists(p.checkout));
 }
 
+/**
+ * What removes a Compose project's containers and networks when its files are gone (Compose's
+ * `down` needs them): by the label Compose puts on both. Its volumes stay (they hold data).
+ */
+function removal(name: string): string {
+  const label = `label=com.docker.compose.project=${name}`;
+  return `docker rm -f $(docker ps -aq --filter ${label}) && docker network prune -f --filter ${label}`;
+}
+
 /** Gone checkouts' names: freed, or kept while the engine shows containers of the project. */
 function goneProjects(
   deps: PruneDeps,
@@ -184,7 +193,7 @@ function goneProjects(
     else
       out.kept_projects.push({
         project,
-        reason: `${gone}, but ${n} container${n === 1 ? "" : "s"} of Compose project ${project.name} still exist${n === 1 ? "s" : ""} (its folder is gone, so Compose cannot take it down; remove them with: docker rm -f $(docker ps -aq --filter label=com.docker.compose.project=${project.name}))`,
+        reason: `${gone}, but ${n} container${n === 1 ? "" : "s"} of Compose project ${project.name} still exist${n === 1 ? "s" : ""} (its folder is gone, so Compose cannot take it down; remove them and its network with: ${removal(project.name)})`,
       });
   }
   return out;

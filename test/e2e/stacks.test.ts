@@ -236,7 +236,7 @@ describe.skipIf(!engine)("every checkout its own stack, on the real engine", () 
 
     // The other clone runs portctl first: it must not take the running stack's name.
     const up = await portctlIn(later, "run", "--", "docker-compose", "up", "-d");
-    expect(up.code).toBe(0);
+    expect({ code: up.code, err: up.err }).toMatchObject({ code: 0 });
     expect(up.err).toContain(`Compose project ${shop} is already running for ${pre}`);
     const laterName = await nameOf({ dir: later, label: "", flags: [] });
     expect(laterName).not.toBe(shop);
@@ -254,7 +254,8 @@ describe.skipIf(!engine)("every checkout its own stack, on the real engine", () 
     newRepo(dir);
     stackIn(dir, "taken", freePort());
     const checkout: Checkout = { dir, label: "", flags: [] };
-    expect((await portctlIn(dir, "run", "--", "docker-compose", "up", "-d")).code).toBe(0);
+    const first = await portctlIn(dir, "run", "--", "docker-compose", "up", "-d");
+    expect({ code: first.code, err: first.err }).toMatchObject({ code: 0 });
     const port = await portOf(checkout);
     // Its own containers hold the port: up again is Compose's own business.
     expect((await portctlIn(dir, "run", "--", "docker-compose", "up", "-d")).code).toBe(0);
@@ -340,11 +341,14 @@ describe.skipIf(!engine)("every checkout its own stack, on the real engine", () 
     const line = stopped.out
       .split("\n")
       .find((l) => l.startsWith(`kept Compose project name ${shop}`));
-    const printed = /remove them with: (.+)\)$/.exec(line ?? "");
+    const printed = /remove them and its network with: (.+)\)$/.exec(line ?? "");
     expect(printed?.[1]).toStartWith("docker rm -f $(docker ps -aq --filter ");
     const removal = Bun.spawnSync(["sh", "-c", printed?.[1] ?? "false"], { env });
     expect(removal.exitCode).toBe(0);
     expect((await docker("ps", "-aq", "--filter", label)).stdout.trim()).toBe("");
+    expect((await docker("network", "ls", "-q", "--filter", label)).stdout.trim()).toBe("");
+    // Its volume stays (data); this test's own is removed here, as nothing else will.
+    expect((await docker("volume", "rm", `${shop}_data`)).code).toBe(0);
     const last = await portctlIn(home.root, "prune", "--yes");
     expect(last.out).toContain(`freed Compose project name ${shop} of ${shop}/main`);
     const projects = await api<Project[]>("/v1/projects");
