@@ -13,35 +13,24 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Allocation, PortEvent } from "../../src/core/model.ts";
 import type { Session } from "../../src/core/sessions.ts";
-import { builtBinaries, runBinary } from "../helpers/binaries.ts";
-import { checkedFetch } from "../helpers/contract.ts";
-import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
+import { runBinary } from "../helpers/binaries.ts";
+import type { TempHome } from "../helpers/daemon.ts";
 import { git } from "../helpers/git.ts";
-import { type HostHome, hostBin, hostHome, trustForGemini } from "../helpers/hosts.ts";
+import { type HooksFixture, hooksFixture, hostBin, trustForGemini } from "../helpers/hosts.ts";
 
 const codex = hostBin("codex");
 const gemini = hostBin("gemini");
 
 let home: TempHome;
-let daemon: Daemon;
 let env: Record<string, string>;
-let hostEnv: HostHome | undefined;
+let fx: HooksFixture;
 let repo = "";
 
 beforeAll(async () => {
   if (!codex && !gemini) return;
-  const bin = await builtBinaries();
-  home = tempHome("portctl-hooks-start-");
-  daemon = await startDaemon({ home, bin: join(bin, "port-server") });
-  const h = hostHome();
-  hostEnv = h;
-  env = {
-    ...h.env,
-    HOME: home.root,
-    PORT_SERVER_HOME: home.env.PORT_SERVER_HOME,
-    PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
-    PATH: `${bin}:${h.env.PATH}`,
-  };
+  fx = await hooksFixture("portctl-hooks-start-");
+  ({ home, env } = fx);
+  const bin = fx.bin;
   repo = join(home.root, "shop");
   mkdirSync(repo);
   git(repo, "init", "-q", "-b", "main");
@@ -56,13 +45,10 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await daemon?.stop();
-  home?.cleanup();
-  hostEnv?.cleanup();
+  await fx?.close();
 });
 
-const api = async <T>(path: string) =>
-  (await checkedFetch(`${daemon.url}${path}`)).json() as Promise<T>;
+const api = <T>(path: string) => fx.api<T>(path);
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000) {
   const deadline = Date.now() + ms;

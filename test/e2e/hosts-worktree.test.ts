@@ -16,44 +16,30 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Allocation, PortEvent } from "../../src/core/model.ts";
-import { builtBinaries, runBinary } from "../helpers/binaries.ts";
-import { checkedFetch } from "../helpers/contract.ts";
-import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
+import { runBinary } from "../helpers/binaries.ts";
+import type { TempHome } from "../helpers/daemon.ts";
 import { git } from "../helpers/git.ts";
-import { type HostHome, hostBin, hostHome } from "../helpers/hosts.ts";
+import { type HooksFixture, hooksFixture, hostBin } from "../helpers/hosts.ts";
 
 const claude = hostBin("claude");
 
 let home: TempHome;
-let daemon: Daemon;
 let env: Record<string, string>;
-let hostEnv: HostHome | undefined;
+let fx: HooksFixture;
 let bin = "";
 
 beforeAll(async () => {
   if (!claude) return;
-  bin = await builtBinaries();
-  home = tempHome("portctl-worktree-");
-  daemon = await startDaemon({ home, bin: join(bin, "port-server") });
-  const h = hostHome();
-  hostEnv = h;
-  env = {
-    ...h.env,
-    HOME: home.root,
-    PORT_SERVER_HOME: home.env.PORT_SERVER_HOME,
-    PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
-    PATH: `${bin}:${h.env.PATH}`,
-  };
+  fx = await hooksFixture("portctl-worktree-");
+  ({ home, env } = fx);
+  bin = fx.bin;
 }, 120_000);
 
 afterAll(async () => {
-  await daemon?.stop();
-  home?.cleanup();
-  hostEnv?.cleanup();
+  await fx?.close();
 });
 
-const api = async <T>(path: string) =>
-  (await checkedFetch(`${daemon.url}${path}`)).json() as Promise<T>;
+const api = <T>(path: string) => fx.api<T>(path);
 
 /** A repository with `portctl hooks install --claude` (or `settings`) committed, and trusted. */
 async function project(name: string, settings?: unknown): Promise<string> {

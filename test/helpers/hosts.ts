@@ -4,6 +4,9 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { builtBinaries } from "./binaries.ts";
+import { checkedFetch } from "./contract.ts";
+import { type Daemon, startDaemon, type TempHome, tempHome } from "./daemon.ts";
 import { hostsCache } from "./hosts-cache.ts";
 
 export type HostName = "claude" | "codex" | "gemini" | "inspector";
@@ -96,4 +99,46 @@ export async function runHost(
   await proc.exited;
   clearTimeout(timer);
   return { code: proc.exitCode, stdout, stderr };
+}
+
+/**
+ * The compiled binaries, a daemon of their own and an agent host's home: what the hooks tests
+ * drive a host against. `env` runs the host with that HOME, that daemon and portctl on PATH.
+ */
+export interface HooksFixture {
+  bin: string;
+  home: TempHome;
+  daemon: Daemon;
+  hostEnv: HostHome;
+  env: Record<string, string>;
+  /** The daemon's JSON at `path`. */
+  api<T>(path: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function hooksFixture(prefix: string): Promise<HooksFixture> {
+  const bin = await builtBinaries();
+  const home = tempHome(prefix);
+  const daemon = await startDaemon({ home, bin: join(bin, "port-server") });
+  const hostEnv = hostHome();
+  return {
+    bin,
+    home,
+    daemon,
+    hostEnv,
+    env: {
+      ...hostEnv.env,
+      HOME: home.root,
+      PORT_SERVER_HOME: home.env.PORT_SERVER_HOME,
+      PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
+      PATH: `${bin}:${hostEnv.env.PATH}`,
+    },
+    api: async <T>(path: string) =>
+      (await checkedFetch(`${daemon.url}${path}`)).json() as Promise<T>,
+    async close() {
+      await daemon.stop();
+      home.cleanup();
+      hostEnv.cleanup();
+    },
+  };
 }
