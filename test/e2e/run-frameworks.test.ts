@@ -39,8 +39,13 @@ interface Kind {
    * tries it.
    */
   heavy?: boolean;
-  /** Debian: what must be there (a command, `python3:module`, or a file); npm kinds have none. */
+  /**
+   * Debian: what must be there (a command, `python3:module`, `ruby:gem`, or a file); npm kinds
+   * have none.
+   */
   needs?: string[];
+  /** Debian: the app is made in this folder by this command (run there), not copied. */
+  generate?: string[];
 }
 
 const NPM: Record<string, Kind> = {
@@ -103,6 +108,19 @@ const DEBIAN: Record<string, Kind> = {
   },
   // A Rails 6.1 app on Debian's railties and puma (no Bundler: the system's gems).
   rails: { direct: ["rails", "server"], text: "hello from rails", needs: ["rails", "puma"] },
+  // The app `rails new` makes, on Debian's gems: Bundler resolves its Gemfile from them, once
+  // the gems Debian cannot give here are out of it (sass-rails and byebug; the ruby version).
+  "rails-new": {
+    direct: ["bin/rails", "server"],
+    text: "on Rails!",
+    needs: ["rails", "ruby:rails", "ruby:sqlite3", "ruby:puma", "ruby:listen"],
+    generate: [
+      "sh",
+      "-c",
+      "rails new ds-rails-new --skip-bundle --minimal --skip-git --skip-javascript --quiet && " +
+        'sed -i "/sass-rails\\|byebug\\|^ruby \'/d" ds-rails-new/Gemfile',
+    ],
+  },
 };
 
 /** Debian's programs, not another Python or Node the machine's PATH may put first. */
@@ -148,7 +166,10 @@ for (const [kind, k] of Object.entries(DEBIAN)) {
       const dir = mkdtempSync(join(tmpdir(), `portctl-${kind}-`));
       cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
       const app = join(dir, `ds-${kind}`);
-      cpSync(join(FIXTURES, kind), app, { recursive: true });
+      if (k.generate) {
+        const made = Bun.spawnSync(k.generate, { cwd: dir, env: { PATH: DEBIAN_PATH, HOME: dir } });
+        expect(made.exitCode, `${k.generate.join(" ")}: ${made.stderr}`).toBe(0);
+      } else cpSync(join(FIXTURES, kind), app, { recursive: true });
       await serveOnce(kind, k.direct, k, app, DEBIAN_PATH);
     });
     // The wait for a slot counts too; a test that times out leaves its server running.
@@ -237,7 +258,8 @@ function available(need: string): boolean {
   const [cmd = "", module] = need.split(":");
   if (!Bun.which(cmd, { PATH: DEBIAN_PATH })) return false;
   if (!module) return true;
-  return Bun.spawnSync([cmd, "-c", `import ${module}`], { env: { PATH: DEBIAN_PATH } }).success;
+  const check = cmd === "ruby" ? ["-e", `gem "${module}"`] : ["-c", `import ${module}`];
+  return Bun.spawnSync([cmd, ...check], { env: { PATH: DEBIAN_PATH } }).success;
 }
 
 let running = 0;
