@@ -129,6 +129,15 @@ describe.skipIf(!engine || process.platform !== "linux")(
         );
         expect(run.code).toBe(0);
         expect((JSON.parse(run.stdout) as Allocation).checkout).toBe(join(workspace, "proj"));
+        // The host path does not exist in here: list asks the daemon, which sees it, not the
+        // container's own folders, whether the checkout is gone.
+        const list = await inContainer(
+          ["list", "--app", "ws"],
+          ["-v", `${workspace}:/workspaces`, "-w", "/workspaces/proj"],
+        );
+        expect(list.code).toBe(0);
+        expect(list.stdout).toContain("ws ");
+        expect(list.stdout).not.toContain("STALE");
       } finally {
         rmSync(workspace, { recursive: true, force: true });
       }

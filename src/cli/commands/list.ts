@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { checkoutExists } from "../../core/checkout.ts";
 import type { MachineListener } from "../../core/listeners.ts";
 import type { Allocation, ListQuery, Project } from "../../core/model.ts";
@@ -51,7 +52,7 @@ export async function list(opts: ListOptions, io: Io): Promise<number> {
     ...ALLOCATION_COLUMNS,
     listeningColumn(listening, c, holders && byPort(await holders, io.env.HOME)),
     ...(opts.long ? [...LONG_COLUMNS, projectColumn(projects)] : []),
-    ...noteColumn(rows, c),
+    ...noteColumn(rows, c, await goneOnHost(client, q.app)),
     ...ownerColumn(rows),
   ];
   for (const line of table(rows, columns, c, tableWidth(io))) io.out(line);
@@ -119,7 +120,34 @@ const LONG_COLUMNS: Column<Allocation>[] = [
  * `STALE` for an allocation whose checkout folder is gone (what `prune` would release), and
  * `leased (pid N)` for one that ends with its process. Only shown when some row has a note.
  */
-function noteColumn(rows: Allocation[], c: Colors): Column<Allocation>[] {
+/**
+ * Inside a container the recorded checkouts are the host's paths, absent in here: the daemon,
+ * which sees the host's folders, says which are gone (a prune dry run). undefined elsewhere, or
+ * when it cannot say: the folders are looked at here.
+ */
+async function goneOnHost(
+  client: Client,
+  app: string | undefined,
+): Promise<((path: string) => boolean) | undefined> {
+  if (!existsSync("/.dockerenv") && !existsSync("/run/.containerenv")) return undefined;
+  try {
+    const r = await client.prune({ dry_run: true, ...(app === undefined ? {} : { app }) });
+    const gone = new Set(
+      [...r.candidates, ...(r.kept ?? [])]
+        .filter((x) => x.cause === "checkout_gone")
+        .map((x) => x.allocation.checkout),
+    );
+    return (path) => gone.has(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function noteColumn(
+  rows: Allocation[],
+  c: Colors,
+  goneThere?: (path: string) => boolean,
+): Column<Allocation>[] {
   // Plain loops: this runs once, cold, over every row (see table.ts).
   const notes = new Map<number, string>();
   // Rows share a few checkouts: each folder is looked at once.
@@ -127,7 +155,7 @@ function noteColumn(rows: Allocation[], c: Colors): Column<Allocation>[] {
   const isGone = (path: string) => {
     let g = gone.get(path);
     if (g === undefined) {
-      g = !checkoutExists(path);
+      g = goneThere ? goneThere(path) : !checkoutExists(path);
       gone.set(path, g);
     }
     return g;
