@@ -41,7 +41,12 @@ afterEach(async () => {
 async function run(argv: string[], env: Record<string, string> = f.env as Record<string, string>) {
   const proc = Bun.spawn(argv, {
     cwd: f.cwd,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } as Record<string, string>,
+    // `config` needs no engine; portctl's look at one would see this machine's own stacks.
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      DOCKER_HOST: `unix://${join(f.home.root, "no-engine.sock")}`,
+      ...env,
+    } as Record<string, string>,
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -132,7 +137,10 @@ test("a stack with --service is refused before anything is allocated", async () 
   mkdirSync(bin);
   writeFileSync(join(bin, "docker"), "#!/bin/sh\necho ran\n");
   chmodSync(join(bin, "docker"), 0o755);
-  const env = { ...(f.env as Record<string, string>), PATH: `${bin}:${process.env.PATH}` };
+  const env = {
+    ...(f.env as Record<string, string>),
+    PATH: `${bin}:${process.env.PATH}`,
+  };
   const refused = await run(
     [process.execPath, MAIN, "run", "--service", "x", "--", "docker", "compose", "up"],
     env,

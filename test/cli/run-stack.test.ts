@@ -29,7 +29,13 @@ beforeEach(async () => {
     `#!/bin/sh\necho "name=$COMPOSE_PROJECT_NAME web=$WEB_PORT dbg=$DBG_PORT cache=$CACHE_PORT-$CACHE_PORT_END args=$*" >> "${log}"\n`,
   );
   chmodSync(join(bin, "docker-compose"), 0o755);
-  env = { ...(f.env as Record<string, string>), PATH: `${bin}:${process.env.PATH}` };
+  env = {
+    ...(f.env as Record<string, string>),
+    PATH: `${bin}:${process.env.PATH}`,
+    // The stand-in Compose runs no engine: neither may the checks portctl makes of one (a real
+    // stack named shop on this machine's engine would otherwise change what run decides).
+    DOCKER_HOST: `unix://${join(f.home.root, "no-engine.sock")}`,
+  };
   p = freePort();
   work = clone("work");
   review = clone("review");
