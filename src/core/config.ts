@@ -85,6 +85,24 @@ export const PROXY_PORT = 80;
 export const PROXY_FALLBACK_PORT = 2080;
 /** A request head (request line + headers) longer than this is refused with 431. */
 export const PROXY_MAX_HEAD_BYTES = 32 * 1024;
+/**
+ * A request whose `Via` shows it has passed this proxy this many times already is a loop (508).
+ * Not once: a service may call another by its name passing on the fields it got (a dev server's
+ * own proxy to API_URL does), so a legitimate request can pass twice or three times.
+ */
+export const PROXY_LOOP_HOPS = 8;
+/**
+ * Connections open through the proxy to one allocation at most; beyond, 503. It bounds a loop
+ * that `Via` cannot show (a service that drops the field sends each request back to its own
+ * name), far above what browsers open (six per name) and the benchmark's 32.
+ */
+export const PROXY_MAX_UPSTREAMS = 256;
+/**
+ * A request body must keep coming: never silent for the idle timeout, and each byte buys
+ * 1/PROXY_BODY_MIN_RATE s of time, never more than the idle timeout ahead (slowloris on the
+ * body). The clock stops while the proxy itself holds the client back (backpressure).
+ */
+export const PROXY_BODY_MIN_RATE = 1024;
 /** How long `portctl run`'s guard waits after SIGTERM before SIGKILL, once portctl is gone. */
 export const RUN_GUARD_GRACE_S = 5;
 /**

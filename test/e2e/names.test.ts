@@ -99,10 +99,18 @@ describe("vite", () => {
 
     // HMR: the edit reaches the open page over the proxied WebSocket, without a reload.
     const page = await browser.newPage();
+    // The edit must come after Vite's client has its WebSocket (a loaded machine can take a
+    // while), or Vite has no one to tell.
+    const connected = new Promise<void>((resolve) =>
+      page.on("console", (m) => {
+        if (m.text().includes("[vite] connected")) resolve();
+      }),
+    );
     await page.goto(`http://${mainHost}/`);
     await page.waitForFunction(
       () => document.getElementById("msg")?.textContent === "first version",
     );
+    await connected;
     const origin = await page.evaluate(() => performance.timeOrigin);
     const file = join(repo.main, "main.js");
     writeFileSync(file, readFileSync(file, "utf8").replace('"first version"', '"second version"'));

@@ -1,7 +1,13 @@
 // The names proxy in-process for tests: a store, the proxy on a free port, and upstream servers
 // that record what reaches them (every connection and every request head), plus a raw client
 // that writes exact bytes, so malformed and hostile requests reach the proxy as written.
-import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request,
+  type Server,
+} from "node:http";
 import { connect, createServer, type Socket } from "node:net";
 import { Owners } from "../../src/core/owners.ts";
 import { openPeerReader } from "../../src/core/peercred.ts";
@@ -16,7 +22,9 @@ export interface TestProxy {
   close(): Promise<void>;
 }
 
-export async function testProxy(opts: { apiPort?: number; headTimeoutMs?: number } = {}) {
+export async function testProxy(
+  opts: { apiPort?: number; headTimeoutMs?: number; maxUpstreams?: number } = {},
+) {
   const store = new Store(":memory:");
   const proxy = await startProxy({
     store,
@@ -25,6 +33,7 @@ export async function testProxy(opts: { apiPort?: number; headTimeoutMs?: number
     headTimeoutMs: opts.headTimeoutMs ?? 2000,
     // As the daemon: the pages list the names of the client's user, asked of the kernel.
     visible: ownNames(store, new Owners(process.getuid?.() ?? 0), openPeerReader()),
+    maxUpstreams: opts.maxUpstreams ?? 32,
   });
   const port = proxy.status.port;
   if (port === null) throw new Error(`proxy did not start: ${proxy.status.note}`);
@@ -98,6 +107,37 @@ export async function upstream(
       server.close(() => r());
     });
   return rec;
+}
+
+/**
+ * A service that sends every request it gets on to the proxy (`proxyPort`) with the fields
+ * `fields` makes of the ones it got, and answers with what came back: a service calling another
+ * by its name, or, sent to its own name, a loop. It gives up by itself after 500 rounds (599).
+ */
+export async function forwarder(
+  proxyPort: number,
+  fields: (got: IncomingHttpHeaders) => IncomingHttpHeaders,
+): Promise<{ port: number; hops: () => number; close(): Promise<void> }> {
+  let hops = 0;
+  const rec = await upstream((req, res) => {
+    if (++hops > 500) return void res.writeHead(599).end("runaway");
+    const out = request(
+      {
+        host: "127.0.0.1",
+        port: proxyPort,
+        path: req.url,
+        headers: fields(req.headers),
+        agent: false,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on("error", () => res.writeHead(599).end("forward failed"));
+    out.end();
+  });
+  return { port: rec.port, hops: () => hops, close: rec.close };
 }
 
 /**

@@ -2,6 +2,7 @@
 // serving, and nothing reaches a port that is not an allocation: a sentinel listener counts
 // every connection made to it, and the allocation's own server counts what reached it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createServer } from "node:net";
 import {
   get,
   type Recorded,
@@ -217,6 +218,61 @@ describe("slow clients", () => {
     expect(r.closed).toBe(true);
     expect(statusOf(r.text)).toBe(408);
   });
+
+  test("a body dribbled a byte at a time (slowloris on the body) is cut; it never reaches the service whole", async () => {
+    const before = up.bodies.length;
+    const slow = raw(
+      t.port,
+      [`POST /slow HTTP/1.1\r\nHost: ${web}\r\nContent-Length: 40\r\n\r\n`, ...Array(40).fill("a")],
+      { gapMs: 60, waitMs: 3000 },
+    );
+    expect(statusOf(await get(t.port, web))).toBe(200);
+    const r = await slow;
+    expect(r.closed).toBe(true);
+    expect(up.bodies.slice(before)).not.toContain("a".repeat(40));
+  });
+
+  test("a body that arrives in parts, each soon after the last, is served whole", async () => {
+    const part = "b".repeat(2048);
+    const r = await raw(
+      t.port,
+      [
+        `POST /parts HTTP/1.1\r\nHost: ${web}\r\nContent-Length: ${part.length * 4}\r\nConnection: close\r\n\r\n`,
+        part,
+        part,
+        part,
+        part,
+      ],
+      { gapMs: 150, waitMs: 3000 },
+    );
+    expect(statusOf(r.text)).toBe(200);
+    expect(JSON.parse(r.text.slice(r.text.indexOf("\r\n\r\n") + 4)).body).toBe(part.repeat(4));
+  });
+
+  test("a big body the service is slow to take is not cut: the clock stops while the proxy holds it back", async () => {
+    // The service reads nothing for three idle timeouts, then everything.
+    let got = 0;
+    const slow = createServer((s) => {
+      s.pause();
+      setTimeout(() => s.resume(), 1000);
+      s.on("data", (c: Buffer) => {
+        got += c.length;
+        if (got >= size) s.end(`HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      });
+      s.on("error", () => undefined);
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    const size = 32 * 1024 * 1024;
+    try {
+      register(t.store, "sink", (slow.address() as { port: number }).port, { name: "sink.shop" });
+      const head = `POST / HTTP/1.1\r\nHost: sink.shop.localhost:${t.port}\r\nContent-Length: ${size}\r\n\r\n`;
+      const r = await raw(t.port, [head, Buffer.alloc(size, 120)], { waitMs: 5000 });
+      expect(statusOf(r.text)).toBe(200);
+      expect(got).toBeGreaterThan(size); // the head and every byte of the body
+    } finally {
+      slow.close();
+    }
+  }, 10_000);
 
   test("a connection that never says anything is closed", async () => {
     const r = await raw(t.port, [], { waitMs: 3000 });

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { connect, createServer } from "node:net";
 import {
   bodyOf,
+  forwarder,
   get,
   type Recorded,
   raw,
@@ -14,6 +15,10 @@ import {
   testProxy,
   upstream,
 } from "../helpers/proxy.ts";
+
+/** The proxy's bounds in these tests (testProxy's defaults). */
+const LOOP_HOPS = 8;
+const MAX_UPSTREAMS = 32;
 
 let t: TestProxy;
 let up: Recorded;
@@ -117,16 +122,63 @@ describe("loops", () => {
     }
   });
 
-  test("a request that has been through this proxy already: 508", async () => {
+  test("a request that has been through this proxy too often already: 508, nothing forwarded", async () => {
     const first = JSON.parse(bodyOf(await get(t.port, host("web.shop.localhost"))));
     const again = await get(
       t.port,
       host("web.shop.localhost"),
       "/",
-      `Via: ${first.headers.via}\r\n`,
+      `Via: ${Array(LOOP_HOPS).fill(first.headers.via).join(", ")}\r\n`,
     );
     expect(statusOf(again)).toBe(508);
     expect(up.requests).toHaveLength(1);
+  });
+
+  test("a service that calls another through the proxy, passing on every field (Via too), is served", async () => {
+    // A dev server's own proxy (Vite's server.proxy to API_URL) copies the browser's fields.
+    const front = await forwarder(t.port, (h) => ({ ...h, host: host("web.shop.localhost") }));
+    try {
+      register(t.store, "front", front.port, { name: "front.shop" });
+      const text = await get(t.port, host("front.shop.localhost"));
+      expect(statusOf(text)).toBe(200);
+      expect(JSON.parse(bodyOf(text)).headers.via).toMatch(
+        /^1\.1 port-server-\w+, 1\.1 port-server-\w+$/,
+      );
+    } finally {
+      await front.close();
+    }
+  });
+
+  test("a service that sends each request back to its own name: 508 after a few rounds", async () => {
+    const loop = await forwarder(t.port, (h) => h);
+    try {
+      register(t.store, "loop", loop.port, { name: "loop.shop" });
+      const text = await get(t.port, host("loop.shop.localhost"));
+      expect(statusOf(text)).toBe(508);
+      expect(loop.hops()).toBe(LOOP_HOPS);
+    } finally {
+      await loop.close();
+    }
+  });
+
+  test("the same through a service that strips Via: cut at the connection bound (503), the proxy still serves", async () => {
+    const loop = await forwarder(t.port, ({ via: _, ...h }) => h);
+    try {
+      register(t.store, "strip", loop.port, { name: "strip.shop" });
+      const text = await get(t.port, host("strip.shop.localhost"));
+      expect(statusOf(text)).toBe(503);
+      expect(bodyOf(text)).toContain("loop");
+      expect(loop.hops()).toBe(MAX_UPSTREAMS);
+      expect(statusOf(await get(t.port, host("web.shop.localhost")))).toBe(200);
+      // Once the loop's connections have closed, the bound is whole again for this name.
+      for (let i = 0; i < 50 && loop.hops() < 2 * MAX_UPSTREAMS; i++) {
+        await Bun.sleep(100);
+        expect(statusOf(await get(t.port, host("strip.shop.localhost")))).toBe(503);
+      }
+      expect(loop.hops()).toBe(2 * MAX_UPSTREAMS);
+    } finally {
+      await loop.close();
+    }
   });
 });
 

@@ -5,15 +5,18 @@
 // upstream (an allocation's port on loopback) for the connection's whole life: a later request
 // for another Host cuts it. Responses flow back untouched, with backpressure both ways, so a
 // 1 GB upload or an endless event stream never sits in memory. After an Upgrade request
-// (WebSocket) bytes flow untouched both ways.
-import type { Socket } from "node:net";
-import { PROXY_MAX_HEAD_BYTES } from "../../core/config.ts";
+// (WebSocket) bytes flow untouched both ways. A head must arrive whole within the idle timeout,
+// and a body must keep coming (PROXY_BODY_MIN_RATE); loops are cut by `Via` (PROXY_LOOP_HOPS)
+// or, where a service drops it, by the bound on connections to one allocation.
+import type { Socket } from "bun";
+import { PROXY_BODY_MIN_RATE, PROXY_LOOP_HOPS, PROXY_MAX_HEAD_BYTES } from "../../core/config.ts";
 import type { Store } from "../../core/store.ts";
 import { ChunkError, ChunkedEnd } from "./chunked.ts";
 import { churn } from "./churn.ts";
 import { type Head, HeadError, headEnd, parseHead, values } from "./head.ts";
 import { notRunning, page } from "./pages.ts";
 import { route } from "./route.ts";
+import { Sink } from "./sink.ts";
 import { Upstream } from "./upstream.ts";
 import type { VisibleNames } from "./viewer.ts";
 
@@ -23,9 +26,9 @@ export interface ProxyContext {
   proxyPort: number;
   /** The API's port: never an upstream either (a page must not reach the API through us). */
   apiPort: () => number;
-  /** This proxy's mark in `Via`: a request that carries it has come round (508). */
+  /** This proxy's mark in `Via`: a request that carries it PROXY_LOOP_HOPS times is a loop. */
   via: string;
-  /** A request head must arrive whole within this (slowloris). */
+  /** A request head must arrive whole within this (slowloris); a body never be silent longer. */
   headTimeoutMs: number;
   /** The scheme clients used (X-Forwarded-Proto); `https` once a TLS listener exists. */
   proto: "http" | "https";
@@ -33,56 +36,108 @@ export interface ProxyContext {
   marked: Set<number>;
   /** The names a client may see listed on our pages: its own user's (viewer.ts). */
   visible: VisibleNames;
+  /** Connections open to each allocation's port, and the most allowed (PROXY_MAX_UPSTREAMS). */
+  open: Map<number, number>;
+  maxUpstreams: number;
 }
 
-export function handleConnection(client: Socket, ctx: ProxyContext): void {
-  new Connection(client, ctx);
+export type ClientSocket = Socket<Connection>;
+
+/** Bun's socket events for the proxy's listeners; `socket.data` is the connection. */
+export function clientHandlers(ctx: ProxyContext, sockets: Set<ClientSocket>) {
+  return {
+    open(socket: ClientSocket) {
+      sockets.add(socket);
+      socket.data = new Connection(socket, ctx);
+    },
+    data(socket: ClientSocket, chunk: Buffer) {
+      socket.data.onData(chunk);
+    },
+    drain(socket: ClientSocket) {
+      socket.data.onDrain();
+    },
+    end(socket: ClientSocket) {
+      socket.data.onEnd();
+    },
+    close(socket: ClientSocket) {
+      sockets.delete(socket);
+      socket.data?.onClose();
+    },
+    error() {
+      // `close` follows.
+    },
+  };
 }
 
 // --- internal ---
 
 type Mode = "head" | "length" | "chunked" | "tunnel" | "closed";
 
-class Connection {
-  readonly #client: Socket;
+export class Connection {
+  readonly #client: ClientSocket;
   readonly #ctx: ProxyContext;
+  readonly #out = new Sink();
   #mode: Mode = "head";
   #pending: Buffer | null = null;
   #left = 0;
   #chunks = new ChunkedEnd();
   #upstream: Upstream | null = null;
+  /** The allocation's port this connection counts against in ctx.open, until released. */
+  #counted: number | null = null;
   #host: string | null = null;
+  /** The client's address (X-Forwarded-For), asked of the socket once. */
+  #remote: string | null = null;
   #requests = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** When a request body must have come further (ms, performance.now()). */
+  #bodyDeadline = 0;
+  /** The client is paused because the service is not taking its bytes (the body clock stops). */
+  #held = false;
   /** The service has ended its side; the client's side ends once it has everything. */
   #ending = false;
   /** Our own answer is being written: the connection ends when it is out, not before. */
   #answering = false;
 
-  constructor(client: Socket, ctx: ProxyContext) {
+  constructor(client: ClientSocket, ctx: ProxyContext) {
     this.#client = client;
     this.#ctx = ctx;
+    this.#out.attach(client as Socket<unknown>);
     client.setNoDelay(true);
     this.#startTimer();
-    client.on("data", (chunk: Buffer) => {
-      // A bug here must cost this connection, never the daemon.
-      try {
-        this.#onData(chunk);
-      } catch (err) {
-        console.error(`port-server: proxy connection failed: ${(err as Error).message}`);
-        this.#close();
-      }
-    });
-    client.on("drain", () => this.#upstream?.resume());
-    client.on("end", () => {
-      if (this.#upstream && this.#mode !== "closed") this.#upstream.end();
-      else this.#close();
-    });
-    client.on("error", () => this.#close());
-    client.on("close", () => this.#close());
+  }
+
+  onData(chunk: Buffer): void {
+    // A bug here must cost this connection, never the daemon.
+    try {
+      this.#onData(chunk);
+    } catch (err) {
+      console.error(`port-server: proxy connection failed: ${(err as Error).message}`);
+      this.#close();
+    }
+  }
+
+  onDrain(): void {
+    if (this.#out.flush()) this.#upstream?.resume();
+  }
+
+  onEnd(): void {
+    if (this.#upstream && this.#mode !== "closed") this.#upstream.end();
+    else if (!this.#answering) this.#close();
+  }
+
+  onClose(): void {
+    this.#answering = false;
+    this.#close();
   }
 
   #onData(chunk: Buffer): void {
+    this.#pass(chunk);
+    // A body is still due: its clock runs unless the proxy itself holds the client back.
+    if ((this.#mode === "length" || this.#mode === "chunked") && !this.#held && !this.#timer)
+      this.#bodyTimer(this.#bodyDeadline - performance.now());
+  }
+
+  #pass(chunk: Buffer): void {
     let buf = chunk;
     let i = 0;
     while (i < buf.length && this.#mode !== "closed") {
@@ -90,7 +145,6 @@ class Connection {
         const data = this.#pending
           ? Buffer.concat([this.#pending, buf.subarray(i)])
           : buf.subarray(i);
-        if (!this.#timer) this.#startTimer();
         const end = headEnd(data);
         if ((end < 0 ? data.length : end) > PROXY_MAX_HEAD_BYTES) {
           this.#refuse(
@@ -101,6 +155,8 @@ class Connection {
           return;
         }
         if (end < 0) {
+          // Part of a head: it must be whole within the timeout from here.
+          if (!this.#timer) this.#startTimer();
           this.#pending = data;
           return;
         }
@@ -114,7 +170,8 @@ class Connection {
         this.#send(buf.subarray(i, i + n));
         this.#left -= n;
         i += n;
-        if (this.#left === 0) this.#mode = "head";
+        if (this.#left === 0) this.#bodyEnds();
+        else this.#bodyCame(n);
       } else if (this.#mode === "chunked") {
         let end: number;
         try {
@@ -125,8 +182,9 @@ class Connection {
           return;
         }
         this.#send(buf.subarray(i, end < 0 ? buf.length : end));
+        if (end >= 0) this.#bodyEnds();
+        else this.#bodyCame(buf.length - i);
         i = end < 0 ? buf.length : end;
-        if (end >= 0) this.#mode = "head";
       } else {
         this.#send(buf.subarray(i));
         i = buf.length;
@@ -144,9 +202,13 @@ class Connection {
       this.#refuse(err.status, "Bad request", err.message);
       return false;
     }
-    const via = values(head.fields, "via").join(",");
-    if (via.includes(this.#ctx.via)) {
-      this.#refuse(508, "Loop detected", "This request has been through this proxy already.", head);
+    if (passes(values(head.fields, "via"), this.#ctx.via) >= PROXY_LOOP_HOPS) {
+      this.#refuse(
+        508,
+        "Loop detected",
+        `This request has been through this proxy ${PROXY_LOOP_HOPS} times already: a service sends it back round.`,
+        head,
+      );
       return false;
     }
     if (this.#host === null) {
@@ -157,14 +219,17 @@ class Connection {
       return false;
     }
     this.#requests++;
-    this.#send(Buffer.from(rewrite(head, this.#client.remoteAddress ?? "", this.#ctx), "latin1"));
+    this.#remote ??= (this.#client.remoteAddress ?? "").replace(/^::ffff:/, "");
+    this.#send(Buffer.from(rewrite(head, this.#remote, this.#ctx), "latin1"));
     if (head.upgrade) this.#mode = "tunnel";
     else if (head.body.kind === "length" && head.body.bytes > 0) {
       this.#mode = "length";
       this.#left = head.body.bytes;
+      this.#bodyStarts();
     } else if (head.body.kind === "chunked") {
       this.#mode = "chunked";
       this.#chunks = new ChunkedEnd();
+      this.#bodyStarts();
     }
     return true;
   }
@@ -207,6 +272,18 @@ class Connection {
       );
       return false;
     }
+    const open = ctx.open.get(a.port) ?? 0;
+    if (open >= ctx.maxUpstreams) {
+      this.#refuse(
+        503,
+        "Too many connections",
+        `${a.name} has ${open} connections open through this proxy, the most it allows: a service that sends requests back to its own name makes a loop like this.`,
+        head,
+      );
+      return false;
+    }
+    ctx.open.set(a.port, open + 1);
+    this.#counted = a.port;
     this.#host = head.host.toLowerCase();
     this.#upstream = new Upstream(a.port, {
       data: (chunk) => {
@@ -215,21 +292,22 @@ class Connection {
           if (a.url === null) ctx.store.markHttp(a.id);
         }
         churn(chunk.length);
-        return this.#client.write(chunk);
+        return this.#out.write(chunk);
       },
-      drain: () => this.#client.resume(),
+      drain: () => this.#resume(),
       end: () => {
         // The service's end, passed on after what is still queued for the client.
         this.#ending = true;
-        this.#client.end();
+        this.#out.end();
       },
       failed: () => {
         if (this.#mode === "closed") return;
         this.#answer(page(502, `${a.name} is not running`, notRunning(a), opts));
       },
-      // Once ended, the client's own close finishes the connection: a destroy now would drop
+      // Once ended, the client's own close finishes the connection: a cut now would drop
       // what is still queued for a slow client.
       closed: () => {
+        this.#release();
         if (!this.#ending) this.#close();
       },
     });
@@ -239,7 +317,21 @@ class Connection {
   #send(bytes: Buffer): void {
     if (bytes.length === 0 || !this.#upstream) return;
     churn(bytes.length);
-    if (!this.#upstream.write(bytes)) this.#client.pause();
+    if (!this.#upstream.write(bytes)) {
+      this.#held = true;
+      this.#client.pause();
+    }
+  }
+
+  /** The service took everything: read the client again (and restart a body's clock). */
+  #resume(): void {
+    if (!this.#held || this.#mode === "closed") return;
+    this.#held = false;
+    this.#client.resume();
+    if (this.#mode === "length" || this.#mode === "chunked") {
+      this.#bodyStarts();
+      if (!this.#timer) this.#bodyTimer(this.#ctx.headTimeoutMs);
+    }
   }
 
   #refuse(status: number, title: string, text: string, head?: Head): void {
@@ -251,14 +343,17 @@ class Connection {
     this.#answer(page(status, title, text, { head: head?.method === "HEAD" }));
   }
 
-  /** Our own answer, then the connection ends. */
+  /** Our own answer, then the connection ends (cut after the idle timeout if never read). */
   #answer(bytes: Buffer): void {
     if (this.#answering) return;
     this.#answering = true;
     this.#mode = "closed";
     this.#stopTimer();
     this.#upstream?.destroy();
-    this.#client.end(bytes, () => this.#client.destroy());
+    this.#release();
+    this.#out.write(bytes);
+    this.#out.end();
+    this.#timer = setTimeout(() => this.#client.terminate(), this.#ctx.headTimeoutMs);
   }
 
   #startTimer(): void {
@@ -275,13 +370,63 @@ class Connection {
     this.#timer = null;
   }
 
+  /** A request body begins (or the client is read again): it has the idle timeout to go on. */
+  #bodyStarts(): void {
+    this.#bodyDeadline = performance.now() + this.#ctx.headTimeoutMs;
+  }
+
+  /** `n` bytes of a body came and more are due: they buy time, up to the idle timeout ahead. */
+  #bodyCame(n: number): void {
+    this.#bodyDeadline = Math.min(
+      performance.now() + this.#ctx.headTimeoutMs,
+      this.#bodyDeadline + (n * 1000) / PROXY_BODY_MIN_RATE,
+    );
+  }
+
+  #bodyEnds(): void {
+    this.#mode = "head";
+    this.#stopTimer();
+  }
+
+  #bodyTimer(ms: number): void {
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        if (this.#mode !== "length" && this.#mode !== "chunked") return;
+        if (this.#held) return; // restarted by #resume
+        const left = this.#bodyDeadline - performance.now();
+        if (left > 0) this.#bodyTimer(left);
+        else this.#close(); // a response may be under way: no page of our own
+      },
+      Math.max(ms, 1),
+    );
+  }
+
+  #release(): void {
+    if (this.#counted === null) return;
+    const left = (this.#ctx.open.get(this.#counted) ?? 1) - 1;
+    if (left > 0) this.#ctx.open.set(this.#counted, left);
+    else this.#ctx.open.delete(this.#counted);
+    this.#counted = null;
+  }
+
   #close(): void {
     if (this.#answering) return;
     this.#mode = "closed";
     this.#stopTimer();
     this.#upstream?.destroy();
-    this.#client.destroy();
+    this.#release();
+    this.#client.terminate();
   }
+}
+
+/** How many times a request has passed the proxy marked `via`, by its Via fields. */
+function passes(vias: string[], via: string): number {
+  let n = 0;
+  for (const v of vias) {
+    for (let i = v.indexOf(via); i >= 0; i = v.indexOf(via, i + via.length)) n++;
+  }
+  return n;
 }
 
 /** The head as the upstream receives it: the client's forwarding fields replaced by ours. */
@@ -290,7 +435,7 @@ function rewrite(head: Head, remote: string, ctx: ProxyContext): string {
   for (const [name, value] of head.fields) {
     if (!DROPPED.has(name.toLowerCase())) out += `${name}: ${value}\r\n`;
   }
-  out += `X-Forwarded-For: ${remote.replace(/^::ffff:/, "")}\r\nX-Forwarded-Proto: ${ctx.proto}\r\nX-Forwarded-Host: ${head.host}\r\nVia: ${head.version.slice(5)} ${ctx.via}\r\n\r\n`;
+  out += `X-Forwarded-For: ${remote}\r\nX-Forwarded-Proto: ${ctx.proto}\r\nX-Forwarded-Host: ${head.host}\r\nVia: ${head.version.slice(5)} ${ctx.via}\r\n\r\n`;
   return out;
 }
 

@@ -1,14 +1,21 @@
 // The proxy's own listener, on loopback only (127.0.0.1 and ::1, one port): port 80 where this
 // user may bind it, else the fixed fallback (core/config.ts), or exactly the port configured.
-// Raw TCP (node:net), not Bun.serve: the head is read by our own code (connection.ts), so bodies
+// Raw TCP (Bun.listen), not Bun.serve: the head is read by our own code (connection.ts), so bodies
 // stream both ways without buffering and an Upgrade is a byte tunnel (docs/names.md says why).
 // A TLS listener would hand its sockets to the same handler with `proto: "https"`.
 import { randomBytes } from "node:crypto";
-import { createServer, type Server, type Socket } from "node:net";
-import { PROXY_FALLBACK_PORT, PROXY_PORT } from "../../core/config.ts";
+import type { TCPSocketListener } from "bun";
+import { PROXY_FALLBACK_PORT, PROXY_MAX_UPSTREAMS, PROXY_PORT } from "../../core/config.ts";
 import type { Store } from "../../core/store.ts";
-import { handleConnection, type ProxyContext } from "./connection.ts";
+import {
+  type ClientSocket,
+  type Connection,
+  clientHandlers,
+  type ProxyContext,
+} from "./connection.ts";
 import type { VisibleNames } from "./viewer.ts";
+
+type Server = TCPSocketListener<Connection>;
 
 /** `auto`: 80, else the fallback. A number: that port only (0: any free one, for tests). */
 export type ProxyPortSetting = "auto" | "off" | number;
@@ -35,6 +42,8 @@ export interface ProxyOptions {
   headTimeoutMs: number;
   /** The names a client may see listed: its own user's (viewer.ts). */
   visible: VisibleNames;
+  /** Connections to one allocation at most (PROXY_MAX_UPSTREAMS). */
+  maxUpstreams?: number;
 }
 
 /** Binds and serves; never throws: a proxy that cannot listen is a status with a note. */
@@ -46,7 +55,7 @@ export async function startProxy(opts: ProxyOptions): Promise<NamesProxy> {
   if (opts.setting === "off") return none("turned off");
   const ports = opts.setting === "auto" ? [PROXY_PORT, PROXY_FALLBACK_PORT] : [opts.setting];
   let note: string | undefined;
-  const sockets = new Set<Socket>();
+  const sockets = new Set<ClientSocket>();
   for (const port of ports) {
     const ctx: Omit<ProxyContext, "proxyPort"> = {
       store: opts.store,
@@ -56,6 +65,8 @@ export async function startProxy(opts: ProxyOptions): Promise<NamesProxy> {
       proto: "http",
       marked: new Set(),
       visible: opts.visible,
+      open: new Map(),
+      maxUpstreams: opts.maxUpstreams ?? PROXY_MAX_UPSTREAMS,
     };
     const bound = await bindBoth(port, ctx, sockets).catch((err: NodeJS.ErrnoException) => err);
     if (!(bound instanceof Error)) {
@@ -63,7 +74,7 @@ export async function startProxy(opts: ProxyOptions): Promise<NamesProxy> {
       const status: ProxyStatus = {
         port: bound.port,
         setting: opts.setting,
-        addresses: bound.servers.map((s) => (s.address() as { address: string }).address),
+        addresses: bound.servers.map((s) => s.hostname),
         ...(note ? { note } : {}),
       };
       return { status, close: () => closeAll(bound.servers, sockets) };
@@ -80,22 +91,19 @@ export async function startProxy(opts: ProxyOptions): Promise<NamesProxy> {
 async function bindBoth(
   port: number,
   ctx: Omit<ProxyContext, "proxyPort">,
-  sockets: Set<Socket>,
+  sockets: Set<ClientSocket>,
 ): Promise<{ port: number; servers: Server[] }> {
   for (let attempt = 0; ; attempt++) {
     const context = { ...ctx, proxyPort: port };
-    const v4 = serve(context, sockets);
-    await listen(v4, port, "127.0.0.1");
-    const actual = (v4.address() as { port: number }).port;
-    context.proxyPort = actual;
-    const v6 = serve(context, sockets);
+    const v4 = listen(context, sockets, port, "127.0.0.1");
+    context.proxyPort = v4.port;
     try {
-      await listen(v6, actual, "::1");
-      return { port: actual, servers: [v4, v6] };
+      const v6 = listen(context, sockets, v4.port, "::1");
+      return { port: v4.port, servers: [v4, v6] };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "EADDRNOTAVAIL" || code === "EAFNOSUPPORT")
-        return { port: actual, servers: [v4] };
+        return { port: v4.port, servers: [v4] };
       await closeAll([v4]);
       // A free port picked on 127.0.0.1 may be taken on ::1: pick again.
       if (port !== 0 || attempt >= 5) throw err;
@@ -103,31 +111,25 @@ async function bindBoth(
   }
 }
 
-function serve(ctx: ProxyContext, sockets: Set<Socket>): Server {
-  return createServer({ allowHalfOpen: true }, (socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    handleConnection(socket, ctx);
-  });
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ port, host, exclusive: true }, () => {
-      server.off("error", reject);
-      resolve();
-    });
+function listen(
+  ctx: ProxyContext,
+  sockets: Set<ClientSocket>,
+  port: number,
+  hostname: string,
+): Server {
+  return Bun.listen<Connection>({
+    hostname,
+    port,
+    exclusive: true,
+    allowHalfOpen: true,
+    socket: clientHandlers(ctx, sockets),
   });
 }
 
 /** Stops listening and cuts what is still open (an event stream, a WebSocket would wait forever). */
-function closeAll(servers: Server[], sockets = new Set<Socket>()): Promise<void> {
-  const closed = Promise.all(
-    servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
-  );
-  for (const socket of sockets) socket.destroy();
-  return closed.then(() => undefined);
+async function closeAll(servers: Server[], sockets = new Set<ClientSocket>()): Promise<void> {
+  for (const s of servers) s.stop(true);
+  for (const socket of sockets) socket.terminate();
 }
 
 function bindError(err: NodeJS.ErrnoException): string {

@@ -15,6 +15,7 @@ const REASONS: Record<number, string> = {
   431: "Request Header Fields Too Large",
   501: "Not Implemented",
   502: "Bad Gateway",
+  503: "Service Unavailable",
   508: "Loop Detected",
 };
 

@@ -1,18 +1,21 @@
 // The connection to an allocation's port, on loopback only: 127.0.0.1 first, then ::1 (a dev
 // server that listens on `localhost` may have only the IPv6 one). What the client sends before
-// the connection is up waits in a queue, so a refused first address loses nothing.
-import { connect, type Socket } from "node:net";
+// the connection is up waits in the sink, so a refused first address loses nothing. Bun's own
+// sockets (Bun.connect), not node:net: each read arrives as one buffer of up to 512 KiB and each
+// write is one send(2), with no stream machinery between (docs/names.md has the figures).
+import type { Socket } from "bun";
+import { Sink } from "./sink.ts";
 
 export interface UpstreamEvents {
   /** Bytes from the service; return false to pause it until `resume()`. */
   data(chunk: Buffer): boolean;
-  /** The queue has room again: the client may be read again. */
+  /** Everything written has gone out: the client may be read again. */
   drain(): void;
   /** The service ended its side. */
   end(): void;
   /** Neither loopback address took the connection. */
   failed(): void;
-  /** The connection is gone (after any of the above, or an error). */
+  /** The connection is gone (after any of the above, or an error); called once. */
   closed(): void;
 }
 
@@ -22,15 +25,21 @@ const HOSTS = ["127.0.0.1", "::1"] as const;
 /** Which loopback address each port answered on last, tried first next time. */
 const lastHost = new Map<number, number>();
 
+/** One connection attempt: the socket's `data`. */
+interface Attempt {
+  upstream: Upstream;
+  index: number;
+  next: number | null;
+}
+type UpSocket = Socket<Attempt>;
+
 export class Upstream {
   readonly #port: number;
   readonly #on: UpstreamEvents;
-  #socket: Socket | null = null;
-  #connected = false;
-  #queue: Buffer[] = [];
-  #queued = 0;
-  #ending = false;
+  readonly #sink = new Sink();
+  #socket: UpSocket | null = null;
   #done = false;
+  #closed = false;
 
   constructor(port: number, on: UpstreamEvents) {
     this.#port = port;
@@ -42,15 +51,16 @@ export class Upstream {
   /** Sends (or queues) bytes; false when the client should pause until `drain`. */
   write(bytes: Buffer): boolean {
     if (this.#done) return true;
-    if (this.#connected && this.#socket) return this.#socket.write(bytes);
-    this.#queue.push(bytes);
-    this.#queued += bytes.length;
-    return this.#queued < QUEUE_LIMIT;
+    const sent = this.#sink.write(bytes);
+    return sent || (this.#socket === null && this.#sink.queued < QUEUE_LIMIT);
   }
 
   end(): void {
-    if (this.#connected) this.#socket?.end();
-    else this.#ending = true;
+    this.#sink.end();
+  }
+
+  pause(): void {
+    this.#socket?.pause();
   }
 
   resume(): void {
@@ -58,52 +68,96 @@ export class Upstream {
   }
 
   destroy(): void {
+    if (this.#done) return;
     this.#done = true;
-    this.#socket?.destroy();
+    this.#socket?.terminate();
+    this.#close();
   }
 
   // --- internal ---
 
   #try(index: number, next: number | null): void {
-    const socket = connect({ host: HOSTS[index], port: this.#port, allowHalfOpen: true });
+    const attempt: Attempt = { upstream: this, index, next };
+    Bun.connect<Attempt>({
+      hostname: HOSTS[index] as string,
+      port: this.#port,
+      allowHalfOpen: true,
+      data: attempt,
+      socket: HANDLERS,
+    }).catch(() => undefined); // connectError below says it
+  }
+
+  #opened(socket: UpSocket, index: number): void {
+    if (this.#done) return void socket.terminate();
+    socket.setNoDelay(true);
     this.#socket = socket;
-    socket.once("connect", () => {
-      if (this.#done) return void socket.destroy();
-      socket.setNoDelay(true);
-      this.#connected = true;
-      lastHost.set(this.#port, index);
-      for (const b of this.#queue) socket.write(b);
-      this.#queue = [];
-      this.#queued = 0;
-      if (this.#ending) socket.end();
-      this.#on.drain();
-    });
-    socket.on("data", (chunk: Buffer) => {
-      // A bug here must cost this connection, never the daemon.
-      try {
-        if (!this.#on.data(chunk)) socket.pause();
-      } catch (err) {
-        console.error(`port-server: proxy connection failed: ${(err as Error).message}`);
-        this.destroy();
-      }
-    });
-    socket.on("drain", () => this.#on.drain());
-    socket.on("end", () => this.#on.end());
-    socket.on("error", () => {
-      if (this.#connected || this.#done) return;
-      if (next !== null) {
-        socket.destroy();
-        this.#try(next, null);
-      } else {
-        this.#done = true;
-        this.#on.failed();
-      }
-    });
-    socket.on("close", () => {
-      if (this.#socket === socket && (this.#connected || this.#done)) {
-        this.#done = true;
-        this.#on.closed();
-      }
-    });
+    lastHost.set(this.#port, index);
+    this.#sink.attach(socket as Socket<unknown>);
+    this.#on.drain();
+  }
+
+  #refused(next: number | null): void {
+    if (this.#done) return;
+    if (next !== null) {
+      this.#try(next, null);
+      return;
+    }
+    this.#done = true;
+    this.#on.failed();
+    this.#close();
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#on.closed();
+  }
+
+  /** Bun's socket events, shared by every upstream socket (`socket.data` is its Upstream). */
+  static onOpen(socket: UpSocket): void {
+    socket.data.upstream.#opened(socket, socket.data.index);
+  }
+
+  static onConnectError(socket: UpSocket): void {
+    socket.data.upstream.#refused(socket.data.next);
+  }
+
+  static onData(socket: UpSocket, chunk: Buffer): void {
+    const up = socket.data.upstream;
+    // A bug here must cost this connection, never the daemon.
+    try {
+      if (!up.#done && !up.#on.data(chunk)) socket.pause();
+    } catch (err) {
+      console.error(`port-server: proxy connection failed: ${(err as Error).message}`);
+      up.destroy();
+    }
+  }
+
+  static onDrain(socket: UpSocket): void {
+    const up = socket.data.upstream;
+    if (up.#sink.flush() && !up.#done) up.#on.drain();
+  }
+
+  static onEnd(socket: UpSocket): void {
+    const up = socket.data.upstream;
+    if (!up.#done) up.#on.end();
+  }
+
+  static onClose(socket: UpSocket): void {
+    const up = socket.data.upstream;
+    // Only the connection in use: a refused first address is not the end.
+    if (up.#socket !== socket) return;
+    up.#done = true;
+    up.#close();
   }
 }
+
+const HANDLERS = {
+  open: Upstream.onOpen,
+  connectError: Upstream.onConnectError,
+  data: Upstream.onData,
+  drain: Upstream.onDrain,
+  end: Upstream.onEnd,
+  close: Upstream.onClose,
+  error: () => undefined,
+};
