@@ -167,7 +167,15 @@ test("stackPorts: one entry per variable, literals named, scan's service names; 
   writeFileSync(join(f.cwd, ".env"), "WEB_PORT=8181\n");
   const project = loadStack(["docker", "compose", "-f", "other.yml", "up"], f.cwd, {});
   expect(stackPorts(project, (p) => p.slice(f.cwd.length + 1))).toEqual([
-    { service: "web", variable: "WEB_PORT", preferred: 8181, source: "other.yml:5", profiles: [] },
+    {
+      service: "web",
+      variable: "WEB_PORT",
+      preferred: 8181,
+      source: "other.yml:5",
+      profiles: [],
+      target: 80,
+      protocol: "tcp",
+    },
     { service: "web-443", preferred: 8443, source: "other.yml:6", profiles: [] },
   ]);
   expect(() => loadStack(["docker", "compose", "-f", "missing.yml", "up"], f.cwd, {})).toThrow(

@@ -28,6 +28,7 @@ import {
   stackPorts,
 } from "../run/compose.ts";
 import { parseComposeArgs, STARTS_CONTAINERS } from "../run/compose-args.ts";
+import { NOT_HTTP_PORTS, probeHttp } from "../run/http-probe.ts";
 import { checkoutUrls, leaseNote, type RunOptions } from "./run.ts";
 
 export type Env = Record<string, string | undefined>;
@@ -56,6 +57,8 @@ export async function runStack(opts: RunOptions, io: Io, ctx: StackContext): Pro
   const env: Env = { ...io.env, COMPOSE_PROJECT_NAME: await projectName(stack, opts, io, ctx) };
   const ports = stackPorts(stack, (p) => relative(io.cwd, p) || p);
   const sub = stack.args.subcommand ?? "";
+  /** Services whose port may serve HTTP and has no URL yet: asked once they run. */
+  const unknown: Allocation[] = [];
   if (STARTS_CONTAINERS.has(sub) || sub === "config") {
     const taken: Allocation[] = [];
     for (const port of ports) {
@@ -66,8 +69,10 @@ export async function runStack(opts: RunOptions, io: Io, ctx: StackContext): Pro
       const rows = await allocateStackPort(ctx.client, ctx.who, port);
       for (const a of rows) if (a.lease_pid === process.pid) ctx.leased.push(a);
       setVariables(env, port, rows);
-      io.err(`${safe(port.service)} → ${portsText(rows)}`);
+      io.err(startLine(port.service, rows));
       if (BINDS.has(sub)) taken.push(...rows);
+      const a = rows[0] as Allocation;
+      if (rows.length === 1 && !a.url && mayServeHttp(port)) unknown.push(a);
     }
     if (ctx.leased.length) io.err(leaseNote(ctx.leased).trim());
     await refuseTaken(taken, env.COMPOSE_PROJECT_NAME ?? "", io);
@@ -80,10 +85,24 @@ export async function runStack(opts: RunOptions, io: Io, ctx: StackContext): Pro
   }
   // The checkout's HTTP services' URLs, for the stack's own ${API_URL} (names.ts).
   Object.assign(env, await checkoutUrls(ctx.client, ctx.who));
+  // Which of the started services answer HTTP: asked while a foreground `up` runs, or once a
+  // detached one has returned; each that does is marked, gets its URL and says it.
+  const probed = PROBED.has(sub) && unknown.length > 0;
+  const detached = sub !== "up" || detachedUp(opts.command);
+  const stop = { stopped: false };
+  const probing =
+    probed && !detached
+      ? markHttpServices(unknown, FOREGROUND_PROBE_MS, { stop, awaitListener: true }, io, ctx)
+      : null;
   const code = await ctx.start(opts.command, env);
+  stop.stopped = true;
+  await probing;
   // A failure that is not a signal's: was it the docker CLI not knowing `compose` at all?
   const hint = code > 0 && code < 128 ? noPluginHint(opts.command, env) : undefined;
   if (hint) io.err(hint);
+  if (probed && detached && code === 0) {
+    await markHttpServices(unknown, DETACHED_PROBE_MS, {}, io, ctx);
+  }
   return code;
 }
 
@@ -104,6 +123,72 @@ function noPluginHint(argv: readonly string[], env: Env): string | undefined {
   return v1
     ? `hint: this docker has no Compose plugin ("docker compose"); run it as docker-compose: portctl run -- docker-compose ${safe(argv.slice(2).join(" "))}`
     : 'hint: this docker has no Compose plugin ("docker compose"): install docker-compose-plugin, or docker-compose';
+}
+
+/** The subcommands after which the stack's services run (and may be asked). */
+const PROBED = new Set(["up", "start", "restart"]);
+/** How long a detached stack's servers have to answer (their apps may still be starting). */
+const DETACHED_PROBE_MS = 8_000;
+/** How long a foreground `up` is watched for them (images may still be built). */
+const FOREGROUND_PROBE_MS = 120_000;
+
+/**
+ * Asks each service's port whether it answers HTTP (cli/run/http-probe.ts), all at once, until
+ * `ms` have passed; marks those that do (`allocate --reuse --http`) and prints their URL.
+ */
+async function markHttpServices(
+  rows: Allocation[],
+  ms: number,
+  opts: { stop?: { stopped: boolean }; awaitListener?: boolean },
+  io: Io,
+  ctx: StackContext,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  await Promise.all(
+    rows.map(async (a) => {
+      const r = await probeHttp(a.port, a.name ?? "localhost", deadline, opts);
+      // Nothing listens at all: the service was not started (`up -d api` starts api alone).
+      if (r === "unanswered" && !opts.stop?.stopped) {
+        io.err(
+          `${safe(a.service)}: nothing answered on ${a.port} within ${ms / 1000} s; if it serves HTTP, it gets its URL with its first answer through its name, or now with: portctl allocate --service ${safe(a.service)} --reuse --http`,
+        );
+      }
+      if (r !== "http") return;
+      try {
+        const { allocation } = await ctx.client.allocate(
+          { ...ctx.who, service: a.service, port: a.port, http: true },
+          { reuse: true },
+        );
+        io.err(startLine(a.service, [allocation]));
+      } catch (err) {
+        io.err(
+          `note: ${safe(a.service)} answers HTTP but could not be marked so: ${safe((err as Error).message)}`,
+        );
+      }
+    }),
+  );
+}
+
+/** `up -d`, `up --detach`, `up --wait`: Compose returns once the containers run. */
+function detachedUp(argv: readonly string[]): boolean {
+  const at = argv.indexOf("up");
+  for (const a of argv.slice(at + 1)) {
+    if (a === "--") break;
+    if (a === "--detach" || a === "--wait" || /^-[a-zA-Z]*d[a-zA-Z]*$/.test(a)) return true;
+  }
+  return false;
+}
+
+/** A single TCP port whose container port is not a well-known database's. */
+function mayServeHttp(port: StackPort): boolean {
+  if (port.block || port.protocol === "udp") return false;
+  return port.target === undefined || !NOT_HTTP_PORTS.has(port.target);
+}
+
+/** `api → 8080`, `cache → 9000-9001`, or with its URL: `api → http://api.shop.localhost:2080 (port 8080)`. */
+function startLine(service: string, rows: Allocation[]): string {
+  const url = rows.length === 1 ? rows[0]?.url : null;
+  return `${safe(service)} → ${url ? `${safe(url)} (port ${rows[0]?.port})` : portsText(rows)}`;
 }
 
 // --- internal ---

@@ -55,6 +55,9 @@ export interface StackPort {
   source: string;
   /** The Compose service's profiles (empty: always started). */
   profiles: string[];
+  /** The container port it publishes (when the entry names one), and its protocol. */
+  target?: number;
+  protocol?: "tcp" | "udp";
 }
 
 /** The project the command will load: `-f`, `--project-directory`, `--env-file` honoured. */
@@ -169,6 +172,8 @@ export function stackPorts(stack: Stack, label: (p: string) => string): StackPor
       preferred: p.host,
       source,
       profiles,
+      ...(p.target !== undefined ? { target: p.target } : {}),
+      protocol: p.protocol,
     });
   }
   return out;
