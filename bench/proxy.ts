@@ -5,7 +5,7 @@
 // 1 GB upload streamed through it (whose bytes must not sit in the daemon's memory).
 import { connect } from "node:net";
 import { join } from "node:path";
-import { memory, ROOT, type Server, startDaemon, trackPid } from "./lib/procs.ts";
+import { cpuSeconds, memory, ROOT, type Server, startDaemon, trackPid } from "./lib/procs.ts";
 import type { Benchmark, Options, Row } from "./lib/report.ts";
 import { median } from "./lib/stats.ts";
 
@@ -20,7 +20,7 @@ export const proxyBench: Benchmark = {
     const daemon = await startDaemon();
     const upstream = await startUpstream();
     try {
-      return await measure(daemon, upstream.port, opts);
+      return await measure(daemon, upstream.port, upstream.proc.pid, opts);
     } finally {
       upstream.proc.kill("SIGKILL");
       await daemon.stop();
@@ -32,7 +32,12 @@ export const proxyBench: Benchmark = {
 
 const MB = 1e6;
 
-async function measure(daemon: Server, port: number, opts: Options): Promise<Row[]> {
+async function measure(
+  daemon: Server,
+  port: number,
+  upstreamPid: number,
+  opts: Options,
+): Promise<Row[]> {
   const health = (await (await fetch(`${daemon.url}/healthz`)).json()) as {
     proxy: { port: number };
   };
@@ -55,6 +60,8 @@ async function measure(daemon: Server, port: number, opts: Options): Promise<Row
   const rps = { direct: [] as number[], proxied: [] as number[] };
   const p50 = { direct: [] as number[], proxied: [] as number[] };
   const mbps = { direct: [] as number[], proxied: [] as number[] };
+  const cpuPerRequest = { direct: [] as number[], proxied: [] as number[] };
+  const daemonMsPerGb: number[] = [];
   const downloadMb = opts.quick ? 30 : 100;
   for (let r = 0; r < rounds; r++) {
     // ABBA: each side goes first in half of the rounds.
@@ -62,9 +69,18 @@ async function measure(daemon: Server, port: number, opts: Options): Promise<Row
       ? (["direct", "proxied"] as const)
       : (["proxied", "direct"] as const)) {
       const target = side === "direct" ? direct : proxied;
-      rps[side].push((await wrk(target, "/", 32, seconds)).rps);
+      // CPU per request, which the machine's other load does not change much: the daemon's
+      // through the proxy, the dev server's own when asked directly.
+      const pid = side === "direct" ? upstreamPid : daemon.pid;
+      const cpu0 = cpuSeconds(pid);
+      const run = await wrk(target, "/", 32, seconds);
+      rps[side].push(run.rps);
+      cpuPerRequest[side].push(((cpuSeconds(pid) - cpu0) / run.requests) * 1e6);
       p50[side].push((await wrk(target, "/", 1, seconds)).p50Ms);
+      const cpu1 = cpuSeconds(daemon.pid);
       mbps[side].push(await download(target, downloadMb));
+      if (side === "proxied")
+        daemonMsPerGb.push(((cpuSeconds(daemon.pid) - cpu1) * 1e3 * 1000) / downloadMb);
     }
   }
   const uploadMb = opts.quick ? 256 : 1024;
@@ -73,6 +89,9 @@ async function measure(daemon: Server, port: number, opts: Options): Promise<Row
   const rssAfter = memory(daemon.pid).rss / MB;
   const m = (v: number[]) => median(v);
   opts.log(`  req/s    direct ${fmtAll(rps.direct)}; proxied ${fmtAll(rps.proxied)}`);
+  opts.log(
+    `  CPU µs/request  dev server direct ${fmtAll(cpuPerRequest.direct, 1)}; daemon proxied ${fmtAll(cpuPerRequest.proxied, 1)}`,
+  );
   opts.log(`  p50 ms   direct ${fmtAll(p50.direct, 3)}; proxied ${fmtAll(p50.proxied, 3)}`);
   opts.log(
     `  MB/s     direct ${fmtAll(mbps.direct)}; proxied ${fmtAll(mbps.proxied)} (${downloadMb} MB)`,
@@ -89,6 +108,9 @@ async function measure(daemon: Server, port: number, opts: Options): Promise<Row
       unit: "req/s",
       reference: { label: "direct", value: m(rps.direct) },
       target: { on: "ratio", op: ">=", limit: 0.8 },
+      notes: [
+        `CPU per request: the daemon's through the proxy ${m(cpuPerRequest.proxied).toFixed(1)} µs, the dev server's own (direct) ${m(cpuPerRequest.direct).toFixed(1)} µs`,
+      ],
     },
     {
       benchmark: "proxy",
@@ -105,6 +127,7 @@ async function measure(daemon: Server, port: number, opts: Options): Promise<Row
       unit: "MB/s",
       reference: { label: "direct", value: m(mbps.direct) },
       target: { on: "ratio", op: ">=", limit: 0.8 },
+      notes: [`the daemon's CPU per GB passed on: ${m(daemonMsPerGb).toFixed(0)} ms`],
     },
     {
       benchmark: "proxy",
@@ -150,9 +173,10 @@ async function wrk(t: Target, path: string, connections: number, seconds: number
   if (code !== 0) throw new Error(`wrk exited ${code}: ${out}`);
   if (/Non-2xx|Socket errors/.test(out)) throw new Error(`wrk saw errors:\n${out}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const p50 = /50%\s+([\d.]+)(us|ms|s)/.exec(out);
   const scale = { us: 1e-3, ms: 1, s: 1000 }[(p50?.[2] ?? "ms") as "us" | "ms" | "s"];
-  return { rps, p50Ms: Number(p50?.[1]) * scale };
+  return { rps, requests, p50Ms: Number(p50?.[1]) * scale };
 }
 
 /** MB/s of one download of `mb` MB with curl. */

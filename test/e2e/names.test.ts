@@ -1,5 +1,5 @@
 // Names end to end, with the compiled portctl, a real daemon and its proxy, real dev servers
-// from npm (Vite, Next.js) and real Chromium: two worktrees of one repository run
+// from npm (Vite, Next.js, Astro) and real Chromium: two worktrees of one repository run
 // `portctl run -- npm run dev`; each page opens at its own name, an edit reaches the page by HMR
 // through the proxy's WebSocket (no reload), the API's URL reaches the web server as API_URL,
 // and a login cookie set by one checkout never reaches the other (as it does on localhost:PORT).
@@ -27,6 +27,7 @@ import {
   tempHome,
 } from "../helpers/daemon.ts";
 import { checkoutOf, type Installed, installed, skipped } from "../helpers/devapps.ts";
+import { devApp } from "../helpers/devservers.ts";
 import { makeRepo } from "../helpers/git.ts";
 import { killHard } from "../helpers/processes.ts";
 import { bodyOf, get, statusOf } from "../helpers/proxy.ts";
@@ -176,20 +177,67 @@ describe("next", () => {
   }, 300_000);
 });
 
+describe("astro", () => {
+  test("astro dev by name: the page loads, and an edit reaches Chromium by HMR through the proxy", async () => {
+    if (!browser) return;
+    // #25's Astro (7.4.8, which wants Node 22+: the app's PATH brings one), with this page.
+    const app = await devApp("astro");
+    if (!app) return;
+    try {
+      mkdirSync(join(app.dir, "src", "scripts"), { recursive: true });
+      cpSync(join(FIXTURES, "astro", "index.astro"), join(app.dir, "src", "pages", "index.astro"));
+      cpSync(join(FIXTURES, "astro", "message.js"), join(app.dir, "src", "scripts", "message.js"));
+      await astroHmr(browser, app.dir, app.path);
+    } finally {
+      app.cleanup();
+    }
+  }, 300_000);
+});
+
+/** `npm run dev` in the app: its page by name, and an edit of its script by HMR. */
+async function astroHmr(browser: Browser, dir: string, path: string) {
+  const run1 = run(dir, ["--", "npm", "run", "dev"], path);
+  const name = host("web.ds-astro.localhost");
+  await until(async () => statusOf(await get(proxyPort, name)) === 200, 120_000);
+  expect(run1.err()).toContain(`ds-astro/default/web → http://${name} (port `);
+
+  const page = await browser.newPage();
+  const connected = new Promise<void>((resolve) =>
+    page.on("console", (m) => {
+      if (m.text().includes("[vite] connected")) resolve();
+    }),
+  );
+  await page.goto(`http://${name}/`);
+  await page.waitForFunction(() => document.getElementById("msg")?.textContent === "first version");
+  await connected;
+  const origin = await page.evaluate(() => performance.timeOrigin);
+  const file = join(dir, "src", "scripts", "message.js");
+  writeFileSync(file, readFileSync(file, "utf8").replace('"first version"', '"second version"'));
+  await page.waitForFunction(
+    () => document.getElementById("msg")?.textContent === "second version",
+    undefined,
+    { timeout: 60_000 },
+  );
+  expect(await page.evaluate(() => performance.timeOrigin)).toBe(origin);
+  await page.close();
+  await stop(run1.proc);
+}
+
 // --- internal ---
 
 function host(name: string): string {
   return `${name}:${proxyPort}`;
 }
 
-function run(cwd: string, args: string[]) {
+function run(cwd: string, args: string[], path = process.env.PATH ?? "/usr/bin:/bin") {
   const proc = Bun.spawn([portctl, "run", ...args], {
     cwd,
     env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      PATH: path,
       ...home.env,
       PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
       NEXT_TELEMETRY_DISABLED: "1",
+      ASTRO_TELEMETRY_DISABLED: "1",
     },
     stdin: "ignore",
     stdout: "pipe",

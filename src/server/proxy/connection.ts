@@ -17,6 +17,7 @@ import { type Head, HeadError, headEnd, parseHead, values } from "./head.ts";
 import { notRunning, page } from "./pages.ts";
 import { route } from "./route.ts";
 import { Sink } from "./sink.ts";
+import { fdOf, spliceAvailable, spliceOn } from "./splice.ts";
 import { Upstream } from "./upstream.ts";
 import type { VisibleNames } from "./viewer.ts";
 
@@ -71,6 +72,11 @@ export function clientHandlers(ctx: ProxyContext, sockets: Set<ClientSocket>) {
 
 // --- internal ---
 
+/** Bytes spliced on one turn of the event loop, before the others' events are served. */
+const PUMP_BYTES = 4 * 1024 * 1024;
+/** A read at least this large (of Bun's 512 KiB at most) is followed by a splice. */
+const PUMP_AFTER = 64 * 1024;
+
 type Mode = "head" | "length" | "chunked" | "tunnel" | "closed";
 
 export class Connection {
@@ -97,6 +103,9 @@ export class Connection {
   #ending = false;
   /** Our own answer is being written: the connection ends when it is out, not before. */
   #answering = false;
+  /** A splice continues on the next turn (splice.ts), each way. */
+  #pumpingDown = false;
+  #pumpingUp = false;
 
   constructor(client: ClientSocket, ctx: ProxyContext) {
     this.#client = client;
@@ -132,6 +141,7 @@ export class Connection {
 
   #onData(chunk: Buffer): void {
     this.#pass(chunk);
+    if (chunk.length >= PUMP_AFTER) this.#pumpUp();
     // A body is still due: its clock runs unless the proxy itself holds the client back.
     if ((this.#mode === "length" || this.#mode === "chunked") && !this.#held && !this.#timer)
       this.#bodyTimer(this.#bodyDeadline - performance.now());
@@ -292,14 +302,12 @@ export class Connection {
           if (a.url === null) ctx.store.markHttp(a.id);
         }
         churn(chunk.length);
-        return this.#out.write(chunk);
+        // A full read says more may be waiting: that goes by splice. After a small one (the
+        // common small response) nothing is asked: a splice that finds nothing costs a call.
+        return this.#out.write(chunk) && (chunk.length < PUMP_AFTER || this.#pumpDown());
       },
       drain: () => this.#resume(),
-      end: () => {
-        // The service's end, passed on after what is still queued for the client.
-        this.#ending = true;
-        this.#out.end();
-      },
+      end: () => this.#serviceEnded(),
       failed: () => {
         if (this.#mode === "closed") return;
         this.#answer(page(502, `${a.name} is not running`, notRunning(a), opts));
@@ -312,6 +320,76 @@ export class Connection {
       },
     });
     return true;
+  }
+
+  /** The service's end, passed on after what is still queued for the client. */
+  #serviceEnded(): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    this.#out.end();
+  }
+
+  /**
+   * What the service has sent beyond Bun's read goes to the client by splice (splice.ts), at
+   * most PUMP_BYTES now and the rest on the next turn; false when the client is full (pause the
+   * service until its drain).
+   */
+  #pumpDown(): boolean {
+    if (!spliceAvailable || this.#mode === "closed" || this.#ending || this.#pumpingDown)
+      return true;
+    const from = this.#upstream?.fd ?? -1;
+    const to = fdOf(this.#client);
+    if (from < 0 || to < 0) return true;
+    const r = spliceOn(from, to, PUMP_BYTES);
+    if (r.failed) {
+      this.#close();
+      return true;
+    }
+    const room = r.rest === null || this.#out.write(r.rest);
+    if (r.eof) this.#serviceEnded();
+    else if (room && r.moved >= PUMP_BYTES) {
+      // More may be waiting: the next turn, after the others' events.
+      this.#pumpingDown = true;
+      setImmediate(() => {
+        this.#pumpingDown = false;
+        if (!this.#pumpDown()) this.#upstream?.pause();
+      });
+    }
+    return room;
+  }
+
+  /**
+   * The rest of a request body of known length (or a tunnel's bytes) the client has waiting goes
+   * to the service by splice, as #pumpDown does the other way.
+   */
+  #pumpUp(): void {
+    const up = this.#upstream;
+    if (!spliceAvailable || !up?.clear || this.#held || this.#pumpingUp) return;
+    if (this.#mode !== "length" && this.#mode !== "tunnel") return;
+    const from = fdOf(this.#client);
+    const to = up.fd;
+    if (from < 0 || to < 0) return;
+    const max = this.#mode === "length" ? Math.min(this.#left, PUMP_BYTES) : PUMP_BYTES;
+    const r = spliceOn(from, to, max);
+    if (r.failed) {
+      this.#close();
+      return;
+    }
+    const taken = r.moved + (r.rest?.length ?? 0);
+    if (r.rest) this.#send(r.rest);
+    if (this.#mode === "length") {
+      this.#left -= taken;
+      if (this.#left === 0) this.#bodyEnds();
+      else this.#bodyCame(taken);
+    }
+    if (r.eof) this.onEnd();
+    else if (taken >= max && max > 0 && !this.#held && (this.#mode as Mode) !== "head") {
+      this.#pumpingUp = true;
+      setImmediate(() => {
+        this.#pumpingUp = false;
+        this.#pumpUp();
+      });
+    }
   }
 
   #send(bytes: Buffer): void {

@@ -5,6 +5,7 @@
 // write is one send(2), with no stream machinery between (docs/names.md has the figures).
 import type { Socket } from "bun";
 import { Sink } from "./sink.ts";
+import { fdOf } from "./splice.ts";
 
 export interface UpstreamEvents {
   /** Bytes from the service; return false to pause it until `resume()`. */
@@ -57,6 +58,16 @@ export class Upstream {
 
   end(): void {
     this.#sink.end();
+  }
+
+  /** The connection's file descriptor while it is open (for splice.ts), else -1. */
+  get fd(): number {
+    return this.#done ? -1 : fdOf(this.#socket);
+  }
+
+  /** Nothing is waiting to go to the service: bytes may be spliced to it directly. */
+  get clear(): boolean {
+    return this.#socket !== null && this.#sink.queued === 0;
   }
 
   pause(): void {
