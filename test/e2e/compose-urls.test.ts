@@ -7,7 +7,7 @@
 // URL) and the greeter is not HTTP. A dev server started afterwards with `portctl run` in the
 // same worktree gets API_URL, the URL of its own checkout's API, which answers through the proxy.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -177,6 +177,38 @@ test("after portctl run -- docker-compose up -d, the API has its URL and a dev s
     expect(JSON.parse(bodyOf(text))).toEqual({ api: `http://${c.api}`, db: null, greeter: null });
   }
 }, 240_000);
+
+test("a foreground up: the API's URL is said while Compose runs, and it is marked", async () => {
+  if (!engine) return;
+  const app = uniqueName("blog");
+  mkdirSync(join(parent, "fg"));
+  const repo = makeRepo(join(parent, "fg"), app);
+  writeFileSync(join(repo.main, "docker-compose.yml"), COMPOSE());
+  writeFileSync(join(repo.main, ".env"), "CHECKOUT_LABEL=fg\n");
+  const up = Bun.spawn([portctl, "run", "--", ...composeCommand(), "up"], {
+    cwd: repo.main,
+    env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  servers.push(up);
+  let err = "";
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of up.stderr) err += decoder.decode(chunk, { stream: true });
+  })();
+  void new Response(up.stdout).text();
+  const api = `api.${app}.localhost:${proxyPort}`;
+  for (let i = 0; i < 600 && !err.includes(`api → http://${api} (port `); i++) await Bun.sleep(100);
+  expect(err).toContain(`api → http://${api} (port `);
+  expect((await rows()).find((r) => r.checkout === repo.main && r.service === "api")?.url).toBe(
+    `http://${api}`,
+  );
+  expect(err).not.toContain("db → http");
+  up.kill("SIGINT");
+  expect(await up.exited).toBeGreaterThanOrEqual(0);
+}, 180_000);
 
 /** Debian's docker-compose 1.29 where it is, else the plugin. */
 function composeCommand(): string[] {
