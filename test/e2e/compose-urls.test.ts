@@ -12,14 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { Allocation, Project } from "../../src/core/model.ts";
-import { builtBinaries } from "../helpers/binaries.ts";
-import { type Daemon, startDaemon, type TempHome, tempHome } from "../helpers/daemon.ts";
+import type { Daemon } from "../helpers/daemon.ts";
 import {
-  busyboxImage,
-  cleanupDocker,
   composeProject,
   type DockerEngine,
   dockerEngine,
+  type StackFixture,
+  stackFixture,
   uniqueName,
 } from "../helpers/docker.ts";
 import { makeRepo } from "../helpers/git.ts";
@@ -28,30 +27,21 @@ import { bodyOf, get, statusOf } from "../helpers/proxy.ts";
 
 const engine: DockerEngine | undefined = await dockerEngine();
 
-let portctl = "";
-let home: TempHome;
+let fx: StackFixture;
 let daemon: Daemon;
 let proxyPort = 0;
-let env: Record<string, string>;
 let image = "";
 let parent = "";
 const servers: Subprocess[] = [];
 
 beforeAll(async () => {
   if (!engine) return;
-  const dir = await builtBinaries();
-  portctl = join(dir, "portctl");
-  home = tempHome("portctl-e2e-compose-urls-");
-  daemon = await startDaemon({ home, bin: join(dir, "port-server") });
+  fx = await stackFixture("portctl-e2e-compose-urls-", {
+    "greet.sh": "#!/bin/sh\necho 'SSH-2.0-greeter'\nsleep 5\n",
+  });
+  ({ daemon, image } = fx);
   proxyPort = ((await (await fetch(`${daemon.url}/healthz`)).json()) as { proxy: { port: number } })
     .proxy.port;
-  env = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    ...home.env,
-    PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
-    DOCKER_HOST: engine.host,
-  };
-  image = await busyboxImage({ "greet.sh": "#!/bin/sh\necho 'SSH-2.0-greeter'\nsleep 5\n" });
   parent = realpathSync(mkdtempSync(join(tmpdir(), "portctl-compose-urls-")));
 }, 300_000);
 
@@ -66,9 +56,7 @@ afterAll(async () => {
     const projects = (await (await fetch(`${daemon.url}/v1/projects`)).json()) as Project[];
     for (const p of projects) await composeProject(p.checkout, { name: p.name });
   } finally {
-    await cleanupDocker();
-    await daemon?.stop();
-    home?.cleanup();
+    await fx?.close();
     rmSync(parent, { recursive: true, force: true });
   }
 }, 300_000);
@@ -95,21 +83,7 @@ const COMPOSE = () =>
 /** A dev server that shows the environment it was given. */
 const SERVER = `require("node:http").createServer((req, res) => res.end(JSON.stringify({ api: process.env.API_URL ?? null, db: process.env.DB_URL ?? null, greeter: process.env.GREETER_URL ?? null }))).listen(Number(process.env.PORT), "127.0.0.1");\n`;
 
-async function portctlIn(cwd: string, ...args: string[]) {
-  const proc = Bun.spawn([portctl, ...args], {
-    cwd,
-    env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, out, err };
-}
+const portctlIn = (cwd: string, ...args: string[]) => fx.run(cwd, ...args);
 
 async function rows(): Promise<Allocation[]> {
   return (await (await fetch(`${daemon.url}/v1/allocations`)).json()) as Allocation[];
@@ -160,9 +134,9 @@ test("after portctl run -- docker-compose up -d, the API has its URL and a dev s
 
   // The dev servers, started afterwards: each gets its own checkout's API_URL, nothing else.
   for (const c of checkouts) {
-    const server = Bun.spawn([portctl, "run", "--", "node", "server.js"], {
+    const server = Bun.spawn([fx.portctl, "run", "--", "node", "server.js"], {
       cwd: c.dir,
-      env,
+      env: fx.env,
       stdin: "ignore",
       stdout: "ignore",
       stderr: "pipe",
@@ -185,9 +159,9 @@ test("a foreground up: the API's URL is said while Compose runs, and it is marke
   const repo = makeRepo(join(parent, "fg"), app);
   writeFileSync(join(repo.main, "docker-compose.yml"), COMPOSE());
   writeFileSync(join(repo.main, ".env"), "CHECKOUT_LABEL=fg\n");
-  const up = Bun.spawn([portctl, "run", "--", ...composeCommand(), "up"], {
+  const up = Bun.spawn([fx.portctl, "run", "--", ...composeCommand(), "up"], {
     cwd: repo.main,
-    env,
+    env: fx.env,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

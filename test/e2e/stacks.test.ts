@@ -29,7 +29,6 @@ import { git } from "../helpers/git.ts";
 const engine: DockerEngine | undefined = await dockerEngine();
 
 let fx: StackFixture;
-let portctl = "";
 let home: TempHome;
 let daemon: Daemon;
 let env: Record<string, string>;
@@ -38,7 +37,7 @@ let image = "";
 beforeAll(async () => {
   if (!engine) return;
   fx = await stackFixture("portctl-e2e-stacks-");
-  ({ portctl, home, daemon, env, image } = fx);
+  ({ home, daemon, env, image } = fx);
 }, 300_000);
 
 afterAll(async () => {
@@ -57,21 +56,7 @@ async function api<T>(path: string): Promise<T> {
 }
 
 /** `portctl …` in `cwd`; the output as text. */
-async function portctlIn(cwd: string, ...args: string[]) {
-  const proc = Bun.spawn([portctl, ...args], {
-    cwd,
-    env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, out, err };
-}
+const portctlIn = (cwd: string, ...args: string[]) => fx.run(cwd, ...args);
 
 /**
  * The stack every checkout has: a busybox httpd whose page is what its named volume says,

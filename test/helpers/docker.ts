@@ -292,26 +292,49 @@ export interface StackFixture {
   /** For portctl and Compose: PATH, the temp home, the daemon's address, the engine. */
   env: Record<string, string>;
   image: string;
+  /** `portctl …` in `cwd` with `env`, to its end; the output as text. */
+  run(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }>;
   /** Removes what the file created (cleanupDocker), then stops the daemon. */
   close(): Promise<void>;
 }
 
-export async function stackFixture(prefix: string): Promise<StackFixture> {
+/** `files`: baked into the image under /www, as busyboxImage takes them. */
+export async function stackFixture(
+  prefix: string,
+  files: Record<string, string> = {},
+): Promise<StackFixture> {
   const engine = await requireEngine();
   const bin = await builtBinaries();
   const home = tempHome(prefix);
   const daemon = await startDaemon({ home, bin: join(bin, "port-server") });
+  const portctl = join(bin, "portctl");
+  const env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    ...home.env,
+    PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
+    DOCKER_HOST: engine.host,
+  };
   return {
-    portctl: join(bin, "portctl"),
+    portctl,
     home,
     daemon,
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      ...home.env,
-      PORT_SERVER_ADDR: `127.0.0.1:${daemon.port}`,
-      DOCKER_HOST: engine.host,
+    env,
+    image: await busyboxImage(files),
+    async run(cwd, ...args) {
+      const proc = Bun.spawn([portctl, ...args], {
+        cwd,
+        env,
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [out, err, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
+      return { code, out, err };
     },
-    image: await busyboxImage(),
     async close() {
       try {
         await cleanupDocker();
