@@ -7,8 +7,8 @@
 // loaded 2-core machine moves least is the server's CPU time per request; throughput is given
 // too (the load generator shares the cores).
 import { join } from "node:path";
-import { allocateInit, type LoadSpec, releaseLoad, runLoad } from "./lib/load.ts";
-import { cpuSeconds, freePort, ROOT, type Server, spawnServer, tempDir } from "./lib/procs.ts";
+import { abba, CONNECTIONS, type Kind, LABELS, RANGE, WINDOW_S } from "./lib/abba.ts";
+import { freePort, ROOT, type Server, spawnServer, tempDir } from "./lib/procs.ts";
 import type { Benchmark, Options, Row } from "./lib/report.ts";
 import { median } from "./lib/stats.ts";
 
@@ -21,37 +21,24 @@ export const attribution: Benchmark = {
     opts.log(
       `  client: ${opts.client}, ${CONNECTIONS} connections; ${rounds} rounds × ${pairs * 2} windows of ${WINDOW_S} s per side and kind`,
     );
-    const w: Record<Side, Record<Kind, Window[]>> = { with: empty(), without: empty() };
-    const free = freePort();
-    for (let round = 0; round < rounds; round++) {
-      const servers = { with: await daemon("with"), without: await daemon("without") };
-      try {
-        const specs = {
-          with: await specsFor(servers.with, `r${round}`, free, opts),
-          without: await specsFor(servers.without, `r${round}`, free, opts),
-        };
-        for (const kind of KINDS) {
-          for (const side of SIDES) {
-            await runLoad({ ...specs[side][kind], seconds: 1 }); // warm-up
-            if (kind === "allocate") await releaseLoad(servers[side].url);
-          }
-          for (let i = 0; i < pairs * 2; i++) {
-            const order: Side[] = i % 2 === 0 ? ["without", "with"] : ["with", "without"];
-            for (const side of order) {
-              w[side][kind].push(await window(servers[side], specs[side][kind]));
-              if (kind === "allocate") await releaseLoad(servers[side].url);
-            }
-          }
-        }
-        const last = (side: Side, kind: Kind) =>
-          median(w[side][kind].slice(-pairs * 2).map((x) => x.cpuUs)).toFixed(1);
-        opts.log(
-          `  round ${round + 1}: CPU µs/request with vs without: ${KINDS.map((k) => `${LABELS[k]} ${last("with", k)} vs ${last("without", k)}`).join("; ")}`,
-        );
-      } finally {
-        await Promise.all([servers.with.stop(), servers.without.stop()]);
-      }
-    }
+    const w = await abba<Side>(
+      {
+        sides: ["without", "with"],
+        kinds: KINDS,
+        rounds,
+        pairs,
+        start: async () => ({ with: await daemon("with"), without: await daemon("without") }),
+        free: freePort(),
+        roundDone: (round, w) => {
+          const last = (side: Side, kind: Kind) =>
+            median(w[side][kind].slice(-pairs * 2).map((x) => x.cpuUs)).toFixed(1);
+          opts.log(
+            `  round ${round + 1}: CPU µs/request with vs without: ${KINDS.map((k) => `${LABELS[k]} ${last("with", k)} vs ${last("without", k)}`).join("; ")}`,
+          );
+        },
+      },
+      opts,
+    );
     const rows: Row[] = [];
     for (const kind of KINDS) {
       const rps = (side: Side) => median(w[side][kind].map((x) => x.rps));
@@ -80,30 +67,12 @@ export const attribution: Benchmark = {
 // --- internal ---
 
 type Side = "with" | "without";
-type Kind = "free" | "allocated" | "allocate";
-interface Window {
-  rps: number;
-  cpuUs: number;
-}
 
-const SIDES: Side[] = ["without", "with"];
 const KINDS: Kind[] = ["allocated", "free", "allocate"];
-const LABELS: Record<Kind, string> = {
-  allocated: "GET allocated",
-  free: "GET free",
-  allocate: "POST",
-};
-const CONNECTIONS = 32;
-const WINDOW_S = 2;
-const RANGE = "1024-65535";
 const ENTRY: Record<Side, string> = {
   with: join(ROOT, "src", "server", "main.ts"),
   without: join(ROOT, "bench", "lib", "unattributed-server.ts"),
 };
-
-function empty(): Record<Kind, Window[]> {
-  return { free: [], allocated: [], allocate: [] };
-}
 
 function daemon(side: Side): Promise<Server> {
   const dir = tempDir(`attribution-${side}`);
@@ -116,35 +85,4 @@ function daemon(side: Side): Promise<Server> {
     dir,
     db,
   );
-}
-
-async function specsFor(
-  server: Server,
-  tag: string,
-  free: number,
-  opts: Options,
-): Promise<Record<Kind, LoadSpec>> {
-  const res = await fetch(`${server.url}/v1/allocations`, allocateInit(tag, 999, 0, "bench"));
-  if (res.status !== 201) throw new Error(`${server.name}: seed POST gave ${res.status}`);
-  const allocated = ((await res.json()) as { port: number }).port;
-  const base = { base: server.url, connections: CONNECTIONS, client: opts.client, tag };
-  return {
-    free: { ...base, kind: "get", port: free, seconds: WINDOW_S },
-    allocated: { ...base, kind: "get", port: allocated, seconds: WINDOW_S },
-    allocate: { ...base, kind: "allocate", seconds: WINDOW_S },
-  };
-}
-
-let windowNo = 0;
-
-async function window(server: Server, spec: LoadSpec): Promise<Window> {
-  const before = cpuSeconds(server.pid);
-  const r = await runLoad({ ...spec, tag: `${spec.tag}a${windowNo++}` });
-  const cpu = cpuSeconds(server.pid) - before;
-  if (r.errors > (r.ok + r.errors) / 1000) {
-    throw new Error(
-      `${server.name} ${spec.kind}: ${r.errors} failed requests of ${r.ok + r.errors}`,
-    );
-  }
-  return { rps: r.rps, cpuUs: r.ok > 0 ? (cpu * 1e6) / r.ok : Number.NaN };
 }
