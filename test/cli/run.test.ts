@@ -16,7 +16,8 @@ import { treeOf } from "../../src/cli/run/tree.ts";
 import { systemProbe } from "../../src/core/probe.ts";
 import { type CliFixture, cliFixture, freePort, requestRecorder } from "../helpers/cli.ts";
 import { stopAllDaemons } from "../helpers/daemon.ts";
-import { isAlive, killHard, waitUntil } from "../helpers/processes.ts";
+import { type Run, startPortctl } from "../helpers/devservers.ts";
+import { drain, isAlive, killHard, waitUntil } from "../helpers/processes.ts";
 
 // Each test starts several real processes (portctl, a daemon, a server): 5 s is tight under load.
 setDefaultTimeout(30_000);
@@ -36,56 +37,22 @@ afterEach(async () => {
   await stopAllDaemons();
 });
 
-interface Run {
-  proc: Subprocess<"ignore", "pipe", "pipe">;
-  out(): string;
-  err(): string;
-  /** Resolves with the match once stdout (or stderr) matches, or fails after `ms`. */
-  waitFor(re: RegExp, ms?: number): Promise<RegExpExecArray>;
-  /** Exit code, once both pipes are read to the end. */
-  done(): Promise<number | null>;
-}
-
 /**
  * `portctl run ARGS` in its own session (no controlling terminal, as a test runner started
  * from a terminal would otherwise count as the foreground and keep SIGINT from being passed).
  */
 function portctl(args: string[], env: Record<string, string> = {}, cwd = f.cwd): Run {
-  const proc = Bun.spawn([process.execPath, MAIN, "run", ...args], {
+  const run = startPortctl(process.execPath, [MAIN, "run", ...args], {
     cwd,
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       npm_config_update_notifier: "false",
       ...f.env,
       ...env,
-    } as Record<string, string>,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    detached: true,
+    },
   });
-  started.push(proc);
-  const out = drain(proc.stdout);
-  const err = drain(proc.stderr);
-  return {
-    proc,
-    out: out.text,
-    err: err.text,
-    async waitFor(re, ms = 10_000) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const m = re.exec(out.text()) ?? re.exec(err.text());
-        if (m) return m;
-        if (Date.now() > deadline || proc.exitCode !== null)
-          throw new Error(`no ${re} in:\n${out.text()}\n${err.text()}`);
-        await Bun.sleep(20);
-      }
-    },
-    async done() {
-      await Promise.all([proc.exited, out.done, err.done]);
-      return proc.exitCode;
-    },
-  };
+  started.push(run.proc);
+  return run;
 }
 
 test("a real HTTP server answers on the allocated port; a second run gets the same port", async () => {
@@ -497,14 +464,4 @@ function fakeTools(names: string[]): string {
     chmodSync(path, 0o755);
   }
   return bin;
-}
-
-function drain(stream: ReadableStream<Uint8Array>): { text(): string; done: Promise<void> } {
-  let text = "";
-  const decoder = new TextDecoder();
-  const done = (async () => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-    text += decoder.decode();
-  })();
-  return { text: () => text, done };
 }

@@ -21,7 +21,7 @@ import {
   uniqueName,
 } from "../helpers/docker.ts";
 import { git } from "../helpers/git.ts";
-import { waitUntil } from "../helpers/processes.ts";
+import { drain, waitUntil } from "../helpers/processes.ts";
 
 const engine: DockerEngine | undefined = await dockerEngine();
 const compose = engine?.compose[0];
@@ -99,16 +99,6 @@ async function containerState(name: string): Promise<string> {
   return ps.stdout.trim();
 }
 
-/** Output of a pipe, read as it comes. */
-function collect(stream: ReadableStream<Uint8Array>): () => string {
-  let text = "";
-  const decoder = new TextDecoder();
-  (async () => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  })();
-  return () => text;
-}
-
 describe.skipIf(!engine || !compose)("a stop signal reaches docker-compose up once", () => {
   test.skipIf(!hasScript)(
     "on a terminal: one Ctrl-C stops the stack gracefully, never force-kills it",
@@ -126,7 +116,7 @@ describe.skipIf(!engine || !compose)("a stop signal reaches docker-compose up on
         stdout: "pipe",
         stderr: "pipe",
       });
-      const out = collect(proc.stdout);
+      const out = drain(proc.stdout).text;
       try {
         const port = await webPort(dir);
         await httpText(port, "/", 60_000);
@@ -158,8 +148,8 @@ describe.skipIf(!engine || !compose)("a stop signal reaches docker-compose up on
       stdout: "pipe",
       stderr: "pipe",
     });
-    const out = collect(proc.stdout);
-    const err = collect(proc.stderr);
+    const out = drain(proc.stdout).text;
+    const err = drain(proc.stderr).text;
     try {
       const port = await webPort(dir);
       await httpText(port, "/", 60_000);

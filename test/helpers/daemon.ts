@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { unwatch, watch } from "./contract.ts";
+import { drain } from "./processes.ts";
 
 /** Running from source; pass `bin` (e.g. the compiled `bin/port-server`) to test a build. */
 export const SERVER_MAIN = join(import.meta.dir, "../../src/server/main.ts");
@@ -150,15 +151,4 @@ function buildEnv(opts: ServerOptions): Record<string, string> {
   env.PORT_SERVER_PROXY_PORT = "0";
   Object.assign(env, opts.home?.env, opts.env);
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] != null));
-}
-
-/** Reads a stream to the end in the background, so the child never blocks on a full pipe. */
-function drain(stream: ReadableStream<Uint8Array>): { text(): string; done: Promise<void> } {
-  let text = "";
-  const decoder = new TextDecoder();
-  const done = (async () => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-    text += decoder.decode();
-  })();
-  return { text: () => text, done };
 }

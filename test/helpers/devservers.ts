@@ -7,7 +7,7 @@ import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
 import { FIXTURES, installDevServer } from "../../scripts/dev-servers.ts";
 import { treeOf } from "../../src/cli/run/tree.ts";
-import { isAlive, killHard } from "./processes.ts";
+import { drain, isAlive, killHard } from "./processes.ts";
 
 const NODE_PACKAGE = process.platform === "linux" && process.arch === "x64";
 
@@ -141,13 +141,3 @@ export function appOf(dir: string): string {
 }
 
 // --- internal ---
-
-function drain(stream: ReadableStream<Uint8Array>): { text(): string; done: Promise<void> } {
-  let text = "";
-  const decoder = new TextDecoder();
-  const done = (async () => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-    text += decoder.decode();
-  })();
-  return { text: () => text, done };
-}

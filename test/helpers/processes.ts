@@ -1,5 +1,6 @@
 // Processes seen from outside, for tests of the daemon lifecycle: is a PID alive (zombies count
-// as dead), which `port-server --port N` processes exist, and bounded waiting.
+// as dead), which `port-server --port N` processes exist, bounded waiting, and a child's output
+// read as it comes.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 
@@ -53,4 +54,15 @@ export function killHard(pid: number): void {
 export async function waitUntil(ok: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ok() && Date.now() < deadline) await Bun.sleep(20);
+}
+
+/** Reads a stream to the end in the background, so the child never blocks on a full pipe. */
+export function drain(stream: ReadableStream<Uint8Array>): { text(): string; done: Promise<void> } {
+  let text = "";
+  const decoder = new TextDecoder();
+  const done = (async () => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+    text += decoder.decode();
+  })();
+  return { text: () => text, done };
 }
