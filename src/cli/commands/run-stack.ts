@@ -205,11 +205,12 @@ const BINDS = new Set(["up", "start", "restart"]);
  */
 async function refuseTaken(rows: Allocation[], project: string, io: Io): Promise<void> {
   if (rows.length === 0) return;
-  const listening = systemProbe().listening();
+  const probe = systemProbe();
+  const listening = probe.listening();
   const engine = systemEngine(io.env);
   for (const a of rows) {
     if (!listening(a.port)) continue;
-    const sys = await withContainer(systemProbe().who(a.port), a.port, engine);
+    const sys = await withContainer(probe.who(a.port), a.port, engine);
     if (sys.container ? sys.container.project === project : isEngineProcess(sys.process)) continue;
     throw new PortError(
       "port_in_use",
