@@ -29,12 +29,18 @@ export async function env(opts: EnvOptions, io: Io): Promise<number> {
   const { app, ...derived } = detectOwner(io.cwd, opts);
   const client = new Client(io.env);
   let instance = derived.instance;
-  let rows = await client.list({ app, instance });
+  // One round trip in the usual case: the rows and the project names together.
+  let [rows, projects] = await Promise.all([
+    client.list({ app, instance }),
+    client.projects({ app, instance }),
+  ]);
   // A second clone on the same branch: its own instance, found by its checkout.
   const own =
     opts.instance === undefined ? await ownInstance(client, app, rows, io.cwd) : undefined;
-  if (own) ({ instance, rows } = own);
-  const projects = await client.projects({ app, instance });
+  if (own) {
+    ({ instance, rows } = own);
+    projects = await client.projects({ app, instance });
+  }
   const entries: EnvEntry[] = envEntries(rows);
   // The checkout's Compose project name, so a plain `docker compose` (or a .env written by
   // --write) runs this checkout's stack: only when it holds exactly one.
